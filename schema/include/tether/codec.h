@@ -1,0 +1,28 @@
+// Encoding and decoding of native-protocol frames: one Cap'n Proto message (flat array,
+// unpacked) per WebSocket binary frame. Decoding never throws and never trusts its input:
+// malformed, truncated or oversized frames become kProtocolError.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tether/protocol.h"
+
+namespace tether::codec {
+
+std::string encode(const proto::ClientMessage& msg);
+std::string encode(const proto::ServerMessage& msg);
+
+// `frame` may be unaligned; it is copied into aligned memory before parsing.
+Result<proto::ClientMessage> decodeClientMessage(std::string_view frame);
+Result<proto::ServerMessage> decodeServerMessage(std::string_view frame);
+
+// The request id of a frame that failed to decode as a ClientMessage but is still a readable
+// Request (e.g. an unknown request type from a newer client), so the server can answer that id
+// with a typed error. nullopt when even that much cannot be read.
+std::optional<uint64_t> peekRequestId(std::string_view frame);
+
+}  // namespace tether::codec

@@ -1,0 +1,260 @@
+@0xe86a9e58eeb6b44a;
+# Tether native protocol, version 1.
+#
+# Transport: a WebSocket with subprotocol "tether.v1". Every binary frame carries exactly one
+# Cap'n Proto message (unpacked, flat array serialization): a ClientMessage from the device, a
+# ServerMessage from tetherd. Text frames are a protocol error.
+#
+# Session: the client's first message must be `hello`; the server answers `helloAck` (or an
+# error response with id 0 and closes). After that the client may send many requests without
+# waiting; each carries a client-chosen `id` that the matching response echoes. Responses can
+# arrive in any order. Server-pushed messages (`datasetChanged`) carry no request id.
+#
+# Compatibility rules: never renumber or delete a field; append new fields and union members;
+# deprecate by comment. Every comment is written from the sender's side.
+#
+# Units: times are milliseconds since the Unix epoch (UTC). Sizes are bytes. Text is UTF-8.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("tether::wire");
+
+const protocolVersion :UInt32 = 1;
+# The version this schema describes. A client sends the highest version it speaks in Hello.
+
+# ------------------------------------------------------------------------------------------
+# Shared value types
+
+struct Record {
+  # One record as the server stores it. Sent by the server in pull and push replies.
+  key @0 :Text;
+  value :union {
+    text @1 :Text;              # the live value (may be empty)
+    removed @2 :Void;           # a tombstone: the record was removed; other devices must drop it
+  }
+  syncCount @3 :Int64;          # the dataset sync count of the batch that last changed this record
+  lastModifiedMs @4 :Int64;     # server time of that change
+  lastModifiedBy @5 :Text;      # device ID of the writer (or its identity ID when it sent none)
+  deviceLastModifiedMs @6 :Int64;  # the writer's own clock when the user made the change
+}
+
+struct RecordPatch {
+  # One change a device pushes. Patches travel in batches that are applied all or nothing.
+  key @0 :Text;
+  op :union {
+    replace @1 :Text;           # set the record to this value
+    remove @2 :Void;            # remove the record (the server keeps a tombstone)
+  }
+  syncCount @3 :Int64;          # the record sync count this device last saw; 0 for a key it
+                                # has never seen. Any mismatch rejects the whole batch.
+  deviceLastModifiedMs @4 :Int64;  # when the user made this change, by the device's clock
+}
+
+struct DatasetMetadata {
+  # Dataset-level facts, sent by the server.
+  name @0 :Text;
+  creationMs @1 :Int64;
+  lastModifiedMs @2 :Int64;
+  lastModifiedBy @3 :Text;
+  dataStorage @4 :Int64;        # bytes of live records: UTF-8 key bytes + value bytes
+  numRecords @5 :Int64;         # live records (tombstones not counted)
+  syncCount @6 :Int64;          # the dataset sync count
+}
+
+struct Login {
+  # A login the device presents: provider name (e.g. "accounts.google.com") and its token.
+  provider @0 :Text;
+  token @1 :Text;
+}
+
+enum ErrorCode {
+  # Typed errors. Names follow Cognito Sync / Cognito Identity exceptions.
+  internalError @0;             # InternalErrorException: the server failed; retry later
+  invalidParameter @1;          # InvalidParameterException: the request is malformed or invalid
+  notAuthorized @2;             # NotAuthorizedException: missing, expired or foreign credentials
+  resourceNotFound @3;          # ResourceNotFoundException: pool, identity or dataset not found
+  resourceConflict @4;          # ResourceConflictException: a stale record sync count
+  limitExceeded @5;             # LimitExceededException: 20 datasets / 1,024 records / 1 MB
+  tooManyRequests @6;           # TooManyRequestsException: throttled; retry with backoff
+  protocolError @7;             # the frame or message could not be understood (not a Cognito name)
+  unsupportedVersion @8;        # Hello named a protocol version this server does not speak
+}
+
+struct Error {
+  code @0 :ErrorCode;
+  message @1 :Text;             # human-readable; not for parsing
+}
+
+# ------------------------------------------------------------------------------------------
+# Client -> server
+
+struct ClientMessage {
+  union {
+    hello @0 :Hello;
+    request @1 :Request;
+  }
+}
+
+struct Hello {
+  protocolVersion @0 :UInt32;   # the highest version the client speaks (1 for this schema)
+  clientName @1 :Text;          # e.g. "libtether/0.1"; for logs only
+}
+
+struct Request {
+  id @0 :UInt64;                # chosen by the client, unique among its requests in flight
+  union {
+    getId @1 :GetIdRequest;
+    getToken @2 :GetTokenRequest;
+    authenticate @3 :AuthenticateRequest;
+    listDatasets @4 :ListDatasetsRequest;
+    describeDataset @5 :DescribeDatasetRequest;
+    listRecords @6 :ListRecordsRequest;
+    updateRecords @7 :UpdateRecordsRequest;
+    deleteDataset @8 :DeleteDatasetRequest;
+    describeIdentityUsage @9 :DescribeIdentityUsageRequest;
+    # Room for later requests (subscriptions, developer logins): append here.
+  }
+}
+
+struct GetIdRequest {
+  # Ask a pool for an identity. No logins: a new guest identity (if the pool allows guests).
+  identityPoolId @0 :Text;
+  logins @1 :List(Login);
+}
+
+struct GetTokenRequest {
+  # Ask for an OpenID token for an existing identity (Cognito GetOpenIdToken). For a guest
+  # identity, knowing its ID is enough: a guest identity ID is its bearer secret.
+  identityId @0 :Text;
+  logins @1 :List(Login);
+}
+
+struct AuthenticateRequest {
+  # Scope this connection to the identity named by a token from getToken. Every dataset request
+  # needs it first. May be sent again with a fresh token before the old one expires.
+  token @0 :Text;
+}
+
+struct ListDatasetsRequest {
+  maxResults @0 :UInt32;        # 0 = server default
+  nextToken @1 :Text;           # from the previous page; empty for the first
+}
+
+struct DescribeDatasetRequest {
+  datasetName @0 :Text;
+}
+
+struct ListRecordsRequest {
+  # Pull: records with sync count > lastSyncCount, in pages.
+  datasetName @0 :Text;
+  lastSyncCount @1 :Int64;      # the dataset sync count the device last synced to (0 = all)
+  maxResults @2 :UInt32;        # records per page; 0 = server default (1,024)
+  nextToken @3 :Text;           # from the previous page; empty for the first
+}
+
+struct UpdateRecordsRequest {
+  # Push: an atomic batch of changes to one dataset.
+  datasetName @0 :Text;
+  syncSessionToken @1 :Text;    # from a listRecords of this dataset within its lifetime
+  deviceId @2 :Text;            # this device's ID; recorded as lastModifiedBy (may be empty)
+  patches @3 :List(RecordPatch);
+}
+
+struct DeleteDatasetRequest {
+  datasetName @0 :Text;
+}
+
+struct DescribeIdentityUsageRequest {}
+
+# ------------------------------------------------------------------------------------------
+# Server -> client
+
+struct ServerMessage {
+  union {
+    helloAck @0 :HelloAck;
+    response @1 :Response;
+    datasetChanged @2 :DatasetChanged;
+  }
+}
+
+struct HelloAck {
+  protocolVersion @0 :UInt32;   # the version this connection will use
+  serverName @1 :Text;          # e.g. "tetherd/0.1"
+  maxFrameBytes @2 :UInt32;     # frames larger than this are refused and the connection closed
+}
+
+struct Response {
+  id @0 :UInt64;                # the request's id (0 for an error about the session itself)
+  union {
+    error @1 :Error;
+    getId @2 :GetIdResponse;
+    getToken @3 :GetTokenResponse;
+    authenticate @4 :AuthenticateResponse;
+    listDatasets @5 :ListDatasetsResponse;
+    describeDataset @6 :DescribeDatasetResponse;
+    listRecords @7 :ListRecordsResponse;
+    updateRecords @8 :UpdateRecordsResponse;
+    deleteDataset @9 :DeleteDatasetResponse;
+    describeIdentityUsage @10 :DescribeIdentityUsageResponse;
+  }
+}
+
+struct GetIdResponse {
+  identityId @0 :Text;
+}
+
+struct GetTokenResponse {
+  identityId @0 :Text;
+  token @1 :Text;               # a JWT signed by this server; see /.well-known/jwks.json
+  expiresAtMs @2 :Int64;
+}
+
+struct AuthenticateResponse {
+  identityId @0 :Text;
+  identityPoolId @1 :Text;
+  expiresAtMs @2 :Int64;        # when the token stops being accepted; authenticate again before
+}
+
+struct ListDatasetsResponse {
+  datasets @0 :List(DatasetMetadata);
+  nextToken @1 :Text;           # empty on the last page
+}
+
+struct DescribeDatasetResponse {
+  dataset @0 :DatasetMetadata;
+}
+
+struct ListRecordsResponse {
+  # Every page carries the same dataset-level fields.
+  records @0 :List(Record);
+  nextToken @1 :Text;           # empty on the last page
+  datasetSyncCount @2 :Int64;   # current dataset sync count (0 if it never existed)
+  lastModifiedBy @3 :Text;
+  mergedDatasetNames @4 :List(Text);
+  datasetExists @5 :Bool;
+  datasetDeletedAfterRequestedSyncCount @6 :Bool;
+  syncSessionToken @7 :Text;    # present this with the following updateRecords
+}
+
+struct UpdateRecordsResponse {
+  records @0 :List(Record);     # every record written, as now stored (new sync counts)
+}
+
+struct DeleteDatasetResponse {
+  dataset @0 :DatasetMetadata;  # the dataset's metadata just before deletion
+}
+
+struct DescribeIdentityUsageResponse {
+  identityId @0 :Text;
+  identityPoolId @1 :Text;
+  lastModifiedMs @2 :Int64;
+  datasetCount @3 :Int64;
+  dataStorage @4 :Int64;
+}
+
+struct DatasetChanged {
+  # Server push (reserved for live sync): a dataset of this connection's identity changed.
+  identityPoolId @0 :Text;
+  identityId @1 :Text;
+  datasetName @2 :Text;
+  syncCount @3 :Int64;
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Tether needs to build, test and run, skipping what is already
+# there. Idempotent; safe to run on every `make`. Needs root (or sudo) only when something is
+# missing.
+set -euo pipefail
+
+PACKAGES=(
+  meson ninja-build pkg-config g++ openssl
+  libsqlite3-dev libwebsockets-dev capnproto libcapnp-dev libboost-dev libssl-dev
+  libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
+  python3
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp /tmp/tether-apt.XXXXXX.log)
+if ! { $SUDO apt-get update && $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  tail -20 "$log" >&2
+  echo "install-deps: apt-get failed (full log: $log)" >&2
+  exit 1
+fi
+rm -f "$log"
