@@ -1,0 +1,55 @@
+// `tetherd pool create|list`: pool administration straight on the data directory's database.
+// Safe while a server runs on the same directory (SQLite WAL; the server reads pools per request).
+#include <cstdio>
+#include <iostream>
+
+#include "app/commands.h"
+#include "auth/ids.h"
+#include "common/clock.h"
+#include "storage/sqlite_store.h"
+#include "tether/limits.h"
+
+namespace tether::server {
+
+std::filesystem::path databasePath(const std::filesystem::path& dataDir) { return dataDir / "tether.db"; }
+
+int runPoolCreate(const PoolCreateArgs& args) {
+  if (args.name.empty() || args.name.size() > 128) {
+    std::cerr << "tetherd: pool name must be 1-128 characters\n";
+    return 2;
+  }
+  Result<std::unique_ptr<Store>> store = openSqliteStore(databasePath(args.dataDir));
+  if (!store.isOk()) {
+    std::cerr << "tetherd: " << store.status() << "\n";
+    return 1;
+  }
+  PoolInfo pool{newRandomId(args.region), args.name, args.allowGuests, SystemClock().nowMs()};
+  if (Status s = validatePoolId(pool.id); !s.isOk()) {
+    std::cerr << "tetherd: bad region '" << args.region << "': " << s.message() << "\n";
+    return 2;
+  }
+  if (Status s = (*store)->putPool(pool); !s.isOk()) {
+    std::cerr << "tetherd: " << s << "\n";
+    return 1;
+  }
+  std::cout << pool.id << std::endl;
+  return 0;
+}
+
+int runPoolList(const std::filesystem::path& dataDir) {
+  Result<std::unique_ptr<Store>> store = openSqliteStore(databasePath(dataDir));
+  if (!store.isOk()) {
+    std::cerr << "tetherd: " << store.status() << "\n";
+    return 1;
+  }
+  Result<std::vector<PoolInfo>> pools = (*store)->listPools();
+  if (!pools.isOk()) {
+    std::cerr << "tetherd: " << pools.status() << "\n";
+    return 1;
+  }
+  for (const PoolInfo& p : *pools)
+    std::cout << p.id << "\t" << (p.allowGuests ? "guests" : "no-guests") << "\t" << p.name << "\n";
+  return 0;
+}
+
+}  // namespace tether::server

@@ -1,0 +1,180 @@
+// `tetherd serve`: wires storage, auth, sync and the network layer together and runs until
+// SIGINT or SIGTERM. Startup lines on stdout (the listening URL and the pools) are what an
+// operator, a script or a test reads; logs go to stderr.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include <libwebsockets.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "app/commands.h"
+#include "auth/identity_service.h"
+#include "auth/ids.h"
+#include "auth/session_token_signer.h"
+#include "auth/token_issuer.h"
+#include "common/clock.h"
+#include "net/native_handler.h"
+#include "net/net_server.h"
+#include "net/ops_http.h"
+#include "net/server_metrics.h"
+#include "storage/sqlite_store.h"
+#include "sync/sync_service.h"
+
+namespace tether::server {
+namespace {
+
+void setupLogging(LogLevel level) {
+  auto logger = spdlog::stderr_logger_mt("tetherd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%e%z level=%l msg=\"%v\"");
+  switch (level) {
+    case LogLevel::kTrace: spdlog::set_level(spdlog::level::trace); break;
+    case LogLevel::kDebug: spdlog::set_level(spdlog::level::debug); break;
+    case LogLevel::kInfo: spdlog::set_level(spdlog::level::info); break;
+    case LogLevel::kWarn: spdlog::set_level(spdlog::level::warn); break;
+    case LogLevel::kError: spdlog::set_level(spdlog::level::err); break;
+  }
+  // libwebsockets' own log: errors and warnings only, into our log (process-global).
+  lws_set_log_level(LLL_ERR | LLL_WARN, [](int lvl, const char* line) {
+    std::string s(line);
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    if (lvl & LLL_ERR) spdlog::error("lws: {}", s);
+    else spdlog::warn("lws: {}", s);
+  });
+}
+
+// With port 0 the issuer URL needs the real port before the listener exists: ask the kernel
+// for a free one. (A tiny window exists in which another process could take it; tests that
+// start many servers at once retry.)
+int pickFreePort(const std::string& host) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = 0;
+  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    socklen_t len = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// Pools from the config file are written to the store (the file wins for its pools). With no
+// pool at all, a demo pool that allows guests is created so that `make run` serves at once.
+Status ensurePools(Store& store, const ServerConfig& config, const Clock& clock) {
+  for (const PoolConfig& p : config.pools) {
+    TETHER_TRY(std::optional<PoolInfo> existing, store.getPool(p.id));
+    PoolInfo info{p.id, p.name, p.allowGuests, existing ? existing->createdMs : clock.nowMs()};
+    if (!existing || !(*existing == info)) TETHER_RETURN_IF_ERROR(store.putPool(info));
+  }
+  TETHER_TRY(std::vector<PoolInfo> pools, store.listPools());
+  if (pools.empty()) {
+    PoolInfo demo{newRandomId("local"), "demo", true, clock.nowMs()};
+    TETHER_RETURN_IF_ERROR(store.putPool(demo));
+    spdlog::info("created demo pool {} (guests allowed)", demo.id);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+int runServe(const ServerConfig& configIn) {
+  ServerConfig config = configIn;
+  setupLogging(config.logLevel);
+
+  // Block the shutdown signals in every thread we start; this thread waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  if (config.listen.port == 0) {
+    int port = pickFreePort(config.listen.host);
+    if (port == 0) {
+      std::cerr << "tetherd: cannot find a free port on " << config.listen.host << "\n";
+      return 1;
+    }
+    config.listen.port = static_cast<uint16_t>(port);
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.dataDir, ec);
+  SystemClock clock;
+  Result<std::unique_ptr<Store>> store = openSqliteStore(databasePath(config.dataDir));
+  if (!store.isOk()) {
+    std::cerr << "tetherd: cannot open the database in " << config.dataDir << ": " << store.status() << "\n";
+    return 1;
+  }
+  if (Status s = ensurePools(**store, config, clock); !s.isOk()) {
+    std::cerr << "tetherd: " << s << "\n";
+    return 1;
+  }
+  std::string issuerUrl = config.effectiveIssuer(config.listen.port);
+  Result<std::unique_ptr<TokenIssuer>> issuer = TokenIssuer::open(config.dataDir, issuerUrl);
+  if (!issuer.isOk()) {
+    std::cerr << "tetherd: " << issuer.status() << "\n";
+    return 1;
+  }
+  Result<std::unique_ptr<SessionTokenSigner>> sessions = SessionTokenSigner::open(config.dataDir);
+  if (!sessions.isOk()) {
+    std::cerr << "tetherd: " << sessions.status() << "\n";
+    return 1;
+  }
+
+  SyncService sync(**store, **sessions, clock);
+  IdentityService identities(**store, **issuer, clock);
+  ServerMetrics metrics;
+  unsigned workers = std::max(2u, std::thread::hardware_concurrency());
+  boost::asio::thread_pool pool(workers);
+  NativeHandler native(identities, sync, pool, clock, metrics);
+  OpsHttp ops((*issuer)->jwksJson(), (*issuer)->discoveryJson(), metrics);
+
+  NetServerOptions netOptions;
+  netOptions.host = config.listen.host;
+  netOptions.port = config.listen.port;
+  if (config.tlsCert) netOptions.tlsCertFile = config.tlsCert->string();
+  if (config.tlsKey) netOptions.tlsKeyFile = config.tlsKey->string();
+  Result<std::unique_ptr<NetServer>> net = NetServer::start(netOptions, native, ops);
+  if (!net.isOk()) {
+    std::cerr << "tetherd: " << net.status() << "\n";
+    pool.join();
+    return 1;
+  }
+
+  const char* scheme = (*net)->tls() ? "wss" : "ws";
+  std::cout << "tetherd: listening on " << scheme << "://" << config.listen.host << ":" << (*net)->port()
+            << " (data in " << config.dataDir.string() << ")\n";
+  if (Result<std::vector<PoolInfo>> pools = (*store)->listPools(); pools.isOk()) {
+    for (const PoolInfo& p : *pools)
+      std::cout << "tetherd: pool " << p.id << " \"" << p.name << "\"" << (p.allowGuests ? " (guests allowed)" : "") << "\n";
+  }
+  std::cout << "tetherd: ready" << std::endl;
+  spdlog::info("listening port={} tls={} workers={} issuer={}", (*net)->port(), (*net)->tls(), workers, issuerUrl);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("signal {} received, shutting down", sig);
+  native.beginShutdown();   // new requests are refused from here on
+  pool.join();              // in-flight requests finish and queue their responses
+  (*net)->stop();           // responses are written, connections closed
+  net->reset();
+  store->reset();           // database closed
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace tether::server

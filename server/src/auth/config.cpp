@@ -1,0 +1,296 @@
+// TOML config loading with toml++; see config.h. toml++ reports syntax errors by throwing
+// toml::parse_error: parseConfig() is the one boundary that catches it (STYLE.md 5).
+#include "auth/config.h"
+
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <system_error>
+
+#include <toml++/toml.h>
+
+#include "auth/ids.h"
+#include "tether/limits.h"
+
+namespace tether::server {
+namespace {
+
+constexpr size_t kMaxConfigBytes = 1 << 20;
+constexpr size_t kMaxPoolNameChars = 128;
+
+std::string where(std::string_view source, const toml::source_region& r) {
+  return std::string(source) + ":" + std::to_string(r.begin.line) + ":" +
+         std::to_string(r.begin.column) + ": ";
+}
+
+std::string_view typeName(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    default: return "nothing";
+  }
+}
+
+// Error context for one file: every message starts with "<file>:<line>:<col>: ".
+class Checker {
+ public:
+  explicit Checker(std::string_view source) : source_(source) {}
+
+  Status error(const toml::node& at, const std::string& what) const {
+    return Status::invalidArgument(where(source_, at.source()) + what);
+  }
+  Status unknownKey(const toml::key& key, const std::string& path) const {
+    return Status::invalidArgument(where(source_, key.source()) + "unknown key '" + path +
+                                   "' (check the spelling; see docs/config.md)");
+  }
+  Status wrongType(const toml::node& node, const std::string& path, std::string_view want) const {
+    return error(node, path + " must be " + std::string(want) + ", not " +
+                           std::string(typeName(node.type())));
+  }
+  Result<std::string> string(const toml::node& node, const std::string& path) const {
+    const auto* s = node.as_string();
+    if (s == nullptr) return wrongType(node, path, "a string");
+    return s->get();
+  }
+  Result<std::string> nonEmptyString(const toml::node& node, const std::string& path) const {
+    TETHER_TRY(std::string s, string(node, path));
+    if (s.empty()) return error(node, path + " must not be empty");
+    return s;
+  }
+  Result<bool> boolean(const toml::node& node, const std::string& path) const {
+    const auto* b = node.as_boolean();
+    if (b == nullptr) return wrongType(node, path, "true or false");
+    return b->get();
+  }
+  Status withPlace(const toml::node& node, const Status& s) const {
+    return error(node, s.message());
+  }
+
+ private:
+  std::string_view source_;
+};
+
+std::filesystem::path resolve(const std::filesystem::path& baseDir, const std::string& p) {
+  std::filesystem::path path(p);
+  if (path.is_relative() && !baseDir.empty()) path = baseDir / path;
+  return path.lexically_normal();
+}
+
+bool isPoolNameChar(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == ' ' || c == '\t' || c == '+' || c == '=' || c == ',' || c == '.' || c == '@' ||
+         c == '-';
+}
+
+Status validatePoolName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxPoolNameChars)
+    return Status::invalidArgument("pool name must be 1-128 characters");
+  for (char c : name)
+    if (!isPoolNameChar(static_cast<unsigned char>(c)))
+      return Status::invalidArgument("pool name may contain only letters, digits, spaces and _+=,.@-");
+  return Status::ok();
+}
+
+Status parseServer(const Checker& ck, const toml::table& server, const std::filesystem::path& baseDir,
+                   ServerConfig& out) {
+  for (auto&& [key, node] : server) {
+    std::string path = "server." + std::string(key.str());
+    if (key == "listen") {
+      TETHER_TRY(std::string s, ck.string(node, path));
+      Result<ListenAddress> addr = parseListenAddress(s);
+      if (!addr.isOk()) return ck.withPlace(node, addr.status());
+      out.listen = *addr;
+    } else if (key == "data_dir") {
+      TETHER_TRY(std::string s, ck.nonEmptyString(node, path));
+      out.dataDir = resolve(baseDir, s);
+    } else if (key == "issuer") {
+      TETHER_TRY(std::string s, ck.nonEmptyString(node, path));
+      if (!s.starts_with("http://") && !s.starts_with("https://"))
+        return ck.error(node, "server.issuer must be an http:// or https:// URL");
+      out.issuer = s;
+    } else if (key == "tls_cert") {
+      TETHER_TRY(std::string s, ck.nonEmptyString(node, path));
+      out.tlsCert = resolve(baseDir, s);
+    } else if (key == "tls_key") {
+      TETHER_TRY(std::string s, ck.nonEmptyString(node, path));
+      out.tlsKey = resolve(baseDir, s);
+    } else if (key == "log_level") {
+      TETHER_TRY(std::string s, ck.string(node, path));
+      Result<LogLevel> level = parseLogLevel(s);
+      if (!level.isOk()) return ck.withPlace(node, level.status());
+      out.logLevel = *level;
+    } else {
+      return ck.unknownKey(key, path);
+    }
+  }
+  if (out.tlsCert.has_value() != out.tlsKey.has_value())
+    return ck.error(server, "server.tls_cert and server.tls_key must be set together");
+  return Status::ok();
+}
+
+Status parsePools(const Checker& ck, const toml::array& pools, ServerConfig& out) {
+  std::set<std::string> seen;
+  for (const toml::node& element : pools) {
+    const toml::table* t = element.as_table();
+    if (t == nullptr) return ck.wrongType(element, "pools entry", "a table ([[pools]])");
+    PoolConfig pool;
+    bool hasId = false, hasName = false;
+    for (auto&& [key, node] : *t) {
+      std::string path = "pools." + std::string(key.str());
+      if (key == "id") {
+        TETHER_TRY(pool.id, ck.string(node, path));
+        if (Status s = validatePoolId(pool.id); !s.isOk()) return ck.withPlace(node, s);
+        if (!seen.insert(pool.id).second)
+          return ck.error(node, "pool id " + pool.id + " appears twice");
+        hasId = true;
+      } else if (key == "name") {
+        TETHER_TRY(pool.name, ck.string(node, path));
+        if (Status s = validatePoolName(pool.name); !s.isOk()) return ck.withPlace(node, s);
+        hasName = true;
+      } else if (key == "allow_guests") {
+        TETHER_TRY(pool.allowGuests, ck.boolean(node, path));
+      } else {
+        return ck.unknownKey(key, path);
+      }
+    }
+    // A fresh id in the message makes the fix a copy-paste; we never invent one silently
+    // because it would change on every start.
+    if (!hasId)
+      return ck.error(element, "pool has no id; add one, for example id = \"" +
+                                   newRandomId("local") + "\"");
+    if (!hasName) return ck.error(element, "pool " + pool.id + " has no name");
+    out.pools.push_back(std::move(pool));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+std::string ServerConfig::effectiveIssuer(uint16_t boundPort) const {
+  if (issuer) return *issuer;
+  std::string host = listen.host.find(':') != std::string::npos ? "[" + listen.host + "]" : listen.host;
+  return std::string(tlsEnabled() ? "https://" : "http://") + host + ":" + std::to_string(boundPort);
+}
+
+Result<ListenAddress> parseListenAddress(std::string_view text) {
+  auto bad = [&]() {
+    return Status::invalidArgument("listen address '" + std::string(text) +
+                                   "' must be host:port or [ipv6]:port with port 0-65535");
+  };
+  std::string_view host, port;
+  if (text.starts_with("[")) {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return bad();
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return bad();
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return bad();  // IPv6 needs brackets
+  }
+  if (host.empty() || port.empty() || port.size() > 5) return bad();
+  for (char c : host)
+    if (static_cast<unsigned char>(c) <= ' ' || c == '/' || c == '[' || c == ']') return bad();
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || end != port.data() + port.size() || value > 65535) return bad();
+  return ListenAddress{std::string(host), static_cast<uint16_t>(value)};
+}
+
+Result<LogLevel> parseLogLevel(std::string_view text) {
+  if (text == "trace") return LogLevel::kTrace;
+  if (text == "debug") return LogLevel::kDebug;
+  if (text == "info") return LogLevel::kInfo;
+  if (text == "warn") return LogLevel::kWarn;
+  if (text == "error") return LogLevel::kError;
+  return Status::invalidArgument("log level '" + std::string(text) +
+                                 "' must be one of trace, debug, info, warn, error");
+}
+
+std::string_view logLevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kTrace: return "trace";
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarn: return "warn";
+    case LogLevel::kError: return "error";
+  }
+  return "info";
+}
+
+Status validateConfig(const ServerConfig& config) {
+  if (config.tlsCert.has_value() != config.tlsKey.has_value())
+    return Status::invalidArgument("TLS needs both a certificate and a key");
+  if (config.dataDir.empty()) return Status::invalidArgument("data directory must not be empty");
+  if (config.issuer && config.issuer->empty()) return Status::invalidArgument("issuer must not be empty");
+  std::set<std::string> seen;
+  for (const PoolConfig& pool : config.pools) {
+    TETHER_RETURN_IF_ERROR(validatePoolId(pool.id));
+    TETHER_RETURN_IF_ERROR(validatePoolName(pool.name));
+    if (!seen.insert(pool.id).second)
+      return Status::invalidArgument("pool id " + pool.id + " appears twice");
+  }
+  return Status::ok();
+}
+
+Result<ServerConfig> parseConfig(std::string_view text, std::string_view sourceName,
+                                 const std::filesystem::path& baseDir) {
+  Checker ck(sourceName);
+  try {
+    toml::table root = toml::parse(text, sourceName);
+    ServerConfig config;
+    for (auto&& [key, node] : root) {
+      if (key == "server") {
+        const toml::table* server = node.as_table();
+        if (server == nullptr) return ck.wrongType(node, "server", "a table ([server])");
+        TETHER_RETURN_IF_ERROR(parseServer(ck, *server, baseDir, config));
+      } else if (key == "pools") {
+        const toml::array* pools = node.as_array();
+        if (pools == nullptr) return ck.wrongType(node, "pools", "an array of tables ([[pools]])");
+        TETHER_RETURN_IF_ERROR(parsePools(ck, *pools, config));
+      } else {
+        return ck.unknownKey(key, std::string(key.str()));
+      }
+    }
+    TETHER_RETURN_IF_ERROR(validateConfig(config));
+    return config;
+  } catch (const toml::parse_error& e) {
+    return Status::invalidArgument(where(sourceName, e.source()) + std::string(e.description()));
+  } catch (const std::exception& e) {
+    return Status::internal(std::string(sourceName) + ": " + e.what());
+  }
+}
+
+Result<ServerConfig> loadConfig(const std::filesystem::path& file) {
+  std::error_code ec;
+  auto st = std::filesystem::status(file, ec);
+  if (st.type() == std::filesystem::file_type::not_found)
+    return Status::notFound("config file " + file.string() + " does not exist");
+  if (ec) return Status::ioError("cannot read config file " + file.string() + ": " + ec.message());
+  if (!std::filesystem::is_regular_file(st))
+    return Status::ioError("config file " + file.string() + " is not a regular file");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Status::ioError("cannot open config file " + file.string());
+  std::string text;
+  char buf[8192];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxConfigBytes)
+      return Status::invalidArgument("config file " + file.string() + " is larger than 1 MB");
+  }
+  if (in.bad()) return Status::ioError("cannot read config file " + file.string());
+  return parseConfig(text, file.string(), file.parent_path());
+}
+
+}  // namespace tether::server

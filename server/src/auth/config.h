@@ -1,0 +1,74 @@
+// tetherd's configuration file (TOML): the [server] table and the [[pools]] it serves.
+// docs/config.md is the user-facing reference; keep the two in step.
+//
+// Strict by design: an unknown key (a typo such as `allow_guest`) or a value of the wrong type
+// is an error naming the key and its line, never silently ignored. Command-line flags override
+// file values: main() loads the file, then assigns the flags it was given to these fields.
+// Thread-safety: plain values and a pure loader.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tether/status.h"
+
+namespace tether::server {
+
+enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
+
+struct ListenAddress {
+  std::string host = "127.0.0.1";  // IPv6 literals without brackets
+  uint16_t port = 8080;            // 0 = any free port
+  friend bool operator==(const ListenAddress&, const ListenAddress&) = default;
+};
+
+// One identity pool. `id` is required (see docs/config.md: a generated id would change on every
+// start unless written back, and would orphan every identity created under the old one).
+struct PoolConfig {
+  std::string id;             // region:uuid (validatePoolId)
+  std::string name;           // 1..128 chars of [\w\s+=,.@-] (Cognito IdentityPoolName)
+  bool allowGuests = false;   // unauthenticated identities; off unless asked for
+  friend bool operator==(const PoolConfig&, const PoolConfig&) = default;
+};
+
+struct ServerConfig {
+  ListenAddress listen;
+  std::filesystem::path dataDir = "./tether-data";
+  std::optional<std::string> issuer;            // nullopt: effectiveIssuer() derives it
+  std::optional<std::filesystem::path> tlsCert; // both set or neither
+  std::optional<std::filesystem::path> tlsKey;
+  LogLevel logLevel = LogLevel::kInfo;
+  std::vector<PoolConfig> pools;
+
+  bool tlsEnabled() const { return tlsCert.has_value(); }
+  // The configured issuer, else "http://<host>:<port>" ("https://" with TLS), using
+  // `boundPort` (the port actually bound, which differs from listen.port when that is 0).
+  std::string effectiveIssuer(uint16_t boundPort) const;
+};
+
+// Parses and checks a config file. Paths in the file that are relative are resolved against the
+// file's directory (so the file works from any working directory); defaults stay relative to
+// the working directory.
+// kNotFound if the file does not exist, kIOError if it cannot be read, kInvalidArgument for a
+// syntax error, unknown key, wrong type or bad value, with "<file>:<line>:<col>: " in front.
+Result<ServerConfig> loadConfig(const std::filesystem::path& file);
+
+// Same rules on text already in memory; `sourceName` prefixes messages, `baseDir` resolves
+// relative paths.
+Result<ServerConfig> parseConfig(std::string_view toml, std::string_view sourceName,
+                                 const std::filesystem::path& baseDir);
+
+// Re-checks a config after command-line overrides: TLS files paired, pool ids valid and unique.
+Status validateConfig(const ServerConfig& config);
+
+// "host:port" or "[v6-host]:port" (for --listen and the `listen` key). kInvalidArgument if not.
+Result<ListenAddress> parseListenAddress(std::string_view text);
+// "trace" | "debug" | "info" | "warn" | "error". kInvalidArgument otherwise.
+Result<LogLevel> parseLogLevel(std::string_view text);
+std::string_view logLevelName(LogLevel level);
+
+}  // namespace tether::server

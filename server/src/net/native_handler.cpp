@@ -1,0 +1,231 @@
+#include "net/native_handler.h"
+
+#include <boost/asio/post.hpp>
+
+#include <functional>
+
+#include <spdlog/spdlog.h>
+
+#include "auth/identity_service.h"
+#include "net/tuning.h"
+#include "tether/codec.h"
+#include "tether/limits.h"
+
+namespace tether::server {
+namespace {
+
+constexpr size_t kStrandCount = 64;
+
+// WebSocket close codes (RFC 6455 7.4.1).
+constexpr uint16_t kCloseProtocolError = 1002;
+constexpr uint16_t kCloseInvalidPayload = 1007;
+
+bool isIdentityRequest(const proto::RequestBody& body) {
+  return std::holds_alternative<proto::GetIdRequest>(body) ||
+         std::holds_alternative<proto::GetTokenRequest>(body) ||
+         std::holds_alternative<proto::AuthenticateRequest>(body);
+}
+
+// Converts a Result<T> into a response body.
+template <class T>
+proto::ResponseBody toBody(Result<T> r) {
+  if (!r.isOk()) return r.status();
+  return std::move(r).value();
+}
+
+}  // namespace
+
+NativeHandler::NativeHandler(IdentityService& identities, SyncService& sync,
+                             boost::asio::thread_pool& pool, const Clock& clock,
+                             ServerMetrics& metrics)
+    : identities_(identities), sync_(sync), pool_(pool), clock_(clock), metrics_(metrics) {
+  strands_.reserve(kStrandCount);
+  for (size_t i = 0; i < kStrandCount; ++i) strands_.emplace_back(boost::asio::make_strand(pool_.get_executor()));
+}
+
+void NativeHandler::attach(NetServer& server) { server_ = &server; }
+
+void NativeHandler::onOpen(ConnId conn, const std::string& peer) {
+  auto s = std::make_shared<Session>();
+  s->id = conn;
+  s->peer = peer;
+  sessions_.emplace(conn, std::move(s));
+  metrics_.connectionsOpen++;
+  metrics_.connectionsTotal++;
+  spdlog::debug("conn {}: open from {}", conn, peer);
+}
+
+void NativeHandler::onClose(ConnId conn) {
+  sessions_.erase(conn);
+  metrics_.connectionsOpen--;
+  spdlog::debug("conn {}: closed", conn);
+}
+
+void NativeHandler::onFrame(ConnId conn, std::string frame) {
+  auto it = sessions_.find(conn);
+  if (it == sessions_.end()) return;
+  std::shared_ptr<Session> s = it->second;
+
+  Result<proto::ClientMessage> msg = codec::decodeClientMessage(frame);
+  if (!msg.isOk()) {
+    metrics_.protocolErrorsTotal++;
+    // A request we can't read but whose id we can (e.g. a newer client's request type) gets a
+    // typed error; anything else ends the connection with the reason.
+    if (std::optional<uint64_t> id = codec::peekRequestId(frame); id && s->helloDone) {
+      respond(conn, *id, msg.status());
+      return;
+    }
+    spdlog::info("conn {}: closing: {}", conn, msg.status().message());
+    server_->close(conn, kCloseInvalidPayload, msg.status().message());
+    return;
+  }
+
+  if (auto* hello = std::get_if<proto::Hello>(&*msg)) {
+    onHello(*s, *hello);
+    return;
+  }
+  if (!s->helloDone) {
+    metrics_.protocolErrorsTotal++;
+    respond(conn, 0, Status::protocolError("send hello before any request"));
+    server_->close(conn, kCloseProtocolError, "hello expected first");
+    return;
+  }
+  onRequest(s, std::get<proto::Request>(std::move(*msg)));
+}
+
+void NativeHandler::onHello(Session& s, const proto::Hello& hello) {
+  if (s.helloDone) {
+    respond(s.id, 0, Status::protocolError("hello already received"));
+    return;
+  }
+  if (hello.protocolVersion < proto::kProtocolVersion) {
+    metrics_.protocolErrorsTotal++;
+    respond(s.id, 0, Status::protocolError("unsupported protocol version " +
+                                           std::to_string(hello.protocolVersion) +
+                                           "; this server speaks 1"));
+    server_->close(s.id, kCloseProtocolError, "unsupported protocol version");
+    return;
+  }
+  // A newer client is answered with our version; it must speak it or hang up.
+  s.helloDone = true;
+  server_->send(s.id, codec::encode(proto::ServerMessage{proto::HelloAck{
+                          proto::kProtocolVersion, "tetherd/0.1", static_cast<uint32_t>(kMaxFrameBytes)}}));
+}
+
+void NativeHandler::onRequest(const std::shared_ptr<Session>& s, proto::Request request) {
+  metrics_.requestsTotal++;
+  if (shuttingDown_.load()) {
+    respond(s->id, request.id, Status::unavailable("server shutting down"));
+    return;
+  }
+  if (s->inFlight.load() >= tuning::kMaxInFlightPerConnection) {
+    respond(s->id, request.id, Status::tooManyRequests("too many requests in flight on this connection"));
+    return;
+  }
+
+  if (isIdentityRequest(request.body)) {
+    s->inFlight++;
+    boost::asio::post(pool_, [this, s, rq = std::move(request)]() mutable {
+      runIdentityRequest(s, std::move(rq));
+      s->inFlight--;
+    });
+    return;
+  }
+
+  std::optional<Caller> caller;
+  int64_t expiresAtMs = 0;
+  {
+    std::lock_guard<std::mutex> lock(s->mu);
+    caller = s->caller;
+    expiresAtMs = s->expiresAtMs;
+  }
+  if (!caller) {
+    respond(s->id, request.id, Status::unauthenticated("authenticate first"));
+    return;
+  }
+  if (expiresAtMs <= clock_.nowMs()) {
+    respond(s->id, request.id, Status::unauthenticated("token expired; authenticate again"));
+    return;
+  }
+  s->inFlight++;
+  boost::asio::post(strandFor(caller->identityId),
+                    [this, s, c = std::move(*caller), rq = std::move(request)]() mutable {
+                      runDatasetRequest(c, s->id, std::move(rq));
+                      s->inFlight--;
+                    });
+}
+
+void NativeHandler::runIdentityRequest(const std::shared_ptr<Session>& s, proto::Request request) {
+  proto::ResponseBody body;
+  try {
+    if (auto* r = std::get_if<proto::GetIdRequest>(&request.body)) {
+      body = toBody(identities_.getId(*r));
+    } else if (auto* r = std::get_if<proto::GetTokenRequest>(&request.body)) {
+      body = toBody(identities_.getToken(*r));
+    } else if (auto* r = std::get_if<proto::AuthenticateRequest>(&request.body)) {
+      Result<VerifiedToken> v = identities_.authenticate(r->token);
+      if (v.isOk()) {
+        {
+          std::lock_guard<std::mutex> lock(s->mu);
+          s->caller = Caller{v->poolId, v->identityId, ""};
+          s->expiresAtMs = v->expiresAtMs;
+        }
+        body = proto::AuthenticateResponse{v->identityId, v->poolId, v->expiresAtMs};
+      } else {
+        body = v.status();
+      }
+    }
+  } catch (const std::exception& e) {
+    body = Status::internal(std::string("internal error: ") + e.what());
+  }
+  respond(s->id, request.id, std::move(body));
+}
+
+void NativeHandler::runDatasetRequest(const Caller& caller, ConnId conn, proto::Request request) {
+  proto::ResponseBody body;
+  try {
+    std::visit(
+        [&](auto& r) {
+          using T = std::decay_t<decltype(r)>;
+          if constexpr (std::is_same_v<T, proto::ListDatasetsRequest>) body = toBody(sync_.listDatasets(caller, r));
+          else if constexpr (std::is_same_v<T, proto::DescribeDatasetRequest>) body = toBody(sync_.describeDataset(caller, r));
+          else if constexpr (std::is_same_v<T, proto::ListRecordsRequest>) body = toBody(sync_.listRecords(caller, r));
+          else if constexpr (std::is_same_v<T, proto::UpdateRecordsRequest>) {
+            Result<proto::UpdateRecordsResponse> u = sync_.updateRecords(caller, r);
+            if (u.isOk() && !u->records.empty()) {
+              metrics_.batchesAcceptedTotal++;
+              metrics_.recordsAcceptedTotal += static_cast<int64_t>(u->records.size());
+            } else if (!u.isOk() && u.status().code() == StatusCode::kConflict) {
+              metrics_.conflictsTotal++;
+            }
+            body = toBody(std::move(u));
+          }
+          else if constexpr (std::is_same_v<T, proto::DeleteDatasetRequest>) body = toBody(sync_.deleteDataset(caller, r));
+          else if constexpr (std::is_same_v<T, proto::DescribeIdentityUsageRequest>) body = toBody(sync_.describeIdentityUsage(caller));
+          else body = Status::internal("unexpected request");
+        },
+        request.body);
+  } catch (const std::exception& e) {
+    body = Status::internal(std::string("internal error: ") + e.what());
+  }
+  respond(conn, request.id, std::move(body));
+}
+
+void NativeHandler::respond(ConnId conn, uint64_t id, proto::ResponseBody body) {
+  if (const Status* err = std::get_if<Status>(&body)) {
+    metrics_.requestErrorsTotal++;
+    if (err->code() == StatusCode::kInternal || err->code() == StatusCode::kIOError ||
+        err->code() == StatusCode::kCorruption)
+      spdlog::error("conn {}: request {} failed: {}", conn, id, err->toString());
+    // Internal details stay in the log; the peer gets the class of failure.
+    if (err->code() == StatusCode::kIOError || err->code() == StatusCode::kCorruption)
+      body = Status::internal("internal error");
+  }
+  server_->send(conn, codec::encode(proto::ServerMessage{proto::Response{id, std::move(body)}}));
+}
+
+NativeHandler::Strand& NativeHandler::strandFor(const std::string& identityId) {
+  return strands_[std::hash<std::string>{}(identityId) % strands_.size()];
+}
+
+}  // namespace tether::server

@@ -1,0 +1,76 @@
+// NativeHandler: the native protocol's session logic on top of NetServer. It decodes frames on
+// the network thread, keeps each connection's session (hello done, authenticated identity),
+// and hands requests to the worker pool: identity work on any worker, dataset work on the
+// strand of the caller's identity so that one identity's batches never interleave. Workers
+// encode the response and give it to NetServer::send.
+//
+// Threading: WsHandler callbacks on the network thread; request bodies run on the pool.
+// A Session is shared between the two (its mutable fields are atomics or under its mutex).
+#pragma once
+
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "net/net_server.h"
+#include "net/server_metrics.h"
+#include "sync/sync_service.h"
+#include "tether/protocol.h"
+
+namespace tether::server {
+
+class IdentityService;
+
+class NativeHandler final : public WsHandler {
+ public:
+  NativeHandler(IdentityService& identities, SyncService& sync, boost::asio::thread_pool& pool,
+                const Clock& clock, ServerMetrics& metrics);
+
+  void attach(NetServer& server) override;
+  void onOpen(ConnId conn, const std::string& peer) override;
+  void onFrame(ConnId conn, std::string frame) override;
+  void onClose(ConnId conn) override;
+
+  // Any thread. From now on new requests are answered kUnavailable; in-flight ones finish.
+  void beginShutdown() { shuttingDown_.store(true); }
+
+ private:
+  struct Session {
+    ConnId id = 0;
+    std::string peer;
+    bool helloDone = false;                 // network thread only
+    std::atomic<int> inFlight{0};
+    std::mutex mu;
+    std::optional<Caller> caller;           // guarded by mu: set by a successful authenticate
+    int64_t expiresAtMs = 0;                // guarded by mu
+  };
+  using Strand = boost::asio::strand<boost::asio::thread_pool::executor_type>;
+
+  void onHello(Session& s, const proto::Hello& hello);
+  void onRequest(const std::shared_ptr<Session>& s, proto::Request request);
+  void runIdentityRequest(const std::shared_ptr<Session>& s, proto::Request request);
+  void runDatasetRequest(const Caller& caller, ConnId conn, proto::Request request);
+  // Encodes and sends a response; any thread.
+  void respond(ConnId conn, uint64_t id, proto::ResponseBody body);
+  Strand& strandFor(const std::string& identityId);
+
+  IdentityService& identities_;
+  SyncService& sync_;
+  boost::asio::thread_pool& pool_;
+  const Clock& clock_;
+  ServerMetrics& metrics_;
+  NetServer* server_ = nullptr;             // set by attach, before any connection
+  std::vector<Strand> strands_;             // striped: identity hash -> strand
+  std::atomic<bool> shuttingDown_{false};
+  std::unordered_map<ConnId, std::shared_ptr<Session>> sessions_;  // network thread only
+};
+
+}  // namespace tether::server

@@ -1,0 +1,515 @@
+// libwebsockets implementation of NetServer. See net_server.h for the threading contract.
+#include "net/net_server.h"
+
+#include <libwebsockets.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "net/tuning.h"
+#include "tether/limits.h"
+#include "tether/protocol.h"
+
+namespace tether::server {
+namespace {
+
+using LwsContextPtr = std::unique_ptr<lws_context, decltype(&lws_context_destroy)>;
+
+// State of one WebSocket connection; owned by LwsNetServer::conns_, network thread only.
+struct WsConn {
+  ConnId id = 0;
+  lws* wsi = nullptr;
+  std::string rx;                      // fragments of the message being received
+  bool rxOversized = false;
+  std::deque<std::string> tx;          // frames waiting for WRITEABLE, each with LWS_PRE headroom
+  size_t txBytes = 0;
+  bool closing = false;                // close after tx drains
+  uint16_t closeCode = LWS_CLOSE_STATUS_NORMAL;
+  std::string closeReason;
+};
+
+// State of one HTTP transaction; network thread only.
+struct HttpConn {
+  uint64_t id = 0;
+  lws* wsi = nullptr;
+  HttpRequest request;
+  bool bodyTooLarge = false;
+  bool replied = false;                // a response is ready in `response`
+  bool headersSent = false;
+  HttpResponse response;
+};
+
+// Per-session data lws allocates (zero-filled C memory): we keep one pointer in it.
+struct Pss {
+  WsConn* ws;
+  HttpConn* http;
+};
+
+struct OutFrame { ConnId conn; std::string data; };
+struct OutClose { ConnId conn; uint16_t code; std::string reason; };
+struct OutHttp { uint64_t id; HttpResponse response; };
+using OutItem = std::variant<OutFrame, OutClose, OutHttp>;
+
+std::string methodOf(lws* wsi) {
+  struct { lws_token_indexes tok; const char* name; } methods[] = {
+      {WSI_TOKEN_GET_URI, "GET"},       {WSI_TOKEN_POST_URI, "POST"},
+      {WSI_TOKEN_OPTIONS_URI, "OPTIONS"}, {WSI_TOKEN_PUT_URI, "PUT"},
+      {WSI_TOKEN_PATCH_URI, "PATCH"},   {WSI_TOKEN_DELETE_URI, "DELETE"},
+      {WSI_TOKEN_HEAD_URI, "HEAD"},
+  };
+  for (auto& m : methods)
+    if (lws_hdr_total_length(wsi, m.tok) > 0) return m.name;
+  return "";
+}
+
+std::string copyHeader(lws* wsi, lws_token_indexes tok) {
+  int len = lws_hdr_total_length(wsi, tok);
+  if (len <= 0) return {};
+  std::string out(static_cast<size_t>(len) + 1, '\0');
+  int n = lws_hdr_copy(wsi, out.data(), len + 1, tok);
+  if (n < 0) return {};
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+// Headers lws does not know by name that the Cognito APIs use.
+const char* const kCustomHeaders[] = {
+    "x-amz-target:", "x-amz-date:", "x-amz-security-token:", "x-amz-content-sha256:",
+    "x-amz-user-agent:", "x-amz-client-context:", "amz-sdk-invocation-id:", "amz-sdk-request:",
+    "x-amz-requestsupertrace:", "x-amz-api-version:", "x-amzn-trace-id:"};
+
+void collectHeaders(lws* wsi, HttpRequest& req) {
+  for (int t = 0; t < WSI_TOKEN_COUNT; ++t) {
+    auto tok = static_cast<lws_token_indexes>(t);
+    if (tok == WSI_TOKEN_GET_URI || tok == WSI_TOKEN_POST_URI || tok == WSI_TOKEN_OPTIONS_URI ||
+        tok == WSI_TOKEN_PUT_URI || tok == WSI_TOKEN_PATCH_URI || tok == WSI_TOKEN_DELETE_URI ||
+        tok == WSI_TOKEN_HEAD_URI || tok == WSI_TOKEN_HTTP_URI_ARGS)
+      continue;
+    if (lws_hdr_total_length(wsi, tok) <= 0) continue;
+    const unsigned char* name = lws_token_to_string(tok);
+    if (!name) continue;
+    std::string n(reinterpret_cast<const char*>(name));
+    if (n.empty() || n.back() != ':') continue;  // pseudo tokens
+    n.pop_back();
+    for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    req.headers[n] = copyHeader(wsi, tok);
+  }
+  for (const char* name : kCustomHeaders) {
+    int len = lws_hdr_custom_length(wsi, name, static_cast<int>(std::strlen(name)));
+    if (len <= 0) continue;
+    std::string v(static_cast<size_t>(len) + 1, '\0');
+    int n = lws_hdr_custom_copy(wsi, v.data(), len + 1, name, static_cast<int>(std::strlen(name)));
+    if (n < 0) continue;
+    v.resize(static_cast<size_t>(n));
+    std::string key(name, std::strlen(name) - 1);
+    req.headers[key] = v;
+  }
+}
+
+std::string queryOf(lws* wsi) {
+  std::string q;
+  char buf[4096];
+  for (int i = 0;; ++i) {
+    int n = lws_hdr_copy_fragment(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_URI_ARGS, i);
+    if (n <= 0) break;
+    if (!q.empty()) q += '&';
+    q.append(buf, static_cast<size_t>(n));
+  }
+  return q;
+}
+
+const char* reasonPhrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+  }
+}
+
+class LwsNetServer final : public NetServer {
+ public:
+  LwsNetServer(const NetServerOptions& options, WsHandler& ws, HttpHandler& http)
+      : options_(options), ws_(ws), http_(http), context_(nullptr, &lws_context_destroy) {
+    if (options_.maxFrameBytes == 0) options_.maxFrameBytes = kMaxFrameBytes;
+    if (options_.idlePingSeconds == 0) options_.idlePingSeconds = tuning::kIdlePingSeconds;
+    if (options_.idleHangupSeconds == 0) options_.idleHangupSeconds = tuning::kIdleHangupSeconds;
+  }
+
+  ~LwsNetServer() override { stop(); }
+
+  Status init() {
+    protocols_[0] = {"http", &LwsNetServer::httpCallback, sizeof(Pss), 0, 0, nullptr, 0};
+    protocols_[1] = {proto::kSubprotocol, &LwsNetServer::wsCallback, sizeof(Pss), 0, 1, nullptr, 0};
+    protocols_[2] = {nullptr, nullptr, 0, 0, 0, nullptr, 0};
+
+    retry_ = {};
+    retry_.secs_since_valid_ping = options_.idlePingSeconds;
+    retry_.secs_since_valid_hangup = options_.idleHangupSeconds;
+
+    lws_context_creation_info info;
+    std::memset(&info, 0, sizeof info);
+    info.port = options_.port;
+    info.iface = options_.host.c_str();
+    info.protocols = protocols_;
+    info.user = this;
+    info.retry_and_idle_policy = &retry_;
+    info.max_http_header_data = 16384;
+    info.timeout_secs = 30;
+    if (!options_.tlsCertFile.empty() || !options_.tlsKeyFile.empty()) {
+      if (options_.tlsCertFile.empty() || options_.tlsKeyFile.empty())
+        return Status::invalidArgument("TLS needs both a certificate and a key");
+      info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+      info.ssl_cert_filepath = options_.tlsCertFile.c_str();
+      info.ssl_private_key_filepath = options_.tlsKeyFile.c_str();
+      info.alpn = "http/1.1";
+      tls_ = true;
+    }
+    context_.reset(lws_create_context(&info));
+    if (!context_)
+      return Status::ioError("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                             (tls_ ? " with the given TLS certificate and key" : ""));
+    lws_vhost* vh = lws_get_vhost_by_name(context_.get(), "default");
+    port_ = vh ? lws_get_vhost_listen_port(vh) : options_.port;
+    ws_.attach(*this);
+    thread_ = std::thread([this] { serviceLoop(); });
+    return Status::ok();
+  }
+
+  int port() const override { return port_; }
+  bool tls() const override { return tls_; }
+
+  void send(ConnId conn, std::string frame) override { post(OutFrame{conn, std::move(frame)}); }
+  void close(ConnId conn, uint16_t code, std::string reason) override {
+    post(OutClose{conn, code, std::move(reason)});
+  }
+
+  // Called by the HTTP reply functors, any thread.
+  void replyHttp(uint64_t id, HttpResponse response) { post(OutHttp{id, std::move(response)}); }
+
+  void stop() override {
+    if (!thread_.joinable()) return;
+    stopping_.store(true);
+    if (context_) lws_cancel_service(context_.get());
+    thread_.join();
+    context_.reset();
+  }
+
+ private:
+  void post(OutItem item) {
+    {
+      std::lock_guard<std::mutex> lock(outMu_);
+      out_.push_back(std::move(item));
+    }
+    if (context_) lws_cancel_service(context_.get());
+  }
+
+  void serviceLoop() {
+    while (!stopping_.load()) lws_service(context_.get(), 0);
+    // Shutdown: flush what the workers already produced, then close everyone.
+    drainOutbox();
+    for (auto& [id, c] : conns_) {
+      if (!c->closing) {
+        c->closing = true;
+        c->closeCode = LWS_CLOSE_STATUS_GOINGAWAY;
+        c->closeReason = "server shutting down";
+        lws_callback_on_writable(c->wsi);
+      }
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(tuning::kShutdownFlushMs);
+    while (!conns_.empty() && std::chrono::steady_clock::now() < deadline) {
+      drainOutbox();
+      lws_service(context_.get(), 0);
+    }
+  }
+
+  // Network thread: moves queued work onto connections and asks lws for WRITEABLE.
+  void drainOutbox() {
+    std::vector<OutItem> items;
+    {
+      std::lock_guard<std::mutex> lock(outMu_);
+      items.swap(out_);
+    }
+    for (auto& item : items) {
+      if (auto* f = std::get_if<OutFrame>(&item)) {
+        auto it = conns_.find(f->conn);
+        if (it == conns_.end() || it->second->closing) continue;
+        WsConn& c = *it->second;
+        if (c.txBytes + f->data.size() > tuning::kMaxOutboundBytesPerConnection) {
+          spdlog::warn("conn {}: outbound queue over {} bytes, closing slow reader", c.id,
+                       tuning::kMaxOutboundBytesPerConnection);
+          c.tx.clear();
+          c.txBytes = 0;
+          c.closing = true;
+          c.closeCode = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+          c.closeReason = "outbound queue full: reading too slowly";
+          lws_callback_on_writable(c.wsi);
+          continue;
+        }
+        std::string buf(LWS_PRE, '\0');
+        buf += f->data;
+        c.txBytes += f->data.size();
+        c.tx.push_back(std::move(buf));
+        lws_callback_on_writable(c.wsi);
+      } else if (auto* cl = std::get_if<OutClose>(&item)) {
+        auto it = conns_.find(cl->conn);
+        if (it == conns_.end() || it->second->closing) continue;
+        WsConn& c = *it->second;
+        c.closing = true;
+        c.closeCode = cl->code;
+        c.closeReason = cl->reason.substr(0, 120);
+        lws_callback_on_writable(c.wsi);
+      } else if (auto* h = std::get_if<OutHttp>(&item)) {
+        auto it = https_.find(h->id);
+        if (it == https_.end()) continue;  // the client went away
+        it->second->response = std::move(h->response);
+        it->second->replied = true;
+        lws_callback_on_writable(it->second->wsi);
+      }
+    }
+  }
+
+  static LwsNetServer* self(lws* wsi) {
+    return static_cast<LwsNetServer*>(lws_context_user(lws_get_context(wsi)));
+  }
+
+  // ---------------------------------------------------------------- WebSocket protocol
+  static int wsCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+    auto* pss = static_cast<Pss*>(user);
+    LwsNetServer* s = self(wsi);
+    switch (reason) {
+      case LWS_CALLBACK_ESTABLISHED: {
+        auto conn = std::make_unique<WsConn>();
+        conn->id = ++s->nextConnId_;
+        conn->wsi = wsi;
+        pss->ws = conn.get();
+        ConnId id = conn->id;
+        s->conns_.emplace(id, std::move(conn));
+        char peer[64] = "";
+        lws_get_peer_simple(wsi, peer, sizeof peer);
+        s->ws_.onOpen(id, peer);
+        return 0;
+      }
+      case LWS_CALLBACK_RECEIVE: {
+        WsConn* c = pss->ws;
+        if (!c || c->closing) return 0;
+        if (!lws_frame_is_binary(wsi)) {
+          lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
+                           reinterpret_cast<unsigned char*>(const_cast<char*>("binary frames only")), 18);
+          return -1;
+        }
+        if (c->rx.size() + len > s->options_.maxFrameBytes) {
+          std::string why = "frame larger than " + std::to_string(s->options_.maxFrameBytes) + " bytes";
+          lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                           reinterpret_cast<unsigned char*>(why.data()), why.size());
+          return -1;
+        }
+        c->rx.append(static_cast<const char*>(in), len);
+        if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
+          std::string frame;
+          frame.swap(c->rx);
+          s->ws_.onFrame(c->id, std::move(frame));
+        }
+        return 0;
+      }
+      case LWS_CALLBACK_SERVER_WRITEABLE: {
+        WsConn* c = pss->ws;
+        if (!c) return 0;
+        if (!c->tx.empty()) {
+          std::string& buf = c->tx.front();
+          size_t n = buf.size() - LWS_PRE;
+          int wrote = lws_write(wsi, reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE, n, LWS_WRITE_BINARY);
+          c->txBytes -= n;
+          c->tx.pop_front();
+          if (wrote < static_cast<int>(n)) return -1;
+          if (!c->tx.empty() || c->closing) lws_callback_on_writable(wsi);
+          return 0;
+        }
+        if (c->closing) {
+          lws_close_reason(wsi, static_cast<lws_close_status>(c->closeCode),
+                           reinterpret_cast<unsigned char*>(c->closeReason.data()), c->closeReason.size());
+          return -1;
+        }
+        return 0;
+      }
+      case LWS_CALLBACK_CLOSED: {
+        WsConn* c = pss->ws;
+        if (!c) return 0;
+        pss->ws = nullptr;
+        ConnId id = c->id;
+        s->conns_.erase(id);  // deletes c
+        s->ws_.onClose(id);
+        return 0;
+      }
+      case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        return 0;  // handled once, by the http protocol
+      default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+  }
+
+  // ---------------------------------------------------------------- HTTP protocol
+  void dispatchHttp(HttpConn* h) {
+    if (h->bodyTooLarge) {
+      h->response = HttpResponse{413, "application/json", {},
+                                 R"({"message":"request body too large"})"};
+      h->replied = true;
+      lws_callback_on_writable(h->wsi);
+      return;
+    }
+    uint64_t id = h->id;
+    http_.handle(h->request, [this, id](HttpResponse r) { replyHttp(id, std::move(r)); });
+  }
+
+  Status writeHttpResponse(HttpConn* h) {
+    std::string& body = h->response.body;
+    std::vector<unsigned char> head(LWS_PRE + 4096);
+    unsigned char* start = head.data() + LWS_PRE;
+    unsigned char* p = start;
+    unsigned char* end = head.data() + head.size() - 1;
+    if (lws_add_http_common_headers(h->wsi, static_cast<unsigned>(h->response.status),
+                                    h->response.contentType.c_str(), body.size(), &p, end))
+      return Status::internal("headers too long");
+    for (auto& [name, value] : h->response.headers) {
+      std::string n = name + ":";
+      if (lws_add_http_header_by_name(h->wsi, reinterpret_cast<const unsigned char*>(n.c_str()),
+                                      reinterpret_cast<const unsigned char*>(value.data()),
+                                      static_cast<int>(value.size()), &p, end))
+        return Status::internal("headers too long");
+    }
+    if (lws_finalize_write_http_header(h->wsi, start, &p, end)) return Status::internal("header write failed");
+    h->headersSent = true;
+    return Status::ok();
+  }
+
+  static int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+    auto* pss = static_cast<Pss*>(user);
+    LwsNetServer* s = self(wsi);
+    switch (reason) {
+      case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        if (s) s->drainOutbox();
+        return 0;
+      case LWS_CALLBACK_HTTP: {
+        auto h = std::make_unique<HttpConn>();
+        h->id = ++s->nextHttpId_;
+        h->wsi = wsi;
+        h->request.method = s->currentMethod(wsi);
+        h->request.path.assign(static_cast<const char*>(in), len);
+        h->request.query = queryOf(wsi);
+        collectHeaders(wsi, h->request);
+        char peer[64] = "";
+        lws_get_peer_simple(wsi, peer, sizeof peer);
+        h->request.peer = peer;
+        HttpConn* raw = h.get();
+        s->https_.emplace(raw->id, std::move(h));
+        pss->http = raw;
+        const std::string* cl = raw->request.header("content-length");
+        bool hasBody = (cl && *cl != "0") || raw->request.header("transfer-encoding");
+        if (!hasBody || raw->request.method == "GET" || raw->request.method == "HEAD") {
+          s->dispatchHttp(raw);
+        }
+        return 0;  // body (if any) arrives in HTTP_BODY
+      }
+      case LWS_CALLBACK_HTTP_BODY: {
+        HttpConn* h = pss->http;
+        if (!h) return 0;
+        if (h->request.body.size() + len > tuning::kMaxHttpBodyBytes) h->bodyTooLarge = true;
+        else h->request.body.append(static_cast<const char*>(in), len);
+        return 0;
+      }
+      case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+        HttpConn* h = pss->http;
+        if (h && !h->replied) s->dispatchHttp(h);
+        return 0;
+      }
+      case LWS_CALLBACK_HTTP_WRITEABLE: {
+        HttpConn* h = pss->http;
+        if (!h || !h->replied) return 0;
+        if (!h->headersSent) {
+          if (!s->writeHttpResponse(h).isOk()) return -1;
+          if (!h->response.body.empty()) {
+            lws_callback_on_writable(wsi);
+            return 0;
+          }
+        } else if (!h->response.body.empty()) {
+          std::string buf(LWS_PRE, '\0');
+          buf += h->response.body;
+          h->response.body.clear();
+          int n = lws_write(wsi, reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE,
+                            buf.size() - LWS_PRE, LWS_WRITE_HTTP_FINAL);
+          if (n < 0) return -1;
+        }
+        // Done with this transaction; keep-alive continues with a fresh HttpConn.
+        pss->http = nullptr;
+        s->https_.erase(h->id);
+        if (lws_http_transaction_completed(wsi)) return -1;
+        return 0;
+      }
+      case LWS_CALLBACK_CLOSED_HTTP:
+      case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        if (pss && pss->http) {
+          s->https_.erase(pss->http->id);
+          pss->http = nullptr;
+        }
+        return 0;
+      case LWS_CALLBACK_ESTABLISHED:
+        // A WebSocket upgrade without our subprotocol lands on the default protocol.
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR,
+                         reinterpret_cast<unsigned char*>(const_cast<char*>("subprotocol tether.v1 required")), 30);
+        return -1;
+      default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+  }
+
+  std::string currentMethod(lws* wsi) { return methodOf(wsi); }
+
+  NetServerOptions options_;
+  WsHandler& ws_;
+  HttpHandler& http_;
+  lws_protocols protocols_[3];
+  lws_retry_bo_t retry_;
+  LwsContextPtr context_;
+  int port_ = 0;
+  bool tls_ = false;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+
+  std::mutex outMu_;
+  std::vector<OutItem> out_;   // guarded by outMu_
+
+  // Network thread only.
+  ConnId nextConnId_ = 0;
+  uint64_t nextHttpId_ = 0;
+  std::unordered_map<ConnId, std::unique_ptr<WsConn>> conns_;
+  std::unordered_map<uint64_t, std::unique_ptr<HttpConn>> https_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<NetServer>> NetServer::start(const NetServerOptions& options, WsHandler& ws,
+                                                    HttpHandler& http) {
+  auto server = std::make_unique<LwsNetServer>(options, ws, http);
+  TETHER_RETURN_IF_ERROR(server->init());
+  return std::unique_ptr<NetServer>(std::move(server));
+}
+
+}  // namespace tether::server

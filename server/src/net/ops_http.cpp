@@ -1,0 +1,32 @@
+#include "net/ops_http.h"
+
+namespace tether::server {
+
+void OpsHttp::handle(HttpRequest request, Reply reply) {
+  metrics_.httpRequestsTotal++;
+  const std::string& path = request.path;
+  bool get = request.method == "GET" || request.method == "HEAD";
+  auto json = [&](int status, std::string body, std::vector<std::pair<std::string, std::string>> headers = {}) {
+    reply(HttpResponse{status, "application/json", std::move(headers), std::move(body)});
+  };
+  if (path == "/healthz") {
+    if (!get) return json(405, R"({"message":"use GET"})");
+    return json(200, R"({"status":"ok"})", {{"Cache-Control", "no-store"}});
+  }
+  if (path == "/metrics") {
+    if (!get) return json(405, R"({"message":"use GET"})");
+    return reply(HttpResponse{200, "text/plain; version=0.0.4", {}, metrics_.prometheusText()});
+  }
+  if (path == "/.well-known/jwks.json") {
+    if (!get) return json(405, R"({"message":"use GET"})");
+    return json(200, jwks_, {{"Cache-Control", "public, max-age=300"}});
+  }
+  if (path == "/.well-known/openid-configuration") {
+    if (!get) return json(405, R"({"message":"use GET"})");
+    return json(200, discovery_, {{"Cache-Control", "public, max-age=300"}});
+  }
+  if (next_) return next_->handle(std::move(request), std::move(reply));
+  json(404, R"({"message":"no such endpoint"})");
+}
+
+}  // namespace tether::server

@@ -1,0 +1,29 @@
+// OpsHttp: the operations endpoints on the HTTP side of the port — /healthz, /metrics,
+// /.well-known/jwks.json and /.well-known/openid-configuration. Answers on the network thread
+// from memory (nothing here touches disk). Requests for other paths go to `next` (the
+// Cognito-compatible APIs, when present) or get a JSON 404.
+#pragma once
+
+#include <string>
+
+#include "net/http.h"
+#include "net/server_metrics.h"
+
+namespace tether::server {
+
+class OpsHttp final : public HttpHandler {
+ public:
+  OpsHttp(std::string jwksJson, std::string discoveryJson, ServerMetrics& metrics,
+          HttpHandler* next = nullptr)
+      : jwks_(std::move(jwksJson)), discovery_(std::move(discoveryJson)), metrics_(metrics), next_(next) {}
+
+  void handle(HttpRequest request, Reply reply) override;
+
+ private:
+  std::string jwks_;
+  std::string discovery_;
+  ServerMetrics& metrics_;
+  HttpHandler* next_;
+};
+
+}  // namespace tether::server

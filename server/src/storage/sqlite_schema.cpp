@@ -1,0 +1,118 @@
+#include "storage/sqlite_schema.h"
+
+#include <array>
+#include <string>
+
+#include "storage/sqlite_db.h"
+
+namespace tether::server {
+namespace {
+
+// Append only: a released migration never changes (files in the field have run it). Each entry
+// moves the schema from version i to i + 1.
+constexpr std::array<const char*, 2> kMigrations = {
+    // 1: identity pools, identities, meta.
+    R"sql(
+      CREATE TABLE pools (
+        id           TEXT PRIMARY KEY,
+        name         TEXT NOT NULL,
+        allow_guests INTEGER NOT NULL,
+        created_ms   INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE identities (
+        id         TEXT PRIMARY KEY,
+        pool_id    TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        disabled   INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX identities_by_pool ON identities (pool_id);
+      CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) WITHOUT ROWID;
+    )sql",
+    // 2: datasets, records, merged-dataset relation.
+    // A dataset row survives DeleteDataset (live = 0) so sync_count stays monotonic.
+    R"sql(
+      CREATE TABLE datasets (
+        pool_id          TEXT NOT NULL,
+        identity_id      TEXT NOT NULL,
+        name             TEXT NOT NULL,
+        sync_count       INTEGER NOT NULL CHECK (sync_count >= 0),
+        live             INTEGER NOT NULL,
+        deleted_at       INTEGER,
+        creation_ms      INTEGER NOT NULL,
+        last_modified_ms INTEGER NOT NULL,
+        last_modified_by TEXT NOT NULL,
+        data_storage     INTEGER NOT NULL,
+        num_records      INTEGER NOT NULL,
+        PRIMARY KEY (pool_id, identity_id, name)
+      ) WITHOUT ROWID;
+      CREATE TABLE records (
+        pool_id                 TEXT NOT NULL,
+        identity_id             TEXT NOT NULL,
+        dataset                 TEXT NOT NULL,
+        key                     TEXT NOT NULL,
+        value                   TEXT,
+        sync_count              INTEGER NOT NULL,
+        last_modified_ms        INTEGER NOT NULL,
+        last_modified_by        TEXT NOT NULL,
+        device_last_modified_ms INTEGER NOT NULL,
+        PRIMARY KEY (pool_id, identity_id, dataset, key),
+        FOREIGN KEY (pool_id, identity_id, dataset)
+          REFERENCES datasets (pool_id, identity_id, name) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+      CREATE INDEX records_by_sync_count ON records (pool_id, identity_id, dataset, sync_count, key);
+      CREATE TABLE merged_datasets (
+        pool_id     TEXT NOT NULL,
+        identity_id TEXT NOT NULL,
+        dataset     TEXT NOT NULL,
+        merged_name TEXT NOT NULL,
+        PRIMARY KEY (pool_id, identity_id, dataset, merged_name)
+      ) WITHOUT ROWID;
+      CREATE INDEX merged_by_name ON merged_datasets (pool_id, identity_id, merged_name);
+    )sql",
+};
+
+}  // namespace
+
+const int64_t kSqliteSchemaVersion = static_cast<int64_t>(kMigrations.size());
+
+Status migrateSqliteSchema(SqliteDb& db) {
+  // IMMEDIATE: take the write lock before reading user_version, so two processes opening the
+  // same new file cannot both run migration 1.
+  TETHER_RETURN_IF_ERROR(db.exec("BEGIN IMMEDIATE"));
+  auto rollback = [&db](Status s) {
+    if (db.inTransaction()) (void)db.exec("ROLLBACK");
+    return s;
+  };
+  Result<int64_t> version = db.queryInt("PRAGMA user_version");
+  if (!version.isOk()) return rollback(version.status());
+  if (*version > kSqliteSchemaVersion) {
+    return rollback(Status::invalidArgument(
+        "database schema version " + std::to_string(*version) +
+        " is newer than this tetherd supports (" + std::to_string(kSqliteSchemaVersion) +
+        "); run a newer tetherd or use another data directory"));
+  }
+  if (*version < 0) {
+    return rollback(Status::corruption("database schema version " + std::to_string(*version) +
+                                       " is negative"));
+  }
+  for (int64_t v = *version; v < kSqliteSchemaVersion; ++v) {
+    Status s = db.exec(kMigrations[static_cast<size_t>(v)]);
+    if (!s.isOk()) {
+      return rollback(Status(s.code(), "schema migration to version " + std::to_string(v + 1) +
+                                           " failed: " + s.message()));
+    }
+  }
+  if (*version != kSqliteSchemaVersion) {
+    // PRAGMA takes no bound parameters; the value is our own integer.
+    Status s = db.exec("PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion));
+    if (!s.isOk()) return rollback(s);
+  }
+  Status s = db.exec("COMMIT");
+  if (!s.isOk()) return rollback(s);
+  return Status::ok();
+}
+
+}  // namespace tether::server

@@ -1,0 +1,257 @@
+#include "storage/sqlite_transaction.h"
+
+#include <string>
+#include <utility>
+
+namespace tether::server {
+namespace {
+
+constexpr const char* kRecordColumns =
+    "key, value, sync_count, last_modified_ms, last_modified_by, device_last_modified_ms";
+constexpr const char* kDatasetColumns =
+    "name, sync_count, live, deleted_at, creation_ms, last_modified_ms, last_modified_by, "
+    "data_storage, num_records";
+
+Record readRecord(const Statement& st) {
+  Record r;
+  r.key = st.columnText(0);
+  if (!st.columnIsNull(1)) r.value = st.columnText(1);
+  r.syncCount = st.columnInt64(2);
+  r.lastModifiedMs = st.columnInt64(3);
+  r.lastModifiedBy = st.columnText(4);
+  r.deviceLastModifiedMs = st.columnInt64(5);
+  return r;
+}
+
+DatasetRow readDataset(const Statement& st) {
+  DatasetRow d;
+  d.name = st.columnText(0);
+  d.syncCount = st.columnInt64(1);
+  d.live = st.columnInt64(2) != 0;
+  if (!st.columnIsNull(3)) d.deletedAtSyncCount = st.columnInt64(3);
+  d.creationMs = st.columnInt64(4);
+  d.lastModifiedMs = st.columnInt64(5);
+  d.lastModifiedBy = st.columnText(6);
+  d.dataStorage = st.columnInt64(7);
+  d.numRecords = st.columnInt64(8);
+  return d;
+}
+
+std::string sql(std::string_view a, std::string_view b = {}, std::string_view c = {}) {
+  std::string s(a);
+  s += b;
+  s += c;
+  return s;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<StoreTransaction>> SqliteTransaction::begin(SqliteConnection& conn,
+                                                                    Mode mode) {
+  if (conn.txnOwner.load() == std::this_thread::get_id())
+    return Status::internal("a second transaction was begun on a thread that holds one open");
+  std::unique_ptr<SqliteTransaction> txn(
+      new SqliteTransaction(conn, std::unique_lock<std::mutex>(conn.mu)));
+  TETHER_RETURN_IF_ERROR(conn.db->exec(mode == Mode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN"));
+  txn->open_ = true;
+  conn.txnOwner.store(std::this_thread::get_id());
+  return std::unique_ptr<StoreTransaction>(std::move(txn));
+}
+
+SqliteTransaction::~SqliteTransaction() {
+  if (open_ && conn_.db->inTransaction()) (void)conn_.db->exec("ROLLBACK");
+  finish();
+}
+
+void SqliteTransaction::finish() {
+  if (open_) conn_.txnOwner.store(std::thread::id());
+  open_ = false;
+}
+
+Status SqliteTransaction::checkOpen() const {
+  if (!open_) return Status::internal("transaction already finished");
+  return Status::ok();
+}
+
+Status SqliteTransaction::commit() {
+  TETHER_RETURN_IF_ERROR(checkOpen());
+  Status s = conn_.db->exec("COMMIT");
+  // On failure SQLite may or may not have rolled back already; make sure nothing is left open.
+  if (!s.isOk() && conn_.db->inTransaction()) (void)conn_.db->exec("ROLLBACK");
+  finish();
+  return s;
+}
+
+Result<std::optional<DatasetRow>> SqliteTransaction::getDataset(const OwnerRef& owner,
+                                                                std::string_view name) {
+  TETHER_RETURN_IF_ERROR(checkOpen());
+  TETHER_TRY(Statement st, conn_.db->prepare(sql("SELECT ", kDatasetColumns,
+      " FROM datasets WHERE pool_id = ?1 AND identity_id = ?2 AND name = ?3")));
+  st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, name);
+  TETHER_TRY(bool row, st.step());
+  if (!row) return std::optional<DatasetRow>();
+  return std::optional<DatasetRow>(readDataset(st));
+}
+
+Result<std::vector<DatasetRow>> SqliteTransaction::listDatasets(const OwnerRef& owner,
+                                                                DatasetFilter filter,
+                                                                std::string_view afterName,
+                                                                int limit) {
+  TETHER_RETURN_IF_ERROR(checkOpen());
+  TETHER_TRY(Statement st, conn_.db->prepare(sql("SELECT ", kDatasetColumns,
+      " FROM datasets WHERE pool_id = ?1 AND identity_id = ?2 AND name > ?3"
+      " AND (live = 1 OR ?4 = 0) ORDER BY name LIMIT ?5")));
+  st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, afterName)
+      .bind(4, int64_t{filter == DatasetFilter::kLiveOnly ? 1 : 0})
+      .bind(5, int64_t{limit < 0 ? 0 : limit});
+  std::vector<DatasetRow> out;
+  while (true) {
+    TETHER_TRY(bool row, st.step());
+    if (!row) break;
+    out.push_back(readDataset(st));
+  }
+  return out;
+}
+
+Result<int64_t> SqliteTransaction::countLiveDatasets(const OwnerRef& owner) {
+  TETHER_RETURN_IF_ERROR(checkOpen());
+  TETHER_TRY(Statement st, conn_.db->prepare(
+      "SELECT count(*) FROM datasets WHERE pool_id = ?1 AND identity_id = ?2 AND live = 1"));
+  st.bind(1, owner.poolId).bind(2, owner.identityId);
+  TETHER_TRY(bool row, st.step());
+  if (!row) return Status::internal("count(*) returned no row");
+  return st.columnInt64(0);
+}
+
+Status SqliteTransaction::putDataset(const OwnerRef& owner, const DatasetRow& d) {
+  TETHER_RETURN_IF_ERROR(checkOpen());
+  // An UPSERT, not INSERT OR REPLACE: REPLACE deletes the old row first, and the records'
+  // ON DELETE CASCADE would take them with it.
+  TETHER_TRY(Statement st, conn_.db->prepare(
+      "INSERT INTO datasets (pool_id, identity_id, name, sync_count, live, deleted_at,"
+      " creation_ms, last_modified_ms, last_modified_by, data_storage, num_records)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+      " ON CONFLICT (pool_id, identity_id, name) DO UPDATE SET"
+      " sync_count = excluded.sync_count, live = excluded.live, deleted_at = excluded.deleted_at,"
+      " creation_ms = excluded.creation_ms, last_modified_ms = excluded.last_modified_ms,"
+      " last_modified_by = excluded.last_modified_by, data_storage = excluded.data_storage,"
+      " num_records = excluded.num_records"));
+  st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, d.name).bind(4, d.syncCount)
+      .bind(5, int64_t{d.live ? 1 : 0});
+  if (d.deletedAtSyncCount) st.bind(6, *d.deletedAtSyncCount); else st.bindNull(6);
+  st.bind(7, d.creationMs).bind(8, d.lastModifiedMs).bind(9, d.lastModifiedBy)
+      .bind(10, d.dataStorage).bind(11, d.numRecords);
+  return st.run();
+}
+
+Result<std::vector<Record>> SqliteTransaction::getRecords(const OwnerRef& owner,
+                                                          std::string_view dataset,
+                                                          std::span<const std::string> keys) {
+  TETHER_RETURN_IF_ERROR(checkOpen());
+  std::vector<Record> out;
+  out.reserve(keys.size());
+  for (const std::string& key : keys) {
+    TETHER_TRY(Statement st, conn_.db->prepare(sql("SELECT ", kRecordColumns,
+        " FROM records WHERE pool_id = ?1 AND identity_id = ?2 AND dataset = ?3 AND key = ?4")));
+    st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, dataset).bind(4, key);
+    TETHER_TRY(bool row, st.step());
+    if (row) out.push_back(readRecord(st));
+  }
+  return out;
+}
+
+Result<std::vector<Record>> SqliteTransaction::listRecords(const OwnerRef& owner,
+                                                           std::string_view dataset,
+                                                           const RecordQuery& q) {
+  TETHER_RETURN_IF_ERROR(checkOpen());
+  // Two texts rather than one with a sentinel cursor, so each gets a plain range scan of
+  // records_by_sync_count.
+  std::string text = sql("SELECT ", kRecordColumns,
+      " FROM records WHERE pool_id = ?1 AND identity_id = ?2 AND dataset = ?3"
+      " AND sync_count > ?4 AND sync_count <= ?5");
+  if (q.after) text += " AND (sync_count, key) > (?7, ?8)";
+  text += " ORDER BY sync_count, key LIMIT ?6";
+  TETHER_TRY(Statement st, conn_.db->prepare(text));
+  st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, dataset).bind(4, q.afterSyncCount)
+      .bind(5, q.maxSyncCount).bind(6, int64_t{q.limit < 0 ? 0 : q.limit});
+  if (q.after) st.bind(7, q.after->syncCount).bind(8, q.after->key);
+  std::vector<Record> out;
+  while (true) {
+    TETHER_TRY(bool row, st.step());
+    if (!row) break;
+    out.push_back(readRecord(st));
+  }
+  return out;
+}
+
+Status SqliteTransaction::putRecords(const OwnerRef& owner, std::string_view dataset,
+                                     std::span<const Record> records) {
+  TETHER_RETURN_IF_ERROR(checkOpen());
+  for (const Record& r : records) {
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "INSERT INTO records (pool_id, identity_id, dataset, key, value, sync_count,"
+        " last_modified_ms, last_modified_by, device_last_modified_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        " ON CONFLICT (pool_id, identity_id, dataset, key) DO UPDATE SET"
+        " value = excluded.value, sync_count = excluded.sync_count,"
+        " last_modified_ms = excluded.last_modified_ms,"
+        " last_modified_by = excluded.last_modified_by,"
+        " device_last_modified_ms = excluded.device_last_modified_ms"));
+    st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, dataset).bind(4, r.key)
+        .bindOptional(5, r.value).bind(6, r.syncCount).bind(7, r.lastModifiedMs)
+        .bind(8, r.lastModifiedBy).bind(9, r.deviceLastModifiedMs);
+    Status s = st.run();
+    if (s.code() == StatusCode::kConflict) {
+      return Status::internal("record written to a dataset without a dataset row: " +
+                              s.message());
+    }
+    TETHER_RETURN_IF_ERROR(s);
+  }
+  return Status::ok();
+}
+
+Status SqliteTransaction::deleteRecords(const OwnerRef& owner, std::string_view dataset) {
+  TETHER_RETURN_IF_ERROR(checkOpen());
+  TETHER_TRY(Statement st, conn_.db->prepare(
+      "DELETE FROM records WHERE pool_id = ?1 AND identity_id = ?2 AND dataset = ?3"));
+  st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, dataset);
+  return st.run();
+}
+
+Result<std::vector<std::string>> SqliteTransaction::listMergedDatasets(const OwnerRef& owner,
+                                                                       std::string_view dataset) {
+  TETHER_RETURN_IF_ERROR(checkOpen());
+  TETHER_TRY(Statement st, conn_.db->prepare(
+      "SELECT merged_name FROM merged_datasets WHERE pool_id = ?1 AND identity_id = ?2"
+      " AND dataset = ?3 ORDER BY merged_name"));
+  st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, dataset);
+  std::vector<std::string> out;
+  while (true) {
+    TETHER_TRY(bool row, st.step());
+    if (!row) break;
+    out.push_back(st.columnText(0));
+  }
+  return out;
+}
+
+Status SqliteTransaction::addMergedDataset(const OwnerRef& owner, std::string_view dataset,
+                                           std::string_view mergedName) {
+  TETHER_RETURN_IF_ERROR(checkOpen());
+  TETHER_TRY(Statement st, conn_.db->prepare(
+      "INSERT INTO merged_datasets (pool_id, identity_id, dataset, merged_name)"
+      " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING"));
+  st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, dataset).bind(4, mergedName);
+  return st.run();
+}
+
+Status SqliteTransaction::removeMergedDataset(const OwnerRef& owner,
+                                              std::string_view mergedName) {
+  TETHER_RETURN_IF_ERROR(checkOpen());
+  TETHER_TRY(Statement st, conn_.db->prepare(
+      "DELETE FROM merged_datasets WHERE pool_id = ?1 AND identity_id = ?2"
+      " AND merged_name = ?3"));
+  st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, mergedName);
+  return st.run();
+}
+
+}  // namespace tether::server

@@ -1,0 +1,113 @@
+// StoreTransaction: one atomic unit of dataset/record work against a Store (store.h). The sync
+// service reads, checks and writes inside one of these so that a batch is all-or-nothing and no
+// other writer slips in between its conflict check and its write.
+//
+// Ownership and threading: the caller owns the object (a unique_ptr from Store::begin) and uses
+// and destroys it on the thread that created it; the Store must outlive it. While it is open the
+// creating thread must not call other Store methods (the SQLite store reports kInternal instead
+// of deadlocking). Destroying it without commit() rolls everything back.
+//
+// Every dataset/record call names its owner (pool, identity): data of one identity is never
+// visible through another's OwnerRef.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tether/model.h"
+#include "tether/status.h"
+
+namespace tether::server {
+
+// Whose data a call touches. Views: valid for the duration of the call only.
+struct OwnerRef {
+  std::string_view poolId;
+  std::string_view identityId;
+};
+
+// One dataset's stored row. The row outlives DeleteDataset (live = false) so that its sync count
+// stays monotonic across delete + re-create (spec cognito-compat.md 7.5).
+struct DatasetRow {
+  std::string name;
+  int64_t syncCount = 0;                     // D: +1 per accepted batch and per deletion
+  bool live = false;                         // false: deleted and not re-created
+  std::optional<int64_t> deletedAtSyncCount; // D consumed by the most recent deletion
+  int64_t creationMs = 0;
+  int64_t lastModifiedMs = 0;
+  std::string lastModifiedBy;
+  int64_t dataStorage = 0;                   // UTF-8 bytes of live keys + values
+  int64_t numRecords = 0;                    // live records (tombstones excluded)
+
+  DatasetMetadata metadata() const {
+    return DatasetMetadata{name, creationMs, lastModifiedMs, lastModifiedBy, dataStorage,
+                           numRecords, syncCount};
+  }
+  friend bool operator==(const DatasetRow&, const DatasetRow&) = default;
+};
+
+// Position in the (syncCount, key) order of a dataset's records.
+struct RecordCursor {
+  int64_t syncCount = 0;
+  std::string key;
+  friend bool operator==(const RecordCursor&, const RecordCursor&) = default;
+};
+
+// Records with afterSyncCount < syncCount <= maxSyncCount, strictly after `after` (if set),
+// ordered by (syncCount, key), at most `limit` of them.
+struct RecordQuery {
+  int64_t afterSyncCount = 0;
+  int64_t maxSyncCount = std::numeric_limits<int64_t>::max();
+  std::optional<RecordCursor> after;
+  int limit = 1024;
+};
+
+enum class DatasetFilter { kLiveOnly, kAll };
+
+class StoreTransaction {
+ public:
+  virtual ~StoreTransaction() = default;  // rolls back unless commit() succeeded
+
+  // nullopt when the identity never had a dataset of that name (a deleted one has live=false).
+  virtual Result<std::optional<DatasetRow>> getDataset(const OwnerRef& owner,
+                                                       std::string_view name) = 0;
+  // Ordered by name, names strictly greater than afterName, at most `limit`.
+  virtual Result<std::vector<DatasetRow>> listDatasets(const OwnerRef& owner, DatasetFilter filter,
+                                                       std::string_view afterName, int limit) = 0;
+  virtual Result<int64_t> countLiveDatasets(const OwnerRef& owner) = 0;
+  // Insert or replace the row (keyed by owner + row.name).
+  virtual Status putDataset(const OwnerRef& owner, const DatasetRow& row) = 0;
+
+  // The stored records (live or tombstone) among `keys`; absent keys are simply missing.
+  // Order unspecified.
+  virtual Result<std::vector<Record>> getRecords(const OwnerRef& owner, std::string_view dataset,
+                                                 std::span<const std::string> keys) = 0;
+  virtual Result<std::vector<Record>> listRecords(const OwnerRef& owner, std::string_view dataset,
+                                                  const RecordQuery& query) = 0;
+  // Insert or replace each record (keyed by owner + dataset + key). The dataset row must exist
+  // (kInternal otherwise: a bug in the caller).
+  virtual Status putRecords(const OwnerRef& owner, std::string_view dataset,
+                            std::span<const Record> records) = 0;
+  // Removes every record (tombstones included) of the dataset.
+  virtual Status deleteRecords(const OwnerRef& owner, std::string_view dataset) = 0;
+
+  // Merged-dataset relation: `dataset` was merged with `mergedName` (`<dataset>.<oldId>`), which
+  // ListRecords(dataset) reports until `mergedName` is deleted. Sorted by merged name.
+  virtual Result<std::vector<std::string>> listMergedDatasets(const OwnerRef& owner,
+                                                              std::string_view dataset) = 0;
+  // Idempotent.
+  virtual Status addMergedDataset(const OwnerRef& owner, std::string_view dataset,
+                                  std::string_view mergedName) = 0;
+  // Drops every relation whose merged name is `mergedName`.
+  virtual Status removeMergedDataset(const OwnerRef& owner, std::string_view mergedName) = 0;
+
+  // Durable when it returns ok. After commit (ok or not) the transaction is finished: every
+  // further call returns kInternal.
+  virtual Status commit() = 0;
+};
+
+}  // namespace tether::server

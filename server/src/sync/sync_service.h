@@ -1,0 +1,79 @@
+// SyncService: the Cognito Sync semantics of tetherd (spec cognito-compat.md 3.3 and the section
+// 7 defaults; DESIGN.md 2), independent of any wire format: listing and describing datasets,
+// pulling records by sync count, pushing atomic batches of patches with per-record conflict
+// checks and limits, deleting datasets. docs/storage.md records the choices the spec left open.
+//
+// The caller is already authenticated (the network layer verified its credentials); every other
+// input is validated here and rejected with a Status before anything is written.
+//
+// Threading: holds no mutable state of its own; callable from any thread concurrently. Each
+// batch reads, checks and writes inside one Store transaction, so concurrent batches on one
+// dataset never lose an update: the loser sees kConflict. The server still serializes one
+// identity's requests (a strand) so they apply in arrival order.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/clock.h"
+#include "storage/store.h"
+#include "sync/session_tokens.h"
+#include "tether/protocol.h"
+#include "tether/status.h"
+
+namespace tether::server {
+
+// Who is asking: the authenticated identity, and the device it says it is (may be empty).
+struct Caller {
+  std::string poolId;
+  std::string identityId;
+  std::string deviceId;
+};
+
+// ListRecords page size when the request gives none (0), and the most one page returns. 1024 =
+// the record limit, so one page holds a whole dataset (what the Android/JS clients ask for).
+constexpr uint32_t kDefaultRecordsPageSize = 1024;
+constexpr uint32_t kMaxRecordsPageSize = 1024;
+// ListDatasets: the mobile clients ask for 64; an identity rarely has more than 20.
+constexpr uint32_t kDefaultDatasetsPageSize = 64;
+constexpr uint32_t kMaxDatasetsPageSize = 64;
+
+class SyncService {
+ public:
+  // All three must outlive the service.
+  SyncService(Store& store, const SessionTokens& tokens, const Clock& clock);
+
+  // Live datasets of the caller, by name, paged. A larger maxResults than the maximum is
+  // clamped. kInvalidArgument: bad caller IDs or nextToken.
+  Result<proto::ListDatasetsResponse> listDatasets(const Caller& caller,
+                                                   const proto::ListDatasetsRequest& request);
+  // kNotFound when the dataset does not exist or was deleted.
+  Result<proto::DescribeDatasetResponse> describeDataset(
+      const Caller& caller, const proto::DescribeDatasetRequest& request);
+  // Records (live and tombstones) with syncCount > lastSyncCount, ordered by (syncCount, key),
+  // with the dataset-level fields and a fresh sync session token on every page. A missing
+  // dataset is not an error (datasetExists = false). kInvalidArgument: bad name, negative
+  // lastSyncCount, a nextToken not issued for these inputs.
+  Result<proto::ListRecordsResponse> listRecords(const Caller& caller,
+                                                 const proto::ListRecordsRequest& request);
+  // Applies every patch or none. kInvalidArgument: bad token, name, device ID, patch (key,
+  // value, UTF-8, negative sync count, duplicate key, more than 1024 patches); kConflict: a
+  // patch's sync count differs from the stored record's; kLimitExceeded: 21st dataset, more than
+  // 1024 live records or 1 MB in the dataset. Returns the records as stored.
+  Result<proto::UpdateRecordsResponse> updateRecords(const Caller& caller,
+                                                     const proto::UpdateRecordsRequest& request);
+  // Removes the records, keeps the dataset's sync count (the deletion consumes one more count).
+  // kNotFound when absent or already deleted. Returns the metadata from before the deletion.
+  Result<proto::DeleteDatasetResponse> deleteDataset(const Caller& caller,
+                                                     const proto::DeleteDatasetRequest& request);
+  // Live dataset count, their total dataStorage, and when the identity's data last changed
+  // (deletions included).
+  Result<proto::DescribeIdentityUsageResponse> describeIdentityUsage(const Caller& caller);
+
+ private:
+  Store& store_;
+  const SessionTokens& tokens_;
+  const Clock& clock_;
+};
+
+}  // namespace tether::server
