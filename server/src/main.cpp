@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
   serve->add_option("--tls-cert", tlsCert, "PEM certificate: serve wss:// and https://")->check(CLI::ExistingFile);
   serve->add_option("--tls-key", tlsKey, "PEM private key for --tls-cert")->check(CLI::ExistingFile);
   serve->add_option("--log-level", logLevel, "trace|debug|info|warn|error (default info)");
+  int idleTimeout = 0;
+  serve->add_option("--idle-timeout", idleTimeout,
+                    "Seconds without traffic before a WebSocket is dropped; a ping goes out at "
+                    "40% of it (default 75)")->check(CLI::Range(2, 3600));
 
   // pool create / list
   CLI::App* poolCmd = app.add_subcommand("pool", "Manage identity pools");
@@ -78,5 +82,5 @@ int main(int argc, char** argv) {
     std::cerr << "tetherd: " << s.message() << "\n";
     return 2;
   }
-  return runServe(config);
+  return runServe(config, idleTimeout);
 }

@@ -705,3 +705,42 @@ TEST(ServerToolTest, DemoPoolCreatedWhenNoneExists) {
 
 }  // namespace
 }  // namespace tether::testing
+
+namespace tether::testing {
+namespace {
+
+// A peer that completes the WebSocket handshake and then says nothing (answers no ping) is
+// dropped after the idle timeout.
+TEST(ServerLifecycleTest, SilentPeerIsDroppedAfterIdleTimeout) {
+  TetherdOptions o;
+  o.extraArgs = {"--idle-timeout", "2"};
+  auto server = TetherdProcess::start(o);
+  ASSERT_NE(server, nullptr);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string req =
+      "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+      "Sec-WebSocket-Protocol: tether.v1\r\n\r\n";
+  ASSERT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto t0 = std::chrono::steady_clock::now();
+  std::string got;
+  char buf[1024];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
+  auto secs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count() / 1000.0;
+  ::close(fd);
+  EXPECT_NE(got.find("101"), std::string::npos) << got.substr(0, 200);
+  EXPECT_EQ(n, 0) << "connection should be closed by the server, not time out";
+  EXPECT_GE(secs, 1.5);
+  EXPECT_LT(secs, 9.0);
+}
+
+}  // namespace
+}  // namespace tether::testing

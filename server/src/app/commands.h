@@ -10,7 +10,8 @@
 namespace tether::server {
 
 // `tetherd serve`: runs until SIGINT/SIGTERM; returns the process exit code.
-int runServe(const ServerConfig& config);
+// `idleTimeoutSeconds` 0 = the default (net/tuning.h).
+int runServe(const ServerConfig& config, int idleTimeoutSeconds = 0);
 
 struct PoolCreateArgs {
   std::filesystem::path dataDir;

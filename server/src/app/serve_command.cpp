@@ -91,7 +91,7 @@ Status ensurePools(Store& store, const ServerConfig& config, const Clock& clock)
 
 }  // namespace
 
-int runServe(const ServerConfig& configIn) {
+int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   ServerConfig config = configIn;
   setupLogging(config.logLevel);
 
@@ -148,6 +148,10 @@ int runServe(const ServerConfig& configIn) {
   netOptions.port = config.listen.port;
   if (config.tlsCert) netOptions.tlsCertFile = config.tlsCert->string();
   if (config.tlsKey) netOptions.tlsKeyFile = config.tlsKey->string();
+  if (idleTimeoutSeconds > 0) {
+    netOptions.idleHangupSeconds = static_cast<uint16_t>(idleTimeoutSeconds);
+    netOptions.idlePingSeconds = static_cast<uint16_t>(std::max(1, idleTimeoutSeconds * 2 / 5));
+  }
   Result<std::unique_ptr<NetServer>> net = NetServer::start(netOptions, native, ops);
   if (!net.isOk()) {
     std::cerr << "tetherd: " << net.status() << "\n";

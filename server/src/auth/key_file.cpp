@@ -56,15 +56,17 @@ Status fsyncDir(const std::filesystem::path& dir) {
 
 Status ensurePrivateDir(const std::filesystem::path& dir) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  bool created = std::filesystem::create_directories(dir, ec);
   if (ec) return Status::ioError("cannot create directory " + dir.string() + ": " + ec.message());
-  if (::chmod(dir.c_str(), 0700) != 0) return ioFailure("cannot chmod", dir, errno);
+  // Only a directory we made is tightened: an existing one may be a read-only mount (e.g. a
+  // Kubernetes secret volume) whose mode the operator chose.
+  if (created && ::chmod(dir.c_str(), 0700) != 0) return ioFailure("cannot chmod", dir, errno);
   return Status::ok();
 }
 
 Result<std::optional<std::string>> readSecretFile(const std::filesystem::path& path,
                                                   size_t maxBytes) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return std::optional<std::string>();
     return ioFailure("cannot open", path, errno);
@@ -88,6 +90,7 @@ Result<std::optional<std::string>> readSecretFile(const std::filesystem::path& p
 
 Result<bool> createSecretFile(const std::filesystem::path& path, std::string_view bytes) {
   std::filesystem::path dir = path.parent_path();
+  std::error_code ec;
   std::string tmpl = (path.string() + ".tmp.XXXXXX");
   std::vector<char> tmpName(tmpl.begin(), tmpl.end());
   tmpName.push_back('\0');
@@ -106,8 +109,14 @@ Result<bool> createSecretFile(const std::filesystem::path& path, std::string_vie
   if (::close(fd.release()) != 0) return ioFailure("cannot close", tmpPath, errno);
 
   if (::link(tmpPath.c_str(), path.c_str()) != 0) {
-    if (errno == EEXIST) return false;
-    return ioFailure("cannot create", path, errno);
+    int err = errno;
+    if (err == EEXIST) return false;
+    if (err != EPERM && err != EOPNOTSUPP && err != ENOSYS) return ioFailure("cannot create", path, err);
+    // No hard links on this filesystem: fall back to rename. A creator racing us in the instant
+    // between the check and the rename could have its file replaced, and would then use a key
+    // that is no longer on disk until it restarts; accepted for such filesystems only.
+    if (std::filesystem::exists(path, ec)) return false;
+    if (::rename(tmpPath.c_str(), path.c_str()) != 0) return ioFailure("cannot create", path, errno);
   }
   TETHER_RETURN_IF_ERROR(fsyncDir(dir.empty() ? std::filesystem::path(".") : dir));
   return true;

@@ -15,7 +15,8 @@
 
 namespace tether::server::auth {
 
-// Creates `dir` (and missing parents) and sets its mode to 0700. kIOError on failure.
+// Creates `dir` (and missing parents) with mode 0700. An existing directory is left as it is
+// (it may be a read-only mount the operator prepared). kIOError on failure.
 Status ensurePrivateDir(const std::filesystem::path& dir);
 
 // The whole file, or nullopt if it does not exist. kIOError if it cannot be read, kCorruption
@@ -25,7 +26,8 @@ Result<std::optional<std::string>> readSecretFile(const std::filesystem::path& p
 
 // Writes `bytes` to `path` with mode 0600: a temp file in the same directory, fsync, link(2) to
 // the final name, fsync of the directory. link rather than rename so that a key created by a
-// concurrent process is never replaced (tokens it signed would stop verifying).
+// concurrent process is never replaced (tokens it signed would stop verifying); rename only on
+// filesystems without hard links.
 // Returns true if this call created the file, false if it already existed. kIOError on failure.
 Result<bool> createSecretFile(const std::filesystem::path& path, std::string_view bytes);
 

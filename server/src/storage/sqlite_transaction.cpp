@@ -63,9 +63,12 @@ SqliteTransaction::~SqliteTransaction() {
   finish();
 }
 
+// Hands the connection back as soon as the transaction is over (not at destruction), so the
+// owning thread may use the Store again while still holding the finished object.
 void SqliteTransaction::finish() {
   if (open_) conn_.txnOwner.store(std::thread::id());
   open_ = false;
+  if (lock_.owns_lock()) lock_.unlock();
 }
 
 Status SqliteTransaction::checkOpen() const {

@@ -130,6 +130,7 @@ Result<proto::ListRecordsResponse> SyncService::listRecords(
   if (page) query.after = page->cursor;
   query.limit = limit + 1;
   TETHER_TRY(std::vector<Record> records, txn->listRecords(owner, request.datasetName, query));
+  txn.reset();  // done reading: hand the connection back before minting the token
 
   proto::ListRecordsResponse out;
   if (records.size() > static_cast<size_t>(limit)) {

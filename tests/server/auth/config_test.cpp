@@ -1,0 +1,191 @@
+// Tests for auth/config.h.
+#include "auth/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "temp_dir.h"
+#include "tether/limits.h"
+
+namespace tether::server {
+namespace {
+
+using testing::TempDir;
+
+Result<ServerConfig> parse(std::string_view text) { return parseConfig(text, "test.toml", "/etc/tether"); }
+
+void expectError(std::string_view text, std::string_view needle, const std::string& why) {
+  auto c = parse(text);
+  ASSERT_FALSE(c.isOk()) << why;
+  EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument) << why;
+  EXPECT_NE(c.status().message().find(needle), std::string::npos)
+      << why << ": message was: " << c.status().message();
+}
+
+constexpr const char* kFull = R"(
+[server]
+listen = "0.0.0.0:9443"
+data_dir = "data"
+issuer = "https://sync.example.com"
+tls_cert = "/etc/tls/cert.pem"
+tls_key = "tls/key.pem"
+log_level = "debug"
+
+[[pools]]
+id = "local:6f1c2a0e-1111-4222-8333-444455556666"
+name = "My app"
+allow_guests = true
+
+[[pools]]
+id = "eu-west-1:00000000-0000-4000-8000-000000000001"
+name = "Other app"
+)";
+
+TEST(ConfigTest, FullExample) {
+  auto c = parse(kFull);
+  ASSERT_TRUE(c.isOk()) << c.status();
+  EXPECT_EQ(c->listen.host, "0.0.0.0");
+  EXPECT_EQ(c->listen.port, 9443);
+  EXPECT_EQ(c->dataDir, "/etc/tether/data") << "relative to the file's directory";
+  EXPECT_EQ(c->issuer, "https://sync.example.com");
+  EXPECT_EQ(c->tlsCert, std::filesystem::path("/etc/tls/cert.pem"));
+  EXPECT_EQ(c->tlsKey, std::filesystem::path("/etc/tether/tls/key.pem"));
+  EXPECT_TRUE(c->tlsEnabled());
+  EXPECT_EQ(c->logLevel, LogLevel::kDebug);
+  ASSERT_EQ(c->pools.size(), 2u);
+  EXPECT_EQ(c->pools[0], (PoolConfig{"local:6f1c2a0e-1111-4222-8333-444455556666", "My app", true}));
+  EXPECT_EQ(c->pools[1], (PoolConfig{"eu-west-1:00000000-0000-4000-8000-000000000001", "Other app", false}));
+  EXPECT_EQ(c->effectiveIssuer(9443), "https://sync.example.com");
+}
+
+TEST(ConfigTest, EmptyFileGivesDefaults) {
+  auto c = parse("");
+  ASSERT_TRUE(c.isOk()) << c.status();
+  EXPECT_EQ(c->listen, (ListenAddress{"127.0.0.1", 8080}));
+  EXPECT_EQ(c->dataDir, "./tether-data");
+  EXPECT_FALSE(c->issuer.has_value());
+  EXPECT_FALSE(c->tlsEnabled());
+  EXPECT_EQ(c->logLevel, LogLevel::kInfo);
+  EXPECT_TRUE(c->pools.empty());
+  EXPECT_EQ(c->effectiveIssuer(8080), "http://127.0.0.1:8080");
+  EXPECT_EQ(c->effectiveIssuer(41234), "http://127.0.0.1:41234") << "port 0 resolved by caller";
+}
+
+TEST(ConfigTest, DerivedIssuerUsesSchemeAndBrackets) {
+  auto c = parse("[server]\nlisten = \"[::1]:0\"\ntls_cert = \"c\"\ntls_key = \"k\"\n");
+  ASSERT_TRUE(c.isOk()) << c.status();
+  EXPECT_EQ(c->listen, (ListenAddress{"::1", 0}));
+  EXPECT_EQ(c->effectiveIssuer(5555), "https://[::1]:5555");
+}
+
+TEST(ConfigTest, UnknownKeysNamed) {
+  expectError("[server]\nlisten = \"127.0.0.1:1\"\nlistn = \"x\"\n", "unknown key 'server.listn'", "server");
+  expectError("[[pools]]\nid = \"local:1\"\nname = \"a\"\nallow_guest = true\n", "unknown key 'pools.allow_guest'", "pool");
+  expectError("[sever]\n", "unknown key 'sever'", "top-level table");
+  expectError("debug = true\n", "unknown key 'debug'", "top-level key");
+  expectError("[server]\nlistn = \"x\"\n", "test.toml:2:", "line of the unknown key");
+}
+
+TEST(ConfigTest, WrongTypesGiveLineNumbers) {
+  expectError("[server]\n\nlisten = 8080\n", "test.toml:3:", "listen int");
+  expectError("[server]\n\nlisten = 8080\n", "server.listen must be a string, not an integer", "listen int message");
+  expectError("[[pools]]\nid = \"local:1\"\nname = \"a\"\nallow_guests = \"yes\"\n", "test.toml:4:", "allow_guests string");
+  expectError("[[pools]]\nid = \"local:1\"\nname = \"a\"\nallow_guests = \"yes\"\n", "must be true or false", "allow_guests message");
+  expectError("server = 3\n", "server must be a table", "server scalar");
+  expectError("[pools]\nid = \"local:1\"\n", "pools must be an array of tables", "pools as table");
+  expectError("pools = [1, 2]\n", "pools entry must be a table", "pools of ints");
+  expectError("[server]\ndata_dir = [\"a\"]\n", "test.toml:2:", "data_dir array");
+}
+
+TEST(ConfigTest, SyntaxErrorsGiveLineNumbers) {
+  expectError("[server]\nlisten = \"unterminated\n", "test.toml:2:", "unterminated string");
+  expectError("[server]\nlisten = \"a:1\"\nlisten = \"b:2\"\n", "test.toml:3:", "duplicate key");
+}
+
+TEST(ConfigTest, BadValues) {
+  expectError("[server]\nlisten = \"localhost\"\n", "listen address", "no port");
+  expectError("[server]\nlisten = \"localhost:70000\"\n", "listen address", "port too big");
+  expectError("[server]\nlisten = \"::1:80\"\n", "listen address", "v6 without brackets");
+  expectError("[server]\nlisten = \":80\"\n", "listen address", "no host");
+  expectError("[server]\nlog_level = \"verbose\"\n", "log level 'verbose'", "log level");
+  expectError("[server]\nissuer = \"sync.example.com\"\n", "http:// or https://", "issuer scheme");
+  expectError("[server]\ndata_dir = \"\"\n", "must not be empty", "empty data_dir");
+  expectError("[server]\ntls_cert = \"c.pem\"\n", "must be set together", "cert without key");
+  expectError("[[pools]]\nid = \"Local:ABC\"\nname = \"a\"\n", "test.toml:2:", "bad pool id");
+  expectError("[[pools]]\nid = \"local:1\"\nname = \"\"\n", "pool name", "empty name");
+  expectError("[[pools]]\nid = \"local:1\"\nname = \"semi;colon\"\n", "pool name", "bad name char");
+  expectError("[[pools]]\nid = \"local:1\"\nname = \"a\"\n[[pools]]\nid = \"local:1\"\nname = \"b\"\n",
+              "appears twice", "duplicate id");
+  expectError("[[pools]]\nid = \"local:1\"\n", "has no name", "missing name");
+}
+
+TEST(ConfigTest, PoolWithoutIdSuggestsOne) {
+  auto c = parse("[[pools]]\nname = \"My app\"\n");
+  ASSERT_FALSE(c.isOk());
+  const std::string m = c.status().message();
+  EXPECT_NE(m.find("pool has no id"), std::string::npos) << m;
+  size_t q = m.find("id = \"");
+  ASSERT_NE(q, std::string::npos) << m;
+  std::string suggested = m.substr(q + 6, m.find('"', q + 6) - (q + 6));
+  EXPECT_TRUE(validatePoolId(suggested).isOk()) << suggested;
+}
+
+TEST(ConfigTest, ListenAndLogLevelHelpers) {
+  EXPECT_EQ(*parseListenAddress("example.com:443"), (ListenAddress{"example.com", 443}));
+  EXPECT_EQ(*parseListenAddress("[fe80::1]:65535"), (ListenAddress{"fe80::1", 65535}));
+  EXPECT_FALSE(parseListenAddress("example.com:-1").isOk());
+  EXPECT_FALSE(parseListenAddress("example.com:8o").isOk());
+  EXPECT_FALSE(parseListenAddress("[::1]80").isOk());
+  EXPECT_FALSE(parseListenAddress("").isOk());
+  for (LogLevel l : {LogLevel::kTrace, LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError})
+    EXPECT_EQ(*parseLogLevel(logLevelName(l)), l);
+}
+
+TEST(ConfigTest, ValidateAfterOverrides) {
+  auto c = parse(kFull);
+  ASSERT_TRUE(c.isOk());
+  ServerConfig config = *c;
+  EXPECT_TRUE(validateConfig(config).isOk());
+  config.tlsKey.reset();  // e.g. a flag cleared one of them
+  EXPECT_EQ(validateConfig(config).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ConfigTest, LoadFromFile) {
+  TempDir dir;
+  std::filesystem::path file = dir.path() / "tetherd.toml";
+  { std::ofstream(file) << kFull; }
+  auto c = loadConfig(file);
+  ASSERT_TRUE(c.isOk()) << c.status();
+  EXPECT_EQ(c->dataDir, dir.path() / "data");
+  EXPECT_EQ(c->pools.size(), 2u);
+
+  auto missing = loadConfig(dir.path() / "nope.toml");
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(loadConfig(dir.path()).status().code(), StatusCode::kIOError) << "a directory";
+
+  { std::ofstream(file) << "[server]\nlisten = 1\n"; }
+  auto bad = loadConfig(file);
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find(file.string() + ":2:"), std::string::npos) << bad.status();
+}
+
+TEST(ConfigTest, DocsExampleParses) {
+  // docs/config.md's full example is kept verbatim between these markers; it must stay valid.
+  std::filesystem::path doc = std::filesystem::path(TETHER_SOURCE_ROOT) / "docs" / "config.md";
+  std::ifstream in(doc);
+  ASSERT_TRUE(in) << doc;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string begin = "<!-- example:begin -->\n```toml\n";
+  size_t a = text.find(begin);
+  ASSERT_NE(a, std::string::npos);
+  a += begin.size();
+  size_t b = text.find("```\n<!-- example:end -->", a);
+  ASSERT_NE(b, std::string::npos);
+  auto c = parseConfig(text.substr(a, b - a), "docs/config.md", "/srv/tether");
+  ASSERT_TRUE(c.isOk()) << c.status();
+  EXPECT_FALSE(c->pools.empty());
+}
+
+}  // namespace
+}  // namespace tether::server
