@@ -7,8 +7,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/asio/thread_pool.hpp>
-
 #include <cstring>
 #include <iostream>
 #include <thread>
@@ -23,6 +21,7 @@
 #include "auth/session_token_signer.h"
 #include "auth/token_issuer.h"
 #include "common/clock.h"
+#include "common/work_pool.h"
 #include "net/native_handler.h"
 #include "net/net_server.h"
 #include "net/ops_http.h"
@@ -139,7 +138,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   IdentityService identities(**store, **issuer, clock);
   ServerMetrics metrics;
   unsigned workers = std::max(2u, std::thread::hardware_concurrency());
-  boost::asio::thread_pool pool(workers);
+  WorkPool pool(workers);
   NativeHandler native(identities, sync, pool, clock, metrics);
   OpsHttp ops((*issuer)->jwksJson(), (*issuer)->discoveryJson(), metrics);
 

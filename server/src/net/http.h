@@ -13,12 +13,22 @@ namespace tether::server {
 
 struct HttpRequest {
   std::string method;   // "GET", "POST", "DELETE", "OPTIONS", "PUT", "PATCH", "HEAD"
-  std::string path;     // as received, without the query string
-  std::string query;    // raw query string without '?', may be empty
+  // libwebsockets percent-decodes the path before we see it ("%2F" arrives as "/"), so a
+  // handler that needs exact segments (SigV4's canonical URI) rebuilds them from the route's
+  // parameters; the last segment of a route can safely absorb any '/'.
+  std::string path;
+  // Query parameters in order, split at the first '=' and percent-decoded by libwebsockets
+  // (which also turns a raw '+' into a space; AWS clients always send %2B and %20).
+  std::vector<std::pair<std::string, std::string>> query;
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string peer;     // remote address, for logs
 
+  const std::string* queryParam(const std::string& name) const {
+    for (const auto& [k, v] : query)
+      if (k == name) return &v;
+    return nullptr;
+  }
   const std::string* header(const std::string& lowerName) const {
     auto it = headers.find(lowerName);
     return it == headers.end() ? nullptr : &it->second;

@@ -1,7 +1,5 @@
 #include "net/native_handler.h"
 
-#include <boost/asio/post.hpp>
-
 #include <functional>
 
 #include <spdlog/spdlog.h>
@@ -13,8 +11,6 @@
 
 namespace tether::server {
 namespace {
-
-constexpr size_t kStrandCount = 64;
 
 // WebSocket close codes (RFC 6455 7.4.1).
 constexpr uint16_t kCloseProtocolError = 1002;
@@ -36,12 +32,8 @@ proto::ResponseBody toBody(Result<T> r) {
 }  // namespace
 
 NativeHandler::NativeHandler(IdentityService& identities, SyncService& sync,
-                             boost::asio::thread_pool& pool, const Clock& clock,
-                             ServerMetrics& metrics)
-    : identities_(identities), sync_(sync), pool_(pool), clock_(clock), metrics_(metrics) {
-  strands_.reserve(kStrandCount);
-  for (size_t i = 0; i < kStrandCount; ++i) strands_.emplace_back(boost::asio::make_strand(pool_.get_executor()));
-}
+                             WorkPool& pool, const Clock& clock, ServerMetrics& metrics)
+    : identities_(identities), sync_(sync), pool_(pool), clock_(clock), metrics_(metrics) {}
 
 void NativeHandler::attach(NetServer& server) { server_ = &server; }
 
@@ -125,7 +117,7 @@ void NativeHandler::onRequest(const std::shared_ptr<Session>& s, proto::Request 
 
   if (isIdentityRequest(request.body)) {
     s->inFlight++;
-    boost::asio::post(pool_, [this, s, rq = std::move(request)]() mutable {
+    pool_.post([this, s, rq = std::move(request)]() mutable {
       runIdentityRequest(s, std::move(rq));
       s->inFlight--;
     });
@@ -148,11 +140,11 @@ void NativeHandler::onRequest(const std::shared_ptr<Session>& s, proto::Request 
     return;
   }
   s->inFlight++;
-  boost::asio::post(strandFor(caller->identityId),
-                    [this, s, c = std::move(*caller), rq = std::move(request)]() mutable {
-                      runDatasetRequest(c, s->id, std::move(rq));
-                      s->inFlight--;
-                    });
+  std::string identityId = caller->identityId;
+  pool_.postForIdentity(identityId, [this, s, c = std::move(*caller), rq = std::move(request)]() mutable {
+      runDatasetRequest(c, s->id, std::move(rq));
+      s->inFlight--;
+    });
 }
 
 void NativeHandler::runIdentityRequest(const std::shared_ptr<Session>& s, proto::Request request) {
@@ -222,10 +214,6 @@ void NativeHandler::respond(ConnId conn, uint64_t id, proto::ResponseBody body) 
       body = Status::internal("internal error");
   }
   server_->send(conn, codec::encode(proto::ServerMessage{proto::Response{id, std::move(body)}}));
-}
-
-NativeHandler::Strand& NativeHandler::strandFor(const std::string& identityId) {
-  return strands_[std::hash<std::string>{}(identityId) % strands_.size()];
 }
 
 }  // namespace tether::server

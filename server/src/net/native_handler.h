@@ -8,9 +8,6 @@
 // A Session is shared between the two (its mutable fields are atomics or under its mutex).
 #pragma once
 
-#include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
-
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -20,6 +17,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/work_pool.h"
 #include "net/net_server.h"
 #include "net/server_metrics.h"
 #include "sync/sync_service.h"
@@ -31,7 +29,7 @@ class IdentityService;
 
 class NativeHandler final : public WsHandler {
  public:
-  NativeHandler(IdentityService& identities, SyncService& sync, boost::asio::thread_pool& pool,
+  NativeHandler(IdentityService& identities, SyncService& sync, WorkPool& pool,
                 const Clock& clock, ServerMetrics& metrics);
 
   void attach(NetServer& server) override;
@@ -52,23 +50,19 @@ class NativeHandler final : public WsHandler {
     std::optional<Caller> caller;           // guarded by mu: set by a successful authenticate
     int64_t expiresAtMs = 0;                // guarded by mu
   };
-  using Strand = boost::asio::strand<boost::asio::thread_pool::executor_type>;
-
   void onHello(Session& s, const proto::Hello& hello);
   void onRequest(const std::shared_ptr<Session>& s, proto::Request request);
   void runIdentityRequest(const std::shared_ptr<Session>& s, proto::Request request);
   void runDatasetRequest(const Caller& caller, ConnId conn, proto::Request request);
   // Encodes and sends a response; any thread.
   void respond(ConnId conn, uint64_t id, proto::ResponseBody body);
-  Strand& strandFor(const std::string& identityId);
 
   IdentityService& identities_;
   SyncService& sync_;
-  boost::asio::thread_pool& pool_;
+  WorkPool& pool_;
   const Clock& clock_;
   ServerMetrics& metrics_;
   NetServer* server_ = nullptr;             // set by attach, before any connection
-  std::vector<Strand> strands_;             // striped: identity hash -> strand
   std::atomic<bool> shuttingDown_{false};
   std::unordered_map<ConnId, std::shared_ptr<Session>> sessions_;  // network thread only
 };

@@ -116,14 +116,18 @@ void collectHeaders(lws* wsi, HttpRequest& req) {
   }
 }
 
-std::string queryOf(lws* wsi) {
-  std::string q;
-  char buf[4096];
+std::vector<std::pair<std::string, std::string>> queryOf(lws* wsi) {
+  std::vector<std::pair<std::string, std::string>> q;
+  std::vector<char> buf(16384);
+  // lws stores the query as '&'-separated fragments, already percent-decoded; -1 = no more.
   for (int i = 0;; ++i) {
-    int n = lws_hdr_copy_fragment(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_URI_ARGS, i);
-    if (n <= 0) break;
-    if (!q.empty()) q += '&';
-    q.append(buf, static_cast<size_t>(n));
+    int n = lws_hdr_copy_fragment(wsi, buf.data(), static_cast<int>(buf.size()), WSI_TOKEN_HTTP_URI_ARGS, i);
+    if (n < 0) break;
+    if (n == 0) continue;
+    std::string frag(buf.data(), static_cast<size_t>(n));
+    size_t eq = frag.find('=');
+    if (eq == std::string::npos) q.emplace_back(frag, "");
+    else q.emplace_back(frag.substr(0, eq), frag.substr(eq + 1));
   }
   return q;
 }

@@ -1,9 +1,13 @@
 #include "net/ops_http.h"
 
+#include <spdlog/spdlog.h>
+
 namespace tether::server {
 
 void OpsHttp::handle(HttpRequest request, Reply reply) {
   metrics_.httpRequestsTotal++;
+  spdlog::debug("http {} path={} query_params={} body_bytes={} peer={}", request.method, request.path, request.query.size(),
+                request.body.size(), request.peer);
   const std::string& path = request.path;
   bool get = request.method == "GET" || request.method == "HEAD";
   auto json = [&](int status, std::string body, std::vector<std::pair<std::string, std::string>> headers = {}) {
