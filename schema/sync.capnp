@@ -111,7 +111,9 @@ struct Request {
     updateRecords @7 :UpdateRecordsRequest;
     deleteDataset @8 :DeleteDatasetRequest;
     describeIdentityUsage @9 :DescribeIdentityUsageRequest;
-    # Room for later requests (subscriptions, developer logins): append here.
+    subscribe @10 :SubscribeRequest;
+    unsubscribe @11 :UnsubscribeRequest;
+    # Room for later requests (developer logins): append here.
   }
 }
 
@@ -165,6 +167,20 @@ struct DeleteDatasetRequest {
 
 struct DescribeIdentityUsageRequest {}
 
+struct SubscribeRequest {
+  # Ask to be told (datasetChanged) when these datasets of the authenticated identity change
+  # by any writer other than this connection. Subscriptions live as long as the connection;
+  # after a reconnect, subscribe again. Subscribing to a dataset that does not exist yet is
+  # allowed (its creation is a change).
+  datasetNames @0 :List(Text);
+  deviceId @1 :Text;            # this device's ID (may be empty); for logs and, later, for
+                                # honouring Cognito SubscribeToDataset registrations
+}
+
+struct UnsubscribeRequest {
+  datasetNames @0 :List(Text);  # empty = all of this connection's subscriptions
+}
+
 # ------------------------------------------------------------------------------------------
 # Server -> client
 
@@ -195,6 +211,8 @@ struct Response {
     updateRecords @8 :UpdateRecordsResponse;
     deleteDataset @9 :DeleteDatasetResponse;
     describeIdentityUsage @10 :DescribeIdentityUsageResponse;
+    subscribe @11 :SubscribeResponse;
+    unsubscribe @12 :UnsubscribeResponse;
   }
 }
 
@@ -251,8 +269,24 @@ struct DescribeIdentityUsageResponse {
   dataStorage @4 :Int64;
 }
 
+struct SubscriptionState {
+  datasetName @0 :Text;
+  syncCount @1 :Int64;          # the dataset's sync count now (0 if it does not exist), so a
+                                # device that is behind can pull at once
+  exists @2 :Bool;
+}
+
+struct SubscribeResponse {
+  datasets @0 :List(SubscriptionState);   # one per requested name, in request order
+}
+
+struct UnsubscribeResponse {}
+
 struct DatasetChanged {
-  # Server push (reserved for live sync): a dataset of this connection's identity changed.
+  # Server push: a dataset this connection subscribed to changed (records written, dataset
+  # deleted or merged into). Sent to every subscribed connection of the identity except the
+  # one whose request made the change. If several changes happen before the connection reads,
+  # only the newest sync count of each dataset is delivered.
   identityPoolId @0 :Text;
   identityId @1 :Text;
   datasetName @2 :Text;

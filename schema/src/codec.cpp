@@ -180,7 +180,24 @@ struct RequestFiller {
     b.initDeleteDataset().setDatasetName(txt(r.datasetName));
   }
   void operator()(const DescribeIdentityUsageRequest&) { b.initDescribeIdentityUsage(); }
+  void operator()(const SubscribeRequest& r) {
+    auto g = b.initSubscribe();
+    auto names = g.initDatasetNames(r.datasetNames.size());
+    for (unsigned i = 0; i < r.datasetNames.size(); ++i) names.set(i, txt(r.datasetNames[i]));
+    g.setDeviceId(txt(r.deviceId));
+  }
+  void operator()(const UnsubscribeRequest& r) {
+    auto names = b.initUnsubscribe().initDatasetNames(r.datasetNames.size());
+    for (unsigned i = 0; i < r.datasetNames.size(); ++i) names.set(i, txt(r.datasetNames[i]));
+  }
 };
+
+std::vector<std::string> readNames(capnp::List<capnp::Text>::Reader list) {
+  std::vector<std::string> out;
+  out.reserve(list.size());
+  for (auto n : list) out.push_back(str(n));
+  return out;
+}
 
 Result<ClientMessage> readClientMessage(w::ClientMessage::Reader m) {
   switch (m.which()) {
@@ -256,6 +273,20 @@ Result<ClientMessage> readClientMessage(w::ClientMessage::Reader m) {
     case w::Request::DESCRIBE_IDENTITY_USAGE:
       out.body = DescribeIdentityUsageRequest{};
       break;
+    case w::Request::SUBSCRIBE: {
+      auto g = r.getSubscribe();
+      if (g.getDatasetNames().size() > static_cast<unsigned>(kMaxPatchesPerBatch))
+        return Status::invalidArgument("too many dataset names");
+      out.body = SubscribeRequest{readNames(g.getDatasetNames()), str(g.getDeviceId())};
+      break;
+    }
+    case w::Request::UNSUBSCRIBE: {
+      auto g = r.getUnsubscribe();
+      if (g.getDatasetNames().size() > static_cast<unsigned>(kMaxPatchesPerBatch))
+        return Status::invalidArgument("too many dataset names");
+      out.body = UnsubscribeRequest{readNames(g.getDatasetNames())};
+      break;
+    }
     default:
       // Keep the id so the server can answer this request with a typed error.
       return Status::protocolError("unknown request type (id " + std::to_string(out.id) + ")");
@@ -320,6 +351,15 @@ struct ResponseFiller {
     g.setDatasetCount(r.datasetCount);
     g.setDataStorage(r.dataStorage);
   }
+  void operator()(const SubscribeResponse& r) {
+    auto list = b.initSubscribe().initDatasets(r.datasets.size());
+    for (unsigned i = 0; i < r.datasets.size(); ++i) {
+      list[i].setDatasetName(txt(r.datasets[i].datasetName));
+      list[i].setSyncCount(r.datasets[i].syncCount);
+      list[i].setExists(r.datasets[i].exists);
+    }
+  }
+  void operator()(const UnsubscribeResponse&) { b.initUnsubscribe(); }
 };
 
 Result<ServerMessage> readServerMessage(w::ServerMessage::Reader m) {
@@ -389,6 +429,16 @@ Result<ServerMessage> readServerMessage(w::ServerMessage::Reader m) {
                                                g.getLastModifiedMs(), g.getDatasetCount(), g.getDataStorage()};
       break;
     }
+    case w::Response::SUBSCRIBE: {
+      SubscribeResponse sr;
+      for (auto d : r.getSubscribe().getDatasets())
+        sr.datasets.push_back(SubscriptionState{str(d.getDatasetName()), d.getSyncCount(), d.getExists()});
+      out.body = std::move(sr);
+      break;
+    }
+    case w::Response::UNSUBSCRIBE:
+      out.body = UnsubscribeResponse{};
+      break;
     default:
       return Status::protocolError("unknown response type (id " + std::to_string(out.id) + ")");
   }

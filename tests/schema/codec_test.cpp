@@ -30,6 +30,8 @@ TEST(CodecTest, RequestsRoundTrip) {
                             RecordPatch{PatchOp::kReplace, "c", "", 2, 7}}},
       DeleteDatasetRequest{"prefs"},
       DescribeIdentityUsageRequest{},
+      SubscribeRequest{{"prefs", "game"}, "device-1"},
+      UnsubscribeRequest{{"prefs"}},
   };
   uint64_t id = 1;
   for (const auto& body : bodies) {
@@ -85,6 +87,18 @@ TEST(CodecTest, ErrorsKeepTheirCode) {
     EXPECT_EQ(got.code(), s.code());
     EXPECT_EQ(got.message(), s.message());
   }
+}
+
+TEST(CodecTest, SubscribeResponseRoundTrip) {
+  SubscribeResponse sr{{SubscriptionState{"prefs", 4, true}, SubscriptionState{"new", 0, false}}};
+  auto d = codec::decodeServerMessage(codec::encode(ServerMessage{Response{2, sr}}));
+  ASSERT_TRUE(d.isOk());
+  const auto& got = std::get<SubscribeResponse>(std::get<Response>(*d).body);
+  ASSERT_EQ(got.datasets.size(), 2u);
+  EXPECT_EQ(got.datasets[0].syncCount, 4);
+  EXPECT_TRUE(got.datasets[0].exists);
+  EXPECT_EQ(got.datasets[1].datasetName, "new");
+  EXPECT_FALSE(got.datasets[1].exists);
 }
 
 TEST(CodecTest, ServerPushAndHello) {

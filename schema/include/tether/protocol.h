@@ -37,11 +37,14 @@ struct UpdateRecordsRequest {
 };
 struct DeleteDatasetRequest { std::string datasetName; };
 struct DescribeIdentityUsageRequest {};
+struct SubscribeRequest { std::vector<std::string> datasetNames; std::string deviceId; };
+struct UnsubscribeRequest { std::vector<std::string> datasetNames; };
 
 using RequestBody = std::variant<GetIdRequest, GetTokenRequest, AuthenticateRequest,
                                  ListDatasetsRequest, DescribeDatasetRequest, ListRecordsRequest,
                                  UpdateRecordsRequest, DeleteDatasetRequest,
-                                 DescribeIdentityUsageRequest>;
+                                 DescribeIdentityUsageRequest, SubscribeRequest,
+                                 UnsubscribeRequest>;
 struct Request { uint64_t id = 0; RequestBody body; };
 
 using ClientMessage = std::variant<Hello, Request>;
@@ -73,12 +76,17 @@ struct DescribeIdentityUsageResponse {
   int64_t dataStorage = 0;
 };
 
+struct SubscriptionState { std::string datasetName; int64_t syncCount = 0; bool exists = false; };
+struct SubscribeResponse { std::vector<SubscriptionState> datasets; };
+struct UnsubscribeResponse {};
+
 // An error carried in a response. `unsupportedVersion` travels as a kProtocolError Status whose
 // message starts with "unsupported protocol version".
 using ResponseBody = std::variant<Status, GetIdResponse, GetTokenResponse, AuthenticateResponse,
                                   ListDatasetsResponse, DescribeDatasetResponse,
                                   ListRecordsResponse, UpdateRecordsResponse,
-                                  DeleteDatasetResponse, DescribeIdentityUsageResponse>;
+                                  DeleteDatasetResponse, DescribeIdentityUsageResponse,
+                                  SubscribeResponse, UnsubscribeResponse>;
 struct Response { uint64_t id = 0; ResponseBody body; };
 
 struct DatasetChanged {

@@ -140,6 +140,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   unsigned workers = std::max(2u, std::thread::hardware_concurrency());
   WorkPool pool(workers);
   NativeHandler native(identities, sync, pool, clock, metrics);
+  sync.setChangeListener(&native.changes());
   OpsHttp ops((*issuer)->jwksJson(), (*issuer)->discoveryJson(), metrics);
 
   NetServerOptions netOptions;

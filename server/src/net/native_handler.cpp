@@ -49,6 +49,7 @@ void NativeHandler::onOpen(ConnId conn, const std::string& peer) {
 
 void NativeHandler::onClose(ConnId conn) {
   sessions_.erase(conn);
+  changes_.removeConnection(conn);
   metrics_.connectionsOpen--;
   spdlog::debug("conn {}: closed", conn);
 }
@@ -140,6 +141,7 @@ void NativeHandler::onRequest(const std::shared_ptr<Session>& s, proto::Request 
     return;
   }
   s->inFlight++;
+  caller->connection = s->id;
   std::string identityId = caller->identityId;
   pool_.postForIdentity(identityId, [this, s, c = std::move(*caller), rq = std::move(request)]() mutable {
       runDatasetRequest(c, s->id, std::move(rq));
@@ -194,6 +196,11 @@ void NativeHandler::runDatasetRequest(const Caller& caller, ConnId conn, proto::
           }
           else if constexpr (std::is_same_v<T, proto::DeleteDatasetRequest>) body = toBody(sync_.deleteDataset(caller, r));
           else if constexpr (std::is_same_v<T, proto::DescribeIdentityUsageRequest>) body = toBody(sync_.describeIdentityUsage(caller));
+          else if constexpr (std::is_same_v<T, proto::SubscribeRequest>) body = toBody(subscribe(caller, r));
+          else if constexpr (std::is_same_v<T, proto::UnsubscribeRequest>) {
+            changes_.unsubscribe(caller.connection, r.datasetNames);
+            body = proto::UnsubscribeResponse{};
+          }
           else body = Status::internal("unexpected request");
         },
         request.body);
@@ -201,6 +208,29 @@ void NativeHandler::runDatasetRequest(const Caller& caller, ConnId conn, proto::
     body = Status::internal(std::string("internal error: ") + e.what());
   }
   respond(conn, request.id, std::move(body));
+}
+
+Result<proto::SubscribeResponse> NativeHandler::subscribe(const Caller& caller,
+                                                         const proto::SubscribeRequest& r) {
+  if (r.datasetNames.size() > static_cast<size_t>(kMaxDatasetsPerIdentity) * 4)
+    return Status::invalidArgument("too many datasets in one subscribe");
+  for (const auto& name : r.datasetNames) TETHER_RETURN_IF_ERROR(validateDatasetName(name));
+  if (!r.deviceId.empty()) TETHER_RETURN_IF_ERROR(validateDeviceId(r.deviceId));
+  // Subscribe first, then read the counts: a change committed in between is either in the
+  // counts or notified (or both), never lost.
+  changes_.subscribe(caller.connection, caller.poolId, caller.identityId, r.datasetNames);
+  proto::SubscribeResponse out;
+  for (const auto& name : r.datasetNames) {
+    Result<proto::DescribeDatasetResponse> d = sync_.describeDataset(caller, proto::DescribeDatasetRequest{name});
+    if (d.isOk()) out.datasets.push_back({name, d->dataset.syncCount, true});
+    else if (d.status().code() == StatusCode::kNotFound) out.datasets.push_back({name, 0, false});
+    else return d.status();
+  }
+  return out;
+}
+
+void NativeHandler::push(uint64_t connection, const std::string& key, std::string frame) {
+  server_->sendCoalesced(connection, key, std::move(frame));
 }
 
 void NativeHandler::respond(ConnId conn, uint64_t id, proto::ResponseBody body) {

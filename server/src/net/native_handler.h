@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "common/work_pool.h"
+#include "events/change_hub.h"
 #include "net/net_server.h"
 #include "net/server_metrics.h"
 #include "sync/sync_service.h"
@@ -27,7 +28,7 @@ namespace tether::server {
 
 class IdentityService;
 
-class NativeHandler final : public WsHandler {
+class NativeHandler final : public WsHandler, private PushSink {
  public:
   NativeHandler(IdentityService& identities, SyncService& sync, WorkPool& pool,
                 const Clock& clock, ServerMetrics& metrics);
@@ -39,6 +40,10 @@ class NativeHandler final : public WsHandler {
 
   // Any thread. From now on new requests are answered kUnavailable; in-flight ones finish.
   void beginShutdown() { shuttingDown_.store(true); }
+
+  // The live-sync subscriptions of this handler's connections; give it to
+  // SyncService::setChangeListener so every committed change reaches them.
+  ChangeHub& changes() { return changes_; }
 
  private:
   struct Session {
@@ -56,6 +61,8 @@ class NativeHandler final : public WsHandler {
   void runDatasetRequest(const Caller& caller, ConnId conn, proto::Request request);
   // Encodes and sends a response; any thread.
   void respond(ConnId conn, uint64_t id, proto::ResponseBody body);
+  Result<proto::SubscribeResponse> subscribe(const Caller& caller, const proto::SubscribeRequest& r);
+  void push(uint64_t connection, const std::string& key, std::string frame) override;
 
   IdentityService& identities_;
   SyncService& sync_;
@@ -64,6 +71,7 @@ class NativeHandler final : public WsHandler {
   ServerMetrics& metrics_;
   NetServer* server_ = nullptr;             // set by attach, before any connection
   std::atomic<bool> shuttingDown_{false};
+  ChangeHub changes_{*this};
   std::unordered_map<ConnId, std::shared_ptr<Session>> sessions_;  // network thread only
 };
 

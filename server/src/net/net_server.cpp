@@ -33,6 +33,8 @@ struct WsConn {
   bool rxOversized = false;
   std::deque<std::string> tx;          // frames waiting for WRITEABLE, each with LWS_PRE headroom
   size_t txBytes = 0;
+  std::unordered_map<std::string, std::string> pushes;  // key -> newest pending notification
+  std::deque<std::string> pushOrder;   // keys of `pushes`, oldest first
   bool closing = false;                // close after tx drains
   uint16_t closeCode = LWS_CLOSE_STATUS_NORMAL;
   std::string closeReason;
@@ -56,9 +58,10 @@ struct Pss {
 };
 
 struct OutFrame { ConnId conn; std::string data; };
+struct OutPush { ConnId conn; std::string key; std::string data; };
 struct OutClose { ConnId conn; uint16_t code; std::string reason; };
 struct OutHttp { uint64_t id; HttpResponse response; };
-using OutItem = std::variant<OutFrame, OutClose, OutHttp>;
+using OutItem = std::variant<OutFrame, OutPush, OutClose, OutHttp>;
 
 std::string methodOf(lws* wsi) {
   struct { lws_token_indexes tok; const char* name; } methods[] = {
@@ -202,6 +205,10 @@ class LwsNetServer final : public NetServer {
   bool tls() const override { return tls_; }
 
   void send(ConnId conn, std::string frame) override { post(OutFrame{conn, std::move(frame)}); }
+  void sendCoalesced(ConnId conn, std::string key, std::string frame) override {
+    post(OutPush{conn, std::move(key), std::move(frame)});
+  }
+  int64_t coalesced() const { return coalesced_.load(); }
   void close(ConnId conn, uint16_t code, std::string reason) override {
     post(OutClose{conn, code, std::move(reason)});
   }
@@ -272,6 +279,15 @@ class LwsNetServer final : public NetServer {
         buf += f->data;
         c.txBytes += f->data.size();
         c.tx.push_back(std::move(buf));
+        lws_callback_on_writable(c.wsi);
+      } else if (auto* p = std::get_if<OutPush>(&item)) {
+        auto it = conns_.find(p->conn);
+        if (it == conns_.end() || it->second->closing) continue;
+        WsConn& c = *it->second;
+        auto [slot, fresh] = c.pushes.try_emplace(p->key);
+        if (fresh) c.pushOrder.push_back(p->key);
+        else coalesced_++;
+        slot->second = std::move(p->data);
         lws_callback_on_writable(c.wsi);
       } else if (auto* cl = std::get_if<OutClose>(&item)) {
         auto it = conns_.find(cl->conn);
@@ -344,7 +360,18 @@ class LwsNetServer final : public NetServer {
           c->txBytes -= n;
           c->tx.pop_front();
           if (wrote < static_cast<int>(n)) return -1;
-          if (!c->tx.empty() || c->closing) lws_callback_on_writable(wsi);
+          if (!c->tx.empty() || !c->pushOrder.empty() || c->closing) lws_callback_on_writable(wsi);
+          return 0;
+        }
+        if (!c->pushOrder.empty()) {
+          auto node = c->pushes.extract(c->pushOrder.front());
+          c->pushOrder.pop_front();
+          std::string buf(LWS_PRE, '\0');
+          buf += node.mapped();
+          size_t n = buf.size() - LWS_PRE;
+          if (lws_write(wsi, reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE, n, LWS_WRITE_BINARY) < static_cast<int>(n))
+            return -1;
+          if (!c->pushOrder.empty() || c->closing) lws_callback_on_writable(wsi);
           return 0;
         }
         if (c->closing) {
@@ -496,6 +523,7 @@ class LwsNetServer final : public NetServer {
   bool tls_ = false;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> coalesced_{0};
 
   std::mutex outMu_;
   std::vector<OutItem> out_;   // guarded by outMu_

@@ -56,6 +56,10 @@ class NetServer {
   // Any thread. Queues one binary frame for `conn`; dropped if the connection is gone. If the
   // connection's queue passes its bound it is closed as a slow reader.
   virtual void send(ConnId conn, std::string frame) = 0;
+  // Any thread. Queues a notification frame that supersedes any not-yet-written one with the
+  // same `key` on this connection (live-sync pushes: only the newest per dataset matters).
+  // Pending notifications per connection are bounded by the number of distinct keys.
+  virtual void sendCoalesced(ConnId conn, std::string key, std::string frame) = 0;
   // Any thread. Closes `conn` after the frames already queued, with a WebSocket close code
   // and a reason the peer sees.
   virtual void close(ConnId conn, uint16_t code, std::string reason) = 0;

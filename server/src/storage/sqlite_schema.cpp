@@ -10,7 +10,7 @@ namespace {
 
 // Append only: a released migration never changes (files in the field have run it). Each entry
 // moves the schema from version i to i + 1.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     // 1: identity pools, identities, meta.
     R"sql(
       CREATE TABLE pools (
@@ -71,6 +71,17 @@ constexpr std::array<const char*, 2> kMigrations = {
         PRIMARY KEY (pool_id, identity_id, dataset, merged_name)
       ) WITHOUT ROWID;
       CREATE INDEX merged_by_name ON merged_datasets (pool_id, identity_id, merged_name);
+    )sql",
+    // 3: logins linked to identities (Cognito developer-authenticated identities).
+    R"sql(
+      CREATE TABLE logins (
+        pool_id     TEXT NOT NULL,
+        provider    TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        identity_id TEXT NOT NULL,
+        PRIMARY KEY (pool_id, provider, subject)
+      ) WITHOUT ROWID;
+      CREATE INDEX logins_by_identity ON logins (identity_id, provider, subject);
     )sql",
 };
 

@@ -254,6 +254,7 @@ Result<proto::UpdateRecordsResponse> SyncService::updateRecords(
   TETHER_RETURN_IF_ERROR(txn->putDataset(owner, next));
   TETHER_RETURN_IF_ERROR(txn->putRecords(owner, request.datasetName, out.records));
   TETHER_RETURN_IF_ERROR(txn->commit());
+  if (listener_) listener_->datasetChanged(caller, request.datasetName, next.syncCount);
   return out;
 }
 
@@ -280,6 +281,7 @@ Result<proto::DeleteDatasetResponse> SyncService::deleteDataset(
   TETHER_RETURN_IF_ERROR(txn->removeMergedDataset(owner, request.datasetName));
   TETHER_RETURN_IF_ERROR(txn->putDataset(owner, next));
   TETHER_RETURN_IF_ERROR(txn->commit());
+  if (listener_) listener_->datasetChanged(caller, request.datasetName, next.syncCount);
   return out;
 }
 

@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "storage/store.h"
+#include "sync/change_listener.h"
 #include "sync/session_tokens.h"
 #include "tether/protocol.h"
 #include "tether/status.h"
@@ -28,6 +29,8 @@ struct Caller {
   std::string poolId;
   std::string identityId;
   std::string deviceId;
+  uint64_t connection = 0;  // the native connection the request came on (0 = none); change
+                            // notifications are not sent back to it
 };
 
 // ListRecords page size when the request gives none (0), and the most one page returns. 1024 =
@@ -70,10 +73,15 @@ class SyncService {
   // (deletions included).
   Result<proto::DescribeIdentityUsageResponse> describeIdentityUsage(const Caller& caller);
 
+  // Optional; told after each committed update or deletion. Set before serving; must outlive
+  // the service.
+  void setChangeListener(ChangeListener* listener) { listener_ = listener; }
+
  private:
   Store& store_;
   const SessionTokens& tokens_;
   const Clock& clock_;
+  ChangeListener* listener_ = nullptr;
 };
 
 }  // namespace tether::server

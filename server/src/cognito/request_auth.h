@@ -1,0 +1,55 @@
+// RequestAuthenticator: who signed a Cognito request (SigV4, cognito-compat.md 6.2). Two kinds
+// of signer exist:
+//   - temporary credentials from GetCredentialsForIdentity (ASIA..., X-Amz-Security-Token
+//     required), scoped to one identity of one pool;
+//   - long-term developer credentials from the server config ([[developer_credentials]]),
+//     which may call developer and admin operations and reach every identity.
+// Every failure is the gateway error an AWS SDK expects (MissingAuthenticationToken,
+// IncompleteSignature, InvalidSignature incl. the 5-minute clock skew, UnrecognizedClient,
+// ExpiredToken). Authorization (which identity a principal may touch) is the caller's job.
+// Thread-safety: immutable after construction; authenticate() may run concurrently. It does
+// HMAC work only (no disk), but still belongs on the worker pool with the rest of a request.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "cognito/api_error.h"
+#include "cognito/temporary_credentials.h"
+#include "common/clock.h"
+#include "net/http.h"
+
+namespace tether::server::cognito {
+
+// Allowed distance between a request's X-Amz-Date and the server clock (AWS uses 5 minutes).
+constexpr int64_t kMaxClockSkewMs = 5 * 60 * 1000;
+
+struct Principal {
+  enum class Kind { kIdentity, kDeveloper };
+  Kind kind = Kind::kIdentity;
+  std::string accessKeyId;
+  std::string poolId;       // kIdentity only
+  std::string identityId;   // kIdentity only
+  bool authenticated = false;
+  bool isDeveloper() const { return kind == Kind::kDeveloper; }
+};
+
+class RequestAuthenticator {
+ public:
+  // developerKeys: access key ID -> secret. Both references must outlive this object.
+  RequestAuthenticator(const TemporaryCredentials& credentials, std::map<std::string, std::string> developerKeys,
+                       const Clock& clock);
+
+  // Verifies the request's signature for `service` ("cognito-sync" / "cognito-identity"),
+  // with `canonicalUri` rebuilt by the router from the decoded path.
+  ApiResult<Principal> authenticate(const HttpRequest& request, std::string_view canonicalUri,
+                                    std::string_view service) const;
+
+ private:
+  const TemporaryCredentials& credentials_;
+  std::map<std::string, std::string> developerKeys_;
+  const Clock& clock_;
+};
+
+}  // namespace tether::server::cognito

@@ -1,0 +1,21 @@
+// ChangeListener: told after every committed change to a dataset (records written, dataset
+// deleted), whichever front end made it, so that live-sync notifications reach subscribers of
+// both the native protocol and the Cognito HTTP API. Implementations must not block: they are
+// called on a worker thread inside the identity's strand.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace tether::server {
+
+struct Caller;
+
+class ChangeListener {
+ public:
+  virtual ~ChangeListener() = default;
+  // `writer` is the caller that made the change (its `connection` is excluded from the fan-out).
+  virtual void datasetChanged(const Caller& writer, std::string_view dataset, int64_t syncCount) = 0;
+};
+
+}  // namespace tether::server
