@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/base64url.h"
+#include "auth/jwt_parts.h"
 #include "tether/limits.h"
 
 namespace tether::server {
@@ -20,37 +21,10 @@ constexpr const char* kAlg = "ES256";
 constexpr size_t kMaxAmrEntries = 16;
 constexpr size_t kMaxAmrBytes = 256;
 
-Status bad(std::string why) { return Status::unauthenticated("invalid token: " + std::move(why)); }
-
-// Decodes one base64url JWT segment into a JSON object.
-Result<json> decodeObject(std::string_view segment, const char* what) {
-  std::optional<std::string> text = auth::base64UrlDecode(segment);
-  if (!text) return bad(std::string(what) + " is not valid base64url");
-  json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return bad(std::string(what) + " is not valid JSON");
-  if (!j.is_object()) return bad(std::string(what) + " is not a JSON object");
-  return j;
-}
-
-const std::string* stringMember(const json& obj, const char* name) {
-  auto it = obj.find(name);
-  if (it == obj.end() || !it->is_string()) return nullptr;
-  return it->get_ptr<const std::string*>();
-}
-
-// An integer member as int64 (JSON numbers like 1.5 or 1e3 are rejected: NumericDate here is
-// always an integer because we write it).
-std::optional<int64_t> intMember(const json& obj, const char* name) {
-  auto it = obj.find(name);
-  if (it == obj.end()) return std::nullopt;
-  if (it->is_number_unsigned()) {
-    uint64_t v = it->get<uint64_t>();
-    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
-    return static_cast<int64_t>(v);
-  }
-  if (it->is_number_integer()) return it->get<int64_t>();
-  return std::nullopt;
-}
+Status bad(std::string why) { return jwt::invalid(std::move(why)); }
+using jwt::decodeObject;
+using jwt::intMember;
+using jwt::stringMember;
 
 std::string jwksUri(const std::string& issuer) {
   std::string base = issuer;
