@@ -1,8 +1,9 @@
 # Thin wrapper: the real work is in meson.build and scripts/.
 #   make run    install missing packages, build (release), start tetherd on 127.0.0.1:8080
 #   make test   install missing packages, build twice (release + ASan/UBSan), run every suite
+#   make bench  build (release) and run the benchmarks; results in bench/results/latest.{json,md}
 #   make build  just build (release) into build/
-.PHONY: run test build deps clean
+.PHONY: run test build bench deps clean
 
 deps:
 	@scripts/install-deps.sh
@@ -13,6 +14,10 @@ build: deps
 
 run: build
 	./build/server/tetherd serve --listen 127.0.0.1:8080 --data-dir ./tether-data
+
+bench: build
+	TETHERD_BIN=$(CURDIR)/build/server/tetherd TETHER_TEST_TMP=$(CURDIR)/build/bench-tmp \
+	  ./build/bench/tether_bench --out bench/results
 
 test: deps
 	@scripts/run-tests.sh

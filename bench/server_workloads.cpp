@@ -1,0 +1,199 @@
+// W4 (throughput) and W5 (idle connections): many simulated devices on LoadClient against a
+// real tetherd. See DESIGN.md section 7.
+#include "server_workloads.h"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <unistd.h>
+
+#include "load_client.h"
+
+namespace tether::bench {
+namespace {
+
+using namespace proto;
+using Clock = std::chrono::steady_clock;
+
+// Guest sign-in shared by the devices: hello -> getId -> getToken -> authenticate.
+class SignedInDevice : public BenchDevice {
+ public:
+  explicit SignedInDevice(std::string poolId) : poolId_(std::move(poolId)) {}
+  void onOpen() override {
+    hello();
+    request(GetIdRequest{poolId_, {}});
+  }
+  void onMessage(ServerMessage msg) override {
+    auto* resp = std::get_if<Response>(&msg);
+    if (!resp) return;
+    if (auto* err = std::get_if<Status>(&resp->body)) {
+      onError(*err);
+      return;
+    }
+    if (auto* id = std::get_if<GetIdResponse>(&resp->body)) {
+      identity_ = id->identityId;
+      request(GetTokenRequest{identity_, {}});
+    } else if (auto* tok = std::get_if<GetTokenResponse>(&resp->body)) {
+      request(AuthenticateRequest{tok->token});
+    } else if (std::get_if<AuthenticateResponse>(&resp->body)) {
+      onSignedIn();
+    } else {
+      onResponse(*resp);
+    }
+  }
+  virtual void onSignedIn() = 0;
+  virtual void onResponse(Response&) {}
+  virtual void onError(const Status&) { failed = true; }
+  bool signedIn() const { return !identity_.empty(); }
+
+ protected:
+  std::string poolId_;
+  std::string identity_;
+};
+
+class ThroughputDevice final : public SignedInDevice {
+ public:
+  ThroughputDevice(std::string poolId, int rounds, int recordsPerRound, const bool* go)
+      : SignedInDevice(std::move(poolId)), rounds_(rounds), perRound_(recordsPerRound), go_(go) {}
+  void onSignedIn() override { ready = true; }
+  void start() { pull(); }
+  void onResponse(Response& r) override {
+    if (auto* lr = std::get_if<ListRecordsResponse>(&r.body)) {
+      for (auto& rec : lr->records) counts_[rec.key] = rec.syncCount;
+      lastSync_ = lr->datasetSyncCount;
+      std::vector<RecordPatch> patches;
+      for (int i = 0; i < perRound_; ++i) {
+        std::string key = "k" + std::to_string(i);
+        std::string value(100, static_cast<char>('a' + (round_ + i) % 26));
+        patches.push_back(RecordPatch{PatchOp::kReplace, key, value, counts_[key], 1});
+      }
+      request(UpdateRecordsRequest{"w4", lr->syncSessionToken, "bench", std::move(patches)});
+    } else if (auto* ur = std::get_if<UpdateRecordsResponse>(&r.body)) {
+      for (auto& rec : ur->records) counts_[rec.key] = rec.syncCount;
+      accepted += static_cast<int64_t>(ur->records.size());
+      next();
+    }
+  }
+  void onError(const Status&) override {
+    errors++;
+    next();
+  }
+  bool ready = false;
+  int64_t accepted = 0;
+  int64_t errors = 0;
+
+ private:
+  void pull() { request(ListRecordsRequest{"w4", lastSync_, 0, ""}); }
+  void next() {
+    if (++round_ >= rounds_) done = true;
+    else pull();
+  }
+  int rounds_, perRound_;
+  const bool* go_;
+  int round_ = 0;
+  int64_t lastSync_ = 0;
+  std::map<std::string, int64_t> counts_;
+};
+
+class IdleDevice final : public SignedInDevice {
+ public:
+  using SignedInDevice::SignedInDevice;
+  void onSignedIn() override { request(SubscribeRequest{{"settings"}, "idle"}); }
+  void onResponse(Response& r) override {
+    if (std::get_if<SubscribeResponse>(&r.body)) done = true;
+  }
+};
+
+ProcStats procStats(pid_t pid) {
+  ProcStats s;
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) s.rssKb = std::atol(line.c_str() + 6);
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  size_t close = content.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream rest(content.substr(close + 2));
+    std::string field;
+    long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::atol(field.c_str());
+      if (i == 15) stime = std::atol(field.c_str());
+    }
+    s.cpuSeconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  return s;
+}
+
+}  // namespace
+
+ProcStats readProcStats(pid_t pid) { return procStats(pid); }
+
+ThroughputResult runThroughput(const std::string& url, const std::string& poolId, pid_t serverPid,
+                               int devices, int rounds, int recordsPerRound) {
+  ThroughputResult out;
+  bool go = false;
+  std::vector<std::unique_ptr<ThroughputDevice>> devs;
+  std::vector<BenchDevice*> raw;
+  for (int i = 0; i < devices; ++i) {
+    devs.push_back(std::make_unique<ThroughputDevice>(poolId, rounds, recordsPerRound, &go));
+    raw.push_back(devs.back().get());
+  }
+  LoadClient client(url);
+  bool ok = client.run(raw, [&] {
+    for (auto& d : devs) if (!d->ready && !d->failed) return false;
+    return true;
+  }, std::chrono::seconds(60));
+  if (!ok) {
+    out.errors = devices;
+    return out;
+  }
+  ProcStats before = procStats(serverPid);
+  auto t0 = Clock::now();
+  for (auto& d : devs) if (d->ready) d->start();
+  client.pump([&] {
+    for (auto& d : devs) if (!d->done && !d->failed) return false;
+    return true;
+  }, std::chrono::seconds(300));
+  out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  ProcStats after = procStats(serverPid);
+  for (auto& d : devs) {
+    out.recordsAccepted += d->accepted;
+    out.errors += d->errors + (d->failed ? 1 : 0) + (d->done ? 0 : 1);
+  }
+  out.recordsPerSecond = out.seconds > 0 ? static_cast<double>(out.recordsAccepted) / out.seconds : 0;
+  out.serverCpuSeconds = after.cpuSeconds - before.cpuSeconds;
+  return out;
+}
+
+IdleResult runIdle(const std::string& url, const std::string& poolId, pid_t serverPid, int connections) {
+  IdleResult out;
+  out.connections = connections;
+  std::vector<std::unique_ptr<IdleDevice>> devs;
+  std::vector<BenchDevice*> raw;
+  for (int i = 0; i < connections; ++i) {
+    devs.push_back(std::make_unique<IdleDevice>(poolId));
+    raw.push_back(devs.back().get());
+  }
+  LoadClient client(url);
+  ProcStats before = procStats(serverPid);
+  bool ok = client.run(raw, [&] {
+    for (auto& d : devs) if (!d->done && !d->failed) return false;
+    return true;
+  }, std::chrono::seconds(120), 128);
+  // Let the server settle (freed handshake buffers) before reading its memory.
+  client.pump([] { return false; }, std::chrono::milliseconds(500));
+  ProcStats after = procStats(serverPid);
+  for (auto& d : devs) if (d->done && !d->failed) out.established++;
+  out.complete = ok && out.established == connections;
+  out.rssBeforeKb = before.rssKb;
+  out.rssAfterKb = after.rssKb;
+  out.bytesPerConnection = out.established > 0
+      ? static_cast<double>(after.rssKb - before.rssKb) * 1024.0 / out.established : 0;
+  return out;
+}
+
+}  // namespace tether::bench
