@@ -1,0 +1,164 @@
+/* tether.h: the C API of libtether, for FFI (Swift, Kotlin/JNI, Dart, Python...) and C apps.
+ *
+ * The same library as the C++ API (tether/client.h, tether/dataset.h), through opaque handles.
+ * Conventions:
+ *  - Every fallible call returns a tether_status_code (TETHER_OK = 0). The message of the last
+ *    failure on the calling thread is tether_last_error() (thread-local, valid until the next
+ *    call on that thread).
+ *  - Strings in: UTF-8, NUL-terminated, borrowed for the call. Strings and arrays out: owned by
+ *    the caller, freed with tether_free / tether_records_free / tether_dataset_infos_free.
+ *  - Records passed to callbacks are borrowed: valid only during the callback.
+ *  - Thread-safety: every function may be called from any thread. Sync callbacks run on the
+ *    client's sync thread (see tether/sync_callbacks.h); they must not call the *_wait
+ *    functions (those return TETHER_INVALID_ARGUMENT there).
+ */
+#ifndef TETHER_TETHER_H
+#define TETHER_TETHER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Same values as tether::StatusCode. */
+typedef enum tether_status_code {
+  TETHER_OK = 0,
+  TETHER_INVALID_ARGUMENT = 1,
+  TETHER_NOT_FOUND = 2,
+  TETHER_CONFLICT = 3,
+  TETHER_LIMIT_EXCEEDED = 4,
+  TETHER_UNAUTHENTICATED = 5,
+  TETHER_PERMISSION_DENIED = 6,
+  TETHER_TOO_MANY_REQUESTS = 7,
+  TETHER_UNAVAILABLE = 8, /* offline / timeout: retry later */
+  TETHER_PROTOCOL_ERROR = 9,
+  TETHER_CORRUPTION = 10,
+  TETHER_IO_ERROR = 11,
+  TETHER_CANCELLED = 12, /* a callback returned TETHER_STOP, or the client closed */
+  TETHER_INTERNAL = 13
+} tether_status_code;
+
+typedef struct tether_client tether_client;     /* opaque; tether_client_close */
+typedef struct tether_dataset tether_dataset;   /* opaque; tether_dataset_release */
+typedef struct tether_conflicts tether_conflicts; /* borrowed inside on_conflict */
+
+typedef struct tether_client_options {
+  const char* cache_path;       /* required: SQLite cache file */
+  const char* server_url;       /* required: ws://host:port or wss://host:port */
+  const char* ca_file;          /* optional: PEM CAs for wss */
+  const char* identity_pool_id; /* required unless identity_id is given */
+  const char* device_name;      /* optional: defaults to a UUID per cache file */
+  const char* identity_id;      /* optional: use this known identity */
+  int64_t request_timeout_ms;   /* 0 = default (15 s) */
+  int64_t connect_timeout_ms;   /* 0 = default (5 s) */
+} tether_client_options;
+
+typedef struct tether_record {
+  const char* key;
+  const char* value; /* NULL = removed (tombstone) */
+  int64_t sync_count;
+  int64_t last_modified_ms;
+  const char* last_modified_by;
+  int64_t device_last_modified_ms;
+  int dirty; /* 1 = local change not yet pushed */
+} tether_record;
+
+typedef struct tether_dataset_info {
+  char* name;
+  int64_t creation_ms;
+  int64_t last_modified_ms;
+  int64_t data_storage; /* bytes of live records */
+  int64_t num_records;  /* live records */
+  int64_t sync_count;   /* last synced dataset sync count */
+} tether_dataset_info;
+
+typedef enum tether_sync_action { TETHER_CONTINUE = 0, TETHER_STOP = 1 } tether_sync_action;
+
+/* Any member may be NULL: the defaults of tether/sync_callbacks.h apply (last-writer-wins;
+ * accept deletion; continue on merges). Exactly one of on_success / on_failure is called. */
+typedef struct tether_sync_callbacks {
+  void* user_data;
+  void (*on_success)(void* user_data, tether_dataset* dataset, const tether_record* updated,
+                     size_t count);
+  void (*on_failure)(void* user_data, tether_dataset* dataset, tether_status_code code,
+                     const char* message);
+  tether_sync_action (*on_conflict)(void* user_data, tether_dataset* dataset,
+                                    tether_conflicts* conflicts);
+  tether_sync_action (*on_dataset_deleted)(void* user_data, tether_dataset* dataset,
+                                           const char* name);
+  tether_sync_action (*on_datasets_merged)(void* user_data, tether_dataset* dataset,
+                                           const char* const* names, size_t count);
+} tether_sync_callbacks;
+
+/* ---- general */
+const char* tether_status_name(tether_status_code code); /* "Ok", "Unavailable", ... (static) */
+const char* tether_last_error(void);
+void tether_free(void* p);
+void tether_records_free(tether_record* records, size_t count);
+void tether_dataset_infos_free(tether_dataset_info* infos, size_t count);
+
+/* ---- client */
+void tether_client_options_init(tether_client_options* options);
+tether_status_code tether_client_open(const tether_client_options* options, tether_client** out);
+/* Stops the sync thread (running syncs end with on_failure(TETHER_CANCELLED)); frees. */
+void tether_client_close(tether_client* client);
+/* Cached identity ID or "" (never blocks). *out freed with tether_free. */
+tether_status_code tether_client_cached_identity_id(tether_client* client, char** out);
+/* Blocking: GetId if needed. */
+tether_status_code tether_client_identity_id(tether_client* client, int64_t timeout_ms, char** out);
+tether_status_code tether_client_device_id(tether_client* client, char** out);
+tether_status_code tether_client_list_datasets(tether_client* client, tether_dataset_info** out,
+                                               size_t* count);
+/* Blocking: ListDatasets from the server into the cache. */
+tether_status_code tether_client_refresh_dataset_metadata(tether_client* client, int64_t timeout_ms);
+tether_status_code tether_client_wipe_data(tether_client* client);
+tether_status_code tether_client_open_dataset(tether_client* client, const char* name,
+                                              tether_dataset** out);
+
+/* ---- dataset (local; never waits for the network) */
+void tether_dataset_release(tether_dataset* dataset);
+const char* tether_dataset_name(const tether_dataset* dataset); /* valid while the handle is */
+/* *value_out = NULL when absent or removed; else freed with tether_free. */
+tether_status_code tether_dataset_get(tether_dataset* dataset, const char* key, char** value_out);
+tether_status_code tether_dataset_put(tether_dataset* dataset, const char* key, const char* value);
+tether_status_code tether_dataset_remove(tether_dataset* dataset, const char* key);
+/* All records including tombstones. */
+tether_status_code tether_dataset_get_all_records(tether_dataset* dataset, tether_record** out,
+                                                  size_t* count);
+tether_status_code tether_dataset_size_in_bytes(tether_dataset* dataset, int64_t* out);
+tether_status_code tether_dataset_size_of(tether_dataset* dataset, const char* key, int64_t* out);
+tether_status_code tether_dataset_is_changed(tether_dataset* dataset, const char* key, int* out);
+tether_status_code tether_dataset_last_sync_count(tether_dataset* dataset, int64_t* out);
+/* Deletes the whole dataset locally; on the server at the next sync. */
+tether_status_code tether_dataset_delete(tether_dataset* dataset);
+
+/* ---- sync */
+/* Asynchronous: returns at once; callbacks arrive on the sync thread. `callbacks` is copied. */
+tether_status_code tether_dataset_synchronize(tether_dataset* dataset,
+                                              const tether_sync_callbacks* callbacks);
+/* Blocking: returns the outcome (TETHER_OK or the on_failure code). callbacks may be NULL. */
+tether_status_code tether_dataset_synchronize_wait(tether_dataset* dataset,
+                                                   const tether_sync_callbacks* callbacks,
+                                                   int64_t timeout_ms);
+
+/* ---- conflicts (inside on_conflict only; index < count) */
+size_t tether_conflicts_count(const tether_conflicts* conflicts);
+/* Borrowed views, valid during the callback. */
+tether_status_code tether_conflict_local(const tether_conflicts* conflicts, size_t index,
+                                         tether_record* out);
+tether_status_code tether_conflict_remote(const tether_conflicts* conflicts, size_t index,
+                                          tether_record* out);
+tether_status_code tether_conflict_resolve_remote(tether_conflicts* conflicts, size_t index);
+tether_status_code tether_conflict_resolve_local(tether_conflicts* conflicts, size_t index);
+/* value NULL = resolve by removing the record. */
+tether_status_code tether_conflict_resolve_value(tether_conflicts* conflicts, size_t index,
+                                                 const char* value);
+tether_status_code tether_conflict_resolve_last_writer_wins(tether_conflicts* conflicts, size_t index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TETHER_TETHER_H */

@@ -1,0 +1,220 @@
+#include "client_impl.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+
+#include "tether/limits.h"
+
+namespace tether::client {
+namespace {
+
+// A one-shot result handed from the sync thread to a waiting app thread.
+template <class T>
+struct Waiter {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Result<T>> result;
+
+  void set(Result<T> r) {
+    {
+      std::lock_guard lock(mu);
+      if (!result) result.emplace(std::move(r));
+    }
+    cv.notify_all();
+  }
+  Result<T> wait(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu);
+    if (!cv.wait_for(lock, timeout, [this] { return result.has_value(); }))
+      return Status::unavailable("timed out waiting for the server");
+    return std::move(*result);
+  }
+};
+
+int64_t systemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+ClientCore::~ClientCore() { shutdown(); }
+
+void ClientCore::shutdown() {
+  if (closed.exchange(true)) return;
+  if (executor && !executor->isCurrentThread()) executor->shutdown();
+}
+
+// ---- Dataset
+
+Result<std::optional<std::string>> DatasetImpl::get(std::string_view key) const {
+  TETHER_TRY(std::string id, core_->store->identityId());
+  TETHER_TRY(std::optional<LocalRecord> r, core_->store->getRecord(id, name_, key));
+  if (!r) return std::optional<std::string>();
+  return r->record.value;
+}
+
+Status DatasetImpl::put(std::string_view key, std::string_view value) {
+  return core_->store->put("", name_, key, std::string(value), core_->deviceId);
+}
+
+Status DatasetImpl::remove(std::string_view key) {
+  return core_->store->put("", name_, key, std::nullopt, core_->deviceId);
+}
+
+Result<std::map<std::string, std::string>> DatasetImpl::getAll() const {
+  TETHER_TRY(std::vector<LocalRecord> all, getAllRecords());
+  std::map<std::string, std::string> out;
+  for (LocalRecord& r : all)
+    if (r.record.value) out.emplace(std::move(r.record.key), std::move(*r.record.value));
+  return out;
+}
+
+Result<std::vector<LocalRecord>> DatasetImpl::getAllRecords() const {
+  TETHER_TRY(std::string id, core_->store->identityId());
+  return core_->store->records(id, name_);
+}
+
+Result<int64_t> DatasetImpl::sizeInBytes() const {
+  TETHER_TRY(std::string id, core_->store->identityId());
+  return core_->store->sizeInBytes(id, name_);
+}
+
+Result<int64_t> DatasetImpl::sizeOf(std::string_view key) const {
+  TETHER_TRY(std::string id, core_->store->identityId());
+  TETHER_TRY(std::optional<LocalRecord> r, core_->store->getRecord(id, name_, key));
+  if (!r || !r->record.value) return int64_t{0};
+  return recordSize(r->record.key, *r->record.value);
+}
+
+Result<bool> DatasetImpl::isChanged(std::string_view key) const {
+  TETHER_TRY(std::string id, core_->store->identityId());
+  TETHER_TRY(std::optional<LocalRecord> r, core_->store->getRecord(id, name_, key));
+  return r && r->dirty;
+}
+
+Result<DatasetMetadata> DatasetImpl::metadata() const {
+  TETHER_TRY(std::string id, core_->store->identityId());
+  TETHER_TRY(std::optional<LocalDatasetInfo> info, core_->store->getDataset(id, name_));
+  if (!info) {
+    DatasetMetadata m;
+    m.name = name_;
+    return m;
+  }
+  return info->metadata;
+}
+
+Result<int64_t> DatasetImpl::lastSyncCount() const {
+  TETHER_TRY(std::string id, core_->store->identityId());
+  return core_->store->lastSyncCount(id, name_);
+}
+
+Status DatasetImpl::remove() { return core_->store->deleteDataset("", name_); }
+
+Status DatasetImpl::resolve(const std::vector<SyncConflict>& resolvedConflicts) {
+  std::vector<ResolvedWrite> writes;
+  for (const SyncConflict& c : resolvedConflicts) {
+    ResolvedWrite w;
+    w.record = c.resolvedRecord();
+    w.dirty = c.resolvedNeedsPush();
+    writes.push_back(std::move(w));
+  }
+  return core_->store->writeResolved("", name_, writes);
+}
+
+Status DatasetImpl::synchronize(SyncCallbacks callbacks) {
+  if (core_->closed) return Status::cancelled("client is closed");
+  return core_->engine->synchronize(shared_from_this(), std::move(callbacks));
+}
+
+Result<std::vector<Record>> DatasetImpl::synchronizeAndWait(SyncCallbacks callbacks,
+                                                            std::chrono::milliseconds timeout) {
+  if (core_->executor->isCurrentThread())
+    return Status::invalidArgument("synchronizeAndWait called on the sync thread");
+  auto waiter = std::make_shared<Waiter<std::vector<Record>>>();
+  auto onSuccess = std::move(callbacks.onSuccess);
+  auto onFailure = std::move(callbacks.onFailure);
+  callbacks.onSuccess = [waiter, onSuccess](Dataset& ds, const std::vector<Record>& updated) {
+    if (onSuccess) onSuccess(ds, updated);
+    waiter->set(updated);
+  };
+  callbacks.onFailure = [waiter, onFailure](Dataset& ds, const Status& s) {
+    if (onFailure) onFailure(ds, s);
+    waiter->set(s);
+  };
+  TETHER_RETURN_IF_ERROR(synchronize(std::move(callbacks)));
+  return waiter->wait(timeout);
+}
+
+// ---- Client
+
+ClientImpl::~ClientImpl() { core_->shutdown(); }
+
+std::string ClientImpl::identityId() const {
+  Result<std::string> id = core_->store->identityId();
+  if (!id.isOk() || *id == kUnknownIdentity) return "";
+  return *id;
+}
+
+Result<std::string> ClientImpl::getIdentityId(std::chrono::milliseconds timeout) {
+  if (core_->executor->isCurrentThread())
+    return Status::invalidArgument("getIdentityId called on the sync thread");
+  auto waiter = std::make_shared<Waiter<std::string>>();
+  TETHER_RETURN_IF_ERROR(core_->engine->ensureIdentity([waiter](Result<std::string> r) { waiter->set(std::move(r)); }));
+  return waiter->wait(timeout);
+}
+
+Result<std::vector<DatasetMetadata>> ClientImpl::listDatasets() {
+  TETHER_TRY(std::string id, core_->store->identityId());
+  return core_->store->listDatasets(id);
+}
+
+Result<std::shared_ptr<Dataset>> ClientImpl::openOrCreateDataset(std::string_view name) {
+  TETHER_RETURN_IF_ERROR(validateDatasetName(name));
+  TETHER_TRY(std::string id, core_->store->identityId());
+  TETHER_TRY(std::optional<LocalDatasetInfo> info, core_->store->getDataset(id, name));
+  // A pending delete keeps its row: later puts recreate the dataset (see Dataset::remove()).
+  if (!info) TETHER_RETURN_IF_ERROR(core_->store->createDataset("", name));
+  return std::shared_ptr<Dataset>(std::make_shared<DatasetImpl>(core_, std::string(name)));
+}
+
+Status ClientImpl::refreshDatasetMetadata(std::chrono::milliseconds timeout) {
+  if (core_->executor->isCurrentThread())
+    return Status::invalidArgument("refreshDatasetMetadata called on the sync thread");
+  auto waiter = std::make_shared<Waiter<bool>>();
+  TETHER_RETURN_IF_ERROR(core_->engine->refreshDatasetMetadata([waiter](Status s) {
+    if (s.isOk()) waiter->set(true);
+    else waiter->set(s);
+  }));
+  return waiter->wait(timeout).status();
+}
+
+Status ClientImpl::wipeData() { return core_->store->wipe(); }
+
+Result<std::unique_ptr<Client>> openClientWith(const ClientOptions& options,
+                                               std::shared_ptr<Remote> remote,
+                                               std::shared_ptr<Executor> executor,
+                                               SyncEngineOptions engineOptions) {
+  if (!remote || !executor) return Status::invalidArgument("remote and executor are required");
+  if (!options.identityPoolId.empty()) TETHER_RETURN_IF_ERROR(validatePoolId(options.identityPoolId));
+  if (!options.identityId.empty()) TETHER_RETURN_IF_ERROR(validateIdentityId(options.identityId));
+  if (!options.deviceName.empty()) TETHER_RETURN_IF_ERROR(validateDeviceId(options.deviceName));
+  auto core = std::make_shared<ClientCore>();
+  core->executor = std::move(executor);
+  core->remote = std::move(remote);
+  LocalStore::NowFn now = options.clock ? options.clock : LocalStore::NowFn(systemNowMs);
+  TETHER_TRY(core->store, LocalStore::open(options.cachePath, std::move(now)));
+  if (!options.deviceName.empty()) TETHER_RETURN_IF_ERROR(core->store->setDeviceId(options.deviceName));
+  TETHER_TRY(core->deviceId, core->store->deviceId());
+  if (!options.identityId.empty()) {
+    TETHER_TRY(std::string cached, core->store->identityId());
+    if (cached != options.identityId)
+      TETHER_RETURN_IF_ERROR(core->store->changeIdentity(cached, options.identityId));
+  }
+  core->engine = std::make_unique<SyncEngine>(*core->store, *core->remote, *core->executor,
+                                              core->deviceId, engineOptions);
+  return std::unique_ptr<Client>(std::make_unique<ClientImpl>(std::move(core)));
+}
+
+}  // namespace tether::client

@@ -1,0 +1,330 @@
+#include "sync/sync_engine.h"
+
+#include <algorithm>
+#include <set>
+
+#include "tether/limits.h"
+
+namespace tether::client {
+
+struct SyncEngine::Run {
+  std::shared_ptr<Dataset> dataset;
+  std::string name;
+  SyncCallbacks callbacks;
+  std::string identity;
+  int retriesLeft = 0;
+  int64_t lastSyncCount = 0;               // N of the current pass
+  proto::ListRecordsResponse pulled;       // dataset-level fields of the last page
+  std::map<std::string, Record> pulledRecords;  // all pages of this pass, by key
+  std::set<std::string> mergedNames;
+  std::vector<Record> updated;             // applied from the server, all passes
+  int pages = 0;
+};
+
+namespace {
+
+constexpr int kMaxPagesPerPull = 4096;  // a server handing out endless pages is broken
+
+Status stopped(const char* by) {
+  return Status::cancelled(std::string("sync stopped by ") + by + " callback");
+}
+
+}  // namespace
+
+SyncEngine::SyncEngine(LocalStore& store, Remote& remote, Executor& executor, std::string deviceId,
+                       SyncEngineOptions options)
+    : store_(store), remote_(remote), executor_(executor), deviceId_(std::move(deviceId)),
+      options_(options) {}
+
+Status SyncEngine::synchronize(std::shared_ptr<Dataset> dataset, SyncCallbacks callbacks) {
+  auto run = std::make_shared<Run>();
+  run->name = dataset->name();
+  run->dataset = std::move(dataset);
+  run->callbacks = std::move(callbacks);
+  run->retriesLeft = options_.maxRetries;
+  if (!executor_.post([this, run] { enqueueOnLoop(run); }))
+    return Status::cancelled("client is closed");
+  return Status::ok();
+}
+
+Status SyncEngine::ensureIdentity(std::function<void(Result<std::string>)> done) {
+  if (!executor_.post([this, done = std::move(done)]() mutable { ensureIdentityOnLoop(std::move(done)); }))
+    return Status::cancelled("client is closed");
+  return Status::ok();
+}
+
+Status SyncEngine::refreshDatasetMetadata(std::function<void(Status)> done) {
+  auto start = [this, done = std::move(done)]() mutable {
+    ensureIdentityOnLoop([this, done = std::move(done)](Result<std::string> id) mutable {
+      if (!id.isOk()) return done(id.status());
+      listDatasetsPageOnLoop(*id, "", std::make_shared<std::vector<DatasetMetadata>>(),
+                             std::move(done));
+    });
+  };
+  if (!executor_.post(std::move(start))) return Status::cancelled("client is closed");
+  return Status::ok();
+}
+
+void SyncEngine::listDatasetsPageOnLoop(std::string identity, std::string nextToken,
+                                        std::shared_ptr<std::vector<DatasetMetadata>> acc,
+                                        std::function<void(Status)> done) {
+  proto::ListDatasetsRequest req;
+  req.maxResults = 64;
+  req.nextToken = std::move(nextToken);
+  remote_.listDatasets(std::move(req), [this, identity, acc, done = std::move(done)](
+                                           Result<proto::ListDatasetsResponse> r) mutable {
+    if (!r.isOk()) return done(r.status());
+    for (DatasetMetadata& m : r->datasets) acc->push_back(std::move(m));
+    if (!r->nextToken.empty() && acc->size() < 10000)
+      return listDatasetsPageOnLoop(identity, r->nextToken, acc, std::move(done));
+    done(store_.updateDatasetMetadata(identity, *acc));
+  });
+}
+
+void SyncEngine::ensureIdentityOnLoop(std::function<void(Result<std::string>)> done) {
+  identityWaiters_.push_back(std::move(done));
+  if (identityInFlight_) return;  // one GetId at a time: two would mint two identities
+  identityInFlight_ = true;
+  Result<std::string> cached = store_.identityId();
+  auto finish = [this](Result<std::string> r) {
+    identityInFlight_ = false;
+    auto waiters = std::move(identityWaiters_);
+    identityWaiters_.clear();
+    for (auto& w : waiters) w(r);
+  };
+  if (!cached.isOk()) return finish(cached.status());
+  std::string old = *cached;
+  remote_.authenticate(old == kUnknownIdentity ? std::string() : old,
+                       [this, old, finish](Result<std::string> r) {
+                         if (!r.isOk()) return finish(r.status());
+                         if (*r != old) {
+                           // First identity (re-parent "unknown" rows), or the server merged us.
+                           Status s = store_.changeIdentity(old, *r);
+                           if (!s.isOk()) return finish(s);
+                         }
+                         finish(std::move(r));
+                       });
+}
+
+void SyncEngine::enqueueOnLoop(RunPtr run) {
+  auto& q = queues_[run->name];
+  q.push_back(run);
+  if (q.size() == 1) startOnLoop(run);  // otherwise it starts when the one ahead finishes
+}
+
+void SyncEngine::startOnLoop(RunPtr run) {
+  ensureIdentityOnLoop([this, run](Result<std::string> id) {
+    if (!id.isOk()) return finishOnLoop(run, id.status());
+    run->identity = *id;
+    Result<std::vector<std::string>> merged = store_.localMergedDatasets(run->identity, run->name);
+    if (!merged.isOk()) return finishOnLoop(run, merged.status());
+    if (!merged->empty() && run->callbacks.onDatasetsMerged &&
+        run->callbacks.onDatasetsMerged(*run->dataset, *merged) == SyncAction::kStop)
+      return finishOnLoop(run, stopped("onDatasetsMerged"));
+    passOnLoop(run);
+  });
+}
+
+void SyncEngine::passOnLoop(RunPtr run) {
+  if (run->retriesLeft < 0)
+    return finishOnLoop(run, Status::conflict("synchronize failed: still conflicting after " +
+                                              std::to_string(options_.maxRetries) + " retries"));
+  Result<int64_t> n = store_.lastSyncCount(run->identity, run->name);
+  if (!n.isOk()) return finishOnLoop(run, n.status());
+  run->lastSyncCount = *n;
+  if (*n == kPendingDeleteSyncCount) {
+    proto::DeleteDatasetRequest req;
+    req.datasetName = run->name;
+    remote_.deleteDataset(std::move(req), [this, run](Result<proto::DeleteDatasetResponse> r) {
+      // NotFound: the dataset only ever existed here. Either way it is gone on the server.
+      if (!r.isOk() && r.status().code() != StatusCode::kNotFound)
+        return finishOnLoop(run, r.status());
+      Result<bool> more = store_.finishRemoteDelete(run->identity, run->name);
+      if (!more.isOk()) return finishOnLoop(run, more.status());
+      if (*more) return passOnLoop(run);  // records written after the delete: a new dataset
+      finishOnLoop(run, Status::ok());
+    });
+    return;
+  }
+  run->pulledRecords.clear();
+  run->mergedNames.clear();
+  run->pages = 0;
+  pullPageOnLoop(run, "");
+}
+
+void SyncEngine::pullPageOnLoop(RunPtr run, std::string nextToken) {
+  proto::ListRecordsRequest req;
+  req.datasetName = run->name;
+  req.lastSyncCount = run->lastSyncCount;
+  req.maxResults = options_.pullPageSize;
+  req.nextToken = std::move(nextToken);
+  remote_.listRecords(std::move(req), [this, run](Result<proto::ListRecordsResponse> r) {
+    if (!r.isOk()) return finishOnLoop(run, r.status());
+    if (r->datasetSyncCount < 0)
+      return finishOnLoop(run, Status::protocolError("negative dataset sync count"));
+    for (Record& rec : r->records) {
+      if (!validateRecordKey(rec.key).isOk())
+        return finishOnLoop(run, Status::protocolError("server sent an invalid record key"));
+      std::string key = rec.key;
+      run->pulledRecords[key] = std::move(rec);
+    }
+    for (std::string& m : r->mergedDatasetNames) run->mergedNames.insert(std::move(m));
+    r->records.clear();
+    r->mergedDatasetNames.clear();
+    std::string next = r->nextToken;
+    run->pulled = std::move(*r);
+    if (!next.empty()) {
+      if (++run->pages >= kMaxPagesPerPull)
+        return finishOnLoop(run, Status::protocolError("too many pages in one pull"));
+      return pullPageOnLoop(run, std::move(next));
+    }
+    afterPullOnLoop(run);
+  });
+}
+
+void SyncEngine::afterPullOnLoop(RunPtr run) {
+  const proto::ListRecordsResponse& u = run->pulled;
+  Dataset& ds = *run->dataset;
+  if (!run->mergedNames.empty()) {
+    std::vector<std::string> names(run->mergedNames.begin(), run->mergedNames.end());
+    if (run->callbacks.onDatasetsMerged &&
+        run->callbacks.onDatasetsMerged(ds, names) == SyncAction::kStop)
+      return finishOnLoop(run, stopped("onDatasetsMerged"));
+  }
+  if ((run->lastSyncCount != 0 && !u.datasetExists) || u.datasetDeletedAfterRequestedSyncCount) {
+    if (run->callbacks.onDatasetDeleted &&
+        run->callbacks.onDatasetDeleted(ds, run->name) == SyncAction::kStop)
+      return finishOnLoop(run, stopped("onDatasetDeleted"));
+    // Synced records go; edits not yet pushed stay and re-create the dataset (an edit is never
+    // dropped silently).
+    Result<bool> more = store_.acceptRemoteDelete(run->identity, run->name);
+    if (!more.isOk()) return finishOnLoop(run, more.status());
+    if (*more) {
+      --run->retriesLeft;  // bounds a delete/re-create ping-pong with another device
+      return passOnLoop(run);
+    }
+    return finishOnLoop(run, Status::ok());
+  }
+
+  // Conflict detection: a dirty local row with a different value and a different sync count.
+  std::vector<Record> apply;
+  std::vector<SyncConflict> conflicts;
+  std::map<std::string, LocalRecord> conflictFrom;
+  for (auto& [key, remote] : run->pulledRecords) {
+    Result<std::optional<LocalRecord>> local = store_.getRecord(run->identity, run->name, key);
+    if (!local.isOk()) return finishOnLoop(run, local.status());
+    if (*local && (*local)->dirty && (*local)->record.value != remote.value) {
+      if ((*local)->record.syncCount == remote.syncCount) continue;  // our edit is based on it
+      conflicts.emplace_back(remote, (*local)->record);
+      conflictFrom[key] = **local;
+      continue;
+    }
+    apply.push_back(remote);
+  }
+
+  std::vector<ResolvedWrite> resolved;
+  if (!conflicts.empty()) {
+    if (run->callbacks.onConflict) {
+      if (run->callbacks.onConflict(ds, conflicts) == SyncAction::kStop)
+        return finishOnLoop(run, stopped("onConflict"));
+    }
+    for (const SyncConflict& c : conflicts) {
+      if (!c.isResolved()) {
+        // The handler may have resolved it through Dataset::resolve (Android style): the row
+        // then carries the remote sync count already.
+        Result<std::optional<LocalRecord>> now = store_.getRecord(run->identity, run->name, c.key());
+        if (!now.isOk()) return finishOnLoop(run, now.status());
+        if (*now && (*now)->record.syncCount == c.remote().syncCount) continue;
+      }
+      ResolvedWrite w;
+      w.record = c.resolvedRecord();
+      w.dirty = c.resolvedNeedsPush();
+      if (!w.dirty) run->updated.push_back(w.record);
+      resolved.push_back(std::move(w));
+    }
+  }
+  Status s = store_.applyPulled(run->identity, run->name, apply, resolved, conflictFrom,
+                                u.datasetSyncCount);
+  if (!s.isOk()) return finishOnLoop(run, s);
+  for (Record& r : apply) run->updated.push_back(std::move(r));
+  pushOnLoop(run);
+}
+
+void SyncEngine::pushOnLoop(RunPtr run) {
+  Result<std::vector<LocalRecord>> dirty = store_.dirtyRecords(run->identity, run->name);
+  if (!dirty.isOk()) return finishOnLoop(run, dirty.status());
+  if (dirty->empty()) return finishOnLoop(run, Status::ok());
+  if (dirty->size() > static_cast<size_t>(kMaxPatchesPerBatch)) dirty->resize(kMaxPatchesPerBatch);
+
+  proto::UpdateRecordsRequest req;
+  req.datasetName = run->name;
+  req.syncSessionToken = run->pulled.syncSessionToken;
+  req.deviceId = deviceId_;
+  auto snapshot = std::make_shared<std::map<std::string, LocalRecord>>();
+  int64_t maxPatch = 0;
+  for (const LocalRecord& lr : *dirty) {
+    RecordPatch p;
+    p.op = lr.record.value ? PatchOp::kReplace : PatchOp::kRemove;
+    p.key = lr.record.key;
+    if (lr.record.value) p.value = *lr.record.value;
+    p.syncCount = lr.record.syncCount;
+    p.deviceLastModifiedMs = lr.record.deviceLastModifiedMs;
+    maxPatch = std::max(maxPatch, p.syncCount);
+    req.patches.push_back(std::move(p));
+    (*snapshot)[lr.record.key] = lr;
+  }
+  const int64_t base = run->pulled.datasetSyncCount;
+  const bool fullBatch = req.patches.size() == static_cast<size_t>(kMaxPatchesPerBatch);
+  remote_.updateRecords(std::move(req), [this, run, snapshot, base, maxPatch, fullBatch](
+                                            Result<proto::UpdateRecordsResponse> r) {
+    if (!r.isOk()) {
+      if (r.status().code() != StatusCode::kConflict) return finishOnLoop(run, r.status());
+      // Someone else wrote first: rewind so the next pull returns the keys we are stale on.
+      if (base > maxPatch) {
+        Status s = store_.setLastSyncCount(run->identity, run->name, maxPatch);
+        if (!s.isOk()) return finishOnLoop(run, s);
+      }
+      --run->retriesLeft;
+      return passOnLoop(run);
+    }
+    Status s = store_.conditionallyPutRecords(run->identity, run->name, r->records, *snapshot);
+    if (!s.isOk()) return finishOnLoop(run, s);
+    int64_t maxReturned = 0;
+    for (const Record& rec : r->records) maxReturned = std::max(maxReturned, rec.syncCount);
+    if (maxReturned == base + 1) {
+      // Only our batch was written since the pull: nothing new to fetch below base + 1.
+      s = store_.setLastSyncCount(run->identity, run->name, base + 1);
+      if (!s.isOk()) return finishOnLoop(run, s);
+      run->pulled.datasetSyncCount = base + 1;
+    }
+    if (fullBatch && maxReturned == base + 1) return pushOnLoop(run);  // more than one batch
+    finishOnLoop(run, Status::ok());
+  });
+}
+
+void SyncEngine::finishOnLoop(RunPtr run, Status status) {
+  if (status.isOk()) {
+    if (run->callbacks.onSuccess) run->callbacks.onSuccess(*run->dataset, run->updated);
+  } else if (run->callbacks.onFailure) {
+    run->callbacks.onFailure(*run->dataset, status);
+  }
+  auto it = queues_.find(run->name);
+  if (it == queues_.end()) return;
+  auto& q = it->second;
+  if (!q.empty() && q.front() == run) q.pop_front();
+  if (q.empty()) {
+    queues_.erase(it);
+    return;
+  }
+  RunPtr next = q.front();
+  // Start the next one from a fresh task so a long queue never deepens the stack.
+  if (!executor_.post([this, next] { startOnLoop(next); })) {
+    // Shutting down: nothing will run them; tell their owners.
+    auto rest = std::move(q);
+    queues_.erase(it);
+    for (RunPtr& r : rest)
+      if (r->callbacks.onFailure) r->callbacks.onFailure(*r->dataset, Status::cancelled("client is closed"));
+  }
+}
+
+}  // namespace tether::client

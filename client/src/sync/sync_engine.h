@@ -1,0 +1,79 @@
+// SyncEngine: the client's synchronize() algorithm (spec cognito-compat.md 4.2, the Android
+// reference, with its gaps closed as docs/client.md describes): pull (paged) -> deleted / merged
+// handling -> conflict detection and resolution -> apply -> push with the session token -> on a
+// stale-count conflict rewind and retry (3 retries, then onFailure(kConflict)).
+//
+// Guarantees: a sync never loses or overwrites a local change it did not push (rows edited
+// while a sync is in flight stay dirty; see LocalStore::applyPulled/conditionallyPutRecords).
+// Several datasets may sync at once; syncs of one dataset run one after another.
+// Threading: synchronize()/ensureIdentity()/refreshDatasetMetadata() may be called from any
+// thread; all engine state and every app callback live on the executor's thread.
+// Lifetime: the owner must stop the executor (and the Remote's callbacks) before destroying
+// the engine.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/local_store.h"
+#include "sync/remote.h"
+#include "tether/dataset.h"
+#include "tether/sync_callbacks.h"
+#include "util/executor.h"
+
+namespace tether::client {
+
+struct SyncEngineOptions {
+  int maxRetries = 3;        // extra passes after a push conflict or merge re-pull
+  uint32_t pullPageSize = 1024;
+};
+
+class SyncEngine {
+ public:
+  SyncEngine(LocalStore& store, Remote& remote, Executor& executor, std::string deviceId,
+             SyncEngineOptions options = {});
+
+  // Queues a sync of dataset->name(); exactly one of callbacks.onSuccess/onFailure runs later
+  // on the executor. Returns kCancelled if the executor is shut down.
+  Status synchronize(std::shared_ptr<Dataset> dataset, SyncCallbacks callbacks);
+  // The identity ID, from GetId if none is cached (local "unknown" data re-parented first).
+  // `done` runs on the executor.
+  Status ensureIdentity(std::function<void(Result<std::string>)> done);
+  // ListDatasets (all pages) into the local store. `done` runs on the executor.
+  Status refreshDatasetMetadata(std::function<void(Status)> done);
+
+ private:
+  struct Run;
+  using RunPtr = std::shared_ptr<Run>;
+
+  // All below: REQUIRES: on the executor thread.
+  void enqueueOnLoop(RunPtr run);
+  void ensureIdentityOnLoop(std::function<void(Result<std::string>)> done);
+  void startOnLoop(RunPtr run);
+  void passOnLoop(RunPtr run);
+  void pullPageOnLoop(RunPtr run, std::string nextToken);
+  void afterPullOnLoop(RunPtr run);
+  void pushOnLoop(RunPtr run);
+  void finishOnLoop(RunPtr run, Status status);
+  void listDatasetsPageOnLoop(std::string identity, std::string nextToken,
+                              std::shared_ptr<std::vector<DatasetMetadata>> acc,
+                              std::function<void(Status)> done);
+
+  LocalStore& store_;
+  Remote& remote_;
+  Executor& executor_;
+  std::string deviceId_;
+  SyncEngineOptions options_;
+
+  // Executor-thread state.
+  std::map<std::string, std::deque<RunPtr>> queues_;  // front = running sync of that dataset
+  bool identityInFlight_ = false;
+  std::vector<std::function<void(Result<std::string>)>> identityWaiters_;
+};
+
+}  // namespace tether::client

@@ -1,0 +1,593 @@
+#include "transport/ws_transport.h"
+
+#include <libwebsockets.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstring>
+#include <random>
+
+#include "tether/codec.h"
+#include "tether/limits.h"
+#include "tuning.h"
+
+namespace tether::client {
+
+// ---- timers: an io_context on its own thread; handlers only post back to the service thread.
+struct WsTransport::Timers {
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  std::thread thread{[this] { io.run(); }};
+
+  ~Timers() {
+    work.reset();
+    io.stop();
+    if (thread.joinable()) thread.join();
+  }
+};
+
+namespace {
+
+// lws logs are process-global. We keep them quiet and remember the last error line, which is
+// the only place OpenSSL 3 failures are explained (notes/toolchain.md 4b).
+std::mutex gLwsLogMu;
+std::string gLastLwsError;
+
+void lwsLogEmit(int level, const char* line) {
+  if (!(level & LLL_ERR) || !line) return;
+  std::lock_guard lock(gLwsLogMu);
+  gLastLwsError = line;
+  while (!gLastLwsError.empty() && (gLastLwsError.back() == '\n' || gLastLwsError.back() == '\r'))
+    gLastLwsError.pop_back();
+}
+
+std::string takeLastLwsError() {
+  std::lock_guard lock(gLwsLogMu);
+  std::string s;
+  s.swap(gLastLwsError);
+  return s;
+}
+
+lws_protocols* protocolTable();
+
+int64_t systemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+template <class T>
+struct ResponseKind;
+#define TETHER_RESPONSE_KIND(Resp) \
+  template <> struct ResponseKind<proto::Resp> { static constexpr bool kKnown = true; };
+TETHER_RESPONSE_KIND(GetIdResponse)
+TETHER_RESPONSE_KIND(GetTokenResponse)
+TETHER_RESPONSE_KIND(AuthenticateResponse)
+TETHER_RESPONSE_KIND(ListDatasetsResponse)
+TETHER_RESPONSE_KIND(ListRecordsResponse)
+TETHER_RESPONSE_KIND(UpdateRecordsResponse)
+TETHER_RESPONSE_KIND(DeleteDatasetResponse)
+#undef TETHER_RESPONSE_KIND
+
+// Unpacks a response body into the type the request expects.
+template <class Resp>
+Result<Resp> expect(Result<proto::ResponseBody> body) {
+  static_assert(ResponseKind<Resp>::kKnown);
+  if (!body.isOk()) return body.status();
+  if (auto* err = std::get_if<Status>(&*body)) {
+    if (err->isOk()) return Status::protocolError("error response with an ok status");
+    return *err;
+  }
+  if (auto* r = std::get_if<Resp>(&*body)) return std::move(*r);
+  return Status::protocolError("response of the wrong type");
+}
+
+}  // namespace
+
+// ---- the lws callback
+struct WsTransportLws {
+  static int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+    (void)user;
+    auto* self = static_cast<WsTransport*>(lws_context_user(lws_get_context(wsi)));
+    if (!self) return 0;
+    switch (reason) {
+      case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        self->drainInbox();
+        return 0;
+      case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        if (wsi != self->wsi_) return -1;
+        self->onEstablishedOnLoop();
+        return 0;
+      case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
+        if (wsi != self->wsi_ && self->wsi_ != nullptr) return 0;
+        std::string why = in ? std::string(static_cast<const char*>(in), strnlen(static_cast<const char*>(in), len ? len : 256))
+                             : std::string("connection failed");
+        std::string detail = takeLastLwsError();
+        if (!detail.empty()) why += " (" + detail + ")";
+        self->wsi_ = nullptr;
+        self->onDisconnectedOnLoop(why);
+        return 0;
+      }
+      case LWS_CALLBACK_CLIENT_RECEIVE: {
+        if (wsi != self->wsi_) return -1;
+        if (lws_frame_is_binary(wsi) == 0) {
+          self->lastError_ = "server sent a text frame";
+          return -1;
+        }
+        self->rx_.append(static_cast<const char*>(in), len);
+        if (self->rx_.size() > kMaxFrameBytes) {
+          self->lastError_ = "server frame too large";
+          return -1;
+        }
+        if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) != 0) return 0;
+        std::string frame;
+        frame.swap(self->rx_);
+        self->onFrameOnLoop(std::move(frame));
+        return self->wsi_ == wsi ? 0 : -1;  // onFrame may have decided to drop the connection
+      }
+      case LWS_CALLBACK_CLIENT_WRITEABLE: {
+        if (wsi != self->wsi_ || self->outbox_.empty()) return 0;
+        std::string frame = std::move(self->outbox_.front());
+        self->outbox_.pop_front();
+        std::string buf(LWS_PRE, '\0');
+        buf += frame;
+        int n = lws_write(wsi, reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE, frame.size(),
+                          LWS_WRITE_BINARY);
+        if (n < static_cast<int>(frame.size())) return -1;
+        if (!self->outbox_.empty()) lws_callback_on_writable(wsi);
+        return 0;
+      }
+      case LWS_CALLBACK_CLIENT_CLOSED:
+        if (wsi != self->wsi_) return 0;
+        self->wsi_ = nullptr;
+        self->onDisconnectedOnLoop(self->lastError_.empty() ? "connection closed" : self->lastError_);
+        return 0;
+      default:
+        return 0;
+    }
+  }
+};
+
+namespace {
+
+lws_protocols* protocolTable() {
+  static lws_protocols table[] = {
+      {proto::kSubprotocol, &WsTransportLws::callback, 0, 0, 0, nullptr, 0},
+      {nullptr, nullptr, 0, 0, 0, nullptr, 0},
+  };
+  return table;
+}
+
+}  // namespace
+
+// ---- lifecycle
+
+WsTransport::WsTransport(WsTransportOptions options) : options_(std::move(options)) {
+  if (!options_.nowMs) options_.nowMs = systemNowMs;
+}
+
+Result<std::shared_ptr<WsTransport>> WsTransport::start(WsTransportOptions options) {
+  std::shared_ptr<WsTransport> t(new WsTransport(std::move(options)));
+  TETHER_RETURN_IF_ERROR(t->init());
+  return t;
+}
+
+Status WsTransport::init() {
+  const std::string& url = options_.url;
+  std::string rest;
+  if (url.rfind("wss://", 0) == 0) {
+    tls_ = true;
+    rest = url.substr(6);
+  } else if (url.rfind("ws://", 0) == 0) {
+    rest = url.substr(5);
+  } else {
+    return Status::invalidArgument("server URL must start with ws:// or wss://: " + url);
+  }
+  size_t slash = rest.find('/');
+  std::string hostPort = rest.substr(0, slash);
+  path_ = slash == std::string::npos ? "/" : rest.substr(slash);
+  port_ = tls_ ? 443 : 80;
+  std::string portText;
+  bool hasPort = false;
+  if (!hostPort.empty() && hostPort.front() == '[') {  // [v6 literal]:port
+    size_t close = hostPort.find(']');
+    if (close == std::string::npos) return Status::invalidArgument("bad host in server URL: " + url);
+    if (close + 1 < hostPort.size()) {
+      if (hostPort[close + 1] != ':') return Status::invalidArgument("bad host in server URL: " + url);
+      portText = hostPort.substr(close + 2);
+      hasPort = true;
+    }
+    hostPort = hostPort.substr(1, close - 1);
+  } else if (size_t colon = hostPort.rfind(':'); colon != std::string::npos) {
+    portText = hostPort.substr(colon + 1);
+    hostPort.resize(colon);
+    hasPort = true;
+  }
+  if (hasPort) {
+    if (portText.empty() || portText.size() > 5 ||
+        portText.find_first_not_of("0123456789") != std::string::npos)
+      return Status::invalidArgument("bad port in server URL: " + url);
+    port_ = std::stoi(portText);
+  }
+  if (port_ <= 0 || port_ > 65535) return Status::invalidArgument("bad port in server URL: " + url);
+  if (hostPort.empty()) return Status::invalidArgument("no host in server URL: " + url);
+  host_ = hostPort;
+  if (!options_.caFile.empty()) {
+    if (!tls_) return Status::invalidArgument("a CA file needs a wss:// URL");
+    if (FILE* f = std::fopen(options_.caFile.c_str(), "rb")) std::fclose(f);
+    else return Status::invalidArgument("cannot read CA file " + options_.caFile);
+  }
+
+  static std::once_flag logOnce;
+  std::call_once(logOnce, [] { lws_set_log_level(LLL_ERR, lwsLogEmit); });
+
+  lws_context_creation_info info;
+  std::memset(&info, 0, sizeof info);
+  info.port = CONTEXT_PORT_NO_LISTEN;
+  info.protocols = protocolTable();
+  info.user = this;
+  info.gid = -1;
+  info.uid = -1;
+  if (tls_) {
+    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    if (!options_.caFile.empty()) info.client_ssl_ca_filepath = options_.caFile.c_str();
+  }
+  context_ = lws_create_context(&info);
+  if (!context_) return Status::internal("cannot create the libwebsockets context: " + takeLastLwsError());
+  timers_ = std::make_unique<Timers>();
+  thread_ = std::thread([this] { serviceLoop(); });
+  post([this] { connectOnLoop(); });
+  return Status::ok();
+}
+
+WsTransport::~WsTransport() { shutdown(); }
+
+void WsTransport::serviceLoop() {
+  while (!stop_.load()) {
+    lws_service(context_, 0);
+    drainInbox();
+  }
+  // Last rites on this thread: nothing may stay waiting forever. After closed_, posts fail
+  // and new requests are cancelled at once.
+  {
+    std::lock_guard lock(inboxMu_);
+    closed_ = true;
+  }
+  failAllOnLoop(Status::cancelled("client is closed"));
+  drainInbox();
+  failAllOnLoop(Status::cancelled("client is closed"));
+}
+
+void WsTransport::shutdown() {
+  {
+    std::lock_guard lock(inboxMu_);
+    if (closed_ && !thread_.joinable()) return;
+  }
+  if (isCurrentThread()) return;  // cannot join ourselves; the owner calls again
+  stop_.store(true);
+  {
+    std::lock_guard lock(inboxMu_);
+    if (context_) lws_cancel_service(context_);
+  }
+  if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(inboxMu_);
+    closed_ = true;
+    inbox_.clear();
+  }
+  timers_.reset();  // joins the timer thread; its posts fail from now on
+  if (context_) {
+    lws_context_destroy(context_);
+    context_ = nullptr;
+  }
+}
+
+bool WsTransport::post(std::function<void()> fn) {
+  {
+    std::lock_guard lock(inboxMu_);
+    if (closed_) return false;
+    inbox_.push_back(std::move(fn));
+    // Under the lock: shutdown() destroys the context only after closed_ is set.
+    if (context_) lws_cancel_service(context_);
+  }
+  return true;
+}
+
+bool WsTransport::isCurrentThread() const { return std::this_thread::get_id() == thread_.get_id(); }
+
+void WsTransport::drainInbox() {
+  // Wakeups coalesce: take everything queued each time.
+  for (;;) {
+    std::deque<std::function<void()>> batch;
+    {
+      std::lock_guard lock(inboxMu_);
+      if (inbox_.empty()) return;
+      batch.swap(inbox_);
+    }
+    for (auto& fn : batch) fn();
+  }
+}
+
+void WsTransport::startTimer(std::chrono::milliseconds delay, std::function<void()> onLoop) {
+  if (!timers_) return;
+  auto timer = std::make_shared<boost::asio::steady_timer>(timers_->io, delay);
+  timer->async_wait([this, timer, onLoop = std::move(onLoop)](const boost::system::error_code& ec) mutable {
+    if (!ec) post(std::move(onLoop));
+  });
+}
+
+int64_t WsTransport::nowMs() const { return options_.nowMs(); }
+
+// ---- connection
+
+void WsTransport::connectOnLoop() {
+  if (stop_ || state_ != ConnState::kIdle) return;
+  reconnectPending_ = false;
+  ++connGen_;
+  state_ = ConnState::kConnecting;
+  lastError_.clear();
+  rx_.clear();
+  outbox_.clear();
+  lws_client_connect_info ci;
+  std::memset(&ci, 0, sizeof ci);
+  ci.context = context_;
+  // "localhost" may resolve to ::1 first; tetherd listens on 127.0.0.1. SNI and the
+  // certificate check still use the host name.
+  ci.address = host_ == "localhost" ? "127.0.0.1" : host_.c_str();
+  ci.port = port_;
+  ci.path = path_.c_str();
+  ci.host = host_.c_str();
+  ci.origin = host_.c_str();
+  ci.protocol = proto::kSubprotocol;
+  ci.local_protocol_name = proto::kSubprotocol;
+  ci.ssl_connection = tls_ ? LCCSCF_USE_SSL : 0;
+  ci.pwsi = &wsi_;
+  lws* w = lws_client_connect_via_info(&ci);
+  if (!w && state_ == ConnState::kConnecting) {
+    wsi_ = nullptr;
+    std::string detail = takeLastLwsError();
+    onDisconnectedOnLoop("cannot connect to " + host_ + (detail.empty() ? "" : " (" + detail + ")"));
+    return;
+  }
+  uint64_t gen = connGen_;
+  startTimer(options_.connectTimeout, [this, gen] {
+    if (gen != connGen_ || state_ == ConnState::kOpen || state_ == ConnState::kIdle) return;
+    lastError_ = "connect timed out";
+    closeConnectionOnLoop();
+  });
+}
+
+void WsTransport::closeConnectionOnLoop() {
+  if (wsi_) {
+    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+  } else if (state_ != ConnState::kIdle) {
+    onDisconnectedOnLoop(lastError_.empty() ? "connection closed" : lastError_);
+  }
+}
+
+void WsTransport::onEstablishedOnLoop() {
+  state_ = ConnState::kHandshaking;
+  proto::Hello hello;
+  hello.clientName = options_.clientName;
+  sendFrameOnLoop(codec::encode(proto::ClientMessage{hello}));
+}
+
+void WsTransport::onOpenOnLoop() {
+  attempt_ = 0;
+  lastAttemptFailed_ = false;
+  connAuthenticated_ = false;
+  if (!token_.empty() && tokenExpiresMs_ - nowMs() > tuning::kReauthMarginMs) {
+    // A new connection is unauthenticated: present the token we hold before anything else.
+    state_ = ConnState::kAuthenticating;
+    proto::AuthenticateRequest req;
+    req.token = token_;
+    transmitOnLoop(req, [this](Result<proto::ResponseBody> r) {
+      Result<proto::AuthenticateResponse> a = expect<proto::AuthenticateResponse>(std::move(r));
+      if (a.isOk()) connAuthenticated_ = true;
+      else token_.clear();  // expired or revoked: authenticate() starts over
+      if (state_ != ConnState::kAuthenticating) return;
+      state_ = ConnState::kOpen;
+      auto waiting = std::move(waiting_);
+      waiting_.clear();
+      for (auto& w : waiting) transmitOnLoop(std::move(w.body), std::move(w.done));
+    });
+    return;
+  }
+  state_ = ConnState::kOpen;
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& w : waiting) transmitOnLoop(std::move(w.body), std::move(w.done));
+}
+
+void WsTransport::onFrameOnLoop(std::string frame) {
+  Result<proto::ServerMessage> msg = codec::decodeServerMessage(frame);
+  if (!msg.isOk()) {
+    lastError_ = "undecodable frame from server: " + msg.status().message();
+    wsi_ = nullptr;  // the callback returns -1, lws closes; CLOSED will not match any more
+    onDisconnectedOnLoop(lastError_);
+    return;
+  }
+  if (auto* ack = std::get_if<proto::HelloAck>(&*msg)) {
+    if (state_ != ConnState::kHandshaking) return;
+    if (ack->protocolVersion != proto::kProtocolVersion) {
+      lastError_ = "server speaks protocol version " + std::to_string(ack->protocolVersion);
+      wsi_ = nullptr;
+      onDisconnectedOnLoop(lastError_);
+      return;
+    }
+    onOpenOnLoop();
+    return;
+  }
+  if (std::holds_alternative<proto::DatasetChanged>(*msg)) return;  // live sync: not used yet
+  auto& resp = std::get<proto::Response>(*msg);
+  if (resp.id == 0) {
+    // An error about the session itself (e.g. unsupported version): the server closes.
+    if (auto* err = std::get_if<Status>(&resp.body)) lastError_ = err->toString();
+    return;
+  }
+  auto it = inflight_.find(resp.id);
+  if (it == inflight_.end()) return;  // timed out earlier: the answer is late, drop it
+  ResponseCallback done = std::move(it->second);
+  inflight_.erase(it);
+  done(std::move(resp.body));
+}
+
+void WsTransport::onDisconnectedOnLoop(const std::string& why) {
+  if (state_ == ConnState::kIdle) return;  // already handled (e.g. error during connect)
+  bool wasOpen = state_ == ConnState::kOpen || state_ == ConnState::kAuthenticating;
+  state_ = ConnState::kIdle;
+  ++connGen_;
+  connAuthenticated_ = false;
+  lastAttemptFailed_ = true;
+  outbox_.clear();
+  rx_.clear();
+  ++attempt_;
+  std::string msg = (wasOpen ? "connection to server lost: " : "server unreachable: ") + why;
+  failAllOnLoop(Status::unavailable(msg));
+  scheduleReconnectOnLoop();
+}
+
+void WsTransport::failAllOnLoop(const Status& status) {
+  auto inflight = std::move(inflight_);
+  inflight_.clear();
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& [id, done] : inflight) done(status);
+  for (auto& w : waiting) w.done(status);
+}
+
+void WsTransport::scheduleReconnectOnLoop() {
+  if (stop_ || reconnectPending_) return;
+  reconnectPending_ = true;
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  int64_t delay = tuning::kBackoffBaseMs;
+  for (int i = 1; i < attempt_ && delay < tuning::kBackoffMaxMs; ++i) delay *= 2;
+  delay = std::min(delay, tuning::kBackoffMaxMs);
+  delay = delay / 2 + static_cast<int64_t>(rng() % static_cast<uint64_t>(delay / 2 + 1));
+  uint64_t gen = connGen_;
+  startTimer(std::chrono::milliseconds(delay), [this, gen] {
+    if (gen != connGen_) return;  // someone connected meanwhile
+    reconnectPending_ = false;
+    connectOnLoop();
+  });
+}
+
+// ---- requests
+
+void WsTransport::sendFrameOnLoop(std::string frame) {
+  outbox_.push_back(std::move(frame));
+  if (wsi_) lws_callback_on_writable(wsi_);
+}
+
+void WsTransport::transmitOnLoop(proto::RequestBody body, ResponseCallback done) {
+  uint64_t id = nextId_++;
+  inflight_[id] = std::move(done);
+  sendFrameOnLoop(codec::encode(proto::ClientMessage{proto::Request{id, std::move(body)}}));
+  startTimer(options_.requestTimeout, [this, id] {
+    auto it = inflight_.find(id);
+    if (it == inflight_.end()) return;
+    ResponseCallback cb = std::move(it->second);
+    inflight_.erase(it);
+    cb(Status::unavailable("request timed out"));
+  });
+}
+
+void WsTransport::sendRequestOnLoop(proto::RequestBody body, ResponseCallback done) {
+  if (stop_) {
+    // Shutting down: posts no longer run, so answer now.
+    done(Status::cancelled("client is closed"));
+    return;
+  }
+  switch (state_) {
+    case ConnState::kOpen:
+      transmitOnLoop(std::move(body), std::move(done));
+      return;
+    case ConnState::kConnecting:
+    case ConnState::kHandshaking:
+    case ConnState::kAuthenticating:
+      waiting_.push_back(Waiting{std::move(body), std::move(done)});
+      return;
+    case ConnState::kIdle:
+      if (lastAttemptFailed_) {
+        // Offline is normal: fail fast (retryable), and try the server again now rather than
+        // at the end of the backoff, so that the app's next attempt may find it back.
+        post([done = std::move(done)] { done(Status::unavailable("server unreachable")); });
+        ++connGen_;  // the scheduled reconnect is superseded
+        reconnectPending_ = false;
+        connectOnLoop();
+        return;
+      }
+      waiting_.push_back(Waiting{std::move(body), std::move(done)});
+      connectOnLoop();
+      return;
+  }
+}
+
+template <class Resp>
+void WsTransport::call(proto::RequestBody body, Callback<Resp> done) {
+  sendRequestOnLoop(std::move(body), [done = std::move(done)](Result<proto::ResponseBody> r) {
+    done(expect<Resp>(std::move(r)));
+  });
+}
+
+void WsTransport::authenticate(std::string identityId, Callback<std::string> done) {
+  if (!identityId.empty() && identityId == identity_ && connAuthenticated_ &&
+      state_ == ConnState::kOpen && tokenExpiresMs_ - nowMs() > tuning::kReauthMarginMs) {
+    post([done = std::move(done), identityId] { done(identityId); });
+    return;
+  }
+  // GetToken -> Authenticate for a known identity.
+  auto withIdentity = [this](std::string id, Callback<std::string> done) {
+    proto::GetTokenRequest gt;
+    gt.identityId = id;
+    call<proto::GetTokenResponse>(gt, [this, id, done = std::move(done)](Result<proto::GetTokenResponse> t) mutable {
+      if (!t.isOk()) return done(t.status());
+      std::string confirmed = t->identityId.empty() ? id : t->identityId;
+      std::string token = t->token;
+      int64_t expires = t->expiresAtMs;
+      proto::AuthenticateRequest ar;
+      ar.token = token;
+      call<proto::AuthenticateResponse>(ar, [this, confirmed, token, expires, done = std::move(done)](
+                                                Result<proto::AuthenticateResponse> a) {
+        if (!a.isOk()) return done(a.status());
+        identity_ = a->identityId.empty() ? confirmed : a->identityId;
+        token_ = token;
+        tokenExpiresMs_ = a->expiresAtMs ? a->expiresAtMs : expires;
+        connAuthenticated_ = true;
+        done(identity_);
+      });
+    });
+  };
+  if (!identityId.empty()) return withIdentity(std::move(identityId), std::move(done));
+  if (options_.identityPoolId.empty()) {
+    post([done = std::move(done)] { done(Status::invalidArgument("no identity pool ID configured")); });
+    return;
+  }
+  proto::GetIdRequest gi;
+  gi.identityPoolId = options_.identityPoolId;
+  call<proto::GetIdResponse>(gi, [withIdentity, done = std::move(done)](Result<proto::GetIdResponse> r) mutable {
+    if (!r.isOk()) return done(r.status());
+    if (!validateIdentityId(r->identityId).isOk())
+      return done(Status::protocolError("server returned an invalid identity ID"));
+    withIdentity(r->identityId, std::move(done));
+  });
+}
+
+void WsTransport::listDatasets(proto::ListDatasetsRequest req, Callback<proto::ListDatasetsResponse> done) {
+  call<proto::ListDatasetsResponse>(std::move(req), std::move(done));
+}
+
+void WsTransport::listRecords(proto::ListRecordsRequest req, Callback<proto::ListRecordsResponse> done) {
+  call<proto::ListRecordsResponse>(std::move(req), std::move(done));
+}
+
+void WsTransport::updateRecords(proto::UpdateRecordsRequest req, Callback<proto::UpdateRecordsResponse> done) {
+  call<proto::UpdateRecordsResponse>(std::move(req), std::move(done));
+}
+
+void WsTransport::deleteDataset(proto::DeleteDatasetRequest req, Callback<proto::DeleteDatasetResponse> done) {
+  call<proto::DeleteDatasetResponse>(std::move(req), std::move(done));
+}
+
+}  // namespace tether::client

@@ -1,0 +1,44 @@
+// Executor: where the sync engine's work runs. In production it is the transport's network
+// thread; unit tests use ThreadExecutor (below). Everything posted runs on one thread, in order.
+// Threading: post() and isCurrentThread() are callable from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace tether::client {
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  // Runs `fn` later on the executor's thread. Returns false (and drops fn) after shutdown.
+  virtual bool post(std::function<void()> fn) = 0;
+  virtual bool isCurrentThread() const = 0;
+  // Stops accepting work, runs or cancels what is queued, and joins. Idempotent; not from the
+  // executor's own thread.
+  virtual void shutdown() = 0;
+};
+
+// A thread with a FIFO queue. The destructor runs what is queued, then joins.
+class ThreadExecutor final : public Executor {
+ public:
+  ThreadExecutor();
+  ~ThreadExecutor() override;
+  bool post(std::function<void()> fn) override;
+  bool isCurrentThread() const override { return std::this_thread::get_id() == thread_.get_id(); }
+  // Stops accepting work, drains the queue and joins. Idempotent; not from the thread itself.
+  void shutdown() override;
+
+ private:
+  void run();
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;  // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace tether::client

@@ -1,0 +1,266 @@
+#include "fake_remote.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "tether/limits.h"
+
+namespace tether::client::testing {
+namespace {
+
+std::string sessionToken(const std::string& id, const std::string& name) {
+  return "session:" + id + ":" + name;
+}
+
+}  // namespace
+
+std::string FakeServer::createIdentity() {
+  std::lock_guard lock(mu_);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "local:00000000-0000-4000-8000-%012x", ++identitySeq_);
+  data_[buf];
+  return buf;
+}
+
+bool FakeServer::hasIdentity(const std::string& id) {
+  std::lock_guard lock(mu_);
+  return data_.count(id) > 0;
+}
+
+Result<proto::ListDatasetsResponse> FakeServer::listDatasets(const std::string& id,
+                                                             const proto::ListDatasetsRequest&) {
+  std::lock_guard lock(mu_);
+  proto::ListDatasetsResponse out;
+  for (auto& [name, ds] : data_[id]) {
+    if (!ds.live) continue;
+    DatasetMetadata m;
+    m.name = name;
+    m.creationMs = ds.creationMs;
+    m.syncCount = ds.syncCount;
+    for (auto& [k, r] : ds.records)
+      if (r.value) { ++m.numRecords; m.dataStorage += recordSize(k, *r.value); }
+    out.datasets.push_back(m);
+  }
+  return out;
+}
+
+Result<proto::ListRecordsResponse> FakeServer::listRecords(const std::string& id,
+                                                           const proto::ListRecordsRequest& req) {
+  TETHER_RETURN_IF_ERROR(validateDatasetName(req.datasetName));
+  if (req.lastSyncCount < 0) return Status::invalidArgument("negative lastSyncCount");
+  std::lock_guard lock(mu_);
+  proto::ListRecordsResponse out;
+  out.syncSessionToken = sessionToken(id, req.datasetName);
+  auto& sets = data_[id];
+  auto it = sets.find(req.datasetName);
+  if (it == sets.end()) return out;
+  DatasetState& ds = it->second;
+  out.datasetExists = ds.live;
+  out.datasetSyncCount = ds.syncCount;
+  out.datasetDeletedAfterRequestedSyncCount =
+      req.lastSyncCount > 0 && ds.deletedAt && *ds.deletedAt > req.lastSyncCount;
+  out.mergedDatasetNames = ds.mergedNames;
+  // nextToken = "<pinned count>:<offset>"; pages ordered by (syncCount, key).
+  int64_t pinned = ds.syncCount;
+  size_t offset = 0;
+  if (!req.nextToken.empty()) {
+    long long p = 0;
+    unsigned long o = 0;
+    if (std::sscanf(req.nextToken.c_str(), "%lld:%lu", &p, &o) != 2)
+      return Status::invalidArgument("bad nextToken");
+    pinned = p;
+    offset = o;
+  }
+  std::vector<Record> all;
+  for (auto& [k, r] : ds.records)
+    if (r.syncCount > req.lastSyncCount && r.syncCount <= pinned) all.push_back(r);
+  std::sort(all.begin(), all.end(), [](const Record& a, const Record& b) {
+    return a.syncCount != b.syncCount ? a.syncCount < b.syncCount : a.key < b.key;
+  });
+  size_t page = req.maxResults == 0 ? 1024 : req.maxResults;
+  for (size_t i = offset; i < all.size() && i < offset + page; ++i) out.records.push_back(all[i]);
+  if (offset + page < all.size())
+    out.nextToken = std::to_string(pinned) + ":" + std::to_string(offset + page);
+  out.datasetSyncCount = pinned;
+  return out;
+}
+
+Result<proto::UpdateRecordsResponse> FakeServer::updateRecords(const std::string& id,
+                                                               const proto::UpdateRecordsRequest& req) {
+  ++updateCalls_;
+  TETHER_RETURN_IF_ERROR(validateDatasetName(req.datasetName));
+  if (req.syncSessionToken != sessionToken(id, req.datasetName))
+    return Status::invalidArgument("SyncSessionToken not valid for these inputs");
+  if (req.patches.size() > static_cast<size_t>(kMaxPatchesPerBatch))
+    return Status::invalidArgument("too many patches");
+  std::set<std::string> keys;
+  for (const RecordPatch& p : req.patches) {
+    TETHER_RETURN_IF_ERROR(validateRecordKey(p.key));
+    if (p.op == PatchOp::kReplace) TETHER_RETURN_IF_ERROR(validateRecordValue(p.value));
+    if (!keys.insert(p.key).second) return Status::invalidArgument("duplicate key " + p.key);
+  }
+  std::lock_guard lock(mu_);
+  proto::UpdateRecordsResponse out;
+  if (req.patches.empty()) return out;
+  auto& sets = data_[id];
+  DatasetState ds = sets.count(req.datasetName) ? sets[req.datasetName] : DatasetState{};
+  for (const RecordPatch& p : req.patches) {
+    auto it = ds.records.find(p.key);
+    int64_t cur = it == ds.records.end() ? 0 : it->second.syncCount;
+    if (cur != p.syncCount)
+      return Status::conflict("Current SyncCount for: " + p.key + " is: " + std::to_string(cur) +
+                              " not: " + std::to_string(p.syncCount));
+  }
+  if (!ds.live) {
+    int live = 0;
+    for (auto& [n, d] : sets) live += d.live ? 1 : 0;
+    if (live >= kMaxDatasetsPerIdentity) return Status::limitExceeded("too many datasets");
+    ds.live = true;
+    ds.creationMs = nowMs_;
+  }
+  int64_t d = ds.syncCount + 1;
+  for (const RecordPatch& p : req.patches) {
+    Record r;
+    r.key = p.key;
+    if (p.op == PatchOp::kReplace) r.value = p.value;
+    r.syncCount = d;
+    r.lastModifiedMs = nowMs_;
+    r.lastModifiedBy = req.deviceId.empty() ? id : req.deviceId;
+    r.deviceLastModifiedMs = p.deviceLastModifiedMs;
+    ds.records[p.key] = r;
+    out.records.push_back(r);
+  }
+  int64_t count = 0, bytes = 0;
+  for (auto& [k, r] : ds.records)
+    if (r.value) { ++count; bytes += recordSize(k, *r.value); }
+  if (count > kMaxRecordsPerDataset || bytes > kMaxDatasetBytes)
+    return Status::limitExceeded("dataset limits exceeded");
+  ds.syncCount = d;
+  sets[req.datasetName] = std::move(ds);
+  return out;
+}
+
+Result<proto::DeleteDatasetResponse> FakeServer::deleteDataset(const std::string& id,
+                                                               const proto::DeleteDatasetRequest& req) {
+  std::lock_guard lock(mu_);
+  auto& sets = data_[id];
+  auto it = sets.find(req.datasetName);
+  if (it == sets.end() || !it->second.live) return Status::notFound("no dataset " + req.datasetName);
+  DatasetState& ds = it->second;
+  proto::DeleteDatasetResponse out;
+  out.dataset.name = req.datasetName;
+  out.dataset.syncCount = ds.syncCount;
+  ds.syncCount += 1;  // deletion consumes a count, so re-creation stays monotonic
+  ds.deletedAt = ds.syncCount;
+  ds.live = false;
+  ds.records.clear();
+  ds.mergedNames.clear();
+  // A deleted merged dataset stops being reported by the one it was merged into.
+  for (auto& [n, other] : sets)
+    other.mergedNames.erase(std::remove(other.mergedNames.begin(), other.mergedNames.end(), req.datasetName),
+                            other.mergedNames.end());
+  return out;
+}
+
+std::optional<FakeServer::DatasetState> FakeServer::dataset(const std::string& id, const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto& sets = data_[id];
+  auto it = sets.find(name);
+  if (it == sets.end()) return std::nullopt;
+  return it->second;
+}
+
+std::map<std::string, std::string> FakeServer::liveValues(const std::string& id, const std::string& name) {
+  std::map<std::string, std::string> out;
+  auto ds = dataset(id, name);
+  if (!ds || !ds->live) return out;
+  for (auto& [k, r] : ds->records)
+    if (r.value) out[k] = *r.value;
+  return out;
+}
+
+void FakeServer::remoteWrite(const std::string& id, const std::string& name, const std::string& key,
+                             std::optional<std::string> value, int64_t deviceLastModifiedMs) {
+  std::lock_guard lock(mu_);
+  DatasetState& ds = data_[id][name];
+  if (!ds.live) { ds.live = true; ds.creationMs = nowMs_; }
+  Record r;
+  r.key = key;
+  r.value = std::move(value);
+  r.syncCount = ++ds.syncCount;
+  r.lastModifiedMs = nowMs_;
+  r.lastModifiedBy = "other-device";
+  r.deviceLastModifiedMs = deviceLastModifiedMs;
+  ds.records[key] = r;
+}
+
+void FakeServer::setMergedNames(const std::string& id, const std::string& name,
+                                std::vector<std::string> merged) {
+  std::lock_guard lock(mu_);
+  data_[id][name].mergedNames = std::move(merged);
+}
+
+// ---- FakeRemote
+
+template <class Resp, class Fn>
+void FakeRemote::dispatch(const std::string& op, Callback<Resp> done, Fn fn) {
+  executor_->post([this, op, done = std::move(done), fn = std::move(fn)]() mutable {
+    Hook hook;
+    {
+      std::lock_guard lock(mu_);
+      hook = hook_;
+    }
+    if (!online_) return done(Status::unavailable("fake server offline"));
+    if (hook) hook(op, Phase::kBefore);
+    Result<Resp> r = fn();
+    if (hook) hook(op, Phase::kAfter);
+    done(std::move(r));
+  });
+}
+
+void FakeRemote::authenticate(std::string identityId, Callback<std::string> done) {
+  dispatch<std::string>("authenticate", std::move(done), [this, identityId]() -> Result<std::string> {
+    std::string id = identityId;
+    if (id.empty()) {
+      ++getIdCalls_;
+      id = server_->createIdentity();
+    } else if (!server_->hasIdentity(id)) {
+      return Status::notFound("identity not found");
+    }
+    std::lock_guard lock(mu_);
+    identity_ = id;
+    return id;
+  });
+}
+
+void FakeRemote::listDatasets(proto::ListDatasetsRequest req, Callback<proto::ListDatasetsResponse> done) {
+  dispatch<proto::ListDatasetsResponse>("listDatasets", std::move(done), [this, req] {
+    return server_->listDatasets(authenticatedAs(), req);
+  });
+}
+
+void FakeRemote::listRecords(proto::ListRecordsRequest req, Callback<proto::ListRecordsResponse> done) {
+  dispatch<proto::ListRecordsResponse>("listRecords", std::move(done), [this, req] {
+    return server_->listRecords(authenticatedAs(), req);
+  });
+}
+
+void FakeRemote::updateRecords(proto::UpdateRecordsRequest req, Callback<proto::UpdateRecordsResponse> done) {
+  dispatch<proto::UpdateRecordsResponse>("updateRecords", std::move(done),
+                                         [this, req]() -> Result<proto::UpdateRecordsResponse> {
+    if (forcedConflicts_ > 0) {
+      --forcedConflicts_;
+      return Status::conflict("forced conflict");
+    }
+    return server_->updateRecords(authenticatedAs(), req);
+  });
+}
+
+void FakeRemote::deleteDataset(proto::DeleteDatasetRequest req, Callback<proto::DeleteDatasetResponse> done) {
+  dispatch<proto::DeleteDatasetResponse>("deleteDataset", std::move(done), [this, req] {
+    return server_->deleteDataset(authenticatedAs(), req);
+  });
+}
+
+}  // namespace tether::client::testing

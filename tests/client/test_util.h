@@ -1,0 +1,70 @@
+// Helpers for the client unit tests: a unique temp directory under $TETHER_TEST_TMP, a manual
+// clock, and a TestDevice = one cache file + ThreadExecutor + FakeRemote + Client.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "client_impl.h"
+#include "fake_remote.h"
+#include "tether/client.h"
+
+namespace tether::client::testing {
+
+inline std::string makeTempDir(const std::string& tag) {
+  const char* root = std::getenv("TETHER_TEST_TMP");
+  std::filesystem::path base = root ? root : std::filesystem::temp_directory_path();
+  std::filesystem::create_directories(base);
+  std::string tmpl = (base / (tag + ".XXXXXX")).string();
+  char* dir = mkdtemp(tmpl.data());
+  EXPECT_NE(dir, nullptr);
+  return tmpl;
+}
+
+struct ManualClock {
+  std::shared_ptr<std::atomic<int64_t>> now = std::make_shared<std::atomic<int64_t>>(1'700'000'000'000);
+  std::function<int64_t()> fn() const {
+    return [n = now] { return n->load(); };
+  }
+  void set(int64_t ms) { now->store(ms); }
+  void advance(int64_t ms) { now->fetch_add(ms); }
+};
+
+struct TestDevice {
+  std::shared_ptr<ThreadExecutor> executor;
+  std::shared_ptr<FakeRemote> remote;
+  std::unique_ptr<Client> client;
+
+  static std::unique_ptr<TestDevice> open(std::shared_ptr<FakeServer> server, const std::string& path,
+                                          std::function<int64_t()> clock, std::string identityId = "",
+                                          std::string deviceName = "",
+                                          SyncEngineOptions engineOptions = {}) {
+    auto d = std::make_unique<TestDevice>();
+    d->executor = std::make_shared<ThreadExecutor>();
+    d->remote = std::make_shared<FakeRemote>(server, d->executor);
+    ClientOptions o;
+    o.cachePath = path;
+    o.identityPoolId = "local:11111111-2222-3333-4444-555555555555";
+    o.identityId = std::move(identityId);
+    o.deviceName = std::move(deviceName);
+    o.clock = std::move(clock);
+    Result<std::unique_ptr<Client>> c = openClientWith(o, d->remote, d->executor, engineOptions);
+    EXPECT_TRUE(c.isOk()) << c.status();
+    if (!c.isOk()) return nullptr;
+    d->client = std::move(*c);
+    return d;
+  }
+
+  std::shared_ptr<Dataset> dataset(const std::string& name) {
+    Result<std::shared_ptr<Dataset>> ds = client->openOrCreateDataset(name);
+    EXPECT_TRUE(ds.isOk()) << ds.status();
+    return ds.isOk() ? *ds : nullptr;
+  }
+};
+
+}  // namespace tether::client::testing
