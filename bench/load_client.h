@@ -40,7 +40,8 @@ class BenchDevice {
 
 class LoadClient {
  public:
-  explicit LoadClient(std::string url);
+  // url: ws://host:port or wss://host:port; caFile: PEM CAs trusted for wss (the test CA).
+  explicit LoadClient(std::string url, std::string caFile = "");
   ~LoadClient();
 
   // Connects every device (at most `maxConnecting` handshakes at a time) and services the

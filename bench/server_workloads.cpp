@@ -106,6 +106,61 @@ class IdleDevice final : public SignedInDevice {
   }
 };
 
+// W1/W2 server share: per trial, token pull -> timed push -> timed full pull.
+class RawSyncDevice final : public SignedInDevice {
+ public:
+  RawSyncDevice(std::string poolId, int trials, int records, int valueBytes)
+      : SignedInDevice(std::move(poolId)), trials_(trials), records_(records), bytes_(valueBytes) {}
+  void onSignedIn() override { startTrial(); }
+  void onResponse(Response& r) override {
+    if (auto* lr = std::get_if<ListRecordsResponse>(&r.body)) {
+      if (!pulling_) {  // the session token for the push
+        std::vector<RecordPatch> patches;
+        patches.reserve(static_cast<size_t>(records_));
+        for (int i = 0; i < records_; ++i) {
+          char key[16];
+          std::snprintf(key, sizeof key, "k%04d", i);
+          patches.push_back(RecordPatch{PatchOp::kReplace, key,
+                                        std::string(static_cast<size_t>(bytes_), static_cast<char>('a' + i % 26)),
+                                        0, 1});
+        }
+        t0_ = Clock::now();
+        request(UpdateRecordsRequest{dataset(), lr->syncSessionToken, "raw", std::move(patches)});
+        return;
+      }
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0_).count();
+      if (lr->records.size() != static_cast<size_t>(records_)) errors++;
+      else pullMs.push_back(ms);
+      if (++trial_ >= trials_) done = true;
+      else startTrial();
+    } else if (auto* ur = std::get_if<UpdateRecordsResponse>(&r.body)) {
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0_).count();
+      if (ur->records.size() != static_cast<size_t>(records_)) errors++;
+      else pushMs.push_back(ms);
+      pulling_ = true;
+      t0_ = Clock::now();
+      request(ListRecordsRequest{dataset(), 0, 0, ""});
+    }
+  }
+  void onError(const Status&) override {
+    errors++;
+    failed = true;
+  }
+  std::vector<double> pushMs, pullMs;
+  int errors = 0;
+
+ private:
+  std::string dataset() const { return "raw" + std::to_string(trial_); }
+  void startTrial() {
+    pulling_ = false;
+    request(ListRecordsRequest{dataset(), 0, 0, ""});
+  }
+  int trials_, records_, bytes_;
+  int trial_ = 0;
+  bool pulling_ = false;
+  Clock::time_point t0_;
+};
+
 ProcStats procStats(pid_t pid) {
   ProcStats s;
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -169,7 +224,8 @@ ThroughputResult runThroughput(const std::string& url, const std::string& poolId
   return out;
 }
 
-IdleResult runIdle(const std::string& url, const std::string& poolId, pid_t serverPid, int connections) {
+IdleResult runIdle(const std::string& url, const std::string& poolId, pid_t serverPid, int connections,
+                   const std::string& caFile) {
   IdleResult out;
   out.connections = connections;
   std::vector<std::unique_ptr<IdleDevice>> devs;
@@ -178,7 +234,7 @@ IdleResult runIdle(const std::string& url, const std::string& poolId, pid_t serv
     devs.push_back(std::make_unique<IdleDevice>(poolId));
     raw.push_back(devs.back().get());
   }
-  LoadClient client(url);
+  LoadClient client(url, caFile);
   ProcStats before = procStats(serverPid);
   bool ok = client.run(raw, [&] {
     for (auto& d : devs) if (!d->done && !d->failed) return false;
@@ -193,6 +249,18 @@ IdleResult runIdle(const std::string& url, const std::string& poolId, pid_t serv
   out.rssAfterKb = after.rssKb;
   out.bytesPerConnection = out.established > 0
       ? static_cast<double>(after.rssKb - before.rssKb) * 1024.0 / out.established : 0;
+  return out;
+}
+
+RawSyncResult runRawPushPull(const std::string& url, const std::string& poolId, int trials,
+                             int records, int valueBytes) {
+  RawSyncResult out;
+  RawSyncDevice dev(poolId, trials, records, valueBytes);
+  LoadClient client(url);
+  bool ok = client.run({&dev}, [&dev] { return dev.done || dev.failed; }, std::chrono::seconds(120));
+  out.pushMs = dev.pushMs;
+  out.pullMs = dev.pullMs;
+  out.errors = dev.errors + (ok && dev.done && !dev.failed ? 0 : 1);
   return out;
 }
 

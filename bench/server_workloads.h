@@ -1,11 +1,12 @@
-// Server-side workloads of DESIGN.md section 7 driven by LoadClient: W4 throughput and
-// W5 idle connections.
+// Server-side workloads of DESIGN.md section 7 driven by LoadClient: W4 throughput, W5 idle
+// connections, and the server's share of W1/W2 (the same pull and push without libtether).
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tether::bench {
 
@@ -36,6 +37,21 @@ struct IdleResult {
   double bytesPerConnection = 0;
 };
 // `connections` guests that sign in, subscribe to one dataset and stay idle.
-IdleResult runIdle(const std::string& url, const std::string& poolId, pid_t serverPid, int connections);
+// caFile: the CA to trust when url is wss://.
+IdleResult runIdle(const std::string& url, const std::string& poolId, pid_t serverPid, int connections,
+                   const std::string& caFile = "");
+
+// The server's share of W1 and W2: one native-protocol device pushes `records` records of
+// `valueBytes` to a fresh dataset in one UpdateRecords (pushMs: request sent -> response
+// decoded) and then pulls them back with one ListRecords from sync count 0 (pullMs), `trials`
+// times. No client library and no local store: what remains is the server, the wire and the
+// loopback socket.
+struct RawSyncResult {
+  std::vector<double> pushMs;
+  std::vector<double> pullMs;
+  int errors = 0;
+};
+RawSyncResult runRawPushPull(const std::string& url, const std::string& poolId, int trials,
+                             int records, int valueBytes);
 
 }  // namespace tether::bench

@@ -8,7 +8,7 @@ PACKAGES=(
   meson ninja-build pkg-config g++ openssl
   libsqlite3-dev libwebsockets-dev capnproto libcapnp-dev libboost-dev libssl-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
-  python3
+  python3 nodejs
 )
 
 missing=()
@@ -18,8 +18,9 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+  exec "$here/install-compat-deps.sh"
 fi
 
 echo "install-deps: installing ${missing[*]}" >&2
@@ -33,3 +34,4 @@ if ! { $SUDO apt-get update && $SUDO apt-get install -y --no-install-recommends 
   exit 1
 fi
 rm -f "$log"
+exec "$here/install-compat-deps.sh"

@@ -153,7 +153,9 @@ void tether_dataset_infos_free(tether_dataset_info* infos, size_t count) {
 }
 
 void tether_client_options_init(tether_client_options* o) {
-  if (o) std::memset(o, 0, sizeof *o);
+  if (!o) return;
+  std::memset(o, 0, sizeof *o);
+  o->auto_sync_debounce_ms = -1;  // default; 0 would mean "push at once"
 }
 
 tether_status_code tether_client_open(const tether_client_options* o, tether_client** out) {
@@ -170,6 +172,9 @@ tether_status_code tether_client_open(const tether_client_options* o, tether_cli
     if (o->identity_id) opts.identityId = o->identity_id;
     if (o->request_timeout_ms > 0) opts.requestTimeout = std::chrono::milliseconds(o->request_timeout_ms);
     if (o->connect_timeout_ms > 0) opts.connectTimeout = std::chrono::milliseconds(o->connect_timeout_ms);
+    opts.autoSync = o->auto_sync != 0;
+    if (o->auto_sync_debounce_ms >= 0) opts.autoSyncDebounce = std::chrono::milliseconds(o->auto_sync_debounce_ms);
+    if (o->background_sync) opts.backgroundSync = toCallbacks(o->background_sync);
     auto c = tether::Client::open(std::move(opts));
     if (!c.isOk()) return fail(c.status());
     *out = new tether_client{std::move(*c)};
@@ -245,6 +250,27 @@ tether_status_code tether_client_wipe_data(tether_client* c) {
     tether::Status s = c->client->wipeData();
     return s.isOk() ? ok() : fail(s);
   });
+}
+
+tether_status_code tether_client_add_change_listener(tether_client* c, tether_change_listener listener,
+                                                     void* user_data, uint64_t* id_out) {
+  if (!c || !listener || !id_out) return invalid("client, listener and id_out are required");
+  return guarded([&] {
+    *id_out = c->client->addChangeListener(
+        [listener, user_data](const std::string& dataset, const std::vector<std::string>& keys) {
+          std::vector<const char*> ptrs;
+          ptrs.reserve(keys.size());
+          for (const auto& k : keys) ptrs.push_back(k.c_str());
+          listener(user_data, dataset.c_str(), ptrs.data(), ptrs.size());
+        });
+    return ok();
+  });
+}
+
+tether_status_code tether_client_remove_change_listener(tether_client* c, uint64_t id) {
+  if (!c) return invalid("client is required");
+  c->client->removeChangeListener(id);
+  return ok();
 }
 
 tether_status_code tether_client_open_dataset(tether_client* c, const char* name, tether_dataset** out) {
@@ -375,6 +401,22 @@ tether_status_code tether_dataset_synchronize_wait(tether_dataset* d, const teth
     auto r = d->dataset->synchronizeAndWait(toCallbacks(cb),
                                             std::chrono::milliseconds(timeout_ms > 0 ? timeout_ms : 120000));
     return r.isOk() ? ok() : fail(r.status());
+  });
+}
+
+tether_status_code tether_dataset_subscribe(tether_dataset* d) {
+  if (!d) return invalid("dataset is required");
+  return guarded([&] {
+    tether::Status s = d->dataset->subscribe();
+    return s.isOk() ? ok() : fail(s);
+  });
+}
+
+tether_status_code tether_dataset_unsubscribe(tether_dataset* d) {
+  if (!d) return invalid("dataset is required");
+  return guarded([&] {
+    tether::Status s = d->dataset->unsubscribe();
+    return s.isOk() ? ok() : fail(s);
   });
 }
 

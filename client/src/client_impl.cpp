@@ -43,7 +43,12 @@ ClientCore::~ClientCore() { shutdown(); }
 
 void ClientCore::shutdown() {
   if (closed.exchange(true)) return;
-  if (executor && !executor->isCurrentThread()) executor->shutdown();
+  if (executor && !executor->isCurrentThread()) {
+    executor->shutdown();
+    // Nothing runs on the executor any more: end syncs a Remote left hanging (each one holds a
+    // Dataset, which holds this core: they would wait, and leak, forever).
+    if (engine) engine->cancelAfterShutdown();
+  }
 }
 
 // ---- Dataset
@@ -56,11 +61,15 @@ Result<std::optional<std::string>> DatasetImpl::get(std::string_view key) const 
 }
 
 Status DatasetImpl::put(std::string_view key, std::string_view value) {
-  return core_->store->put("", name_, key, std::string(value), core_->deviceId);
+  TETHER_RETURN_IF_ERROR(core_->store->put("", name_, key, std::string(value), core_->deviceId));
+  core_->live->onLocalWrite(name_);
+  return Status::ok();
 }
 
 Status DatasetImpl::remove(std::string_view key) {
-  return core_->store->put("", name_, key, std::nullopt, core_->deviceId);
+  TETHER_RETURN_IF_ERROR(core_->store->put("", name_, key, std::nullopt, core_->deviceId));
+  core_->live->onLocalWrite(name_);
+  return Status::ok();
 }
 
 Result<std::map<std::string, std::string>> DatasetImpl::getAll() const {
@@ -110,7 +119,11 @@ Result<int64_t> DatasetImpl::lastSyncCount() const {
   return core_->store->lastSyncCount(id, name_);
 }
 
-Status DatasetImpl::remove() { return core_->store->deleteDataset("", name_); }
+Status DatasetImpl::remove() {
+  TETHER_RETURN_IF_ERROR(core_->store->deleteDataset("", name_));
+  core_->live->onLocalWrite(name_);
+  return Status::ok();
+}
 
 Status DatasetImpl::resolve(const std::vector<SyncConflict>& resolvedConflicts) {
   std::vector<ResolvedWrite> writes;
@@ -146,6 +159,18 @@ Result<std::vector<Record>> DatasetImpl::synchronizeAndWait(SyncCallbacks callba
   TETHER_RETURN_IF_ERROR(synchronize(std::move(callbacks)));
   return waiter->wait(timeout);
 }
+
+Status DatasetImpl::subscribe() {
+  if (core_->closed) return Status::cancelled("client is closed");
+  return core_->live->subscribe(name_);
+}
+
+Status DatasetImpl::unsubscribe() {
+  if (core_->closed) return Status::cancelled("client is closed");
+  return core_->live->unsubscribe(name_);
+}
+
+bool DatasetImpl::isSubscribed() const { return core_->live->isSubscribed(name_); }
 
 // ---- Client
 
@@ -192,10 +217,21 @@ Status ClientImpl::refreshDatasetMetadata(std::chrono::milliseconds timeout) {
 
 Status ClientImpl::wipeData() { return core_->store->wipe(); }
 
+ChangeListenerId ClientImpl::addChangeListener(ChangeListener listener) {
+  return core_->live->addListener(std::move(listener));
+}
+
+void ClientImpl::removeChangeListener(ChangeListenerId id) { core_->live->removeListener(id); }
+
+std::vector<std::string> ClientImpl::subscribedDatasets() const {
+  return core_->live->subscriptions();
+}
+
 Result<std::unique_ptr<Client>> openClientWith(const ClientOptions& options,
                                                std::shared_ptr<Remote> remote,
                                                std::shared_ptr<Executor> executor,
-                                               SyncEngineOptions engineOptions) {
+                                               SyncEngineOptions engineOptions,
+                                               const LiveSyncOptions* liveTuning) {
   if (!remote || !executor) return Status::invalidArgument("remote and executor are required");
   if (!options.identityPoolId.empty()) TETHER_RETURN_IF_ERROR(validatePoolId(options.identityPoolId));
   if (!options.identityId.empty()) TETHER_RETURN_IF_ERROR(validateIdentityId(options.identityId));
@@ -214,6 +250,27 @@ Result<std::unique_ptr<Client>> openClientWith(const ClientOptions& options,
   }
   core->engine = std::make_unique<SyncEngine>(*core->store, *core->remote, *core->executor,
                                               core->deviceId, engineOptions);
+  LiveSyncOptions live = liveTuning ? *liveTuning : LiveSyncOptions{};
+  live.autoSync = options.autoSync;
+  live.debounce = options.autoSyncDebounce;
+  live.callbacks = options.backgroundSync;
+  if (live.debounce.count() < 0) return Status::invalidArgument("autoSyncDebounce must not be negative");
+  // Weak: the core owns LiveSync; a background sync's Dataset keeps the core alive only while
+  // that sync runs.
+  std::weak_ptr<ClientCore> weakCore = core;
+  auto factory = [weakCore](const std::string& name) -> std::shared_ptr<Dataset> {
+    std::shared_ptr<ClientCore> c = weakCore.lock();
+    if (!c || c->closed) return nullptr;
+    return std::make_shared<DatasetImpl>(std::move(c), name);
+  };
+  core->live = std::make_unique<LiveSync>(*core->store, *core->remote, *core->executor,
+                                          *core->engine, core->deviceId, std::move(live),
+                                          std::move(factory));
+  core->engine->setAppliedListener([l = core->live.get()](const std::string& ds,
+                                                          const std::vector<std::string>& keys) {
+    l->onApplied(ds, keys);
+  });
+  core->remote->setListener(core->live.get());
   return std::unique_ptr<Client>(std::make_unique<ClientImpl>(std::move(core)));
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "store/local_store.h"
+#include "sync/live_sync.h"
 #include "sync/remote.h"
 #include "sync/sync_engine.h"
 #include "tether/client.h"
@@ -23,6 +24,7 @@ struct ClientCore {
   std::shared_ptr<Executor> executor;  // shared with the Remote when the transport is both
   std::shared_ptr<Remote> remote;
   std::unique_ptr<SyncEngine> engine;
+  std::unique_ptr<LiveSync> live;      // subscriptions, auto-sync, change listeners
   std::string deviceId;
   std::atomic<bool> closed{false};
 
@@ -51,6 +53,9 @@ class DatasetImpl final : public Dataset, public std::enable_shared_from_this<Da
   Status synchronize(SyncCallbacks callbacks) override;
   Result<std::vector<Record>> synchronizeAndWait(SyncCallbacks callbacks,
                                                  std::chrono::milliseconds timeout) override;
+  Status subscribe() override;
+  Status unsubscribe() override;
+  bool isSubscribed() const override;
 
  private:
   std::shared_ptr<ClientCore> core_;
@@ -69,6 +74,12 @@ class ClientImpl final : public Client {
   Result<std::shared_ptr<Dataset>> openOrCreateDataset(std::string_view name) override;
   Status refreshDatasetMetadata(std::chrono::milliseconds timeout) override;
   Status wipeData() override;
+  ChangeListenerId addChangeListener(ChangeListener listener) override;
+  void removeChangeListener(ChangeListenerId id) override;
+  std::vector<std::string> subscribedDatasets() const override;
+
+  // For tests and diagnostics.
+  LiveSyncStats liveSyncStats() const { return core_->live->stats(); }
 
  private:
   std::shared_ptr<ClientCore> core_;
@@ -76,9 +87,11 @@ class ClientImpl final : public Client {
 
 // Opens the cache and wires the given remote and executor (which must call the remote's
 // callbacks on its thread). Validates options like Client::open, minus the server URL.
+// `liveTuning` overrides the live-sync timings other than those in `options` (tests).
 Result<std::unique_ptr<Client>> openClientWith(const ClientOptions& options,
                                                std::shared_ptr<Remote> remote,
                                                std::shared_ptr<Executor> executor,
-                                               SyncEngineOptions engineOptions = {});
+                                               SyncEngineOptions engineOptions = {},
+                                               const LiveSyncOptions* liveTuning = nullptr);
 
 }  // namespace tether::client

@@ -23,4 +23,14 @@ constexpr int64_t kBackoffMaxMs = 30000;
 // GetToken round trips; lowering it risks a token expiring in the middle of a sync.
 constexpr int64_t kReauthMarginMs = 60000;
 
+// Live sync. A burst of local writes is pushed kAutoSyncMaxDelayMs after its first write at the
+// latest, even if writes keep coming (the debounce itself is ClientOptions::autoSyncDebounce).
+// Lower = fresher data elsewhere during long bursts, more pushes (and notifications) per burst.
+constexpr int64_t kAutoSyncMaxDelayMs = 1000;
+// A failed background sync (offline, timeout, conflicts exhausted) is retried after
+// kBackgroundRetryBaseMs, doubling per failure up to kBackgroundRetryMaxMs. A reconnection
+// retries at once regardless. Lower = faster recovery from a transient error, more attempts.
+constexpr int64_t kBackgroundRetryBaseMs = 500;
+constexpr int64_t kBackgroundRetryMaxMs = 30000;
+
 }  // namespace tether::client::tuning

@@ -1,11 +1,17 @@
 // tether: a command-line client of a tetherd server, built on libtether's public C++ API.
 // Each cache file is one device. Local commands (put, get, rm, ls, delete) never need the
-// server; sync, datasets and whoami talk to it. Exit code 0 on success; otherwise a one-line
+// server; sync, datasets and whoami talk to it; watch stays connected and prints changes as
+// they arrive (live sync) until SIGINT/SIGTERM. Exit code 0 on success; otherwise a one-line
 // reason on stderr and 1 (error), 2 (usage) or 3 (server unreachable: retry later).
+// Threads: the main thread, plus libtether's sync thread, which runs the watch listener.
 #include <CLI/CLI.hpp>
 
+#include <signal.h>
+
 #include <iostream>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "tether/client.h"
 
@@ -24,6 +30,7 @@ struct Args {
   std::string server, pool, cache, identity, device, ca;
   std::string conflict = "lww";
   std::string dataset, key, value;
+  std::vector<std::string> watched;
   bool all = false;
   int timeoutSec = 30;
 };
@@ -49,6 +56,50 @@ int syncOne(tether::Client& client, const std::string& name, const Args& a) {
   auto r = (*ds)->synchronizeAndWait(callbacksFor(a.conflict), std::chrono::seconds(a.timeoutSec));
   if (!r.isOk()) return failWith(r.status());
   std::cout << name << ": synced, " << r->size() << " record(s) updated from the server\n";
+  return 0;
+}
+
+// watch: subscribe, print every change the listener reports, wait for SIGINT/SIGTERM. The
+// signals are blocked before the client starts its threads (they inherit the mask) and taken
+// with sigwait, so no handler runs on a library thread.
+int watch(tether::Client& client, const Args& a, const sigset_t& stopSignals) {
+  std::vector<std::shared_ptr<tether::Dataset>> sets;
+  for (const std::string& name : a.watched) {
+    auto ds = client.openOrCreateDataset(name);
+    if (!ds.isOk()) return failWith(ds.status());
+    sets.push_back(*ds);
+  }
+  auto printMu = std::make_shared<std::mutex>();
+  client.addChangeListener([&client, printMu](const std::string& dataset, const std::vector<std::string>& keys) {
+    auto ds = client.openOrCreateDataset(dataset);
+    if (!ds.isOk()) return;
+    auto records = (*ds)->getAllRecords();
+    if (!records.isOk()) return;
+    std::lock_guard lock(*printMu);
+    for (const std::string& key : keys) {
+      for (const tether::LocalRecord& lr : *records) {
+        if (lr.record.key != key) continue;
+        std::cout << dataset << ' ' << key;
+        if (lr.record.value) std::cout << '=' << *lr.record.value;
+        else std::cout << " removed";
+        std::cout << " syncCount=" << lr.record.syncCount << '\n';
+      }
+      // A key missing from the cache was dropped with a dataset deleted on the server.
+      bool present = false;
+      for (const tether::LocalRecord& lr : *records) present = present || lr.record.key == key;
+      if (!present) std::cout << dataset << ' ' << key << " removed (dataset deleted)\n";
+    }
+    std::cout.flush();
+  });
+  for (auto& ds : sets) {
+    tether::Status s = ds->subscribe();
+    if (!s.isOk()) return failWith(s);
+  }
+  std::cerr << "tether: watching";
+  for (const std::string& name : a.watched) std::cerr << ' ' << name;
+  std::cerr << " (Ctrl-C to stop)" << std::endl;
+  int sig = 0;
+  sigwait(&stopSignals, &sig);
   return 0;
 }
 
@@ -87,6 +138,9 @@ int main(int argc, char** argv) {
   auto* del = app.add_subcommand("delete", "delete DATASET (local now; on the server at the next sync)");
   del->add_option("DATASET", a.dataset)->required();
   auto* whoami = app.add_subcommand("whoami", "print the identity ID, getting one if needed");
+  auto* watchCmd = app.add_subcommand(
+      "watch", "print changes to DATASET... as they arrive from other devices, until Ctrl-C");
+  watchCmd->add_option("DATASET", a.watched)->required();
 
   try {
     app.parse(argc, argv);
@@ -103,6 +157,15 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
+  // Before any thread exists, so every thread inherits the mask and only sigwait takes them.
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  if (watchCmd->parsed()) {
+    sigaddset(&stopSignals, SIGINT);
+    sigaddset(&stopSignals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  }
+
   tether::ClientOptions o;
   o.cachePath = a.cache;
   o.serverUrl = a.server;
@@ -112,6 +175,15 @@ int main(int argc, char** argv) {
   o.deviceName = a.device;
   o.connectTimeout = std::chrono::seconds(std::min(a.timeoutSec, 10));
   o.requestTimeout = std::chrono::seconds(a.timeoutSec);
+  if (watchCmd->parsed()) {
+    // Pulls run in the background; the --conflict policy applies to them.
+    o.autoSync = true;
+    o.backgroundSync = callbacksFor(a.conflict);
+    o.backgroundSync.onFailure = [](tether::Dataset& ds, const tether::Status& s) {
+      if (s.code() != tether::StatusCode::kCancelled)
+        std::cerr << "tether: " << ds.name() << ": " << s.toString() << " (will retry)" << std::endl;
+    };
+  }
   auto opened = tether::Client::open(o);
   if (!opened.isOk()) return failWith(opened.status());
   tether::Client& client = **opened;
@@ -144,6 +216,7 @@ int main(int argc, char** argv) {
     for (const auto& [k, v] : *all) std::cout << k << '=' << v << '\n';
     return 0;
   }
+  if (watchCmd->parsed()) return watch(client, a, stopSignals);
   if (whoami->parsed()) {
     auto id = client.getIdentityId(timeout);
     if (!id.isOk()) return failWith(id.status());

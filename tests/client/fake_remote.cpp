@@ -87,7 +87,8 @@ Result<proto::ListRecordsResponse> FakeServer::listRecords(const std::string& id
 }
 
 Result<proto::UpdateRecordsResponse> FakeServer::updateRecords(const std::string& id,
-                                                               const proto::UpdateRecordsRequest& req) {
+                                                               const proto::UpdateRecordsRequest& req,
+                                                               uint64_t origin) {
   ++updateCalls_;
   TETHER_RETURN_IF_ERROR(validateDatasetName(req.datasetName));
   if (req.syncSessionToken != sessionToken(id, req.datasetName))
@@ -138,11 +139,13 @@ Result<proto::UpdateRecordsResponse> FakeServer::updateRecords(const std::string
     return Status::limitExceeded("dataset limits exceeded");
   ds.syncCount = d;
   sets[req.datasetName] = std::move(ds);
+  notifyLocked(id, req.datasetName, d, origin);
   return out;
 }
 
 Result<proto::DeleteDatasetResponse> FakeServer::deleteDataset(const std::string& id,
-                                                               const proto::DeleteDatasetRequest& req) {
+                                                               const proto::DeleteDatasetRequest& req,
+                                                               uint64_t origin) {
   std::lock_guard lock(mu_);
   auto& sets = data_[id];
   auto it = sets.find(req.datasetName);
@@ -160,8 +163,57 @@ Result<proto::DeleteDatasetResponse> FakeServer::deleteDataset(const std::string
   for (auto& [n, other] : sets)
     other.mergedNames.erase(std::remove(other.mergedNames.begin(), other.mergedNames.end(), req.datasetName),
                             other.mergedNames.end());
+  notifyLocked(id, req.datasetName, sets[req.datasetName].syncCount, origin);
   return out;
 }
+
+void FakeServer::notifyLocked(const std::string& id, const std::string& name, int64_t syncCount,
+                              uint64_t origin) {
+  for (auto& [conn, c] : connections_) {
+    if (conn == origin || c.identity != id || !c.datasets.count(name)) continue;
+    ++notificationsSent_;
+    c.notify(proto::DatasetChanged{"local:11111111-2222-3333-4444-555555555555", id, name, syncCount});
+  }
+}
+
+uint64_t FakeServer::addConnection(Notify notify) {
+  std::lock_guard lock(mu_);
+  uint64_t conn = nextConn_++;
+  connections_[conn].notify = std::move(notify);
+  return conn;
+}
+
+void FakeServer::removeConnection(uint64_t conn) {
+  std::lock_guard lock(mu_);
+  connections_.erase(conn);
+}
+
+proto::SubscribeResponse FakeServer::subscribe(uint64_t conn, const std::string& id,
+                                               const std::vector<std::string>& names) {
+  std::lock_guard lock(mu_);
+  proto::SubscribeResponse out;
+  auto c = connections_.find(conn);
+  if (c == connections_.end()) return out;
+  c->second.identity = id;
+  for (const std::string& n : names) {
+    c->second.datasets.insert(n);
+    auto& sets = data_[id];
+    auto it = sets.find(n);
+    bool live = it != sets.end() && it->second.live;
+    out.datasets.push_back({n, live ? it->second.syncCount : 0, live});
+  }
+  return out;
+}
+
+void FakeServer::unsubscribe(uint64_t conn, const std::vector<std::string>& names) {
+  std::lock_guard lock(mu_);
+  auto c = connections_.find(conn);
+  if (c == connections_.end()) return;
+  if (names.empty()) c->second.datasets.clear();
+  for (const std::string& n : names) c->second.datasets.erase(n);
+}
+
+void FakeServer::dropSubscriptions(uint64_t conn) { unsubscribe(conn, {}); }
 
 std::optional<FakeServer::DatasetState> FakeServer::dataset(const std::string& id, const std::string& name) {
   std::lock_guard lock(mu_);
@@ -193,6 +245,7 @@ void FakeServer::remoteWrite(const std::string& id, const std::string& name, con
   r.lastModifiedBy = "other-device";
   r.deviceLastModifiedMs = deviceLastModifiedMs;
   ds.records[key] = r;
+  notifyLocked(id, name, ds.syncCount, 0);
 }
 
 void FakeServer::setMergedNames(const std::string& id, const std::string& name,
@@ -202,6 +255,56 @@ void FakeServer::setMergedNames(const std::string& id, const std::string& name,
 }
 
 // ---- FakeRemote
+
+FakeRemote::FakeRemote(std::shared_ptr<FakeServer> server, std::shared_ptr<Executor> executor)
+    : server_(std::move(server)), executor_(std::move(executor)) {
+  // The notify runs under the server lock on the writer's thread: hop to our executor.
+  conn_ = server_->addConnection([this](const proto::DatasetChanged& change) {
+    executor_->post([this, change] {
+      RemoteListener* l = listener_.load();
+      if (online_ && l) l->onDatasetChanged(change);
+    });
+  });
+}
+
+FakeRemote::~FakeRemote() { server_->removeConnection(conn_); }
+
+void FakeRemote::setOnline(bool online) {
+  bool was = online_.exchange(online);
+  if (!online) server_->dropSubscriptions(conn_);  // the connection is gone
+  if (online && !was) {
+    executor_->post([this] {
+      if (RemoteListener* l = listener_.load(); l && online_) l->onConnected();
+    });
+  }
+}
+
+void FakeRemote::setListener(RemoteListener* listener) {
+  listener_ = listener;
+  if (listener) {
+    executor_->post([this] {
+      if (RemoteListener* l = listener_.load(); l && online_) l->onConnected();
+    });
+  }
+}
+
+void FakeRemote::subscribe(proto::SubscribeRequest req, Callback<proto::SubscribeResponse> done) {
+  dispatch<proto::SubscribeResponse>("subscribe", std::move(done),
+                                     [this, req]() -> Result<proto::SubscribeResponse> {
+    std::string id = authenticatedAs();
+    if (id.empty()) return Status::unauthenticated("not authenticated");
+    ++subscribeCalls_;
+    return server_->subscribe(conn_, id, req.datasetNames);
+  });
+}
+
+void FakeRemote::unsubscribe(proto::UnsubscribeRequest req, Callback<proto::UnsubscribeResponse> done) {
+  dispatch<proto::UnsubscribeResponse>("unsubscribe", std::move(done),
+                                       [this, req]() -> Result<proto::UnsubscribeResponse> {
+    server_->unsubscribe(conn_, req.datasetNames);
+    return proto::UnsubscribeResponse{};
+  });
+}
 
 template <class Resp, class Fn>
 void FakeRemote::dispatch(const std::string& op, Callback<Resp> done, Fn fn) {
@@ -253,13 +356,13 @@ void FakeRemote::updateRecords(proto::UpdateRecordsRequest req, Callback<proto::
       --forcedConflicts_;
       return Status::conflict("forced conflict");
     }
-    return server_->updateRecords(authenticatedAs(), req);
+    return server_->updateRecords(authenticatedAs(), req, conn_);
   });
 }
 
 void FakeRemote::deleteDataset(proto::DeleteDatasetRequest req, Callback<proto::DeleteDatasetResponse> done) {
   dispatch<proto::DeleteDatasetResponse>("deleteDataset", std::move(done), [this, req] {
-    return server_->deleteDataset(authenticatedAs(), req);
+    return server_->deleteDataset(authenticatedAs(), req, conn_);
   });
 }
 

@@ -2,6 +2,10 @@
 // whole batch rejected on a stale record sync count, D+1 per accepted batch, tombstones,
 // deletion with monotonic counts, 20 datasets / 1,024 records / 1 MB, paging, merged names),
 // and a per-device Remote that reaches it through the device's sync executor.
+// Live sync: each FakeRemote is one "connection"; it can subscribe, and every accepted change
+// (updateRecords, deleteDataset, remoteWrite) notifies the other connections subscribed to that
+// identity's dataset, as tetherd does (writer excluded). setOnline(false) drops the connection
+// (and its subscriptions); setOnline(true) reconnects and tells the listener.
 // Threading: FakeServer is thread-safe (one mutex). FakeRemote's calls come from the executor
 // and complete later on it, as the Remote contract requires; its knobs are thread-safe.
 #pragma once
@@ -12,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,8 +41,20 @@ class FakeServer {
 
   Result<proto::ListDatasetsResponse> listDatasets(const std::string& id, const proto::ListDatasetsRequest& req);
   Result<proto::ListRecordsResponse> listRecords(const std::string& id, const proto::ListRecordsRequest& req);
-  Result<proto::UpdateRecordsResponse> updateRecords(const std::string& id, const proto::UpdateRecordsRequest& req);
-  Result<proto::DeleteDatasetResponse> deleteDataset(const std::string& id, const proto::DeleteDatasetRequest& req);
+  // `origin` = the writing connection (not notified); 0 = none.
+  Result<proto::UpdateRecordsResponse> updateRecords(const std::string& id, const proto::UpdateRecordsRequest& req,
+                                                     uint64_t origin = 0);
+  Result<proto::DeleteDatasetResponse> deleteDataset(const std::string& id, const proto::DeleteDatasetRequest& req,
+                                                     uint64_t origin = 0);
+
+  // Live sync connections. `notify` is called under the server lock: it must only hand off.
+  using Notify = std::function<void(const proto::DatasetChanged&)>;
+  uint64_t addConnection(Notify notify);
+  void removeConnection(uint64_t conn);  // also drops its subscriptions
+  proto::SubscribeResponse subscribe(uint64_t conn, const std::string& id, const std::vector<std::string>& names);
+  void unsubscribe(uint64_t conn, const std::vector<std::string>& names);
+  void dropSubscriptions(uint64_t conn);
+  int notificationsSent() const { return notificationsSent_; }
 
   // Test views and knobs.
   std::optional<DatasetState> dataset(const std::string& id, const std::string& name);
@@ -55,6 +72,16 @@ class FakeServer {
   int identitySeq_ = 0;
   std::atomic<int64_t> nowMs_{1'000'000};
   std::atomic<int> updateCalls_{0};
+  struct Connection {
+    Notify notify;
+    std::string identity;
+    std::set<std::string> datasets;
+  };
+  std::map<uint64_t, Connection> connections_;  // guarded by mu_
+  uint64_t nextConn_ = 1;                        // guarded by mu_
+  std::atomic<int> notificationsSent_{0};
+  // REQUIRES: mu_ held.
+  void notifyLocked(const std::string& id, const std::string& name, int64_t syncCount, uint64_t origin);
 };
 
 class FakeRemote final : public Remote {
@@ -62,16 +89,22 @@ class FakeRemote final : public Remote {
   enum class Phase { kBefore, kAfter };  // around the server processing a request
   using Hook = std::function<void(const std::string& op, Phase phase)>;
 
-  FakeRemote(std::shared_ptr<FakeServer> server, std::shared_ptr<Executor> executor)
-      : server_(std::move(server)), executor_(std::move(executor)) {}
+  FakeRemote(std::shared_ptr<FakeServer> server, std::shared_ptr<Executor> executor);
+  ~FakeRemote() override;
 
   void authenticate(std::string identityId, Callback<std::string> done) override;
   void listDatasets(proto::ListDatasetsRequest req, Callback<proto::ListDatasetsResponse> done) override;
   void listRecords(proto::ListRecordsRequest req, Callback<proto::ListRecordsResponse> done) override;
   void updateRecords(proto::UpdateRecordsRequest req, Callback<proto::UpdateRecordsResponse> done) override;
   void deleteDataset(proto::DeleteDatasetRequest req, Callback<proto::DeleteDatasetResponse> done) override;
+  void subscribe(proto::SubscribeRequest req, Callback<proto::SubscribeResponse> done) override;
+  void unsubscribe(proto::UnsubscribeRequest req, Callback<proto::UnsubscribeResponse> done) override;
+  void setListener(RemoteListener* listener) override;
 
-  void setOnline(bool online) { online_ = online; }
+  // false: requests fail kUnavailable and the connection's subscriptions are dropped.
+  // true (from false): a new connection; the listener hears onConnected().
+  void setOnline(bool online);
+  int subscribeCalls() const { return subscribeCalls_; }
   void setHook(Hook hook) {
     std::lock_guard lock(mu_);
     hook_ = std::move(hook);
@@ -96,6 +129,9 @@ class FakeRemote final : public Remote {
   std::atomic<bool> online_{true};
   std::atomic<int> forcedConflicts_{0};
   std::atomic<int> getIdCalls_{0};
+  std::atomic<int> subscribeCalls_{0};
+  uint64_t conn_ = 0;
+  std::atomic<RemoteListener*> listener_{nullptr};
 };
 
 }  // namespace tether::client::testing

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <functional>
+#include <thread>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -26,6 +29,17 @@ inline std::string makeTempDir(const std::string& tag) {
   return tmpl;
 }
 
+// Polls `done` until it holds or `timeout` passes (waiting on a condition with a deadline).
+inline bool waitUntil(const std::function<bool()>& done,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return done();
+}
+
 struct ManualClock {
   std::shared_ptr<std::atomic<int64_t>> now = std::make_shared<std::atomic<int64_t>>(1'700'000'000'000);
   std::function<int64_t()> fn() const {
@@ -43,7 +57,9 @@ struct TestDevice {
   static std::unique_ptr<TestDevice> open(std::shared_ptr<FakeServer> server, const std::string& path,
                                           std::function<int64_t()> clock, std::string identityId = "",
                                           std::string deviceName = "",
-                                          SyncEngineOptions engineOptions = {}) {
+                                          SyncEngineOptions engineOptions = {},
+                                          std::function<void(ClientOptions&)> configure = {},
+                                          const LiveSyncOptions* liveTuning = nullptr) {
     auto d = std::make_unique<TestDevice>();
     d->executor = std::make_shared<ThreadExecutor>();
     d->remote = std::make_shared<FakeRemote>(server, d->executor);
@@ -53,12 +69,15 @@ struct TestDevice {
     o.identityId = std::move(identityId);
     o.deviceName = std::move(deviceName);
     o.clock = std::move(clock);
-    Result<std::unique_ptr<Client>> c = openClientWith(o, d->remote, d->executor, engineOptions);
+    if (configure) configure(o);
+    Result<std::unique_ptr<Client>> c = openClientWith(o, d->remote, d->executor, engineOptions, liveTuning);
     EXPECT_TRUE(c.isOk()) << c.status();
     if (!c.isOk()) return nullptr;
     d->client = std::move(*c);
     return d;
   }
+
+  LiveSyncStats liveStats() const { return static_cast<ClientImpl&>(*client).liveSyncStats(); }
 
   std::shared_ptr<Dataset> dataset(const std::string& name) {
     Result<std::shared_ptr<Dataset>> ds = client->openOrCreateDataset(name);

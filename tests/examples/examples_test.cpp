@@ -34,6 +34,10 @@ TEST_F(ExamplesTest, CliUsageErrors) {
   EXPECT_EQ(runProcess({envOr("TETHER_CLI_BIN", "tether"), "put"}, dir_).exitCode, 2);
   EXPECT_EQ(cli({"sync"}).exitCode, 2);
   EXPECT_EQ(cli({"--conflict", "bogus", "sync", "x"}).exitCode, 2);
+  EXPECT_EQ(cli({"watch"}).exitCode, 2);  // needs at least one dataset
+  auto badWatch = cli({"watch", "prefs", "bad name!"});  // refused before watching: no hang
+  EXPECT_EQ(badWatch.exitCode, 1);
+  EXPECT_NE(badWatch.err.find("InvalidArgument"), std::string::npos) << badWatch.err;
 }
 
 TEST_F(ExamplesTest, CliWorksOfflineLocally) {

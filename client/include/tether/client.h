@@ -8,7 +8,10 @@
 // still running end with onFailure(kCancelled) on that thread before the destructor returns.
 // REQUIRES: the Client is not destroyed from one of its own sync callbacks.
 // Threading: every method is thread-safe. Calls marked "blocking" wait for the network (with
-// a timeout) and must not be called from a sync callback.
+// a timeout) and must not be called from a sync callback or a change listener.
+// Live sync: Dataset::subscribe() keeps a dataset current from the server over the open
+// WebSocket; ClientOptions::autoSync pushes local writes without synchronize() calls;
+// addChangeListener() tells the app (on the sync thread) which keys arrived.
 #pragma once
 
 #include <chrono>
@@ -36,7 +39,29 @@ struct ClientOptions {
   std::chrono::milliseconds requestTimeout{15000};   // per request on the wire
   std::chrono::milliseconds connectTimeout{5000};    // a sync waits this long for a connection
   std::function<int64_t()> clock; // ms since the Unix epoch; empty = system clock
+
+  // ---- live sync (docs/live-sync.md)
+  // Auto-sync: local writes (put/remove/Dataset::remove) are pushed in the background
+  // `autoSyncDebounce` after the last write (at the latest ~1 s after the first of a burst;
+  // 0 = at once), and datasets with unpushed edits are synced after every (re)connection.
+  // Subscribed datasets (Dataset::subscribe) are pulled when the server announces a change
+  // whether or not autoSync is on. Off by default: nothing touches the network unasked.
+  bool autoSync = false;
+  std::chrono::milliseconds autoSyncDebounce{75};
+  // Handlers for background syncs (auto-sync and subscription pulls), on the sync thread.
+  // Empty members use the synchronize() defaults: conflicts last-writer-wins, a dataset deleted
+  // on the server is accepted (unpushed edits kept), merged datasets are noted and skipped.
+  // onFailure hears every failed background sync (retryable ones are retried by the library).
+  SyncCallbacks backgroundSync;
 };
+
+// Called when a sync (background or app-initiated) has written data from the server into the
+// local cache: the dataset name and the keys whose local value changed (sorted). Runs on the
+// sync thread, never under a library lock; it may read the Dataset (the new values are there
+// already) but must not block for long or call the blocking methods.
+using ChangeListener =
+    std::function<void(const std::string& dataset, const std::vector<std::string>& changedKeys)>;
+using ChangeListenerId = uint64_t;
 
 class Client {
  public:
@@ -64,6 +89,16 @@ class Client {
   virtual Status refreshDatasetMetadata(std::chrono::milliseconds timeout = std::chrono::seconds(30)) = 0;
   // Deletes all local data and the cached identity (nothing on the server).
   virtual Status wipeData() = 0;
+
+  // ---- live sync
+  // Registers a listener for data arriving from the server. Never fails; thread-safe. The
+  // returned ID (never 0) removes it.
+  virtual ChangeListenerId addChangeListener(ChangeListener listener) = 0;
+  // After this returns the listener is not called again, except for a call already running on
+  // the sync thread. Unknown IDs are ignored. May be called from inside a listener.
+  virtual void removeChangeListener(ChangeListenerId id) = 0;
+  // Names of the datasets subscribed through Dataset::subscribe (sorted).
+  virtual std::vector<std::string> subscribedDatasets() const = 0;
 };
 
 }  // namespace tether

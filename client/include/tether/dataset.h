@@ -2,7 +2,9 @@
 // synchronized with the server on request.
 //
 // Local calls (get/put/remove/...) go straight to the SQLite cache and never wait for the
-// network; they work offline. Writes are durable before they return.
+// network; they work offline. Writes are durable before they return. With
+// ClientOptions::autoSync they are also pushed in the background; subscribe() keeps the local
+// copy current with other devices' changes (docs/live-sync.md).
 // Ownership: obtained from Client::openOrCreateDataset as a shared_ptr; it keeps the client's
 // internals alive, so it may outlive the Client object (network calls then fail kCancelled).
 // Threading: every method is thread-safe.
@@ -75,6 +77,20 @@ class Dataset {
   virtual Result<std::vector<Record>> synchronizeAndWait(
       SyncCallbacks callbacks = {},
       std::chrono::milliseconds timeout = std::chrono::minutes(2)) = 0;
+
+  // Live sync: asks the server to announce changes made to this dataset by the identity's other
+  // devices; each announcement of a sync count newer than the local one starts a background
+  // sync (ClientOptions::backgroundSync handlers; change listeners hear the keys). The
+  // subscription is renewed on every reconnection, followed by a sync of the dataset if the
+  // server moved on or local edits wait. Returns at once and works offline (it takes effect
+  // when connected); the first subscription obtains an identity (GetId) if none is cached.
+  // Lasts until unsubscribe() or the Client closes (it is not stored in the cache file).
+  // Subscribing twice is a no-op. kCancelled if the client is closed.
+  virtual Status subscribe() = 0;
+  // Stops the announcements (a background sync already running finishes). No-op if not
+  // subscribed. kCancelled if the client is closed.
+  virtual Status unsubscribe() = 0;
+  virtual bool isSubscribed() const = 0;
 };
 
 }  // namespace tether

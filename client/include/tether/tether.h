@@ -53,6 +53,15 @@ typedef struct tether_client_options {
   const char* identity_id;      /* optional: use this known identity */
   int64_t request_timeout_ms;   /* 0 = default (15 s) */
   int64_t connect_timeout_ms;   /* 0 = default (5 s) */
+  /* Live sync (docs/live-sync.md). auto_sync != 0: local writes are pushed in the background
+   * auto_sync_debounce_ms after the last write (< 0 = default 75 ms, as set by
+   * tether_client_options_init; 0 = at once), and edits made offline after each reconnect. */
+  int auto_sync;
+  int64_t auto_sync_debounce_ms;
+  /* Handlers for background syncs (auto-sync, subscription pulls); NULL = the defaults
+   * (last-writer-wins...). Copied by tether_client_open; user_data must stay valid until
+   * tether_client_close. */
+  const struct tether_sync_callbacks* background_sync;
 } tether_client_options;
 
 typedef struct tether_record {
@@ -92,6 +101,12 @@ typedef struct tether_sync_callbacks {
                                            const char* const* names, size_t count);
 } tether_sync_callbacks;
 
+/* Live sync: data from the server was written into the local cache. `dataset` and `keys`
+ * (the keys whose local value changed, sorted) are borrowed for the call. Runs on the sync
+ * thread; must not call the *_wait functions. */
+typedef void (*tether_change_listener)(void* user_data, const char* dataset,
+                                       const char* const* keys, size_t count);
+
 /* ---- general */
 const char* tether_status_name(tether_status_code code); /* "Ok", "Unavailable", ... (static) */
 const char* tether_last_error(void);
@@ -116,6 +131,14 @@ tether_status_code tether_client_refresh_dataset_metadata(tether_client* client,
 tether_status_code tether_client_wipe_data(tether_client* client);
 tether_status_code tether_client_open_dataset(tether_client* client, const char* name,
                                               tether_dataset** out);
+
+/* Live sync: registers a change listener; *id_out (never 0) removes it. user_data must stay
+ * valid until the listener is removed or the client closed. */
+tether_status_code tether_client_add_change_listener(tether_client* client,
+                                                     tether_change_listener listener,
+                                                     void* user_data, uint64_t* id_out);
+/* Not called again after this returns (except a call already running on the sync thread). */
+tether_status_code tether_client_remove_change_listener(tether_client* client, uint64_t id);
 
 /* ---- dataset (local; never waits for the network) */
 void tether_dataset_release(tether_dataset* dataset);
@@ -142,6 +165,11 @@ tether_status_code tether_dataset_synchronize(tether_dataset* dataset,
 tether_status_code tether_dataset_synchronize_wait(tether_dataset* dataset,
                                                    const tether_sync_callbacks* callbacks,
                                                    int64_t timeout_ms);
+
+/* Live sync (see Dataset::subscribe in tether/dataset.h): the server announces other devices'
+ * changes and the client pulls them in the background. Returns at once; works offline. */
+tether_status_code tether_dataset_subscribe(tether_dataset* dataset);
+tether_status_code tether_dataset_unsubscribe(tether_dataset* dataset);
 
 /* ---- conflicts (inside on_conflict only; index < count) */
 size_t tether_conflicts_count(const tether_conflicts* conflicts);

@@ -265,6 +265,23 @@ Result<std::vector<DatasetMetadata>> LocalStore::listDatasets(std::string_view i
   return out;
 }
 
+Result<std::vector<std::string>> LocalStore::datasetsWithLocalChanges(std::string_view id) {
+  std::lock_guard lock(mu_);
+  TETHER_TRY(Statement st, db_.prepare(
+      "SELECT dataset_name FROM datasets d WHERE identity_id = ?1 AND (last_sync_count < 0"
+      " OR EXISTS(SELECT 1 FROM records r WHERE r.identity_id = d.identity_id"
+      " AND r.dataset_name = d.dataset_name AND r.modified = 1))"
+      " ORDER BY dataset_name"));
+  st.bind(1, id);
+  std::vector<std::string> names;
+  for (;;) {
+    TETHER_TRY(bool row, st.step());
+    if (!row) break;
+    names.push_back(st.columnText(0));
+  }
+  return names;
+}
+
 Result<std::optional<LocalDatasetInfo>> LocalStore::getDataset(std::string_view id,
                                                                std::string_view name) {
   std::lock_guard lock(mu_);

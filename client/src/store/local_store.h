@@ -91,6 +91,9 @@ class LocalStore {
   // keeps unpushed edits as a new dataset from sync count 0, or purges the dataset when none
   // remain. Returns true if edits remain to be pushed.
   Result<bool> acceptRemoteDelete(std::string_view id, std::string_view name);
+  // Datasets of `id` with something to push: a dirty record or a pending delete (sorted).
+  // Auto-sync pushes these after a reconnect or a restart (edits made offline).
+  Result<std::vector<std::string>> datasetsWithLocalChanges(std::string_view id);
   // Local datasets named "<name>.<identity id>" or "<name>.unknown" (merged by an identity change).
   Result<std::vector<std::string>> localMergedDatasets(std::string_view id, std::string_view name);
 

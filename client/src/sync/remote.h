@@ -4,7 +4,10 @@
 //
 // Contract: every call returns at once; its callback runs exactly once, later, on the sync
 // executor's thread (never inside the call). An unreachable server is kUnavailable.
-// Threading: call only from the sync executor's thread.
+// Live sync: the Remote tells its RemoteListener (set once, before traffic) when a connection
+// has opened (subscriptions are per connection: the listener subscribes again) and when the
+// server pushes "dataset changed". Listener calls also run on the executor's thread.
+// Threading: call only from the sync executor's thread (setListener: before the first request).
 #pragma once
 
 #include <functional>
@@ -14,6 +17,17 @@
 #include "tether/status.h"
 
 namespace tether::client {
+
+// Receives the server-initiated events of a Remote. REQUIRES: called on the executor thread.
+class RemoteListener {
+ public:
+  virtual ~RemoteListener() = default;
+  // A connection to the server is open and ready for requests (after a reconnect too). Any
+  // earlier subscriptions are gone with the earlier connection.
+  virtual void onConnected() = 0;
+  // Another connection of this identity changed a dataset this connection subscribed to.
+  virtual void onDatasetChanged(const proto::DatasetChanged& change) = 0;
+};
 
 class Remote {
  public:
@@ -33,6 +47,13 @@ class Remote {
                              Callback<proto::UpdateRecordsResponse> done) = 0;
   virtual void deleteDataset(proto::DeleteDatasetRequest req,
                              Callback<proto::DeleteDatasetResponse> done) = 0;
+  // Live sync, on the current connection (needs an authenticated identity).
+  virtual void subscribe(proto::SubscribeRequest req, Callback<proto::SubscribeResponse> done) = 0;
+  virtual void unsubscribe(proto::UnsubscribeRequest req,
+                           Callback<proto::UnsubscribeResponse> done) = 0;
+  // The listener must outlive the Remote's callbacks (the owner stops the executor first).
+  // nullptr = none. If a connection is already open, onConnected() follows (posted).
+  virtual void setListener(RemoteListener* listener) = 0;
 };
 
 }  // namespace tether::client

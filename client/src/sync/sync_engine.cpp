@@ -65,6 +65,23 @@ Status SyncEngine::refreshDatasetMetadata(std::function<void(Status)> done) {
   return Status::ok();
 }
 
+void SyncEngine::cancelAfterShutdown() {
+  const Status cancelled = Status::cancelled("client is closed");
+  auto waiters = std::move(identityWaiters_);
+  identityWaiters_.clear();
+  identityInFlight_ = false;
+  for (auto& w : waiters) w(cancelled);  // ends runs waiting for an identity
+  while (!queues_.empty()) {
+    auto it = queues_.begin();
+    if (it->second.empty()) {
+      queues_.erase(it);
+      continue;
+    }
+    // Pops the front and, the executor being stopped, cancels the rest of that queue too.
+    finishOnLoop(it->second.front(), cancelled);
+  }
+}
+
 void SyncEngine::listDatasetsPageOnLoop(std::string identity, std::string nextToken,
                                         std::shared_ptr<std::vector<DatasetMetadata>> acc,
                                         std::function<void(Status)> done) {
@@ -197,8 +214,16 @@ void SyncEngine::afterPullOnLoop(RunPtr run) {
       return finishOnLoop(run, stopped("onDatasetDeleted"));
     // Synced records go; edits not yet pushed stay and re-create the dataset (an edit is never
     // dropped silently).
+    std::vector<std::string> dropped;
+    if (applied_) {
+      Result<std::vector<LocalRecord>> before = store_.records(run->identity, run->name);
+      if (!before.isOk()) return finishOnLoop(run, before.status());
+      for (const LocalRecord& lr : *before)
+        if (!lr.dirty && lr.record.value) dropped.push_back(lr.record.key);
+    }
     Result<bool> more = store_.acceptRemoteDelete(run->identity, run->name);
     if (!more.isOk()) return finishOnLoop(run, more.status());
+    if (applied_ && !dropped.empty()) applied_(run->name, dropped);
     if (*more) {
       --run->retriesLeft;  // bounds a delete/re-create ping-pong with another device
       return passOnLoop(run);
@@ -210,6 +235,7 @@ void SyncEngine::afterPullOnLoop(RunPtr run) {
   std::vector<Record> apply;
   std::vector<SyncConflict> conflicts;
   std::map<std::string, LocalRecord> conflictFrom;
+  std::vector<std::string> changedKeys;  // local value differs from what we apply
   for (auto& [key, remote] : run->pulledRecords) {
     Result<std::optional<LocalRecord>> local = store_.getRecord(run->identity, run->name, key);
     if (!local.isOk()) return finishOnLoop(run, local.status());
@@ -219,6 +245,8 @@ void SyncEngine::afterPullOnLoop(RunPtr run) {
       conflictFrom[key] = **local;
       continue;
     }
+    if (*local ? (*local)->record.value != remote.value : remote.value.has_value())
+      changedKeys.push_back(key);
     apply.push_back(remote);
   }
 
@@ -240,6 +268,7 @@ void SyncEngine::afterPullOnLoop(RunPtr run) {
       w.record = c.resolvedRecord();
       w.dirty = c.resolvedNeedsPush();
       if (!w.dirty) run->updated.push_back(w.record);
+      if (w.record.value != c.local().value) changedKeys.push_back(c.key());
       resolved.push_back(std::move(w));
     }
   }
@@ -247,6 +276,10 @@ void SyncEngine::afterPullOnLoop(RunPtr run) {
                                 u.datasetSyncCount);
   if (!s.isOk()) return finishOnLoop(run, s);
   for (Record& r : apply) run->updated.push_back(std::move(r));
+  if (applied_ && !changedKeys.empty()) {
+    std::sort(changedKeys.begin(), changedKeys.end());
+    applied_(run->name, changedKeys);
+  }
   pushOnLoop(run);
 }
 

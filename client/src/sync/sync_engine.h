@@ -35,8 +35,16 @@ struct SyncEngineOptions {
 
 class SyncEngine {
  public:
+  // Called on the executor when a sync has written data from the server into the local store:
+  // the dataset and the keys whose local value changed (pulled records, conflicts resolved with
+  // another value, records dropped because the dataset was deleted on the server).
+  using AppliedFn = std::function<void(const std::string& dataset, const std::vector<std::string>& keys)>;
+
   SyncEngine(LocalStore& store, Remote& remote, Executor& executor, std::string deviceId,
              SyncEngineOptions options = {});
+
+  // REQUIRES: before the first synchronize() (it is read on the executor without a lock).
+  void setAppliedListener(AppliedFn fn) { applied_ = std::move(fn); }
 
   // Queues a sync of dataset->name(); exactly one of callbacks.onSuccess/onFailure runs later
   // on the executor. Returns kCancelled if the executor is shut down.
@@ -46,6 +54,11 @@ class SyncEngine {
   Status ensureIdentity(std::function<void(Result<std::string>)> done);
   // ListDatasets (all pages) into the local store. `done` runs on the executor.
   Status refreshDatasetMetadata(std::function<void(Status)> done);
+  // Ends every sync still queued or waiting with onFailure(kCancelled), on the calling thread.
+  // Normally a no-op: the Remote fails its requests at shutdown. It matters when a Remote
+  // dropped callbacks, which would leave runs (each holding a Dataset, hence the client) alive
+  // forever. REQUIRES: the executor is shut down (its thread has ended).
+  void cancelAfterShutdown();
 
  private:
   struct Run;
@@ -69,6 +82,7 @@ class SyncEngine {
   Executor& executor_;
   std::string deviceId_;
   SyncEngineOptions options_;
+  AppliedFn applied_;
 
   // Executor-thread state.
   std::map<std::string, std::deque<RunPtr>> queues_;  // front = running sync of that dataset

@@ -68,6 +68,8 @@ TETHER_RESPONSE_KIND(ListDatasetsResponse)
 TETHER_RESPONSE_KIND(ListRecordsResponse)
 TETHER_RESPONSE_KIND(UpdateRecordsResponse)
 TETHER_RESPONSE_KIND(DeleteDatasetResponse)
+TETHER_RESPONSE_KIND(SubscribeResponse)
+TETHER_RESPONSE_KIND(UnsubscribeResponse)
 #undef TETHER_RESPONSE_KIND
 
 // Unpacks a response body into the type the request expects.
@@ -139,6 +141,14 @@ struct WsTransportLws {
         return 0;
       }
       case LWS_CALLBACK_CLIENT_CLOSED:
+        if (wsi != self->wsi_) return 0;
+        self->wsi_ = nullptr;
+        self->onDisconnectedOnLoop(self->lastError_.empty() ? "connection closed" : self->lastError_);
+        return 0;
+      case LWS_CALLBACK_WSI_DESTROY:
+        // The last word on any wsi. Some failure paths (e.g. a connection cut during the
+        // upgrade) free the wsi without CLIENT_CLOSED; wsi_ must never dangle, or the connect
+        // timeout would lws_set_timeout() freed memory.
         if (wsi != self->wsi_) return 0;
         self->wsi_ = nullptr;
         self->onDisconnectedOnLoop(self->lastError_.empty() ? "connection closed" : self->lastError_);
@@ -309,6 +319,19 @@ void WsTransport::drainInbox() {
   }
 }
 
+bool WsTransport::postAfter(std::chrono::milliseconds delay, std::function<void()> fn) {
+  {
+    std::lock_guard lock(inboxMu_);
+    if (closed_) return false;
+  }
+  if (isCurrentThread()) {
+    startTimer(delay, std::move(fn));
+    return true;
+  }
+  // startTimer touches timers_, which the service thread owns until shutdown: hop there first.
+  return post([this, delay, fn = std::move(fn)]() mutable { startTimer(delay, std::move(fn)); });
+}
+
 void WsTransport::startTimer(std::chrono::milliseconds delay, std::function<void()> onLoop) {
   if (!timers_) return;
   auto timer = std::make_shared<boost::asio::steady_timer>(timers_->io, delay);
@@ -387,17 +410,26 @@ void WsTransport::onOpenOnLoop() {
       if (a.isOk()) connAuthenticated_ = true;
       else token_.clear();  // expired or revoked: authenticate() starts over
       if (state_ != ConnState::kAuthenticating) return;
-      state_ = ConnState::kOpen;
-      auto waiting = std::move(waiting_);
-      waiting_.clear();
-      for (auto& w : waiting) transmitOnLoop(std::move(w.body), std::move(w.done));
+      markOpenOnLoop();
     });
     return;
   }
+  markOpenOnLoop();
+}
+
+void WsTransport::markOpenOnLoop() {
   state_ = ConnState::kOpen;
   auto waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& w : waiting) transmitOnLoop(std::move(w.body), std::move(w.done));
+  if (listener_) listener_->onConnected();
+}
+
+void WsTransport::setListener(RemoteListener* listener) {
+  post([this, listener] {
+    listener_ = listener;
+    if (listener_ && state_ == ConnState::kOpen) listener_->onConnected();
+  });
 }
 
 void WsTransport::onFrameOnLoop(std::string frame) {
@@ -419,7 +451,10 @@ void WsTransport::onFrameOnLoop(std::string frame) {
     onOpenOnLoop();
     return;
   }
-  if (std::holds_alternative<proto::DatasetChanged>(*msg)) return;  // live sync: not used yet
+  if (auto* changed = std::get_if<proto::DatasetChanged>(&*msg)) {
+    if (listener_ && state_ == ConnState::kOpen) listener_->onDatasetChanged(*changed);
+    return;
+  }
   auto& resp = std::get<proto::Response>(*msg);
   if (resp.id == 0) {
     // An error about the session itself (e.g. unsupported version): the server closes.
@@ -588,6 +623,14 @@ void WsTransport::updateRecords(proto::UpdateRecordsRequest req, Callback<proto:
 
 void WsTransport::deleteDataset(proto::DeleteDatasetRequest req, Callback<proto::DeleteDatasetResponse> done) {
   call<proto::DeleteDatasetResponse>(std::move(req), std::move(done));
+}
+
+void WsTransport::subscribe(proto::SubscribeRequest req, Callback<proto::SubscribeResponse> done) {
+  call<proto::SubscribeResponse>(std::move(req), std::move(done));
+}
+
+void WsTransport::unsubscribe(proto::UnsubscribeRequest req, Callback<proto::UnsubscribeResponse> done) {
+  call<proto::UnsubscribeResponse>(std::move(req), std::move(done));
 }
 
 }  // namespace tether::client

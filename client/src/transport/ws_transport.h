@@ -10,6 +10,8 @@
 // the token is valid. TLS verifies the server certificate (system store or a CA file).
 // Offline handling: the connection is retried in the background with exponential backoff and
 // jitter; while it is down requests fail at once with kUnavailable (and a retry is kicked).
+// Live sync: "dataset changed" pushes and every newly opened connection are reported to the
+// RemoteListener (setListener), which re-subscribes; the transport keeps no subscription state.
 // Timers (request timeouts, backoff, connect timeout) are Boost.Asio steady_timers on a small
 // timer thread whose handlers only post back to the service thread.
 // Threading: post()/isCurrentThread()/shutdown() from any thread; the Remote methods only on the
@@ -54,6 +56,7 @@ class WsTransport final : public Executor, public Remote {
 
   // Executor
   bool post(std::function<void()> fn) override;
+  bool postAfter(std::chrono::milliseconds delay, std::function<void()> fn) override;
   bool isCurrentThread() const override;
   // Fails everything in flight with kCancelled (on the service thread), then joins.
   void shutdown() override;
@@ -64,6 +67,10 @@ class WsTransport final : public Executor, public Remote {
   void listRecords(proto::ListRecordsRequest req, Callback<proto::ListRecordsResponse> done) override;
   void updateRecords(proto::UpdateRecordsRequest req, Callback<proto::UpdateRecordsResponse> done) override;
   void deleteDataset(proto::DeleteDatasetRequest req, Callback<proto::DeleteDatasetResponse> done) override;
+  void subscribe(proto::SubscribeRequest req, Callback<proto::SubscribeResponse> done) override;
+  void unsubscribe(proto::UnsubscribeRequest req, Callback<proto::UnsubscribeResponse> done) override;
+  // Callable from any thread (it posts to the service thread).
+  void setListener(RemoteListener* listener) override;
 
  private:
   friend struct WsTransportLws;  // the lws callback trampoline (ws_transport.cpp)
@@ -89,6 +96,7 @@ class WsTransport final : public Executor, public Remote {
   void connectOnLoop();
   void onEstablishedOnLoop();
   void onOpenOnLoop();
+  void markOpenOnLoop();  // state_ = kOpen, flush waiting_, tell the listener
   void onFrameOnLoop(std::string frame);
   void onDisconnectedOnLoop(const std::string& why);
   void failAllOnLoop(const Status& status);
@@ -127,6 +135,7 @@ class WsTransport final : public Executor, public Remote {
   std::string token_;
   int64_t tokenExpiresMs_ = 0;
   bool connAuthenticated_ = false;  // this connection presented token_
+  RemoteListener* listener_ = nullptr;  // not owned; see setListener
 };
 
 }  // namespace tether::client

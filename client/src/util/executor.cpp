@@ -16,6 +16,16 @@ bool ThreadExecutor::post(std::function<void()> fn) {
   return true;
 }
 
+bool ThreadExecutor::postAfter(std::chrono::milliseconds delay, std::function<void()> fn) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return false;
+    delayed_.emplace(std::chrono::steady_clock::now() + delay, std::move(fn));
+  }
+  cv_.notify_one();
+  return true;
+}
+
 void ThreadExecutor::shutdown() {
   {
     std::lock_guard lock(mu_);
@@ -30,8 +40,21 @@ void ThreadExecutor::run() {
     std::function<void()> fn;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
+      for (;;) {
+        // Move due delayed tasks to the queue, behind what was posted before them.
+        auto now = std::chrono::steady_clock::now();
+        while (!delayed_.empty() && delayed_.begin()->first <= now) {
+          queue_.push_back(std::move(delayed_.begin()->second));
+          delayed_.erase(delayed_.begin());
+        }
+        if (!queue_.empty()) break;
+        if (stopping_) {
+          delayed_.clear();  // shutdown drops what has not come due
+          return;
+        }
+        if (delayed_.empty()) cv_.wait(lock);
+        else cv_.wait_until(lock, delayed_.begin()->first);
+      }
       fn = std::move(queue_.front());
       queue_.pop_front();
     }

@@ -4,11 +4,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include <libwebsockets.h>
@@ -25,7 +27,11 @@
 #include "net/native_handler.h"
 #include "net/net_server.h"
 #include "net/ops_http.h"
+#include "cognito/cognito_http.h"
+#include "cognito/request_auth.h"
+#include "cognito/temporary_credentials.h"
 #include "net/server_metrics.h"
+#include "net/tuning.h"
 #include "storage/sqlite_store.h"
 #include "sync/sync_service.h"
 
@@ -101,6 +107,12 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Every connection is a file descriptor: allow as many as the hard limit permits.
+  if (rlimit rl; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+
   if (config.listen.port == 0) {
     int port = pickFreePort(config.listen.host);
     if (port == 0) {
@@ -137,11 +149,27 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   SyncService sync(**store, **sessions, clock);
   IdentityService identities(**store, **issuer, clock);
   ServerMetrics metrics;
-  unsigned workers = std::max(2u, std::thread::hardware_concurrency());
+  unsigned workers = std::max(tuning::kMinWorkerThreads, std::thread::hardware_concurrency());
   WorkPool pool(workers);
   NativeHandler native(identities, sync, pool, clock, metrics);
   sync.setChangeListener(&native.changes());
-  OpsHttp ops((*issuer)->jwksJson(), (*issuer)->discoveryJson(), metrics);
+  // The Cognito-compatible HTTP APIs (docs/cognito.md), behind the operations endpoints.
+  Result<std::unique_ptr<cognito::TemporaryCredentials>> credentials =
+      cognito::TemporaryCredentials::open(config.dataDir);
+  if (!credentials.isOk()) {
+    std::cerr << "tetherd: " << credentials.status() << "\n";
+    pool.join();
+    return 1;
+  }
+  std::map<std::string, std::string> developerKeys;
+  for (const DeveloperCredential& c : config.developerCredentials) developerKeys[c.accessKeyId] = c.secretAccessKey;
+  cognito::RequestAuthenticator authenticator(**credentials, developerKeys, clock);
+  cognito::CognitoContext cognitoContext{**store, sync, identities, **issuer, **credentials, authenticator,
+                                         clock, pool, {}};
+  for (const PoolConfig& p : config.pools)
+    if (!p.developerProvider.empty()) cognitoContext.developerProviders[p.id] = p.developerProvider;
+  cognito::CognitoHttp cognitoHttp(cognitoContext);
+  OpsHttp ops((*issuer)->jwksJson(), (*issuer)->discoveryJson(), metrics, &cognitoHttp);
 
   NetServerOptions netOptions;
   netOptions.host = config.listen.host;

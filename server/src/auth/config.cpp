@@ -2,6 +2,7 @@
 // toml::parse_error: parseConfig() is the one boundary that catches it (STYLE.md 5).
 #include "auth/config.h"
 
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -136,6 +137,55 @@ Status parseServer(const Checker& ck, const toml::table& server, const std::file
   return Status::ok();
 }
 
+Status validateDeveloperProvider(std::string_view name) {
+  if (name.empty() || name.size() > 128)
+    return Status::invalidArgument("developer_provider must be 1-128 characters");
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    if (!(std::isalnum(u) || c == '_' || c == '.' || c == '-'))
+      return Status::invalidArgument("developer_provider may contain only letters, digits and _.-");
+  }
+  return Status::ok();
+}
+
+Status validateDeveloperCredential(const DeveloperCredential& c) {
+  if (c.accessKeyId.size() < 16 || c.accessKeyId.size() > 128)
+    return Status::invalidArgument("developer_credentials access_key_id must be 16-128 characters");
+  for (char ch : c.accessKeyId)
+    if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
+      return Status::invalidArgument("developer_credentials access_key_id may contain only A-Z and 0-9");
+  if (c.accessKeyId.starts_with("ASIA"))
+    return Status::invalidArgument("developer_credentials access_key_id must not start with ASIA (reserved for "
+                                   "temporary credentials)");
+  if (c.secretAccessKey.size() < 16 || c.secretAccessKey.size() > 128)
+    return Status::invalidArgument("developer_credentials secret_access_key must be 16-128 characters");
+  return Status::ok();
+}
+
+Status parseDeveloperCredentials(const Checker& ck, const toml::array& creds, ServerConfig& out) {
+  for (const toml::node& element : creds) {
+    const toml::table* t = element.as_table();
+    if (t == nullptr) return ck.wrongType(element, "developer_credentials entry", "a table ([[developer_credentials]])");
+    DeveloperCredential c;
+    for (auto&& [key, node] : *t) {
+      std::string path = "developer_credentials." + std::string(key.str());
+      if (key == "access_key_id") {
+        TETHER_TRY(c.accessKeyId, ck.string(node, path));
+      } else if (key == "secret_access_key") {
+        TETHER_TRY(c.secretAccessKey, ck.string(node, path));
+      } else {
+        return ck.unknownKey(key, path);
+      }
+    }
+    if (Status s = validateDeveloperCredential(c); !s.isOk()) return ck.withPlace(element, s);
+    for (const DeveloperCredential& seen : out.developerCredentials)
+      if (seen.accessKeyId == c.accessKeyId)
+        return ck.error(element, "developer credential " + c.accessKeyId + " appears twice");
+    out.developerCredentials.push_back(std::move(c));
+  }
+  return Status::ok();
+}
+
 Status parsePools(const Checker& ck, const toml::array& pools, ServerConfig& out) {
   std::set<std::string> seen;
   for (const toml::node& element : pools) {
@@ -157,6 +207,9 @@ Status parsePools(const Checker& ck, const toml::array& pools, ServerConfig& out
         hasName = true;
       } else if (key == "allow_guests") {
         TETHER_TRY(pool.allowGuests, ck.boolean(node, path));
+      } else if (key == "developer_provider") {
+        TETHER_TRY(pool.developerProvider, ck.string(node, path));
+        if (Status s = validateDeveloperProvider(pool.developerProvider); !s.isOk()) return ck.withPlace(node, s);
       } else {
         return ck.unknownKey(key, path);
       }
@@ -240,6 +293,13 @@ Status validateConfig(const ServerConfig& config) {
     TETHER_RETURN_IF_ERROR(validatePoolName(pool.name));
     if (!seen.insert(pool.id).second)
       return Status::invalidArgument("pool id " + pool.id + " appears twice");
+    if (!pool.developerProvider.empty()) TETHER_RETURN_IF_ERROR(validateDeveloperProvider(pool.developerProvider));
+  }
+  std::set<std::string> keys;
+  for (const DeveloperCredential& c : config.developerCredentials) {
+    TETHER_RETURN_IF_ERROR(validateDeveloperCredential(c));
+    if (!keys.insert(c.accessKeyId).second)
+      return Status::invalidArgument("developer credential " + c.accessKeyId + " appears twice");
   }
   return Status::ok();
 }
@@ -255,6 +315,11 @@ Result<ServerConfig> parseConfig(std::string_view text, std::string_view sourceN
         const toml::table* server = node.as_table();
         if (server == nullptr) return ck.wrongType(node, "server", "a table ([server])");
         TETHER_RETURN_IF_ERROR(parseServer(ck, *server, baseDir, config));
+      } else if (key == "developer_credentials") {
+        const toml::array* creds = node.as_array();
+        if (creds == nullptr)
+          return ck.wrongType(node, "developer_credentials", "an array of tables ([[developer_credentials]])");
+        TETHER_RETURN_IF_ERROR(parseDeveloperCredentials(ck, *creds, config));
       } else if (key == "pools") {
         const toml::array* pools = node.as_array();
         if (pools == nullptr) return ck.wrongType(node, "pools", "an array of tables ([[pools]])");

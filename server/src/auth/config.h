@@ -32,7 +32,18 @@ struct PoolConfig {
   std::string id;             // region:uuid (validatePoolId)
   std::string name;           // 1..128 chars of [\w\s+=,.@-] (Cognito IdentityPoolName)
   bool allowGuests = false;   // unauthenticated identities; off unless asked for
+  // The pool's developer provider name (Cognito DeveloperProviderName, 1..128 of [\w._-]),
+  // used by the developer-authenticated identity operations; empty = none.
+  std::string developerProvider;
   friend bool operator==(const PoolConfig&, const PoolConfig&) = default;
+};
+
+// A long-term developer (admin) credential for the Cognito-compatible HTTP API: requests signed
+// with it (SigV4) may call the developer operations and reach every identity.
+struct DeveloperCredential {
+  std::string accessKeyId;      // 16..128 chars of [A-Z0-9] (AWS-style, e.g. "AKIA...")
+  std::string secretAccessKey;  // 16..128 chars
+  friend bool operator==(const DeveloperCredential&, const DeveloperCredential&) = default;
 };
 
 struct ServerConfig {
@@ -43,6 +54,7 @@ struct ServerConfig {
   std::optional<std::filesystem::path> tlsKey;
   LogLevel logLevel = LogLevel::kInfo;
   std::vector<PoolConfig> pools;
+  std::vector<DeveloperCredential> developerCredentials;  // [[developer_credentials]]
 
   bool tlsEnabled() const { return tlsCert.has_value(); }
   // The configured issuer, else "http://<host>:<port>" ("https://" with TLS), using

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
+#include <list>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -31,10 +31,12 @@ struct WsConn {
   lws* wsi = nullptr;
   std::string rx;                      // fragments of the message being received
   bool rxOversized = false;
-  std::deque<std::string> tx;          // frames waiting for WRITEABLE, each with LWS_PRE headroom
+  // std::list, not std::deque: an empty deque still holds a 512-byte node, and most
+  // connections are idle with nothing queued (bench W5: server memory per idle connection).
+  std::list<std::string> tx;           // frames waiting for WRITEABLE, each with LWS_PRE headroom
   size_t txBytes = 0;
   std::unordered_map<std::string, std::string> pushes;  // key -> newest pending notification
-  std::deque<std::string> pushOrder;   // keys of `pushes`, oldest first
+  std::list<std::string> pushOrder;    // keys of `pushes`, oldest first
   bool closing = false;                // close after tx drains
   uint16_t closeCode = LWS_CLOSE_STATUS_NORMAL;
   std::string closeReason;
@@ -165,7 +167,8 @@ class LwsNetServer final : public NetServer {
 
   Status init() {
     protocols_[0] = {"http", &LwsNetServer::httpCallback, sizeof(Pss), 0, 0, nullptr, 0};
-    protocols_[1] = {proto::kSubprotocol, &LwsNetServer::wsCallback, sizeof(Pss), 0, 1, nullptr, 0};
+    protocols_[1] = {proto::kSubprotocol, &LwsNetServer::wsCallback, sizeof(Pss),
+                     tuning::kWsRxBufferBytes, 1, nullptr, tuning::kWsTxChunkBytes};
     protocols_[2] = {nullptr, nullptr, 0, 0, 0, nullptr, 0};
 
     retry_ = {};

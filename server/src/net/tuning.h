@@ -25,6 +25,23 @@ constexpr size_t kMaxHttpBodyBytes = 4u << 20;
 constexpr uint16_t kIdlePingSeconds = 30;
 constexpr uint16_t kIdleHangupSeconds = 75;
 
+// Receive buffer lws allocates for every WebSocket connection, for its whole life. Frames larger
+// than this arrive in pieces and are reassembled (WsConn::rx). Higher: fewer callbacks for big
+// pushes; lower: less memory per idle connection (bench W5; lws's default is 4 KB).
+constexpr size_t kWsRxBufferBytes = 1024;
+// Most bytes one lws_write hands to the socket; lws buffers the rest and sends it in chunks of
+// this size on later POLLOUTs. Without it lws would use the rx buffer size (or 4 KB), and a 1 MB
+// ListRecords page would take hundreds of loop turns plus a copy (bench W1). lws allocates
+// nothing of this size; the kernel takes what its socket buffer holds.
+constexpr size_t kWsTxChunkBytes = 1u << 20;
+
+// Worker threads of the shared WorkPool: at least this many, or one per core if more. Storage
+// work blocks in fsync, not on the CPU, and write transactions waiting for the same fsync share
+// it (group commit, storage/sqlite_transaction.h): a commit group can only hold as many batches
+// as there are workers. Higher: bigger groups and more requests in flight under load (each
+// thread costs its stack, ~8 MB virtual, little resident); lower: fewer threads, smaller groups.
+constexpr unsigned kMinWorkerThreads = 16;
+
 // How long shutdown waits for queued responses to be written before closing connections.
 constexpr int kShutdownFlushMs = 2000;
 

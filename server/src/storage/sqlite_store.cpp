@@ -6,6 +6,7 @@
 #include <thread>
 #include <utility>
 
+#include "storage/sqlite_checkpointer.h"
 #include "storage/sqlite_db.h"
 #include "storage/sqlite_schema.h"
 #include "storage/sqlite_transaction.h"
@@ -13,13 +14,19 @@
 namespace tether::server {
 namespace {
 
-// The Store over one SQLite connection. Every call takes the connection mutex for its duration
-// (a transaction holds it from begin to end), which makes the store safe to call from any thread
-// at the price of running one call at a time. TODO(perf): separate read connections (WAL lets
-// readers run beside the writer) once benchmarks say the mutex is the bottleneck.
+// The Store over one SQLite write connection plus pooled read connections. Every autocommit call
+// and write transaction takes the write connection's mutex (a transaction holds it from begin to
+// commit); write transactions share fsyncs by group commit and read transactions run on their own
+// connections (sqlite_transaction.h), so the store is safe to call from any thread.
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(std::unique_ptr<SqliteDb> db) { conn_.db = std::move(db); }
+  SqliteStore(std::unique_ptr<SqliteDb> db, std::unique_ptr<SqliteCheckpointer> checkpointer,
+              std::filesystem::path file, int busyTimeoutMs) {
+    conn_.db = std::move(db);
+    conn_.checkpointer = std::move(checkpointer);
+    conn_.file = std::move(file);
+    conn_.busyTimeoutMs = busyTimeoutMs;
+  }
 
   Status putPool(const PoolInfo& pool) override {
     TETHER_TRY(auto lock, lockConnection());
@@ -82,6 +89,132 @@ class SqliteStore final : public Store {
     return std::optional<IdentityInfo>(std::move(info));
   }
 
+  Result<std::optional<std::string>> findLogin(std::string_view poolId, std::string_view provider,
+                                               std::string_view subject) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "SELECT identity_id FROM logins WHERE pool_id = ?1 AND provider = ?2 AND subject = ?3"));
+    st.bind(1, poolId).bind(2, provider).bind(3, subject);
+    TETHER_TRY(bool row, st.step());
+    if (!row) return std::optional<std::string>();
+    return std::optional<std::string>(st.columnText(0));
+  }
+
+  Status linkLogin(const LoginLink& login) override {
+    TETHER_TRY(auto lock, lockConnection());
+    // INSERT OR IGNORE, then read back: the row tells whether it is ours or another identity's.
+    TETHER_TRY(Statement ins, conn_.db->prepare(
+        "INSERT OR IGNORE INTO logins (pool_id, provider, subject, identity_id) VALUES (?1, ?2, ?3, ?4)"));
+    ins.bind(1, login.poolId).bind(2, login.provider).bind(3, login.subject).bind(4, login.identityId);
+    TETHER_RETURN_IF_ERROR(ins.run());
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "SELECT identity_id FROM logins WHERE pool_id = ?1 AND provider = ?2 AND subject = ?3"));
+    st.bind(1, login.poolId).bind(2, login.provider).bind(3, login.subject);
+    TETHER_TRY(bool row, st.step());
+    if (!row) return Status::internal("login vanished after insert");
+    if (st.columnText(0) != login.identityId)
+      return Status::conflict("login is already linked to another identity");
+    return Status::ok();
+  }
+
+  Status unlinkLogin(std::string_view identityId, std::string_view provider, std::string_view subject) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "DELETE FROM logins WHERE identity_id = ?1 AND provider = ?2 AND subject = ?3"));
+    st.bind(1, identityId).bind(2, provider).bind(3, subject);
+    TETHER_RETURN_IF_ERROR(st.run());
+    if (sqlite3_changes(conn_.db->raw()) == 0) return Status::notFound("login is not linked to this identity");
+    return Status::ok();
+  }
+
+  Result<std::vector<LoginLink>> listLogins(std::string_view identityId) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "SELECT pool_id, provider, subject, identity_id FROM logins WHERE identity_id = ?1"
+        " ORDER BY provider, subject"));
+    st.bind(1, identityId);
+    std::vector<LoginLink> out;
+    while (true) {
+      TETHER_TRY(bool row, st.step());
+      if (!row) break;
+      out.push_back(LoginLink{st.columnText(0), st.columnText(1), st.columnText(2), st.columnText(3)});
+    }
+    return out;
+  }
+
+  Status moveLogins(std::string_view fromIdentity, std::string_view toIdentity) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare("UPDATE logins SET identity_id = ?2 WHERE identity_id = ?1"));
+    st.bind(1, fromIdentity).bind(2, toIdentity);
+    return st.run();
+  }
+
+  Result<std::vector<IdentityInfo>> listIdentities(std::string_view poolId, std::string_view afterId,
+                                                   int limit) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "SELECT id, pool_id, created_ms, disabled FROM identities WHERE pool_id = ?1 AND id > ?2"
+        " ORDER BY id LIMIT ?3"));
+    st.bind(1, poolId).bind(2, afterId).bind(3, int64_t{limit});
+    std::vector<IdentityInfo> out;
+    while (true) {
+      TETHER_TRY(bool row, st.step());
+      if (!row) break;
+      out.push_back(IdentityInfo{st.columnText(0), st.columnText(1), st.columnInt64(2), st.columnInt64(3) != 0});
+    }
+    return out;
+  }
+
+  Status setIdentityDisabled(std::string_view identityId, bool disabled) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare("UPDATE identities SET disabled = ?2 WHERE id = ?1"));
+    st.bind(1, identityId).bind(2, int64_t{disabled ? 1 : 0});
+    TETHER_RETURN_IF_ERROR(st.run());
+    if (sqlite3_changes(conn_.db->raw()) == 0) return Status::notFound("no such identity");
+    return Status::ok();
+  }
+
+  Status deleteIdentity(std::string_view identityId) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_RETURN_IF_ERROR(conn_.db->exec("BEGIN IMMEDIATE"));
+    auto rollback = [this](Status s) {
+      if (conn_.db->inTransaction()) (void)conn_.db->exec("ROLLBACK");
+      return s;
+    };
+    const char* kSteps[] = {
+        "DELETE FROM records WHERE identity_id = ?1",
+        "DELETE FROM merged_datasets WHERE identity_id = ?1",
+        "DELETE FROM datasets WHERE identity_id = ?1",
+        "DELETE FROM logins WHERE identity_id = ?1",
+        "DELETE FROM identities WHERE id = ?1",
+    };
+    for (const char* sql : kSteps) {
+      Result<Statement> st = conn_.db->prepare(sql);
+      if (!st.isOk()) return rollback(st.status());
+      st->bind(1, identityId);
+      if (Status s = st->run(); !s.isOk()) return rollback(s);
+    }
+    if (sqlite3_changes(conn_.db->raw()) == 0) return rollback(Status::notFound("no such identity"));
+    if (Status s = conn_.db->exec("COMMIT"); !s.isOk()) return rollback(s);
+    return Status::ok();
+  }
+
+  Result<PoolUsage> poolUsage(std::string_view poolId) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "SELECT COALESCE(SUM(live), 0), COALESCE(SUM(CASE WHEN live THEN data_storage ELSE 0 END), 0),"
+        " COALESCE(MAX(last_modified_ms), 0) FROM datasets WHERE pool_id = ?1"));
+    st.bind(1, poolId);
+    TETHER_TRY(bool row, st.step());
+    PoolUsage u;
+    if (row) {
+      u.datasetCount = st.columnInt64(0);
+      u.dataStorage = st.columnInt64(1);
+      u.lastModifiedMs = st.columnInt64(2);
+    }
+    return u;
+  }
+
   Result<std::unique_ptr<StoreTransaction>> begin() override {
     return SqliteTransaction::begin(conn_, SqliteTransaction::Mode::kWrite);
   }
@@ -123,7 +256,7 @@ class SqliteStore final : public Store {
   Result<std::unique_lock<std::mutex>> lockConnection() {
     if (conn_.txnOwner.load() == std::this_thread::get_id())
       return Status::internal("Store called on a thread that holds an open transaction");
-    return std::unique_lock<std::mutex>(conn_.mu);
+    return conn_.lockForAutocommit();
   }
 
   SqliteConnection conn_;
@@ -138,6 +271,10 @@ Status configure(SqliteDb& db, const SqliteStoreOptions& options) {
   // a killed process (docs/storage.md).
   TETHER_RETURN_IF_ERROR(db.exec("PRAGMA synchronous = FULL"));
   TETHER_RETURN_IF_ERROR(db.exec("PRAGMA foreign_keys = ON"));
+  // 16 MB of page cache instead of SQLite's 2 MB default: a 1 MB batch (W2) dirties more pages
+  // than that (records + index), and a full cache spills them to the WAL mid-transaction
+  // (sqlite3PcacheFetchStress in the W2 profile).
+  TETHER_RETURN_IF_ERROR(db.exec("PRAGMA cache_size = -16384"));
   if (int rc = sqlite3_busy_timeout(db.raw(), options.busyTimeoutMs); rc != SQLITE_OK)
     return db.error(rc, "setting busy_timeout");
   if (options.maxPageCount > 0) {
@@ -172,7 +309,9 @@ Result<std::unique_ptr<Store>> openSqliteStore(const std::filesystem::path& dbFi
                                         SQLITE_OPEN_NOMUTEX));
   TETHER_RETURN_IF_ERROR(configure(*db, options));
   TETHER_RETURN_IF_ERROR(migrateSqliteSchema(*db));
-  return std::unique_ptr<Store>(new SqliteStore(std::move(db)));
+  TETHER_TRY(std::unique_ptr<SqliteCheckpointer> checkpointer, SqliteCheckpointer::attach(*db, dbFile));
+  return std::unique_ptr<Store>(
+      new SqliteStore(std::move(db), std::move(checkpointer), dbFile, options.busyTimeoutMs));
 }
 
 }  // namespace tether::server

@@ -1,6 +1,6 @@
 // The default Store: one SQLite file in WAL mode (docs/storage.md explains the durability
-// settings). Thread-safe: one connection guarded by a mutex, so calls and transactions from many
-// threads run one at a time. TODO(perf): a pool of read connections for beginRead().
+// settings). Thread-safe: one write connection guarded by a mutex (write transactions of many
+// threads share one fsync by group commit) and a pool of read connections for beginRead().
 #pragma once
 
 #include <cstdint>

@@ -46,29 +46,132 @@ std::string sql(std::string_view a, std::string_view b = {}, std::string_view c 
 
 }  // namespace
 
+// ---- SqliteConnection: group commit
+
+std::unique_lock<std::mutex> SqliteConnection::lockForAutocommit() {
+  std::unique_lock<std::mutex> lock(mu);
+  if (group) (void)closeGroupLocked();  // its members hear the outcome; ours starts afresh
+  return lock;
+}
+
+Status SqliteConnection::closeGroupLocked() {
+  std::shared_ptr<CommitGroup> g = std::move(group);
+  group.reset();
+  Status s;
+  if (db->inTransaction()) {
+    s = db->exec("COMMIT");
+    // On failure SQLite may or may not have rolled back already; make sure nothing is left open.
+    if (!s.isOk() && db->inTransaction()) (void)db->exec("ROLLBACK");
+  } else {
+    // SQLite rolls the whole transaction back on some errors (disk full, I/O error) of any
+    // member; the work the others released into it is gone, and they must not hear success.
+    s = Status::unavailable("the batch was rolled back with its commit group after a storage "
+                            "error; nothing was written");
+  }
+  g->done = true;
+  g->result = s;
+  groupDone.notify_all();
+  return s;
+}
+
+void SqliteConnection::handOffOrCloseLocked() {
+  if (!group) return;
+  const bool extend = writersWaiting.load() > 0 && group->members < kMaxCommitGroupMembers &&
+                      db->inTransaction();
+  if (!extend) (void)closeGroupLocked();
+}
+
+// ---- SqliteTransaction
+
 Result<std::unique_ptr<StoreTransaction>> SqliteTransaction::begin(SqliteConnection& conn,
                                                                     Mode mode) {
   if (conn.txnOwner.load() == std::this_thread::get_id())
     return Status::internal("a second transaction was begun on a thread that holds one open");
-  std::unique_ptr<SqliteTransaction> txn(
-      new SqliteTransaction(conn, std::unique_lock<std::mutex>(conn.mu)));
-  TETHER_RETURN_IF_ERROR(conn.db->exec(mode == Mode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN"));
+  return mode == Mode::kWrite ? beginWrite(conn) : beginRead(conn);
+}
+
+Result<std::unique_ptr<StoreTransaction>> SqliteTransaction::beginWrite(SqliteConnection& conn) {
+  std::unique_ptr<SqliteTransaction> txn(new SqliteTransaction(conn, Mode::kWrite));
+  conn.writersWaiting.fetch_add(1);
+  txn->lock_ = std::unique_lock<std::mutex>(conn.mu);
+  conn.writersWaiting.fetch_sub(1);
+  txn->db_ = conn.db.get();
+  // The group's outer transaction vanished (SQLite rolled it back after an error): settle it.
+  if (conn.group && !conn.db->inTransaction()) (void)conn.closeGroupLocked();
+  if (!conn.group) {
+    TETHER_RETURN_IF_ERROR(conn.db->exec("BEGIN IMMEDIATE"));
+    conn.group = std::make_shared<CommitGroup>();
+  }
+  if (Status s = conn.db->exec("SAVEPOINT batch"); !s.isOk()) {
+    conn.handOffOrCloseLocked();
+    return s;
+  }
   txn->open_ = true;
   conn.txnOwner.store(std::this_thread::get_id());
   return std::unique_ptr<StoreTransaction>(std::move(txn));
 }
 
-SqliteTransaction::~SqliteTransaction() {
-  if (open_ && conn_.db->inTransaction()) (void)conn_.db->exec("ROLLBACK");
-  finish();
+Result<std::unique_ptr<StoreTransaction>> SqliteTransaction::beginRead(SqliteConnection& conn) {
+  std::unique_ptr<SqliteTransaction> txn(new SqliteTransaction(conn, Mode::kRead));
+  if (conn.file.empty()) {
+    txn->lock_ = conn.lockForAutocommit();
+    txn->db_ = conn.db.get();
+  } else {
+    {
+      std::lock_guard<std::mutex> lock(conn.readersMu);
+      if (!conn.idleReaders.empty()) {
+        txn->reader_ = std::move(conn.idleReaders.back());
+        conn.idleReaders.pop_back();
+      }
+    }
+    if (!txn->reader_) {
+      TETHER_TRY(txn->reader_,
+                 SqliteDb::open(conn.file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX));
+      if (int rc = sqlite3_busy_timeout(txn->reader_->raw(), conn.busyTimeoutMs); rc != SQLITE_OK)
+        return txn->reader_->error(rc, "setting busy_timeout");
+      TETHER_RETURN_IF_ERROR(txn->reader_->exec("PRAGMA query_only = ON"));
+    }
+    txn->db_ = txn->reader_.get();
+  }
+  if (Status s = txn->db_->exec("BEGIN"); !s.isOk()) {
+    txn->releaseReader();
+    return s;
+  }
+  txn->open_ = true;
+  return std::unique_ptr<StoreTransaction>(std::move(txn));
 }
 
-// Hands the connection back as soon as the transaction is over (not at destruction), so the
-// owning thread may use the Store again while still holding the finished object.
-void SqliteTransaction::finish() {
-  if (open_) conn_.txnOwner.store(std::thread::id());
+SqliteTransaction::~SqliteTransaction() { abandon(); }
+
+void SqliteTransaction::releaseReader() {
+  if (!reader_) return;
+  if (reader_->inTransaction()) (void)reader_->exec("ROLLBACK");
+  std::lock_guard<std::mutex> lock(conn_.readersMu);
+  if (conn_.idleReaders.size() < kMaxIdleReadConnections)
+    conn_.idleReaders.push_back(std::move(reader_));
+  reader_.reset();
+}
+
+void SqliteTransaction::abandon() {
+  if (!open_) return;
   open_ = false;
-  if (lock_.owns_lock()) lock_.unlock();
+  if (mode_ == Mode::kRead) {
+    if (db_->inTransaction()) (void)db_->exec("ROLLBACK");
+    releaseReader();
+    if (lock_.owns_lock()) lock_.unlock();
+    return;
+  }
+  conn_.txnOwner.store(std::thread::id());
+  // Undo only this transaction's work; earlier members of the group keep theirs.
+  if (conn_.db->inTransaction()) {
+    if (!conn_.db->exec("ROLLBACK TO batch").isOk() || !conn_.db->exec("RELEASE batch").isOk())
+      (void)conn_.db->exec("ROLLBACK");  // cannot isolate it: the group fails as a whole
+  }
+  // An abandoned write is usually a conflict with a batch waiting in this group: commit the
+  // group now rather than extend it, so the loser's retry can see what it lost to. (Extending
+  // here let racing writers of one key livelock on reads that never saw the pending winner.)
+  if (conn_.group) (void)conn_.closeGroupLocked();
+  lock_.unlock();
 }
 
 Status SqliteTransaction::checkOpen() const {
@@ -78,17 +181,31 @@ Status SqliteTransaction::checkOpen() const {
 
 Status SqliteTransaction::commit() {
   TETHER_RETURN_IF_ERROR(checkOpen());
-  Status s = conn_.db->exec("COMMIT");
-  // On failure SQLite may or may not have rolled back already; make sure nothing is left open.
-  if (!s.isOk() && conn_.db->inTransaction()) (void)conn_.db->exec("ROLLBACK");
-  finish();
+  if (mode_ == Mode::kRead) {
+    Status s = db_->exec("COMMIT");
+    abandon();
+    return s;
+  }
+  if (Status s = conn_.db->exec("RELEASE batch"); !s.isOk()) {
+    abandon();
+    return s;
+  }
+  open_ = false;
+  conn_.txnOwner.store(std::thread::id());
+  std::shared_ptr<CommitGroup> g = conn_.group;
+  g->members += 1;
+  conn_.handOffOrCloseLocked();
+  // Acknowledged only once the group's COMMIT returned (durable) or failed.
+  conn_.groupDone.wait(lock_, [&g] { return g->done; });
+  Status s = g->result;
+  lock_.unlock();
   return s;
 }
 
 Result<std::optional<DatasetRow>> SqliteTransaction::getDataset(const OwnerRef& owner,
                                                                 std::string_view name) {
   TETHER_RETURN_IF_ERROR(checkOpen());
-  TETHER_TRY(Statement st, conn_.db->prepare(sql("SELECT ", kDatasetColumns,
+  TETHER_TRY(Statement st, db_->prepare(sql("SELECT ", kDatasetColumns,
       " FROM datasets WHERE pool_id = ?1 AND identity_id = ?2 AND name = ?3")));
   st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, name);
   TETHER_TRY(bool row, st.step());
@@ -101,7 +218,7 @@ Result<std::vector<DatasetRow>> SqliteTransaction::listDatasets(const OwnerRef& 
                                                                 std::string_view afterName,
                                                                 int limit) {
   TETHER_RETURN_IF_ERROR(checkOpen());
-  TETHER_TRY(Statement st, conn_.db->prepare(sql("SELECT ", kDatasetColumns,
+  TETHER_TRY(Statement st, db_->prepare(sql("SELECT ", kDatasetColumns,
       " FROM datasets WHERE pool_id = ?1 AND identity_id = ?2 AND name > ?3"
       " AND (live = 1 OR ?4 = 0) ORDER BY name LIMIT ?5")));
   st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, afterName)
@@ -118,7 +235,7 @@ Result<std::vector<DatasetRow>> SqliteTransaction::listDatasets(const OwnerRef& 
 
 Result<int64_t> SqliteTransaction::countLiveDatasets(const OwnerRef& owner) {
   TETHER_RETURN_IF_ERROR(checkOpen());
-  TETHER_TRY(Statement st, conn_.db->prepare(
+  TETHER_TRY(Statement st, db_->prepare(
       "SELECT count(*) FROM datasets WHERE pool_id = ?1 AND identity_id = ?2 AND live = 1"));
   st.bind(1, owner.poolId).bind(2, owner.identityId);
   TETHER_TRY(bool row, st.step());
@@ -130,7 +247,7 @@ Status SqliteTransaction::putDataset(const OwnerRef& owner, const DatasetRow& d)
   TETHER_RETURN_IF_ERROR(checkOpen());
   // An UPSERT, not INSERT OR REPLACE: REPLACE deletes the old row first, and the records'
   // ON DELETE CASCADE would take them with it.
-  TETHER_TRY(Statement st, conn_.db->prepare(
+  TETHER_TRY(Statement st, db_->prepare(
       "INSERT INTO datasets (pool_id, identity_id, name, sync_count, live, deleted_at,"
       " creation_ms, last_modified_ms, last_modified_by, data_storage, num_records)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
@@ -154,7 +271,7 @@ Result<std::vector<Record>> SqliteTransaction::getRecords(const OwnerRef& owner,
   std::vector<Record> out;
   out.reserve(keys.size());
   for (const std::string& key : keys) {
-    TETHER_TRY(Statement st, conn_.db->prepare(sql("SELECT ", kRecordColumns,
+    TETHER_TRY(Statement st, db_->prepare(sql("SELECT ", kRecordColumns,
         " FROM records WHERE pool_id = ?1 AND identity_id = ?2 AND dataset = ?3 AND key = ?4")));
     st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, dataset).bind(4, key);
     TETHER_TRY(bool row, st.step());
@@ -174,7 +291,7 @@ Result<std::vector<Record>> SqliteTransaction::listRecords(const OwnerRef& owner
       " AND sync_count > ?4 AND sync_count <= ?5");
   if (q.after) text += " AND (sync_count, key) > (?7, ?8)";
   text += " ORDER BY sync_count, key LIMIT ?6";
-  TETHER_TRY(Statement st, conn_.db->prepare(text));
+  TETHER_TRY(Statement st, db_->prepare(text));
   st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, dataset).bind(4, q.afterSyncCount)
       .bind(5, q.maxSyncCount).bind(6, int64_t{q.limit < 0 ? 0 : q.limit});
   if (q.after) st.bind(7, q.after->syncCount).bind(8, q.after->key);
@@ -191,7 +308,7 @@ Status SqliteTransaction::putRecords(const OwnerRef& owner, std::string_view dat
                                      std::span<const Record> records) {
   TETHER_RETURN_IF_ERROR(checkOpen());
   for (const Record& r : records) {
-    TETHER_TRY(Statement st, conn_.db->prepare(
+    TETHER_TRY(Statement st, db_->prepare(
         "INSERT INTO records (pool_id, identity_id, dataset, key, value, sync_count,"
         " last_modified_ms, last_modified_by, device_last_modified_ms)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
@@ -215,7 +332,7 @@ Status SqliteTransaction::putRecords(const OwnerRef& owner, std::string_view dat
 
 Status SqliteTransaction::deleteRecords(const OwnerRef& owner, std::string_view dataset) {
   TETHER_RETURN_IF_ERROR(checkOpen());
-  TETHER_TRY(Statement st, conn_.db->prepare(
+  TETHER_TRY(Statement st, db_->prepare(
       "DELETE FROM records WHERE pool_id = ?1 AND identity_id = ?2 AND dataset = ?3"));
   st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, dataset);
   return st.run();
@@ -224,7 +341,7 @@ Status SqliteTransaction::deleteRecords(const OwnerRef& owner, std::string_view 
 Result<std::vector<std::string>> SqliteTransaction::listMergedDatasets(const OwnerRef& owner,
                                                                        std::string_view dataset) {
   TETHER_RETURN_IF_ERROR(checkOpen());
-  TETHER_TRY(Statement st, conn_.db->prepare(
+  TETHER_TRY(Statement st, db_->prepare(
       "SELECT merged_name FROM merged_datasets WHERE pool_id = ?1 AND identity_id = ?2"
       " AND dataset = ?3 ORDER BY merged_name"));
   st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, dataset);
@@ -240,7 +357,7 @@ Result<std::vector<std::string>> SqliteTransaction::listMergedDatasets(const Own
 Status SqliteTransaction::addMergedDataset(const OwnerRef& owner, std::string_view dataset,
                                            std::string_view mergedName) {
   TETHER_RETURN_IF_ERROR(checkOpen());
-  TETHER_TRY(Statement st, conn_.db->prepare(
+  TETHER_TRY(Statement st, db_->prepare(
       "INSERT INTO merged_datasets (pool_id, identity_id, dataset, merged_name)"
       " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING"));
   st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, dataset).bind(4, mergedName);
@@ -250,7 +367,7 @@ Status SqliteTransaction::addMergedDataset(const OwnerRef& owner, std::string_vi
 Status SqliteTransaction::removeMergedDataset(const OwnerRef& owner,
                                               std::string_view mergedName) {
   TETHER_RETURN_IF_ERROR(checkOpen());
-  TETHER_TRY(Statement st, conn_.db->prepare(
+  TETHER_TRY(Statement st, db_->prepare(
       "DELETE FROM merged_datasets WHERE pool_id = ?1 AND identity_id = ?2"
       " AND merged_name = ?3"));
   st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, mergedName);

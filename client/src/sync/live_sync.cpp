@@ -1,0 +1,256 @@
+#include "sync/live_sync.h"
+
+#include <algorithm>
+
+#include "tether/limits.h"
+
+namespace tether::client {
+
+using std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+LiveSync::LiveSync(LocalStore& store, Remote& remote, Executor& executor, SyncEngine& engine,
+                   std::string deviceId, LiveSyncOptions options, DatasetFactory factory)
+    : store_(store), remote_(remote), executor_(executor), engine_(engine),
+      deviceId_(std::move(deviceId)), options_(std::move(options)), factory_(std::move(factory)) {}
+
+// ---- any thread
+
+Status LiveSync::subscribe(const std::string& name) {
+  TETHER_RETURN_IF_ERROR(validateDatasetName(name));
+  bool added;
+  {
+    std::lock_guard lock(mu_);
+    added = subscribed_.insert(name).second;
+  }
+  if (!added) return Status::ok();
+  if (!executor_.post([this, name] { subscribeOnLoop({name}); })) {
+    std::lock_guard lock(mu_);
+    subscribed_.erase(name);
+    return Status::cancelled("client is closed");
+  }
+  return Status::ok();
+}
+
+Status LiveSync::unsubscribe(const std::string& name) {
+  bool removed;
+  {
+    std::lock_guard lock(mu_);
+    removed = subscribed_.erase(name) > 0;
+  }
+  if (!removed) return Status::ok();
+  // The server forgets subscriptions with the connection anyway, so a failure here (offline)
+  // needs no retry; notifications that still arrive are ignored (not subscribed any more).
+  bool posted = executor_.post([this, name] {
+    proto::UnsubscribeRequest req;
+    req.datasetNames = {name};  // never empty: an empty list means "all"
+    remote_.unsubscribe(std::move(req), [](Result<proto::UnsubscribeResponse>) {});
+  });
+  return posted ? Status::ok() : Status::cancelled("client is closed");
+}
+
+bool LiveSync::isSubscribed(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  return subscribed_.count(name) > 0;
+}
+
+std::vector<std::string> LiveSync::subscriptions() const {
+  std::lock_guard lock(mu_);
+  return {subscribed_.begin(), subscribed_.end()};
+}
+
+void LiveSync::onLocalWrite(const std::string& name) {
+  if (!options_.autoSync) return;
+  executor_.post([this, name] { localWriteOnLoop(name); });  // false = closing: nothing to do
+}
+
+ChangeListenerId LiveSync::addListener(ChangeListener listener) {
+  auto entry = std::make_shared<ListenerEntry>();
+  entry->fn = std::move(listener);
+  std::lock_guard lock(listenersMu_);
+  ChangeListenerId id = nextListenerId_++;
+  listeners_.emplace(id, std::move(entry));
+  return id;
+}
+
+void LiveSync::removeListener(ChangeListenerId id) {
+  std::lock_guard lock(listenersMu_);
+  auto it = listeners_.find(id);
+  if (it == listeners_.end()) return;
+  it->second->active = false;  // a dispatch that copied the entry checks this before calling
+  listeners_.erase(it);
+}
+
+LiveSyncStats LiveSync::stats() const {
+  LiveSyncStats s;
+  s.notifications = notifications_.load();
+  s.backgroundSyncs = backgroundSyncs_.load();
+  s.subscribeCalls = subscribeCalls_.load();
+  s.connections = connections_.load();
+  return s;
+}
+
+// ---- executor thread
+
+void LiveSync::onApplied(const std::string& dataset, const std::vector<std::string>& keys) {
+  std::vector<std::shared_ptr<ListenerEntry>> entries;
+  {
+    std::lock_guard lock(listenersMu_);
+    for (auto& [id, e] : listeners_) entries.push_back(e);
+  }
+  for (auto& e : entries)
+    if (e->active && e->fn) e->fn(dataset, keys);  // no lock held: the listener may (un)register
+}
+
+void LiveSync::onConnected() {
+  ++connections_;
+  // Subscriptions died with the previous connection: renew them all.
+  std::vector<std::string> names = subscriptions();
+  if (!names.empty()) subscribeOnLoop(std::move(names));
+  if (!options_.autoSync) return;
+  // Push what was written while offline (or before a restart).
+  Result<std::string> cached = store_.identityId();
+  if (!cached.isOk()) return;
+  Result<std::vector<std::string>> changed = store_.datasetsWithLocalChanges(*cached);
+  if (!changed.isOk() || changed->empty()) return;
+  if (*cached != kUnknownIdentity) return syncLocalChangesOnLoop(*cached);
+  // Data written before the first GetId: the engine obtains an identity and re-parents it.
+  Status posted = engine_.ensureIdentity([this](Result<std::string> id) {
+    if (id.isOk()) syncLocalChangesOnLoop(*id);
+  });
+  (void)posted;  // fails only when the client is closing: nothing left to sync
+}
+
+void LiveSync::syncLocalChangesOnLoop(const std::string& identity) {
+  Result<std::vector<std::string>> changed = store_.datasetsWithLocalChanges(identity);
+  if (!changed.isOk()) return;
+  for (const std::string& name : *changed) requestSyncOnLoop(name);
+}
+
+void LiveSync::onDatasetChanged(const proto::DatasetChanged& change) {
+  ++notifications_;
+  Result<std::string> identity = store_.identityId();
+  // Only our identity's datasets (the server never sends others; a stale push after an
+  // identity change is harmless to skip).
+  if (!identity.isOk() || change.identityId != *identity) return;
+  if (!isSubscribed(change.datasetName)) return;  // unsubscribed while the push was in flight
+  Result<int64_t> last = store_.lastSyncCount(*identity, change.datasetName);
+  // Already at that count (e.g. we pulled it while the push travelled): nothing to fetch.
+  if (last.isOk() && *last >= 0 && change.syncCount <= *last) return;
+  requestSyncOnLoop(change.datasetName);
+}
+
+void LiveSync::subscribeOnLoop(std::vector<std::string> names) {
+  // Fails only when the client is closing: nothing left to subscribe.
+  (void)engine_.ensureIdentity([this, names = std::move(names)](Result<std::string> id) {
+    // Offline: onConnected() renews every subscription once a connection opens.
+    if (!id.isOk()) return;
+    proto::SubscribeRequest req;
+    for (const std::string& n : names)
+      if (isSubscribed(n)) req.datasetNames.push_back(n);
+    if (req.datasetNames.empty()) return;
+    req.deviceId = deviceId_;
+    ++subscribeCalls_;
+    remote_.subscribe(std::move(req), [this, identity = *id](Result<proto::SubscribeResponse> r) {
+      if (r.isOk()) onSubscribedOnLoop(identity, *r);
+    });
+  });
+}
+
+void LiveSync::onSubscribedOnLoop(const std::string& identity, const proto::SubscribeResponse& resp) {
+  // The reply carries the server's counts: sync whatever moved on while we were not listening
+  // (or was never pulled), and whatever has local edits waiting.
+  Result<std::vector<std::string>> changed = store_.datasetsWithLocalChanges(identity);
+  for (const proto::SubscriptionState& st : resp.datasets) {
+    if (!isSubscribed(st.datasetName)) continue;
+    Result<int64_t> last = store_.lastSyncCount(identity, st.datasetName);
+    if (!last.isOk()) continue;
+    bool behind = st.exists ? st.syncCount != *last : *last > 0;
+    bool edits = changed.isOk() &&
+                 std::binary_search(changed->begin(), changed->end(), st.datasetName);
+    if (behind || edits) requestSyncOnLoop(st.datasetName);
+  }
+}
+
+void LiveSync::localWriteOnLoop(const std::string& name) {
+  DatasetState& st = states_[name];
+  auto now = SteadyClock::now();
+  if (!st.burstOpen) {
+    st.burstOpen = true;
+    st.burstStart = now;
+  }
+  if (options_.debounce.count() <= 0) {
+    st.burstOpen = false;
+    requestSyncOnLoop(name);
+    return;
+  }
+  auto due = std::min(now + options_.debounce, st.burstStart + options_.maxDelay);
+  auto delay = std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(due - now));
+  uint64_t gen = ++st.debounceGen;
+  executor_.postAfter(delay, [this, name, gen] {
+    auto it = states_.find(name);
+    if (it == states_.end() || it->second.debounceGen != gen) return;  // a later write re-armed
+    it->second.burstOpen = false;
+    requestSyncOnLoop(name);
+  });
+}
+
+void LiveSync::requestSyncOnLoop(const std::string& name) {
+  DatasetState& st = states_[name];
+  if (st.running) {
+    st.pending = true;  // one pending sync covers any number of requests
+    return;
+  }
+  startSyncOnLoop(name);
+}
+
+void LiveSync::startSyncOnLoop(const std::string& name) {
+  std::shared_ptr<Dataset> ds = factory_(name);
+  if (!ds) return;
+  DatasetState& st = states_[name];
+  st.running = true;
+  st.pending = false;
+  // This sync pushes every write made so far: an armed debounce timer has nothing left to do.
+  ++st.debounceGen;
+  st.burstOpen = false;
+  ++backgroundSyncs_;
+  SyncCallbacks cb = options_.callbacks;
+  auto appSuccess = std::move(cb.onSuccess);
+  auto appFailure = std::move(cb.onFailure);
+  cb.onSuccess = [this, name, appSuccess](Dataset& d, const std::vector<Record>& updated) {
+    if (appSuccess) appSuccess(d, updated);
+    finishSyncOnLoop(name, Status::ok());
+  };
+  cb.onFailure = [this, name, appFailure](Dataset& d, const Status& s) {
+    if (appFailure) appFailure(d, s);
+    finishSyncOnLoop(name, s);
+  };
+  if (!engine_.synchronize(std::move(ds), std::move(cb)).isOk()) st.running = false;  // closing
+}
+
+void LiveSync::finishSyncOnLoop(const std::string& name, const Status& status) {
+  DatasetState& st = states_[name];
+  st.running = false;
+  if (status.isOk()) {
+    st.failures = 0;
+    ++st.retryGen;  // an armed retry has nothing left to do
+  } else if ((status.isRetryable() || status.code() == StatusCode::kConflict) &&
+             (options_.autoSync || isSubscribed(name))) {
+    // Doubling delays; a reconnection (onConnected) may get there first, which is fine.
+    auto delay = options_.retryBase * (int64_t{1} << std::min(st.failures, 16));
+    delay = std::min(delay, options_.retryMax);
+    ++st.failures;
+    uint64_t gen = ++st.retryGen;
+    executor_.postAfter(delay, [this, name, gen] {
+      auto it = states_.find(name);
+      if (it == states_.end() || it->second.retryGen != gen) return;
+      requestSyncOnLoop(name);
+    });
+  }
+  if (st.pending) {
+    st.pending = false;
+    startSyncOnLoop(name);
+  }
+}
+
+}  // namespace tether::client

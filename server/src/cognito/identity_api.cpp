@@ -1,0 +1,467 @@
+// Cognito Identity operations; see identity_api.h.
+#include "cognito/identity_api.h"
+
+#include <algorithm>
+
+#include "auth/ids.h"
+#include "cognito/identity_merge.h"
+#include "tether/limits.h"
+
+namespace tether::server::cognito {
+namespace {
+
+constexpr Service kSvc = Service::kIdentity;
+constexpr const char* kCognitoLoginKey = "cognito-identity.amazonaws.com";
+constexpr const char* kCognitoLoginKeyCn = "cognito-identity.cn-north-1.amazonaws.com.cn";
+// Cognito's QueryLimit: the most results one list/lookup call returns.
+constexpr int64_t kMaxQueryLimit = 60;
+constexpr int kMaxLinkedLogins = 20;
+
+ApiError invalid(std::string m) { return ApiError::invalidParameter(std::move(m)); }
+ApiError notAuthorized(std::string m) { return ApiError::notAuthorized(kSvc, std::move(m)); }
+ApiError forbidden(const std::string& id) { return notAuthorized("Access to Identity '" + id + "' is forbidden."); }
+
+ApiResult<std::string> requireId(const Json& in, const char* name) {
+  API_TRY(std::optional<std::string> v, getString(in, name, true));
+  Status s = std::string_view(name).find("Pool") != std::string_view::npos ? validatePoolId(*v) : validateIdentityId(*v);
+  if (!s.isOk()) return invalid("1 validation error detected: Value '" + *v + "' at '" + name +
+                                "' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+                                "[\\w-]+:[0-9a-f-]+");
+  return *v;
+}
+
+ApiResult<std::optional<std::map<std::string, std::string>>> getLogins(const Json& in, bool required) {
+  API_TRY(auto logins, getStringMap(in, "Logins", required));
+  if (logins) {
+    if (logins->size() > static_cast<size_t>(kMaxLoginsPerRequest))
+      return invalid("Logins must have at most 10 entries");
+    for (const auto& [k, v] : *logins) {
+      if (k.empty() || k.size() > 128) return invalid("Logins keys must be 1-128 characters");
+      if (v.empty() || v.size() > kMaxLoginTokenChars) return invalid("Logins values must be 1-50000 characters");
+    }
+  }
+  return logins;
+}
+
+ApiResult<int> getLimit(const Json& in, bool required) {
+  API_TRY(std::optional<int64_t> v, getInt(in, "MaxResults", required));
+  if (!v) return static_cast<int>(kMaxQueryLimit);
+  if (*v < 1 || *v > kMaxQueryLimit)
+    return invalid("1 validation error detected: Value '" + std::to_string(*v) +
+                   "' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 60");
+  return static_cast<int>(*v);
+}
+
+Json identityDescription(const IdentityInfo& identity, const std::vector<LoginLink>& logins) {
+  Json providers = Json::array();
+  for (const LoginLink& l : logins)
+    if (std::find(providers.begin(), providers.end(), l.provider) == providers.end()) providers.push_back(l.provider);
+  Json out = {{"IdentityId", identity.id},
+              {"CreationDate", epochSeconds(identity.createdMs)},
+              {"LastModifiedDate", epochSeconds(identity.createdMs)}};
+  if (!providers.empty()) out["Logins"] = providers;
+  return out;
+}
+
+std::string_view regionOf(std::string_view id) { return id.substr(0, id.find(':')); }
+
+}  // namespace
+
+ApiResult<Json> IdentityApi::call(std::string_view op, const HttpRequest& request) {
+  API_TRY(Json in, parseObject(request.body));
+  // The unsigned device operations; a signature, if present, is ignored (spec 2.1).
+  if (op == "GetId") return getId(in);
+  if (op == "GetOpenIdToken") return getOpenIdToken(in);
+  if (op == "GetCredentialsForIdentity") return getCredentialsForIdentity(in);
+  if (op == "UnlinkIdentity") return unlinkIdentity(in);
+
+  using Handler = ApiResult<Json> (IdentityApi::*)(const Json&);
+  static const std::map<std::string_view, Handler> kSigned = {
+      {"GetOpenIdTokenForDeveloperIdentity", &IdentityApi::getOpenIdTokenForDeveloperIdentity},
+      {"LookupDeveloperIdentity", &IdentityApi::lookupDeveloperIdentity},
+      {"MergeDeveloperIdentities", &IdentityApi::mergeDeveloperIdentities},
+      {"UnlinkDeveloperIdentity", &IdentityApi::unlinkDeveloperIdentity},
+      {"DescribeIdentity", &IdentityApi::describeIdentity},
+      {"ListIdentities", &IdentityApi::listIdentities},
+      {"DeleteIdentities", &IdentityApi::deleteIdentities},
+      {"DescribeIdentityPool", &IdentityApi::describeIdentityPool},
+      {"ListIdentityPools", &IdentityApi::listIdentityPools},
+  };
+  auto it = kSigned.find(op);
+  if (it == kSigned.end())
+    return ApiError{400, "UnknownOperationException", "Unknown operation: " + std::string(op)};
+  API_TRY(Principal who, ctx_.authenticator.authenticate(request, "/", "cognito-identity"));
+  if (!who.isDeveloper())
+    return notAuthorized("User is not authorized to perform: cognito-identity:" + std::string(op) +
+                         " (developer credentials required)");
+  return (this->*(it->second))(in);
+}
+
+ApiResult<PoolInfo> IdentityApi::loadPool(const std::string& poolId) {
+  Result<std::optional<PoolInfo>> pool = ctx_.store.getPool(poolId);
+  if (!pool.isOk()) return fromStatus(kSvc, pool.status());
+  if (!*pool) return ApiError::notFound(kSvc, "IdentityPool '" + poolId + "' not found.");
+  return **pool;
+}
+
+ApiResult<std::string> IdentityApi::developerProvider(const std::string& poolId) {
+  auto it = ctx_.developerProviders.find(poolId);
+  if (it == ctx_.developerProviders.end())
+    return invalid("Identity pool " + poolId + " has no developer provider configured.");
+  return it->second;
+}
+
+ApiResult<IdentityApi::Access> IdentityApi::checkAccess(
+    const std::string& identityId, const std::optional<std::map<std::string, std::string>>& logins) {
+  Result<std::optional<IdentityInfo>> found = ctx_.store.getIdentity(identityId);
+  if (!found.isOk()) return fromStatus(kSvc, found.status());
+  if (!*found) return ApiError::notFound(kSvc, "Identity '" + identityId + "' not found.");
+  Access access;
+  access.identity = **found;
+  if (access.identity.disabled) return forbidden(identityId);
+  Result<std::vector<LoginLink>> links = ctx_.store.listLogins(identityId);
+  if (!links.isOk()) return fromStatus(kSvc, links.status());
+  access.authenticated = !links->empty();
+
+  bool proven = false;
+  if (logins) {
+    for (const auto& [provider, token] : *logins) {
+      if (provider != kCognitoLoginKey && provider != kCognitoLoginKeyCn)
+        return notAuthorized("Token is not from a supported provider of this identity pool.");
+      Result<VerifiedToken> v = ctx_.issuer.verify(token, ctx_.clock.nowMs());
+      if (!v.isOk()) return notAuthorized("Invalid login token. " + v.status().message());
+      if (v->identityId != identityId || v->poolId != access.identity.poolId)
+        return notAuthorized("Logins don't match. Please include at least one valid login for this identity or "
+                             "identity pool.");
+      proven = true;
+    }
+  }
+  if (access.authenticated) {
+    if (!proven) return forbidden(identityId);
+    access.amr.push_back("authenticated");
+    for (const LoginLink& l : *links)
+      if (std::find(access.amr.begin(), access.amr.end(), l.provider) == access.amr.end())
+        access.amr.push_back(l.provider);
+  } else {
+    API_TRY(PoolInfo pool, loadPool(access.identity.poolId));
+    if (!pool.allowGuests && !proven)
+      return notAuthorized("Unauthenticated access is not supported for this identity pool.");
+    access.amr.push_back("unauthenticated");
+  }
+  return access;
+}
+
+ApiResult<Json> IdentityApi::getId(const Json& in) {
+  API_TRY(std::string poolId, requireId(in, "IdentityPoolId"));
+  API_TRY(auto logins, getLogins(in, false));
+  API_TRY(auto accountId, getString(in, "AccountId"));
+  (void)accountId;  // legacy; ignored (spec 2.2)
+  if (logins && !logins->empty()) {
+    // A device that already holds one of our tokens asks which identity it names.
+    API_TRY(PoolInfo pool, loadPool(poolId));
+    std::string identityId;
+    for (const auto& [provider, token] : *logins) {
+      if (provider != kCognitoLoginKey && provider != kCognitoLoginKeyCn)
+        return notAuthorized("Token is not from a supported provider of this identity pool.");
+      Result<VerifiedToken> v = ctx_.issuer.verify(token, ctx_.clock.nowMs());
+      if (!v.isOk()) return notAuthorized("Invalid login token. " + v.status().message());
+      if (v->poolId != pool.id) return notAuthorized("Invalid login token. Token is for another identity pool.");
+      identityId = v->identityId;
+    }
+    API_TRY(Access access, checkAccess(identityId, logins));
+    return Json{{"IdentityId", access.identity.id}};
+  }
+  Result<proto::GetIdResponse> r = ctx_.identities.getId(proto::GetIdRequest{poolId, {}});
+  if (!r.isOk()) return fromStatus(kSvc, r.status());
+  return Json{{"IdentityId", r->identityId}};
+}
+
+ApiResult<Json> IdentityApi::getOpenIdToken(const Json& in) {
+  API_TRY(std::string identityId, requireId(in, "IdentityId"));
+  API_TRY(auto logins, getLogins(in, false));
+  API_TRY(Access access, checkAccess(identityId, logins));
+  TokenClaims claims{access.identity.poolId, identityId, access.amr, kOpenIdTokenTtlSeconds};
+  Result<IssuedToken> token = ctx_.issuer.issue(claims, ctx_.clock.nowMs());
+  if (!token.isOk()) return fromStatus(kSvc, token.status());
+  return Json{{"IdentityId", identityId}, {"Token", token->token}};
+}
+
+ApiResult<Json> IdentityApi::getCredentialsForIdentity(const Json& in) {
+  API_TRY(std::string identityId, requireId(in, "IdentityId"));
+  API_TRY(auto logins, getLogins(in, false));
+  API_TRY(auto roleArn, getString(in, "CustomRoleArn"));
+  (void)roleArn;  // no IAM here: every identity gets access to its own data only
+  API_TRY(Access access, checkAccess(identityId, logins));
+  IssuedCredentials c =
+      ctx_.credentials.issue(access.identity.poolId, identityId, access.authenticated, ctx_.clock.nowMs());
+  return Json{{"IdentityId", identityId},
+              {"Credentials",
+               {{"AccessKeyId", c.accessKeyId},
+                {"SecretKey", c.secretKey},
+                {"SessionToken", c.sessionToken},
+                {"Expiration", epochSeconds(c.expiresAtMs)}}}};
+}
+
+ApiResult<Json> IdentityApi::unlinkIdentity(const Json& in) {
+  API_TRY(std::string identityId, requireId(in, "IdentityId"));
+  API_TRY(auto logins, getLogins(in, true));
+  API_TRY(std::optional<std::vector<std::string>> remove, getStringList(in, "LoginsToRemove", true));
+  API_TRY(Access access, checkAccess(identityId, logins));
+  if (!access.authenticated) return notAuthorized("Identity '" + identityId + "' has no linked logins.");
+  Result<std::vector<LoginLink>> links = ctx_.store.listLogins(identityId);
+  if (!links.isOk()) return fromStatus(kSvc, links.status());
+  size_t left = links->size();
+  for (const LoginLink& l : *links) {
+    if (std::find(remove->begin(), remove->end(), l.provider) == remove->end()) continue;
+    if (Status s = ctx_.store.unlinkLogin(identityId, l.provider, l.subject); !s.isOk()) return fromStatus(kSvc, s);
+    --left;
+  }
+  // The last login gone: the identity becomes inaccessible (spec 7.16).
+  if (left == 0)
+    if (Status s = ctx_.store.setIdentityDisabled(identityId, true); !s.isOk()) return fromStatus(kSvc, s);
+  return Json::object();
+}
+
+ApiResult<Json> IdentityApi::getOpenIdTokenForDeveloperIdentity(const Json& in) {
+  API_TRY(std::string poolId, requireId(in, "IdentityPoolId"));
+  API_TRY(auto identityIdIn, getString(in, "IdentityId"));
+  API_TRY(auto logins, getLogins(in, true));
+  API_TRY(std::optional<int64_t> ttl, getInt(in, "TokenDuration"));
+  int64_t ttlSeconds = ttl.value_or(kDeveloperTokenDefaultTtlSeconds);
+  if (ttlSeconds < 1 || ttlSeconds > kMaxTokenTtlSeconds)
+    return invalid("TokenDuration must be between 1 and 86400 seconds");
+  API_TRY(PoolInfo pool, loadPool(poolId));
+  API_TRY(std::string provider, developerProvider(poolId));
+  auto login = logins->find(provider);
+  if (login == logins->end() || logins->size() != 1)
+    return invalid("Logins must contain exactly the developer provider '" + provider + "' of this identity pool.");
+  const std::string& subject = login->second;
+  if (subject.size() > 1024) return invalid("DeveloperUserIdentifier must be at most 1024 characters");
+
+  Result<std::optional<std::string>> linked = ctx_.store.findLogin(poolId, provider, subject);
+  if (!linked.isOk()) return fromStatus(kSvc, linked.status());
+  std::string identityId;
+  if (identityIdIn) {
+    if (!validateIdentityId(*identityIdIn).isOk()) return invalid("IdentityId is not a valid identity ID");
+    Result<std::optional<IdentityInfo>> found = ctx_.store.getIdentity(*identityIdIn);
+    if (!found.isOk()) return fromStatus(kSvc, found.status());
+    if (!*found || (*found)->poolId != poolId)
+      return ApiError::notFound(kSvc, "Identity '" + *identityIdIn + "' not found.");
+    if ((*found)->disabled) return forbidden(*identityIdIn);
+    identityId = *identityIdIn;
+    if (*linked && **linked != *identityIdIn) {
+      // The user already has an identity. A guest presented with it is folded into it (its data
+      // becomes `<name>.<guestId>` there; spec 7.14); an authenticated identity is not merged.
+      Result<std::vector<LoginLink>> guestLinks = ctx_.store.listLogins(*identityIdIn);
+      if (!guestLinks.isOk()) return fromStatus(kSvc, guestLinks.status());
+      if (!guestLinks->empty())
+        return ApiError{400, "DeveloperUserAlreadyRegisteredException",
+                        "Developer user '" + subject + "' is already registered with another identity."};
+      if (Status s = mergeIdentities(ctx_.store, poolId, **linked, *identityIdIn, ctx_.clock.nowMs()); !s.isOk())
+        return fromStatus(kSvc, s);
+      identityId = **linked;
+    }
+  } else if (*linked) {
+    identityId = **linked;
+  } else {
+    // A developer identity exists whether or not the pool allows guests: create it directly.
+    IdentityInfo identity{newRandomId(regionOf(pool.id)), pool.id, ctx_.clock.nowMs(), false};
+    if (Status s = ctx_.store.createIdentity(identity); !s.isOk()) return fromStatus(kSvc, s);
+    identityId = identity.id;
+  }
+  if (!*linked) {
+    Result<std::vector<LoginLink>> links = ctx_.store.listLogins(identityId);
+    if (!links.isOk()) return fromStatus(kSvc, links.status());
+    if (links->size() >= static_cast<size_t>(kMaxLinkedLogins))
+      return ApiError{400, "LimitExceededException", "An identity may have at most 20 linked logins."};
+    Status s = ctx_.store.linkLogin(LoginLink{poolId, provider, subject, identityId});
+    if (s.code() == StatusCode::kConflict)
+      return ApiError{400, "DeveloperUserAlreadyRegisteredException",
+                      "Developer user '" + subject + "' is already registered with another identity."};
+    if (!s.isOk()) return fromStatus(kSvc, s);
+  }
+  TokenClaims claims{poolId, identityId, {"authenticated", provider}, ttlSeconds};
+  Result<IssuedToken> token = ctx_.issuer.issue(claims, ctx_.clock.nowMs());
+  if (!token.isOk()) return fromStatus(kSvc, token.status());
+  return Json{{"IdentityId", identityId}, {"Token", token->token}};
+}
+
+ApiResult<Json> IdentityApi::lookupDeveloperIdentity(const Json& in) {
+  API_TRY(std::string poolId, requireId(in, "IdentityPoolId"));
+  API_TRY(auto identityIdIn, getString(in, "IdentityId"));
+  API_TRY(auto user, getString(in, "DeveloperUserIdentifier"));
+  API_TRY(int limit, getLimit(in, false));
+  API_TRY(auto nextToken, getString(in, "NextToken"));
+  (void)nextToken;
+  API_TRY(PoolInfo pool, loadPool(poolId));
+  API_TRY(std::string provider, developerProvider(pool.id));
+  if (!identityIdIn && !user) return invalid("One of IdentityId or DeveloperUserIdentifier is required.");
+  std::string identityId;
+  if (user) {
+    Result<std::optional<std::string>> linked = ctx_.store.findLogin(poolId, provider, *user);
+    if (!linked.isOk()) return fromStatus(kSvc, linked.status());
+    if (!*linked) return ApiError::notFound(kSvc, "Developer user '" + *user + "' not found.");
+    if (identityIdIn && *identityIdIn != **linked)
+      return ApiError{400, "ResourceConflictException",
+                      "The IdentityId and DeveloperUserIdentifier given belong to different identities."};
+    identityId = **linked;
+  } else {
+    if (!validateIdentityId(*identityIdIn).isOk()) return invalid("IdentityId is not a valid identity ID");
+    Result<std::optional<IdentityInfo>> found = ctx_.store.getIdentity(*identityIdIn);
+    if (!found.isOk()) return fromStatus(kSvc, found.status());
+    if (!*found || (*found)->poolId != poolId)
+      return ApiError::notFound(kSvc, "Identity '" + *identityIdIn + "' not found.");
+    identityId = *identityIdIn;
+  }
+  Result<std::vector<LoginLink>> links = ctx_.store.listLogins(identityId);
+  if (!links.isOk()) return fromStatus(kSvc, links.status());
+  Json users = Json::array();
+  for (const LoginLink& l : *links)
+    if (l.provider == provider && static_cast<int>(users.size()) < limit) users.push_back(l.subject);
+  return Json{{"IdentityId", identityId}, {"DeveloperUserIdentifierList", users}};
+}
+
+ApiResult<Json> IdentityApi::mergeDeveloperIdentities(const Json& in) {
+  API_TRY(auto source, getString(in, "SourceUserIdentifier", true));
+  API_TRY(auto destination, getString(in, "DestinationUserIdentifier", true));
+  API_TRY(auto providerIn, getString(in, "DeveloperProviderName", true));
+  API_TRY(std::string poolId, requireId(in, "IdentityPoolId"));
+  API_TRY(PoolInfo pool, loadPool(poolId));
+  API_TRY(std::string provider, developerProvider(pool.id));
+  if (*providerIn != provider) return invalid("DeveloperProviderName does not match the identity pool's.");
+  Result<std::optional<std::string>> dest = ctx_.store.findLogin(poolId, provider, *destination);
+  if (!dest.isOk()) return fromStatus(kSvc, dest.status());
+  if (!*dest) return ApiError::notFound(kSvc, "Developer user '" + *destination + "' not found.");
+  Result<std::optional<std::string>> src = ctx_.store.findLogin(poolId, provider, *source);
+  if (!src.isOk()) return fromStatus(kSvc, src.status());
+  const std::string& winner = **dest;
+  if (!*src) {
+    Status s = ctx_.store.linkLogin(LoginLink{poolId, provider, *source, winner});
+    if (!s.isOk()) return fromStatus(kSvc, s);
+  } else if (**src != winner) {
+    Result<std::vector<LoginLink>> a = ctx_.store.listLogins(winner);
+    Result<std::vector<LoginLink>> b = ctx_.store.listLogins(**src);
+    if (!a.isOk()) return fromStatus(kSvc, a.status());
+    if (!b.isOk()) return fromStatus(kSvc, b.status());
+    if (a->size() + b->size() > static_cast<size_t>(kMaxLinkedLogins))
+      return ApiError{400, "LimitExceededException", "The merged identity would have more than 20 logins."};
+    if (Status s = mergeIdentities(ctx_.store, poolId, winner, **src, ctx_.clock.nowMs()); !s.isOk())
+      return fromStatus(kSvc, s);
+  }
+  return Json{{"IdentityId", winner}};
+}
+
+ApiResult<Json> IdentityApi::unlinkDeveloperIdentity(const Json& in) {
+  API_TRY(std::string identityId, requireId(in, "IdentityId"));
+  API_TRY(std::string poolId, requireId(in, "IdentityPoolId"));
+  API_TRY(auto providerIn, getString(in, "DeveloperProviderName", true));
+  API_TRY(auto user, getString(in, "DeveloperUserIdentifier", true));
+  API_TRY(std::string provider, developerProvider(poolId));
+  if (*providerIn != provider) return invalid("DeveloperProviderName does not match the identity pool's.");
+  Status s = ctx_.store.unlinkLogin(identityId, provider, *user);
+  if (s.code() == StatusCode::kNotFound)
+    return ApiError::notFound(kSvc, "Developer user '" + *user + "' is not linked to identity '" + identityId + "'.");
+  if (!s.isOk()) return fromStatus(kSvc, s);
+  Result<std::vector<LoginLink>> left = ctx_.store.listLogins(identityId);
+  if (!left.isOk()) return fromStatus(kSvc, left.status());
+  if (left->empty())
+    if (Status d = ctx_.store.setIdentityDisabled(identityId, true); !d.isOk()) return fromStatus(kSvc, d);
+  return Json::object();
+}
+
+ApiResult<Json> IdentityApi::describeIdentity(const Json& in) {
+  API_TRY(std::string identityId, requireId(in, "IdentityId"));
+  Result<std::optional<IdentityInfo>> found = ctx_.store.getIdentity(identityId);
+  if (!found.isOk()) return fromStatus(kSvc, found.status());
+  if (!*found) return ApiError::notFound(kSvc, "Identity '" + identityId + "' not found.");
+  Result<std::vector<LoginLink>> links = ctx_.store.listLogins(identityId);
+  if (!links.isOk()) return fromStatus(kSvc, links.status());
+  return identityDescription(**found, *links);
+}
+
+ApiResult<Json> IdentityApi::listIdentities(const Json& in) {
+  API_TRY(std::string poolId, requireId(in, "IdentityPoolId"));
+  API_TRY(int limit, getLimit(in, true));
+  API_TRY(auto nextToken, getString(in, "NextToken"));
+  API_TRY(std::optional<bool> hideDisabled, getBool(in, "HideDisabled"));
+  API_TRY(PoolInfo pool, loadPool(poolId));
+  std::string after = nextToken.value_or("");
+  if (nextToken && !validateIdentityId(after).isOk()) return invalid("NextToken is not valid.");
+  Json list = Json::array();
+  std::string last;
+  bool more = false;
+  while (static_cast<int>(list.size()) < limit) {
+    Result<std::vector<IdentityInfo>> page = ctx_.store.listIdentities(pool.id, after, limit + 1);
+    if (!page.isOk()) return fromStatus(kSvc, page.status());
+    if (page->empty()) break;
+    for (const IdentityInfo& id : *page) {
+      after = id.id;
+      if (static_cast<int>(list.size()) == limit) {
+        more = true;
+        break;
+      }
+      if (hideDisabled.value_or(false) && id.disabled) continue;
+      Result<std::vector<LoginLink>> links = ctx_.store.listLogins(id.id);
+      if (!links.isOk()) return fromStatus(kSvc, links.status());
+      list.push_back(identityDescription(id, *links));
+      last = id.id;
+    }
+    if (more || static_cast<int>(page->size()) < limit + 1) break;
+  }
+  Json out = {{"IdentityPoolId", pool.id}, {"Identities", list}};
+  if (more) out["NextToken"] = last;
+  return out;
+}
+
+ApiResult<Json> IdentityApi::deleteIdentities(const Json& in) {
+  API_TRY(std::optional<std::vector<std::string>> idsIn, getStringList(in, "IdentityIdsToDelete", true));
+  const std::vector<std::string> ids = idsIn.value_or(std::vector<std::string>());
+  if (ids.empty() || ids.size() > 60) return invalid("IdentityIdsToDelete must have 1-60 entries");
+  for (const std::string& id : ids)
+    if (!validateIdentityId(id).isOk()) return invalid("IdentityIdsToDelete contains an invalid identity ID");
+  Json unprocessed = Json::array();
+  for (const std::string& id : ids) {
+    Status s = ctx_.store.deleteIdentity(id);
+    if (s.isOk() || s.code() == StatusCode::kNotFound) continue;
+    unprocessed.push_back({{"IdentityId", id}, {"ErrorCode", "InternalServerError"}});
+  }
+  return Json{{"UnprocessedIdentityIds", unprocessed}};
+}
+
+ApiResult<Json> IdentityApi::describeIdentityPool(const Json& in) {
+  API_TRY(std::string poolId, requireId(in, "IdentityPoolId"));
+  API_TRY(PoolInfo pool, loadPool(poolId));
+  Json out = {{"IdentityPoolId", pool.id},
+              {"IdentityPoolName", pool.name},
+              {"AllowUnauthenticatedIdentities", pool.allowGuests},
+              {"AllowClassicFlow", true}};
+  if (auto it = ctx_.developerProviders.find(pool.id); it != ctx_.developerProviders.end())
+    out["DeveloperProviderName"] = it->second;
+  return out;
+}
+
+ApiResult<Json> IdentityApi::listIdentityPools(const Json& in) {
+  API_TRY(int limit, getLimit(in, true));
+  API_TRY(auto nextToken, getString(in, "NextToken"));
+  Result<std::vector<PoolInfo>> pools = ctx_.store.listPools();
+  if (!pools.isOk()) return fromStatus(kSvc, pools.status());
+  std::vector<PoolInfo> sorted = *pools;
+  std::sort(sorted.begin(), sorted.end(), [](const PoolInfo& a, const PoolInfo& b) { return a.id < b.id; });
+  Json list = Json::array();
+  std::string last;
+  bool more = false;
+  for (const PoolInfo& p : sorted) {
+    if (nextToken && p.id <= *nextToken) continue;
+    if (static_cast<int>(list.size()) == limit) {
+      more = true;
+      break;
+    }
+    list.push_back({{"IdentityPoolId", p.id}, {"IdentityPoolName", p.name}});
+    last = p.id;
+  }
+  Json out = {{"IdentityPools", list}};
+  if (more) out["NextToken"] = last;
+  return out;
+}
+
+}  // namespace tether::server::cognito

@@ -1,0 +1,325 @@
+// Cognito Sync operations; see sync_api.h.
+#include "cognito/sync_api.h"
+
+#include <charconv>
+
+#include "tether/limits.h"
+
+namespace tether::server::cognito {
+namespace {
+
+constexpr Service kSvc = Service::kSync;
+// Meta keys under which the per-pool settings live.
+std::string eventsKey(const std::string& poolId) { return "cognito.events:" + poolId; }
+std::string configKey(const std::string& poolId) { return "cognito.pool-configuration:" + poolId; }
+// ListIdentityPoolUsage page size (the model has no documented maximum).
+constexpr int64_t kMaxPoolUsagePage = 60;
+
+ApiError invalid(std::string m) { return ApiError::invalidParameter(std::move(m)); }
+ApiError fail(const Status& s) { return fromStatus(kSvc, s); }
+
+ApiResult<std::optional<int64_t>> queryInt(const HttpRequest& req, const char* name, int64_t min, int64_t max) {
+  const std::string* v = req.queryParam(name);
+  if (v == nullptr) return std::optional<int64_t>();
+  int64_t out = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  if (v->empty() || ec != std::errc() || end != v->data() + v->size() || out < min || out > max)
+    return invalid("1 validation error detected: Value '" + *v + "' at '" + name + "' failed to satisfy constraint");
+  return std::optional<int64_t>(out);
+}
+
+Json datasetJson(const std::string& identityId, const DatasetMetadata& d) {
+  return Json{{"IdentityId", identityId},
+              {"DatasetName", d.name},
+              {"CreationDate", epochSeconds(d.creationMs)},
+              {"LastModifiedDate", epochSeconds(d.lastModifiedMs)},
+              {"LastModifiedBy", d.lastModifiedBy},
+              {"DataStorage", d.dataStorage},
+              {"NumRecords", d.numRecords}};
+}
+
+Json recordJson(const Record& r) {
+  Json j = {{"Key", r.key},
+            {"SyncCount", r.syncCount},
+            {"LastModifiedDate", epochSeconds(r.lastModifiedMs)},
+            {"LastModifiedBy", r.lastModifiedBy},
+            {"DeviceLastModifiedDate", epochSeconds(r.deviceLastModifiedMs)}};
+  if (r.value) j["Value"] = *r.value;
+  return j;
+}
+
+ApiResult<std::vector<RecordPatch>> parsePatches(const Json& in) {
+  std::vector<RecordPatch> out;
+  auto it = in.find("RecordPatches");
+  if (it == in.end() || it->is_null()) return out;
+  if (!it->is_array()) return invalid("RecordPatches must be a list");
+  if (it->size() > static_cast<size_t>(kMaxPatchesPerBatch))
+    return invalid("RecordPatches must have at most 1024 entries");
+  for (const Json& p : *it) {
+    if (!p.is_object()) return invalid("Each RecordPatch must be an object");
+    RecordPatch patch;
+    API_TRY(std::optional<std::string> op, getString(p, "Op", true));
+    if (*op == "replace") patch.op = PatchOp::kReplace;
+    else if (*op == "remove") patch.op = PatchOp::kRemove;
+    else return invalid("1 validation error detected: Value '" + *op +
+                        "' at 'recordPatches.member.op' failed to satisfy constraint: Member must satisfy enum "
+                        "value set: [replace, remove]");
+    API_TRY(std::optional<std::string> key, getString(p, "Key", true));
+    patch.key = *key;
+    API_TRY(std::optional<std::string> value, getString(p, "Value"));
+    patch.value = value.value_or("");
+    API_TRY(std::optional<int64_t> syncCount, getInt(p, "SyncCount", true));
+    patch.syncCount = *syncCount;
+    API_TRY(std::optional<int64_t> dlm, getEpochMs(p, "DeviceLastModifiedDate"));
+    patch.deviceLastModifiedMs = dlm.value_or(0);
+    out.push_back(std::move(patch));
+  }
+  return out;
+}
+
+ApiResult<Json> loadMeta(Store& store, const std::string& key) {
+  Result<std::optional<std::string>> v = store.getMeta(key);
+  if (!v.isOk()) return fail(v.status());
+  if (!*v) return Json::object();
+  Json j = Json::parse(**v, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail(Status::corruption("stored setting " + key + " is not JSON"));
+  return j;
+}
+
+}  // namespace
+
+ApiResult<Json> SyncApi::call(const SyncRoute& route, const HttpRequest& request) {
+  API_TRY(Principal who, ctx_.authenticator.authenticate(request, route.canonicalUri, "cognito-sync"));
+  if (!route.poolId.empty() && !validatePoolId(route.poolId).isOk())
+    return invalid("1 validation error detected: Value '" + route.poolId +
+                   "' at 'identityPoolId' failed to satisfy constraint: Member must satisfy regular expression "
+                   "pattern: [\\w-]+:[0-9a-f-]+");
+  if (route.identityId.empty()) {
+    if (!who.isDeveloper())
+      return ApiError::notAuthorized(kSvc, "Operation " + std::string(syncOpName(route.op)) +
+                                               " requires developer credentials.");
+    return poolLevel(route, request);
+  }
+  if (!validateIdentityId(route.identityId).isOk())
+    return invalid("1 validation error detected: Value '" + route.identityId +
+                   "' at 'identityId' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+                   "[\\w-]+:[0-9a-f-]+");
+  if (!who.isDeveloper() && (who.poolId != route.poolId || who.identityId != route.identityId))
+    return ApiError::notAuthorized(kSvc, "Access to Identity '" + route.identityId + "' is forbidden.");
+  return perIdentity(route, request, who);
+}
+
+ApiResult<Json> SyncApi::perIdentity(const SyncRoute& route, const HttpRequest& request, const Principal& who) {
+  // The identity must exist in the pool and not be disabled (merged away, unlinked).
+  Result<std::optional<IdentityInfo>> identity = ctx_.store.getIdentity(route.identityId);
+  if (!identity.isOk()) return fail(identity.status());
+  if (!*identity || (*identity)->poolId != route.poolId) {
+    if (!who.isDeveloper())
+      return ApiError::notAuthorized(kSvc, "Access to Identity '" + route.identityId + "' is forbidden.");
+    return ApiError::notFound(kSvc, "Identity '" + route.identityId + "' not found.");
+  }
+  if ((*identity)->disabled)
+    return ApiError::notAuthorized(kSvc, "Access to Identity '" + route.identityId + "' is forbidden.");
+
+  Caller caller{route.poolId, route.identityId, ""};
+  if (!route.datasetName.empty() && !validateDatasetName(route.datasetName).isOk())
+    return invalid("1 validation error detected: Value '" + route.datasetName +
+                   "' at 'datasetName' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+                   "[a-zA-Z0-9_.:-]+ and have length between 1 and 128");
+  switch (route.op) {
+    case SyncOp::kDescribeIdentityUsage: {
+      Result<proto::DescribeIdentityUsageResponse> r = ctx_.sync.describeIdentityUsage(caller);
+      if (!r.isOk()) return fail(r.status());
+      Json usage = {{"IdentityId", r->identityId},
+                    {"IdentityPoolId", r->identityPoolId},
+                    {"DatasetCount", r->datasetCount},
+                    {"DataStorage", r->dataStorage}};
+      if (r->lastModifiedMs > 0) usage["LastModifiedDate"] = epochSeconds(r->lastModifiedMs);
+      return Json{{"IdentityUsage", usage}};
+    }
+    case SyncOp::kListDatasets: {
+      API_TRY(std::optional<int64_t> max, queryInt(request, "maxResults", 1, INT32_MAX));
+      proto::ListDatasetsRequest req;
+      req.maxResults = static_cast<uint32_t>(max.value_or(0));
+      if (const std::string* t = request.queryParam("nextToken")) req.nextToken = *t;
+      Result<proto::ListDatasetsResponse> r = ctx_.sync.listDatasets(caller, req);
+      if (!r.isOk()) return fail(r.status());
+      Json list = Json::array();
+      for (const DatasetMetadata& d : r->datasets) list.push_back(datasetJson(route.identityId, d));
+      Json out = {{"Datasets", list}, {"Count", list.size()}};
+      if (!r->nextToken.empty()) out["NextToken"] = r->nextToken;
+      return out;
+    }
+    case SyncOp::kDescribeDataset: {
+      Result<proto::DescribeDatasetResponse> r = ctx_.sync.describeDataset(caller, {route.datasetName});
+      if (!r.isOk()) return fail(r.status());
+      return Json{{"Dataset", datasetJson(route.identityId, r->dataset)}};
+    }
+    case SyncOp::kDeleteDataset: {
+      Result<proto::DeleteDatasetResponse> r = ctx_.sync.deleteDataset(caller, {route.datasetName});
+      if (!r.isOk()) return fail(r.status());
+      return Json{{"Dataset", datasetJson(route.identityId, r->dataset)}};
+    }
+    case SyncOp::kListRecords: {
+      API_TRY(std::optional<int64_t> last, queryInt(request, "lastSyncCount", INT64_MIN, INT64_MAX));
+      API_TRY(std::optional<int64_t> max, queryInt(request, "maxResults", 1, INT32_MAX));
+      proto::ListRecordsRequest req;
+      req.datasetName = route.datasetName;
+      req.lastSyncCount = last.value_or(0);
+      req.maxResults = static_cast<uint32_t>(max.value_or(0));
+      if (const std::string* t = request.queryParam("nextToken")) req.nextToken = *t;
+      // syncSessionToken in ListRecords is accepted and ignored (spec 7.11).
+      Result<proto::ListRecordsResponse> r = ctx_.sync.listRecords(caller, req);
+      if (!r.isOk()) return fail(r.status());
+      Json records = Json::array();
+      for (const Record& rec : r->records) records.push_back(recordJson(rec));
+      Json out = {{"Records", records},
+                  {"Count", records.size()},
+                  {"DatasetSyncCount", r->datasetSyncCount},
+                  {"LastModifiedBy", r->lastModifiedBy},
+                  {"MergedDatasetNames", r->mergedDatasetNames},
+                  {"DatasetExists", r->datasetExists},
+                  {"DatasetDeletedAfterRequestedSyncCount", r->datasetDeletedAfterRequestedSyncCount},
+                  {"SyncSessionToken", r->syncSessionToken}};
+      if (!r->nextToken.empty()) out["NextToken"] = r->nextToken;
+      return out;
+    }
+    case SyncOp::kUpdateRecords: {
+      API_TRY(Json in, parseObject(request.body));
+      API_TRY(std::optional<std::string> token, getString(in, "SyncSessionToken", true));
+      API_TRY(std::optional<std::string> deviceId, getString(in, "DeviceId"));
+      API_TRY(std::vector<RecordPatch> patches, parsePatches(in));
+      proto::UpdateRecordsRequest req;
+      req.datasetName = route.datasetName;
+      req.syncSessionToken = *token;
+      req.deviceId = deviceId.value_or("");
+      req.patches = std::move(patches);
+      Result<proto::UpdateRecordsResponse> r = ctx_.sync.updateRecords(caller, req);
+      if (!r.isOk()) return fail(r.status());
+      Json records = Json::array();
+      for (const Record& rec : r->records) records.push_back(recordJson(rec));
+      return Json{{"Records", records}};
+    }
+    case SyncOp::kRegisterDevice: {
+      API_TRY(Json in, parseObject(request.body));
+      API_TRY(std::optional<std::string> platform, getString(in, "Platform", true));
+      API_TRY(std::optional<std::string> token, getString(in, "Token", true));
+      if (*platform != "APNS" && *platform != "APNS_SANDBOX" && *platform != "GCM" && *platform != "ADM")
+        return invalid("1 validation error detected: Value '" + *platform +
+                       "' at 'platform' failed to satisfy constraint: Member must satisfy enum value set: [APNS, "
+                       "APNS_SANDBOX, GCM, ADM]");
+      return ApiError::invalidConfiguration("Push synchronization is not configured for this identity pool.");
+    }
+    case SyncOp::kSubscribeToDataset:
+    case SyncOp::kUnsubscribeFromDataset:
+      if (!validateDeviceId(route.deviceId).isOk()) return invalid("DeviceId must be 1-256 characters");
+      return ApiError::invalidConfiguration("Push synchronization is not configured for this identity pool.");
+    default:
+      return ApiError::internal("route without handler");
+  }
+}
+
+ApiResult<Json> SyncApi::poolUsage(const PoolInfo& pool) {
+  Result<PoolUsage> u = ctx_.store.poolUsage(pool.id);
+  if (!u.isOk()) return fail(u.status());
+  Json out = {{"IdentityPoolId", pool.id}, {"SyncSessionsCount", 0}, {"DataStorage", u->dataStorage}};
+  if (u->lastModifiedMs > 0) out["LastModifiedDate"] = epochSeconds(u->lastModifiedMs);
+  return out;
+}
+
+ApiResult<Json> SyncApi::poolLevel(const SyncRoute& route, const HttpRequest& request) {
+  if (route.op == SyncOp::kListIdentityPoolUsage) {
+    API_TRY(std::optional<int64_t> max, queryInt(request, "maxResults", 1, INT32_MAX));
+    int64_t limit = std::min(max.value_or(kMaxPoolUsagePage), kMaxPoolUsagePage);
+    const std::string* next = request.queryParam("nextToken");
+    Result<std::vector<PoolInfo>> pools = ctx_.store.listPools();
+    if (!pools.isOk()) return fail(pools.status());
+    std::vector<PoolInfo> sorted = *pools;
+    std::sort(sorted.begin(), sorted.end(), [](const PoolInfo& a, const PoolInfo& b) { return a.id < b.id; });
+    Json list = Json::array();
+    std::string last;
+    bool more = false;
+    for (const PoolInfo& p : sorted) {
+      if (next && p.id <= *next) continue;
+      if (static_cast<int64_t>(list.size()) == limit) {
+        more = true;
+        break;
+      }
+      API_TRY(Json usage, poolUsage(p));
+      list.push_back(std::move(usage));
+      last = p.id;
+    }
+    Json out = {{"IdentityPoolUsages", list}, {"MaxResults", limit}, {"Count", list.size()}};
+    if (more) out["NextToken"] = last;
+    return out;
+  }
+  Result<std::optional<PoolInfo>> pool = ctx_.store.getPool(route.poolId);
+  if (!pool.isOk()) return fail(pool.status());
+  if (!*pool) return ApiError::notFound(kSvc, "IdentityPool '" + route.poolId + "' not found.");
+  switch (route.op) {
+    case SyncOp::kDescribeIdentityPoolUsage: {
+      API_TRY(Json usage, poolUsage(**pool));
+      return Json{{"IdentityPoolUsage", usage}};
+    }
+    case SyncOp::kBulkPublish:
+      return invalid("Cognito Streams is not configured for this identity pool; nothing to publish.");
+    case SyncOp::kGetBulkPublishDetails:
+      return Json{{"IdentityPoolId", route.poolId}, {"BulkPublishStatus", "NOT_STARTED"}};
+    case SyncOp::kGetCognitoEvents: {
+      API_TRY(Json events, loadMeta(ctx_.store, eventsKey(route.poolId)));
+      return Json{{"Events", events}};
+    }
+    case SyncOp::kSetCognitoEvents: {
+      API_TRY(Json in, parseObject(request.body));
+      API_TRY(auto eventsIn, getStringMap(in, "Events", true));
+      const std::map<std::string, std::string> events = eventsIn.value_or(std::map<std::string, std::string>());
+      if (events.size() > 1) return invalid("Events may have at most 1 entry");
+      for (const auto& [k, v] : events)
+        if (k != "SyncTrigger") return invalid("Unsupported event type '" + k + "'; only SyncTrigger exists");
+      Json stored = Json::object();
+      for (const auto& [k, v] : events)
+        if (!v.empty()) stored[k] = v;  // an empty ARN removes the trigger
+      if (Status s = ctx_.store.putMeta(eventsKey(route.poolId), stored.dump()); !s.isOk()) return fail(s);
+      return Json::object();
+    }
+    case SyncOp::kGetIdentityPoolConfiguration:
+    case SyncOp::kSetIdentityPoolConfiguration: {
+      API_TRY(Json config, loadMeta(ctx_.store, configKey(route.poolId)));
+      if (route.op == SyncOp::kSetIdentityPoolConfiguration) {
+        API_TRY(Json in, parseObject(request.body));
+        if (auto push = in.find("PushSync"); push != in.end() && !push->is_null()) {
+          if (!push->is_object()) return invalid("PushSync must be an object");
+          API_TRY(auto arns, getStringList(*push, "ApplicationArns"));
+          API_TRY(auto role, getString(*push, "RoleArn"));
+          Json p = Json::object();
+          if (arns) p["ApplicationArns"] = *arns;
+          if (role) p["RoleArn"] = *role;
+          config["PushSync"] = p;
+        }
+        if (auto streams = in.find("CognitoStreams"); streams != in.end() && !streams->is_null()) {
+          if (!streams->is_object()) return invalid("CognitoStreams must be an object");
+          API_TRY(auto name, getString(*streams, "StreamName"));
+          API_TRY(auto role, getString(*streams, "RoleArn"));
+          API_TRY(auto status, getString(*streams, "StreamingStatus"));
+          if (name && (name->empty() || name->size() > 128)) return invalid("StreamName must be 1-128 characters");
+          if (status && *status != "ENABLED" && *status != "DISABLED")
+            return invalid("StreamingStatus must be ENABLED or DISABLED");
+          Json c = Json::object();
+          if (name) c["StreamName"] = *name;
+          if (role) c["RoleArn"] = *role;
+          if (status) c["StreamingStatus"] = *status;
+          config["CognitoStreams"] = c;
+        }
+        if (Status s = ctx_.store.putMeta(configKey(route.poolId), config.dump()); !s.isOk()) return fail(s);
+      }
+      Json out = {{"IdentityPoolId", route.poolId}};
+      if (config.contains("PushSync")) out["PushSync"] = config["PushSync"];
+      if (config.contains("CognitoStreams")) out["CognitoStreams"] = config["CognitoStreams"];
+      return out;
+    }
+    default:
+      return ApiError::internal("route without handler");
+  }
+}
+
+}  // namespace tether::server::cognito
