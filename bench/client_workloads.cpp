@@ -198,7 +198,7 @@ Timings runPropagation(const ClientBenchTarget& target, int trials, Timings* put
   std::string seen;
   Clock::time_point seenAt;
   std::shared_ptr<Dataset> bds = *db;
-  (*b)->addChangeListener([&mu, &cv, &seen, &seenAt, bds](const std::string& dataset,
+  ChangeListenerId listener = (*b)->addChangeListener([&mu, &cv, &seen, &seenAt, bds](const std::string& dataset,
                                                           const std::vector<std::string>& keys) {
     if (dataset != "w3" || std::find(keys.begin(), keys.end(), "k") == keys.end()) return;
     auto now = Clock::now();
@@ -210,6 +210,13 @@ Timings runPropagation(const ClientBenchTarget& target, int trials, Timings* put
     }
     cv.notify_all();
   });
+  // Removed before the locals it uses go away; it also holds `bds`, which would otherwise keep
+  // B's client alive in a cycle (listener -> dataset -> client -> listener).
+  struct RemoveListener {
+    Client& client;
+    ChangeListenerId id;
+    ~RemoveListener() { client.removeChangeListener(id); }
+  } removeListener{**b, listener};
   Status s = (*db)->subscribe();
   if (s.isOk()) s = (*da)->put("k", "start");
   if (s.isOk()) s = syncWhenUp(**da);
