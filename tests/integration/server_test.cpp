@@ -575,6 +575,20 @@ TEST_F(ServerTest, SlowReaderIsCutOffWithoutSlowingOthers) {
   auto elapsed = std::chrono::steady_clock::now() - t0;
   EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count(), 5000);
 
+  // The stalled reader stays stalled until the server has given up on it: the 60 replies
+  // (~60 MB) are far past the 16 MiB bound plus what the kernel's socket buffers hold.
+  auto metric = [&](const std::string& name) -> long {
+    std::string text = httpGet(server_->port(), "/metrics");
+    size_t at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stol(text.substr(at + name.size() + 2));
+  };
+  const long before = metric("tether_slow_readers_closed_total");
+  ASSERT_GE(before, 0);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (metric("tether_slow_readers_closed_total") == before && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(metric("tether_slow_readers_closed_total"), before + 1);
+  // Reading again, it drains what the kernel held and then finds the policy close.
   slow->setReading(true);
   int code = 0;
   EXPECT_TRUE(slow->waitClosed(15000, &code));

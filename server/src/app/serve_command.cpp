@@ -174,6 +174,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   NetServerOptions netOptions;
   netOptions.host = config.listen.host;
   netOptions.port = config.listen.port;
+  netOptions.metrics = &metrics;
   if (config.tlsCert) netOptions.tlsCertFile = config.tlsCert->string();
   if (config.tlsKey) netOptions.tlsKeyFile = config.tlsKey->string();
   if (idleTimeoutSeconds > 0) {

@@ -137,23 +137,6 @@ std::vector<std::pair<std::string, std::string>> queryOf(lws* wsi) {
   return q;
 }
 
-const char* reasonPhrase(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
-  }
-}
-
 class LwsNetServer final : public NetServer {
  public:
   LwsNetServer(const NetServerOptions& options, WsHandler& ws, HttpHandler& http)
@@ -211,7 +194,6 @@ class LwsNetServer final : public NetServer {
   void sendCoalesced(ConnId conn, std::string key, std::string frame) override {
     post(OutPush{conn, std::move(key), std::move(frame)});
   }
-  int64_t coalesced() const { return coalesced_.load(); }
   void close(ConnId conn, uint16_t code, std::string reason) override {
     post(OutClose{conn, code, std::move(reason)});
   }
@@ -270,6 +252,7 @@ class LwsNetServer final : public NetServer {
         if (c.txBytes + f->data.size() > tuning::kMaxOutboundBytesPerConnection) {
           spdlog::warn("conn {}: outbound queue over {} bytes, closing slow reader", c.id,
                        tuning::kMaxOutboundBytesPerConnection);
+          if (options_.metrics) options_.metrics->slowReadersClosedTotal++;
           c.tx.clear();
           c.txBytes = 0;
           c.closing = true;
@@ -289,7 +272,7 @@ class LwsNetServer final : public NetServer {
         WsConn& c = *it->second;
         auto [slot, fresh] = c.pushes.try_emplace(p->key);
         if (fresh) c.pushOrder.push_back(p->key);
-        else coalesced_++;
+        else if (options_.metrics) options_.metrics->pushesCoalescedTotal++;
         slot->second = std::move(p->data);
         lws_callback_on_writable(c.wsi);
       } else if (auto* cl = std::get_if<OutClose>(&item)) {
@@ -445,7 +428,7 @@ class LwsNetServer final : public NetServer {
         auto h = std::make_unique<HttpConn>();
         h->id = ++s->nextHttpId_;
         h->wsi = wsi;
-        h->request.method = s->currentMethod(wsi);
+        h->request.method = methodOf(wsi);
         h->request.path.assign(static_cast<const char*>(in), len);
         h->request.query = queryOf(wsi);
         collectHeaders(wsi, h->request);
@@ -514,7 +497,6 @@ class LwsNetServer final : public NetServer {
     }
   }
 
-  std::string currentMethod(lws* wsi) { return methodOf(wsi); }
 
   NetServerOptions options_;
   WsHandler& ws_;
@@ -526,7 +508,6 @@ class LwsNetServer final : public NetServer {
   bool tls_ = false;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int64_t> coalesced_{0};
 
   std::mutex outMu_;
   std::vector<OutItem> out_;   // guarded by outMu_

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "net/http.h"
+#include "net/server_metrics.h"
 #include "tether/status.h"
 
 namespace tether::server {
@@ -41,6 +42,7 @@ struct NetServerOptions {
   size_t maxFrameBytes = 0;        // 0 = tether::kMaxFrameBytes
   uint16_t idlePingSeconds = 0;    // 0 = tuning::kIdlePingSeconds
   uint16_t idleHangupSeconds = 0;  // 0 = tuning::kIdleHangupSeconds
+  ServerMetrics* metrics = nullptr;  // optional; must outlive the server
 };
 
 class NetServer {

@@ -17,6 +17,8 @@ struct ServerMetrics {
   std::atomic<int64_t> recordsAcceptedTotal{0};
   std::atomic<int64_t> protocolErrorsTotal{0};
   std::atomic<int64_t> httpRequestsTotal{0};
+  std::atomic<int64_t> slowReadersClosedTotal{0};
+  std::atomic<int64_t> pushesCoalescedTotal{0};
 
   std::string prometheusText() const {
     std::string out;
@@ -33,6 +35,12 @@ struct ServerMetrics {
     line("tether_records_accepted_total", "counter", "Records written by accepted batches.", recordsAcceptedTotal.load());
     line("tether_protocol_errors_total", "counter", "Frames that could not be understood.", protocolErrorsTotal.load());
     line("tether_http_requests_total", "counter", "HTTP requests received.", httpRequestsTotal.load());
+    line("tether_slow_readers_closed_total", "counter",
+         "Connections closed (1008) because their outbound queue passed its bound.",
+         slowReadersClosedTotal.load());
+    line("tether_pushes_coalesced_total", "counter",
+         "Change notifications superseded by a newer one before they were written.",
+         pushesCoalescedTotal.load());
     return out;
   }
 };

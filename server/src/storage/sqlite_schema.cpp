@@ -10,7 +10,7 @@ namespace {
 
 // Append only: a released migration never changes (files in the field have run it). Each entry
 // moves the schema from version i to i + 1.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     // 1: identity pools, identities, meta.
     R"sql(
       CREATE TABLE pools (
@@ -82,6 +82,54 @@ constexpr std::array<const char*, 3> kMigrations = {
         PRIMARY KEY (pool_id, provider, subject)
       ) WITHOUT ROWID;
       CREATE INDEX logins_by_identity ON logins (identity_id, provider, subject);
+    )sql",
+    // 4: login providers and developer credentials kept in the database (`tetherd pool
+    // add-oidc-provider`, `tetherd credentials create`), and Cognito push-sync devices and
+    // dataset subscriptions (RegisterDevice / SubscribeToDataset).
+    R"sql(
+      -- OpenID Connect providers a pool accepts logins from. `name` is the key apps use in
+      -- Logins (e.g. "accounts.google.com"); audiences is a JSON array of accepted client IDs;
+      -- keys come from jwks_file (re-read when it changes) or the inline jwks, exactly one set.
+      CREATE TABLE pool_oidc_providers (
+        pool_id        TEXT NOT NULL,
+        name           TEXT NOT NULL,
+        issuer         TEXT NOT NULL,
+        audiences      TEXT NOT NULL,
+        jwks_file      TEXT,
+        jwks           TEXT,
+        leeway_seconds INTEGER NOT NULL,
+        created_ms     INTEGER NOT NULL,
+        PRIMARY KEY (pool_id, name)
+      ) WITHOUT ROWID;
+      ALTER TABLE pools ADD COLUMN developer_provider TEXT NOT NULL DEFAULT '';
+      -- Long-term developer credentials. The secret is kept because SigV4 verification needs it
+      -- (HMAC); the data directory already holds the signing keys and must be private anyway.
+      CREATE TABLE developer_credentials (
+        access_key_id TEXT PRIMARY KEY,
+        secret        TEXT NOT NULL,
+        description   TEXT NOT NULL,
+        created_ms    INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      -- Cognito RegisterDevice: a device of an identity (DeviceId is ours, random).
+      CREATE TABLE devices (
+        pool_id     TEXT NOT NULL,
+        identity_id TEXT NOT NULL,
+        device_id   TEXT NOT NULL,
+        platform    TEXT NOT NULL,
+        push_token  TEXT NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        PRIMARY KEY (pool_id, identity_id, device_id)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX devices_by_token ON devices (pool_id, identity_id, platform, push_token);
+      -- Cognito SubscribeToDataset: a device wants change notifications for a dataset.
+      CREATE TABLE dataset_subscriptions (
+        pool_id     TEXT NOT NULL,
+        identity_id TEXT NOT NULL,
+        device_id   TEXT NOT NULL,
+        dataset     TEXT NOT NULL,
+        PRIMARY KEY (pool_id, identity_id, device_id, dataset)
+      ) WITHOUT ROWID;
     )sql",
 };
 
