@@ -113,7 +113,8 @@ struct Request {
     describeIdentityUsage @9 :DescribeIdentityUsageRequest;
     subscribe @10 :SubscribeRequest;
     unsubscribe @11 :UnsubscribeRequest;
-    # Room for later requests (developer logins): append here.
+    getDeveloperToken @12 :GetDeveloperTokenRequest;
+    # Room for later requests: append here.
   }
 }
 
@@ -173,12 +174,31 @@ struct SubscribeRequest {
   # after a reconnect, subscribe again. Subscribing to a dataset that does not exist yet is
   # allowed (its creation is a change).
   datasetNames @0 :List(Text);
-  deviceId @1 :Text;            # this device's ID (may be empty); for logs and, later, for
-                                # honouring Cognito SubscribeToDataset registrations
+  deviceId @1 :Text;            # this device's ID (may be empty). If it is a DeviceId from
+                                # Cognito RegisterDevice for this identity, the connection is
+                                # also subscribed to that device's stored SubscribeToDataset
+                                # datasets, and follows Subscribe/UnsubscribeFromDataset while
+                                # open. Empty datasetNames + a deviceId = just those.
 }
 
 struct UnsubscribeRequest {
-  datasetNames @0 :List(Text);  # empty = all of this connection's subscriptions
+  datasetNames @0 :List(Text);  # empty = all of this connection's subscriptions, including
+                                # its device's (the stored ones stay for the next connection)
+}
+
+struct GetDeveloperTokenRequest {
+  # Sent by an app's own backend that holds a developer credential (tetherd credentials
+  # create), never by a device: an identity and an OpenID token for one of the app's users
+  # (Cognito GetOpenIdTokenForDeveloperIdentity). Needs no authenticate first; the request
+  # proves itself with an HMAC (docs/protocol.md, "Developer tokens"). Answered with getToken.
+  identityPoolId @0 :Text;
+  identityId @1 :Text;          # empty: the user's identity (created on first use); set: link
+                                # the user to this identity (a guest upgrades in place)
+  developerUserId @2 :Text;     # the app's user ID, 1..1024 characters
+  tokenDurationSeconds @3 :Int64;  # 0 = 900; at most 86400
+  accessKeyId @4 :Text;         # the developer credential's access key ID
+  timestampMs @5 :Int64;        # the sender's clock; refused if more than 5 minutes off
+  signature @6 :Text;           # hex HMAC-SHA256(secret, canonical string of the fields above)
 }
 
 # ------------------------------------------------------------------------------------------
@@ -277,7 +297,8 @@ struct SubscriptionState {
 }
 
 struct SubscribeResponse {
-  datasets @0 :List(SubscriptionState);   # one per requested name, in request order
+  datasets @0 :List(SubscriptionState);   # one per requested name, in request order, then
+                                          # one per stored device subscription not requested
 }
 
 struct UnsubscribeResponse {}

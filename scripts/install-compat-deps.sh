@@ -28,5 +28,8 @@ if [ "$missing" = 1 ]; then
 fi
 
 if ! python3 -c 'import boto3' >/dev/null 2>&1; then
-  echo "install-compat-deps: python3 cannot import boto3; install it (pip install boto3) for the boto3 compat suite" >&2
+  echo "install-compat-deps: python3 cannot import boto3; install it (pip install boto3) for the boto3 compat suites" >&2
+fi
+if ! python3 -c 'import cryptography' >/dev/null 2>&1; then
+  echo "install-compat-deps: python3 cannot import cryptography (Debian: python3-cryptography); the boto3-auth suite needs it to sign test ID tokens" >&2
 fi

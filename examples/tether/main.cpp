@@ -31,6 +31,7 @@ struct Args {
   std::string conflict = "lww";
   std::string dataset, key, value;
   std::vector<std::string> watched;
+  std::vector<std::string> logins;  // PROVIDER=TOKEN
   bool all = false;
   int timeoutSec = 30;
 };
@@ -117,6 +118,7 @@ int main(int argc, char** argv) {
   app.add_option("--ca", a.ca, "PEM file of CAs to trust for wss://");
   app.add_option("--conflict", a.conflict, "conflict policy for sync: remote|local|lww")
       ->check(CLI::IsMember({"remote", "local", "lww"}));
+  app.add_option("--login", a.logins, "sign in: PROVIDER=TOKEN (e.g. an OIDC ID token); repeatable");
   app.add_option("--timeout", a.timeoutSec, "seconds to wait for the server")->check(CLI::PositiveNumber);
 
   auto* put = app.add_subcommand("put", "set KEY to VALUE in DATASET (local; pushed by sync)");
@@ -175,6 +177,18 @@ int main(int argc, char** argv) {
   o.deviceName = a.device;
   o.connectTimeout = std::chrono::seconds(std::min(a.timeoutSec, 10));
   o.requestTimeout = std::chrono::seconds(a.timeoutSec);
+  if (!a.logins.empty()) {
+    tether::Logins logins;
+    for (const std::string& l : a.logins) {
+      size_t eq = l.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == l.size()) {
+        std::cerr << "tether: --login wants PROVIDER=TOKEN\n";
+        return 2;
+      }
+      logins[l.substr(0, eq)] = l.substr(eq + 1);
+    }
+    o.loginsProvider = [logins](bool) -> tether::Result<tether::Logins> { return logins; };
+  }
   if (watchCmd->parsed()) {
     // Pulls run in the background; the --conflict policy applies to them.
     o.autoSync = true;

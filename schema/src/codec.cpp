@@ -190,6 +190,16 @@ struct RequestFiller {
     auto names = b.initUnsubscribe().initDatasetNames(r.datasetNames.size());
     for (unsigned i = 0; i < r.datasetNames.size(); ++i) names.set(i, txt(r.datasetNames[i]));
   }
+  void operator()(const GetDeveloperTokenRequest& r) {
+    auto g = b.initGetDeveloperToken();
+    g.setIdentityPoolId(txt(r.identityPoolId));
+    g.setIdentityId(txt(r.identityId));
+    g.setDeveloperUserId(txt(r.developerUserId));
+    g.setTokenDurationSeconds(r.tokenDurationSeconds);
+    g.setAccessKeyId(txt(r.accessKeyId));
+    g.setTimestampMs(r.timestampMs);
+    g.setSignature(txt(r.signature));
+  }
 };
 
 std::vector<std::string> readNames(capnp::List<capnp::Text>::Reader list) {
@@ -285,6 +295,13 @@ Result<ClientMessage> readClientMessage(w::ClientMessage::Reader m) {
       if (g.getDatasetNames().size() > static_cast<unsigned>(kMaxPatchesPerBatch))
         return Status::invalidArgument("too many dataset names");
       out.body = UnsubscribeRequest{readNames(g.getDatasetNames())};
+      break;
+    }
+    case w::Request::GET_DEVELOPER_TOKEN: {
+      auto g = r.getGetDeveloperToken();
+      out.body = GetDeveloperTokenRequest{str(g.getIdentityPoolId()), str(g.getIdentityId()),
+                                          str(g.getDeveloperUserId()), g.getTokenDurationSeconds(),
+                                          str(g.getAccessKeyId()), g.getTimestampMs(), str(g.getSignature())};
       break;
     }
     default:

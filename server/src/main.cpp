@@ -41,6 +41,44 @@ int main(int argc, char** argv) {
   std::filesystem::path listDir = "./tether-data";
   poolList->add_option("--data-dir", listDir, "Data directory (default ./tether-data)");
 
+  // pool add-oidc-provider / remove-oidc-provider / set-developer-provider (docs/authentication.md)
+  OidcProviderArgs oidcArgs;
+  oidcArgs.dataDir = "./tether-data";
+  CLI::App* addOidc = poolCmd->add_subcommand("add-oidc-provider", "Accept logins from an OpenID Connect issuer");
+  addOidc->add_option("--pool", oidcArgs.poolId, "Pool ID")->required();
+  addOidc->add_option("--name", oidcArgs.name, "Logins key apps send, e.g. accounts.google.com")->required();
+  addOidc->add_option("--issuer", oidcArgs.issuer, "Exact iss of the tokens, e.g. https://accounts.google.com")->required();
+  addOidc->add_option("--audience", oidcArgs.audiences, "Accepted aud (client ID); repeat for several")->required();
+  addOidc->add_option("--jwks-file", oidcArgs.jwksFile, "JWKS file with the issuer's keys (re-read when it changes)");
+  addOidc->add_option("--jwks", oidcArgs.jwks, "The issuer's JWKS as inline JSON");
+  addOidc->add_option("--leeway", oidcArgs.leewaySeconds, "Clock skew allowed on exp/nbf/iat, seconds (default 60)")
+      ->check(CLI::Range(0, 600));
+  addOidc->add_option("--data-dir", oidcArgs.dataDir, "Data directory (default ./tether-data)");
+  std::string authPool, authName;
+  std::filesystem::path authDir = "./tether-data";
+  CLI::App* removeOidc = poolCmd->add_subcommand("remove-oidc-provider", "Stop accepting an OIDC provider's logins");
+  removeOidc->add_option("--pool", authPool, "Pool ID")->required();
+  removeOidc->add_option("--name", authName, "Provider name")->required();
+  removeOidc->add_option("--data-dir", authDir, "Data directory (default ./tether-data)");
+  CLI::App* setDev = poolCmd->add_subcommand("set-developer-provider",
+                                             "Name the pool's developer provider (cannot be changed later)");
+  setDev->add_option("--pool", authPool, "Pool ID")->required();
+  setDev->add_option("--name", authName, "Developer provider name, e.g. login.mycompany.myapp")->required();
+  setDev->add_option("--data-dir", authDir, "Data directory (default ./tether-data)");
+
+  // credentials create / list / delete
+  CLI::App* credsCmd = app.add_subcommand("credentials", "Manage developer credentials (SigV4 / native developer requests)");
+  credsCmd->require_subcommand(1);
+  std::string credDescription, credKeyId;
+  CLI::App* credsCreate = credsCmd->add_subcommand("create", "Create a credential and print its key pair once");
+  credsCreate->add_option("--description", credDescription, "What it is for (shown by list)");
+  credsCreate->add_option("--data-dir", authDir, "Data directory (default ./tether-data)");
+  CLI::App* credsList = credsCmd->add_subcommand("list", "List credentials (access key IDs only)");
+  credsList->add_option("--data-dir", authDir, "Data directory (default ./tether-data)");
+  CLI::App* credsDelete = credsCmd->add_subcommand("delete", "Delete a credential");
+  credsDelete->add_option("--access-key-id", credKeyId, "Access key ID")->required();
+  credsDelete->add_option("--data-dir", authDir, "Data directory (default ./tether-data)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -49,6 +87,12 @@ int main(int argc, char** argv) {
 
   if (*poolCreate) return runPoolCreate(createArgs);
   if (*poolList) return runPoolList(listDir);
+  if (*addOidc) return runAddOidcProvider(oidcArgs);
+  if (*removeOidc) return runRemoveOidcProvider(authDir, authPool, authName);
+  if (*setDev) return runSetDeveloperProvider(authDir, authPool, authName);
+  if (*credsCreate) return runCredentialsCreate(authDir, credDescription);
+  if (*credsList) return runCredentialsList(authDir);
+  if (*credsDelete) return runCredentialsDelete(authDir, credKeyId);
 
   ServerConfig config;
   if (!configFile.empty()) {

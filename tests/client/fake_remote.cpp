@@ -17,10 +17,109 @@ std::string sessionToken(const std::string& id, const std::string& name) {
 
 std::string FakeServer::createIdentity() {
   std::lock_guard lock(mu_);
+  return createIdentityLocked();
+}
+
+std::string FakeServer::createIdentityLocked() {
   char buf[64];
   std::snprintf(buf, sizeof buf, "local:00000000-0000-4000-8000-%012x", ++identitySeq_);
   data_[buf];
   return buf;
+}
+
+namespace {
+
+Status checkLogins(const std::vector<Login>& logins) {
+  for (const Login& l : logins)
+    if (l.token.rfind("expired:", 0) == 0)
+      return Status::unauthenticated("Invalid login token. Token expired.");
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::string> FakeServer::getId(const std::vector<Login>& logins) {
+  TETHER_RETURN_IF_ERROR(checkLogins(logins));
+  std::lock_guard lock(mu_);
+  if (logins.empty()) return createIdentityLocked();
+  std::string owner;
+  for (const Login& l : logins) {
+    auto it = logins_.find({l.provider, l.token});
+    if (it == logins_.end()) continue;
+    if (owner.empty()) owner = it->second;
+    else if (owner != it->second) mergeLocked(it->second, owner);
+  }
+  if (owner.empty()) owner = createIdentityLocked();
+  for (const Login& l : logins) logins_[{l.provider, l.token}] = owner;
+  return owner;
+}
+
+Result<std::string> FakeServer::getToken(const std::string& id, const std::vector<Login>& logins) {
+  TETHER_RETURN_IF_ERROR(checkLogins(logins));
+  std::lock_guard lock(mu_);
+  if (!data_.count(id)) return Status::notFound("identity not found");
+  if (disabled_.count(id)) return Status::unauthenticated("identity is disabled");
+  bool authenticated = false;
+  for (auto& [login, owner] : logins_) authenticated = authenticated || owner == id;
+  std::string winner = id;
+  bool ownMatched = false;
+  for (const Login& l : logins) {
+    auto it = logins_.find({l.provider, l.token});
+    if (it == logins_.end()) continue;
+    if (it->second == id) {
+      ownMatched = true;
+    } else if (authenticated) {
+      return Status::unauthenticated("Logins don't match. Please include at least one valid login for this identity.");
+    } else {
+      winner = it->second;  // a guest presenting another identity's login: merged into it
+    }
+  }
+  if (authenticated && !ownMatched)
+    return Status::unauthenticated("Logins don't match. Please include at least one valid login for this identity.");
+  if (winner != id) mergeLocked(id, winner);
+  for (const Login& l : logins) logins_[{l.provider, l.token}] = winner;
+  return winner;
+}
+
+void FakeServer::mergeLocked(const std::string& loser, const std::string& winner) {
+  auto& from = data_[loser];
+  auto& to = data_[winner];
+  for (auto& [name, ds] : from) {
+    if (!ds.live) continue;
+    std::string merged = name + "." + loser;
+    DatasetState copy;
+    copy.live = true;
+    copy.creationMs = ds.creationMs;
+    std::vector<Record> recs;
+    for (auto& [k, r] : ds.records)
+      if (r.value) recs.push_back(r);
+    std::sort(recs.begin(), recs.end(), [](const Record& a, const Record& b) {
+      return a.syncCount != b.syncCount ? a.syncCount < b.syncCount : a.key < b.key;
+    });
+    for (Record& r : recs) {
+      r.syncCount = ++copy.syncCount;
+      copy.records[r.key] = r;
+    }
+    to[merged] = std::move(copy);
+    to[name].mergedNames.push_back(merged);
+  }
+  from.clear();
+  for (auto& [login, owner] : logins_)
+    if (owner == loser) owner = winner;
+  disabled_.insert(loser);
+}
+
+std::optional<std::string> FakeServer::identityOfLogin(const std::string& provider,
+                                                       const std::string& token) {
+  std::lock_guard lock(mu_);
+  auto it = logins_.find({provider, token});
+  if (it == logins_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool FakeServer::isDisabled(const std::string& id) {
+  std::lock_guard lock(mu_);
+  return disabled_.count(id) > 0;
 }
 
 bool FakeServer::hasIdentity(const std::string& id) {
@@ -322,18 +421,38 @@ void FakeRemote::dispatch(const std::string& op, Callback<Resp> done, Fn fn) {
   });
 }
 
-void FakeRemote::authenticate(std::string identityId, Callback<std::string> done) {
-  dispatch<std::string>("authenticate", std::move(done), [this, identityId]() -> Result<std::string> {
+void FakeRemote::authenticate(std::string identityId, LoginsFn logins, bool renew,
+                              Callback<std::string> done) {
+  if (renew) ++renewCalls_;
+  dispatch<std::string>("authenticate", std::move(done),
+                        [this, identityId, logins, renew]() -> Result<std::string> {
+    {
+      // Like the transport: a held token for this identity is reused (logins not asked).
+      std::lock_guard lock(mu_);
+      if (!renew && !identityId.empty() && identityId == identity_) return identityId;
+    }
+    std::vector<Login> presented;
+    if (logins) {
+      Result<std::vector<Login>> l = logins();  // on the executor, as the contract says
+      if (!l.isOk()) return l.status();
+      presented = std::move(*l);
+    }
+    {
+      std::lock_guard lock(mu_);
+      lastLogins_ = presented;
+    }
     std::string id = identityId;
     if (id.empty()) {
       ++getIdCalls_;
-      id = server_->createIdentity();
+      TETHER_TRY(id, server_->getId(presented));
     } else if (!server_->hasIdentity(id)) {
       return Status::notFound("identity not found");
     }
+    ++getTokenCalls_;
+    TETHER_TRY(std::string confirmed, server_->getToken(id, presented));
     std::lock_guard lock(mu_);
-    identity_ = id;
-    return id;
+    identity_ = confirmed;
+    return confirmed;
   });
 }
 

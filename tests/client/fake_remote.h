@@ -39,6 +39,20 @@ class FakeServer {
   std::string createIdentity();
   bool hasIdentity(const std::string& id);
 
+  // Logins (provider -> token). A token is valid unless it starts with "expired:" (then
+  // kUnauthenticated); its subject is the token itself. As tetherd / spec 2.2 and 2.5:
+  // GetId with logins returns the identity linked to them (created and linked on first use);
+  // GetToken links new logins to the identity, merges a guest into the identity owning a
+  // presented login (that one survives: its ID is returned), and refuses with
+  // kUnauthenticated "Logins don't match" an authenticated identity presented with logins of
+  // another, or without any of its own. Merging moves each live dataset `n` of the loser to
+  // the winner as `n.<loserId>` (sync counts renumbered 1..k, tombstones dropped), reported in
+  // the winner's `n` as a merged name until deleted; the loser is disabled.
+  Result<std::string> getId(const std::vector<Login>& logins);
+  Result<std::string> getToken(const std::string& id, const std::vector<Login>& logins);
+  std::optional<std::string> identityOfLogin(const std::string& provider, const std::string& token);
+  bool isDisabled(const std::string& id);
+
   Result<proto::ListDatasetsResponse> listDatasets(const std::string& id, const proto::ListDatasetsRequest& req);
   Result<proto::ListRecordsResponse> listRecords(const std::string& id, const proto::ListRecordsRequest& req);
   // `origin` = the writing connection (not notified); 0 = none.
@@ -69,6 +83,10 @@ class FakeServer {
  private:
   std::mutex mu_;
   std::map<std::string, std::map<std::string, DatasetState>> data_;  // identity -> name -> state
+  std::map<std::pair<std::string, std::string>, std::string> logins_;  // (provider, subject) -> id
+  std::set<std::string> disabled_;
+  std::string createIdentityLocked();
+  void mergeLocked(const std::string& loser, const std::string& winner);
   int identitySeq_ = 0;
   std::atomic<int64_t> nowMs_{1'000'000};
   std::atomic<int> updateCalls_{0};
@@ -92,7 +110,8 @@ class FakeRemote final : public Remote {
   FakeRemote(std::shared_ptr<FakeServer> server, std::shared_ptr<Executor> executor);
   ~FakeRemote() override;
 
-  void authenticate(std::string identityId, Callback<std::string> done) override;
+  void authenticate(std::string identityId, LoginsFn logins, bool renew,
+                    Callback<std::string> done) override;
   void listDatasets(proto::ListDatasetsRequest req, Callback<proto::ListDatasetsResponse> done) override;
   void listRecords(proto::ListRecordsRequest req, Callback<proto::ListRecordsResponse> done) override;
   void updateRecords(proto::UpdateRecordsRequest req, Callback<proto::UpdateRecordsResponse> done) override;
@@ -112,6 +131,12 @@ class FakeRemote final : public Remote {
   // The next `n` updateRecords fail with kConflict without touching the server.
   void failNextUpdatesWithConflict(int n) { forcedConflicts_ = n; }
   int getIdCalls() const { return getIdCalls_; }
+  int getTokenCalls() const { return getTokenCalls_; }  // authenticate() calls with an identity
+  int renewCalls() const { return renewCalls_; }        // authenticate() calls with renew set
+  std::vector<Login> lastLogins() const {
+    std::lock_guard lock(mu_);
+    return lastLogins_;
+  }
   std::string authenticatedAs() const {
     std::lock_guard lock(mu_);
     return identity_;
@@ -129,6 +154,9 @@ class FakeRemote final : public Remote {
   std::atomic<bool> online_{true};
   std::atomic<int> forcedConflicts_{0};
   std::atomic<int> getIdCalls_{0};
+  std::atomic<int> getTokenCalls_{0};
+  std::atomic<int> renewCalls_{0};
+  std::vector<Login> lastLogins_;  // guarded by mu_
   std::atomic<int> subscribeCalls_{0};
   uint64_t conn_ = 0;
   std::atomic<RemoteListener*> listener_{nullptr};

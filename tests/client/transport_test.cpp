@@ -196,7 +196,7 @@ TEST(WsTransportTest, AuthenticatesAndAnswersOutOfOrderAreMatchedById) {
   server.setMode(ScriptedServer::Mode::kReversePairs);
   auto t = WsTransport::start(optionsFor(server.port()));
   ASSERT_TRUE(t.isOk()) << t.status();
-  auto id = onLoop<std::string>(**t, [&](auto done) { (*t)->authenticate("", done); });
+  auto id = onLoop<std::string>(**t, [&](auto done) { (*t)->authenticate("", nullptr, false, done); });
   ASSERT_TRUE(id.isOk()) << id.status();
   EXPECT_EQ(*id, "local:00000000-0000-4000-8000-000000000001");
   // Two requests in flight; the server answers the second first.
@@ -221,7 +221,7 @@ TEST(WsTransportTest, ReauthenticatesOnlyWhenTheTokenNearsExpiry) {
   auto t = WsTransport::start(optionsFor(server.port()));
   ASSERT_TRUE(t.isOk());
   const std::string id = "local:00000000-0000-4000-8000-000000000001";
-  auto auth = [&] { return onLoop<std::string>(**t, [&](auto done) { (*t)->authenticate(id, done); }); };
+  auto auth = [&] { return onLoop<std::string>(**t, [&](auto done) { (*t)->authenticate(id, nullptr, false, done); }); };
   ASSERT_TRUE(auth().isOk());
   ASSERT_TRUE(auth().isOk());
   EXPECT_EQ(server.getTokenCalls(), 1);  // a fresh token is reused
@@ -229,7 +229,7 @@ TEST(WsTransportTest, ReauthenticatesOnlyWhenTheTokenNearsExpiry) {
   ASSERT_TRUE(auth().isOk());            // still the old long-lived token: reused
   EXPECT_EQ(server.getTokenCalls(), 1);
   // Force one refresh with the short token, then every call refreshes.
-  ASSERT_TRUE(onLoop<std::string>(**t, [&](auto done) { (*t)->authenticate("", done); }).isOk());
+  ASSERT_TRUE(onLoop<std::string>(**t, [&](auto done) { (*t)->authenticate("", nullptr, false, done); }).isOk());
   EXPECT_EQ(server.getTokenCalls(), 2);
   ASSERT_TRUE(auth().isOk());
   EXPECT_EQ(server.getTokenCalls(), 3);

@@ -176,10 +176,15 @@ test('developer operations and pool settings', { skip }, async () => {
     CognitoStreams: { StreamName: 's', StreamingStatus: 'DISABLED' } }));
   assert.equal(conf.CognitoStreams.StreamingStatus, 'DISABLED');
   const g = await guest();
-  await rejectsWith(g.sync.send(new cs.RegisterDeviceCommand({ IdentityPoolId: server.poolId, IdentityId: g.id,
-    Platform: 'APNS', Token: 't' })), 'InvalidConfigurationException', 400);
+  const { DeviceId } = await g.sync.send(new cs.RegisterDeviceCommand({ IdentityPoolId: server.poolId,
+    IdentityId: g.id, Platform: 'APNS', Token: 't' }));
+  assert.match(DeviceId, /^us-east-1:[0-9a-f-]+$/);
+  await g.sync.send(new cs.SubscribeToDatasetCommand({ IdentityPoolId: server.poolId, IdentityId: g.id,
+    DatasetName: 'd', DeviceId }));
+  await g.sync.send(new cs.UnsubscribeFromDatasetCommand({ IdentityPoolId: server.poolId, IdentityId: g.id,
+    DatasetName: 'd', DeviceId }));
   await rejectsWith(g.sync.send(new cs.SubscribeToDatasetCommand({ IdentityPoolId: server.poolId, IdentityId: g.id,
-    DatasetName: 'd', DeviceId: 'dev/1' })), 'InvalidConfigurationException', 400);
+    DatasetName: 'd', DeviceId: 'dev/1' })), 'ResourceNotFoundException', 404);
   const usage = await ds.send(new cs.ListIdentityPoolUsageCommand({ MaxResults: 10 }));
   assert.ok(usage.IdentityPoolUsages.some((u) => u.IdentityPoolId === server.poolId));
 });

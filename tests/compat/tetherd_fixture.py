@@ -49,7 +49,7 @@ secret_access_key = "{self.dev_secret}"
 
     def _start(self, deadline_s):
         binary = os.environ['TETHERD_BIN']
-        self.log = open(os.path.join(self.dir, 'tetherd.log'), 'w')
+        self.log = open(os.path.join(self.dir, 'tetherd.log'), 'a')
         self.proc = subprocess.Popen(
             [binary, 'serve', '--config', self.config, '--listen', '127.0.0.1:0',
              '--data-dir', os.path.join(self.dir, 'data')],
@@ -75,6 +75,13 @@ secret_access_key = "{self.dev_secret}"
                 if line.startswith('tetherd: ready'):
                     return self
         raise RuntimeError('tetherd not ready within deadline')
+
+    def restart(self, deadline_s=20):
+        """Stops and starts again on the same data directory and config (the port may change)."""
+        self.stop()
+        self.proc = None
+        self.port = None
+        return self.start(deadline_s)
 
     @property
     def endpoint(self):

@@ -561,6 +561,15 @@ TEST_F(ServerTest, SlowReaderIsCutOffWithoutSlowingOthers) {
   for (int i = 0; i < 15; ++i) patches.push_back(put("blob" + std::to_string(i), std::string(65536, 'a' + i)));
   ASSERT_TRUE(push(*writer, "big", std::move(patches)).isOk());
 
+  auto metric = [&](const std::string& name) -> long {
+    std::string text = httpGet(server_->port(), "/metrics");
+    size_t at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stol(text.substr(at + name.size() + 2));
+  };
+  // Read before the stalled reader exists: the server may cut it off at any moment after.
+  const long before = metric("tether_slow_readers_closed_total");
+  ASSERT_GE(before, 0);
+
   auto slow = WsTestClient::connect(server_->url());
   ASSERT_NE(slow, nullptr);
   ASSERT_TRUE(slow->loginAs(identity).isOk());
@@ -577,13 +586,6 @@ TEST_F(ServerTest, SlowReaderIsCutOffWithoutSlowingOthers) {
 
   // The stalled reader stays stalled until the server has given up on it: the 60 replies
   // (~60 MB) are far past the 16 MiB bound plus what the kernel's socket buffers hold.
-  auto metric = [&](const std::string& name) -> long {
-    std::string text = httpGet(server_->port(), "/metrics");
-    size_t at = text.find("\n" + name + " ");
-    return at == std::string::npos ? -1 : std::stol(text.substr(at + name.size() + 2));
-  };
-  const long before = metric("tether_slow_readers_closed_total");
-  ASSERT_GE(before, 0);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (metric("tether_slow_readers_closed_total") == before && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -152,4 +152,44 @@ std::string TestOidcIssuer::hmacSha256(const std::string& key, const std::string
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
+std::vector<TestOidcIssuer::BadToken> TestOidcIssuer::badTokens(const std::string& subject,
+                                                                const std::string& audience) const {
+  std::vector<BadToken> out;
+  nlohmann::json base = claims(subject, audience);
+  const int64_t iat = base["iat"].get<int64_t>();
+  auto with = [&](const char* name, const nlohmann::json& c) { out.push_back({name, sign(c), false}); };
+  nlohmann::json c = base;
+  c["iat"] = iat - 7200;
+  c["exp"] = iat - 3600;
+  with("expired", c);
+  c = base;
+  c["nbf"] = iat + 3600;
+  with("not-yet-valid", c);
+  c = base;
+  c["iat"] = iat + 3600;
+  c["exp"] = iat + 7200;
+  with("issued-in-the-future", c);
+  c = base;
+  c["aud"] = "some-other-client";
+  with("wrong-audience", c);
+  c = base;
+  c["iss"] = "https://evil.test.example";
+  with("wrong-issuer", c);
+  c = base;
+  c.erase("sub");
+  with("no-subject", c);
+  std::string good = sign(base);
+  std::string badSig = good.substr(0, good.rfind('.') + 1) + b64url(std::string(256, '\x5a'));
+  out.push_back({"bad-signature", badSig, false});
+  out.push_back({"unknown-kid", sign(base, "RS256", "no-such-kid"), false});
+  out.push_back({"alg-none", assemble({{"alg", "none"}, {"typ", "JWT"}}, base, ""), false});
+  nlohmann::json hsHeader = {{"alg", "HS256"}, {"typ", "JWT"}, {"kid", "rsa-" + std::to_string(generation_)}};
+  std::string input = b64url(hsHeader.dump()) + "." + b64url(base.dump());
+  out.push_back({"hs256-with-public-key", input + "." + b64url(hmacSha256(rsaPublicKeyPem(), input)), false});
+  out.push_back({"malformed", "this-is-not-a-jwt", false});
+  out.push_back({"malformed-segments", "e30.e30.e30.e30", false});
+  out.push_back({"oversized", "eyJ" + std::string(50001, 'A'), true});
+  return out;
+}
+
 }  // namespace tether::testing

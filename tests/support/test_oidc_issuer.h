@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,6 +35,17 @@ class TestOidcIssuer {
   static std::string b64url(const std::string& bytes);
   std::string rsaPublicKeyPem() const;            // for the "HS256 with the public key" attack
   static std::string hmacSha256(const std::string& key, const std::string& data);
+
+  // Every bad token of issue 5 for `subject` at `audience` (now = the system clock): expired,
+  // not yet valid (nbf), issued in the future, wrong audience, wrong issuer, bad signature,
+  // unknown kid, alg none, HS256 keyed with the RSA public key, malformed, no subject, and
+  // oversized (> 50,000 characters: the one that is malformed input, `invalidParameter`).
+  struct BadToken {
+    std::string name;
+    std::string token;
+    bool invalidParameter = false;  // false: the answer is NotAuthorized (kUnauthenticated)
+  };
+  std::vector<BadToken> badTokens(const std::string& subject, const std::string& audience) const;
 
  private:
   struct Keys;

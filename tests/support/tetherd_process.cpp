@@ -99,7 +99,8 @@ int TetherdProcess::runTool(const std::vector<std::string>& args, std::string* o
 std::unique_ptr<TetherdProcess> TetherdProcess::start(const TetherdOptions& options) {
   auto p = std::unique_ptr<TetherdProcess>(new TetherdProcess());
   p->options_ = options;
-  p->dataDir_ = options.dataDir.empty() ? makeTempDir("tetherd") : options.dataDir;
+  p->ownsDataDir_ = options.dataDir.empty();
+  p->dataDir_ = p->ownsDataDir_ ? makeTempDir("tetherd") : options.dataDir;
   if (options.tls) {
     std::filesystem::path certDir = p->dataDir_.parent_path() / ("cert-" + p->dataDir_.filename().string());
     std::filesystem::create_directories(certDir);
@@ -180,6 +181,16 @@ bool TetherdProcess::launch() {
 
 TetherdProcess::~TetherdProcess() {
   if (pid_ > 0) stop();
+  // A temp data directory this object made goes with it (a run of every suite would otherwise
+  // leave hundreds behind); the server's log next to it stays for post-mortems.
+  // TETHER_KEEP_TEST_DATA=1 keeps the data too.
+  const char* keep = std::getenv("TETHER_KEEP_TEST_DATA");
+  if (ownsDataDir_ && !(keep && *keep && std::string(keep) != "0")) {
+    std::error_code ec;
+    std::filesystem::remove_all(dataDir_, ec);
+    if (options_.tls)
+      std::filesystem::remove_all(dataDir_.parent_path() / ("cert-" + dataDir_.filename().string()), ec);
+  }
 }
 
 std::string TetherdProcess::url() const {

@@ -58,6 +58,7 @@ class TetherdProcess {
 
   TetherdOptions options_;
   std::filesystem::path dataDir_;
+  bool ownsDataDir_ = false;  // made by start(): removed by the destructor
   TestCert cert_;
   std::string poolId_;
   int port_ = 0;

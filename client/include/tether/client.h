@@ -12,11 +12,16 @@
 // Live sync: Dataset::subscribe() keeps a dataset current from the server over the open
 // WebSocket; ClientOptions::autoSync pushes local writes without synchronize() calls;
 // addChangeListener() tells the app (on the sync thread) which keys arrived.
+// Sign-in: ClientOptions::loginsProvider (or setLogins()) supplies the logins (provider ->
+// token) presented to the server; the identity may then change (guest -> the login's identity,
+// a merge), which IdentityChangedListener reports after the local cache has followed it
+// (docs/client.md, "Signed-in users").
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,6 +32,26 @@
 #include "tether/status.h"
 
 namespace tether {
+
+// Logins presented to the server: provider name (as configured in the pool, e.g. the OIDC
+// issuer's name) -> token (e.g. an OpenID Connect ID token).
+using Logins = std::map<std::string, std::string>;
+
+// Supplies the current logins; empty = not signed in (a guest). Called on the sync thread,
+// only when the library is about to present logins: the first GetId and every GetToken (a new
+// server token: first use, near expiry, after setLogins/refreshLogins). forceRefresh = true
+// when the server has just refused the previous tokens (kUnauthenticated, e.g. an expired ID
+// token): return fresh ones; the request is retried once with them. An error status fails the
+// operation that needed the logins with that status (nothing is written locally). Must not
+// block for long (it holds up the network thread) nor call the blocking Client methods.
+using LoginsProvider = std::function<Result<Logins>(bool forceRefresh)>;
+
+// The identity of this client changed from `oldId` ("" if none was cached yet) to `newId`:
+// a first GetId, or the server answered a sign-in with another identity (a guest merged into
+// the login's identity). Called on the sync thread after the local cache moved to `newId`
+// (docs/client.md). Must not block for long nor call the blocking Client methods.
+using IdentityChangedListener =
+    std::function<void(const std::string& oldId, const std::string& newId)>;
 
 struct ClientOptions {
   std::string cachePath;          // SQLite cache file, created if missing
@@ -39,6 +64,10 @@ struct ClientOptions {
   std::chrono::milliseconds requestTimeout{15000};   // per request on the wire
   std::chrono::milliseconds connectTimeout{5000};    // a sync waits this long for a connection
   std::function<int64_t()> clock; // ms since the Unix epoch; empty = system clock
+
+  // ---- sign-in (docs/client.md, "Signed-in users")
+  LoginsProvider loginsProvider;            // empty = no logins (guest) until setLogins()
+  IdentityChangedListener onIdentityChanged; // optional
 
   // ---- live sync (docs/live-sync.md)
   // Auto-sync: local writes (put/remove/Dataset::remove) are pushed in the background
@@ -87,8 +116,27 @@ class Client {
   // Blocking: fetches the server's dataset list (ListDatasets) into the local cache, so
   // listDatasets() shows datasets created on other devices. kUnavailable offline.
   virtual Status refreshDatasetMetadata(std::chrono::milliseconds timeout = std::chrono::seconds(30)) = 0;
-  // Deletes all local data and the cached identity (nothing on the server).
+  // Deletes all local data and the cached identity (nothing on the server), and drops the
+  // server token: the next network operation starts over with GetId. Local edits not yet
+  // pushed are lost (synchronize first to keep them).
   virtual Status wipeData() = 0;
+
+  // ---- sign-in
+  // Presents these logins from now on (instead of asking ClientOptions::loginsProvider) and
+  // drops the held server token, so the next network operation signs in with them: the
+  // identity may change (IdentityChangedListener; local data follows, see docs/client.md).
+  // Never blocks; call getIdentityId() to wait for the outcome. kInvalidArgument for an empty
+  // provider name or token, or an empty map (use clearLogins()).
+  virtual Status setLogins(Logins logins) = 0;
+  // Presents no logins from now on (setLogins() and the provider are both forgotten) and drops
+  // the server token. Local data and the cached identity stay: a guest identity keeps syncing,
+  // an authenticated one gets kUnauthenticated until signed in again. Sign-out on a shared
+  // device = clearLogins() + wipeData().
+  virtual Status clearLogins() = 0;
+  // The logins changed outside the library (the provider now returns others: the user signed
+  // in or switched accounts): drops the server token so the next network operation asks the
+  // provider again. Never blocks.
+  virtual Status refreshLogins() = 0;
 
   // ---- live sync
   // Registers a listener for data arriving from the server. Never fails; thread-safe. The

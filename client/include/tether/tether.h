@@ -43,6 +43,18 @@ typedef enum tether_status_code {
 typedef struct tether_client tether_client;     /* opaque; tether_client_close */
 typedef struct tether_dataset tether_dataset;   /* opaque; tether_dataset_release */
 typedef struct tether_conflicts tether_conflicts; /* borrowed inside on_conflict */
+typedef struct tether_logins tether_logins;       /* borrowed inside a logins provider */
+
+/* Sign-in (see LoginsProvider in tether/client.h): called on the sync thread when the library
+ * is about to present logins (GetId, GetToken); force_refresh != 0 after the server refused
+ * the previous tokens (return fresh ones). Add each login with tether_logins_add; none = guest.
+ * Return TETHER_OK, or an error code that fails the operation that needed the logins. */
+typedef tether_status_code (*tether_logins_provider)(void* user_data, int force_refresh,
+                                                     tether_logins* logins);
+/* The client's identity changed (old_id "" when none was cached); borrowed strings; sync
+ * thread; the local cache has already moved to new_id. */
+typedef void (*tether_identity_changed_listener)(void* user_data, const char* old_id,
+                                                 const char* new_id);
 
 typedef struct tether_client_options {
   const char* cache_path;       /* required: SQLite cache file */
@@ -62,6 +74,11 @@ typedef struct tether_client_options {
    * (last-writer-wins...). Copied by tether_client_open; user_data must stay valid until
    * tether_client_close. */
   const struct tether_sync_callbacks* background_sync;
+  /* Sign-in (optional; user_data pointers must stay valid until tether_client_close). */
+  tether_logins_provider logins_provider;
+  void* logins_provider_user_data;
+  tether_identity_changed_listener on_identity_changed;
+  void* identity_changed_user_data;
 } tether_client_options;
 
 typedef struct tether_record {
@@ -129,6 +146,17 @@ tether_status_code tether_client_list_datasets(tether_client* client, tether_dat
 /* Blocking: ListDatasets from the server into the cache. */
 tether_status_code tether_client_refresh_dataset_metadata(tether_client* client, int64_t timeout_ms);
 tether_status_code tether_client_wipe_data(tether_client* client);
+/* Sign-in at run time (Client::setLogins / clearLogins / refreshLogins). set_logins presents
+ * these `count` logins (providers[i] -> tokens[i]) from now on instead of asking the provider;
+ * clear_logins presents none (sign-out = clear_logins + wipe_data); refresh_logins asks the
+ * provider again at the next need. Never block. */
+tether_status_code tether_client_set_logins(tether_client* client, const char* const* providers,
+                                            const char* const* tokens, size_t count);
+tether_status_code tether_client_clear_logins(tether_client* client);
+tether_status_code tether_client_refresh_logins(tether_client* client);
+/* Inside a tether_logins_provider only: adds one login (copied). */
+tether_status_code tether_logins_add(tether_logins* logins, const char* provider, const char* token);
+
 tether_status_code tether_client_open_dataset(tether_client* client, const char* name,
                                               tether_dataset** out);
 

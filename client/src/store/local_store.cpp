@@ -143,51 +143,97 @@ Status LocalStore::setDeviceId(std::string_view deviceId) {
 Status LocalStore::changeIdentity(const std::string& oldId, const std::string& newId) {
   TETHER_RETURN_IF_ERROR(validateIdentityId(newId));
   std::lock_guard lock(mu_);
+  // One transaction: a crash or an error leaves the cache exactly as before (the switch is
+  // redone at the next authentication), never half-moved.
   TETHER_TRY(Transaction txn, Transaction::begin(db_));
   if (oldId != newId) {
-    // Names of oldId's datasets.
-    std::vector<std::string> names;
+    // oldId's datasets, with their last sync count (-1 = delete pending).
+    std::vector<std::pair<std::string, int64_t>> sets;
     {
-      TETHER_TRY(Statement st, db_.prepare("SELECT dataset_name FROM datasets WHERE identity_id = ?1"));
+      TETHER_TRY(Statement st, db_.prepare(
+          "SELECT dataset_name, last_sync_count FROM datasets WHERE identity_id = ?1"));
       st.bind(1, oldId);
       for (;;) {
         TETHER_TRY(bool row, st.step());
         if (!row) break;
-        names.push_back(st.columnText(0));
+        sets.emplace_back(st.columnText(0), st.columnInt64(1));
       }
     }
-    const std::string suffix = "." + oldId;
-    for (const std::string& name : names) {
+    const bool fromUnknown = oldId == kUnknownIdentity;
+    for (const auto& [name, lastSync] : sets) {
       TETHER_TRY(std::optional<LocalDatasetInfo> clash, getDatasetLocked(newId, name));
       std::string target = name;
-      if (oldId != kUnknownIdentity) {
-        // Copy into newId's same-named dataset as unpushed edits, then keep the original as a
-        // merged dataset "<name>.<oldId>".
-        TETHER_RETURN_IF_ERROR(ensureDatasetLocked(newId, name));
-        TETHER_TRY(Statement copy, db_.prepare(
-            "INSERT INTO records(identity_id, dataset_name, key, value, sync_count, last_modified_ms,"
-            " last_modified_by, device_last_modified_ms, modified)"
-            " SELECT ?1, dataset_name, key, value, 0, last_modified_ms, last_modified_by,"
-            " device_last_modified_ms, 1 FROM records WHERE identity_id = ?2 AND dataset_name = ?3"
-            " AND value IS NOT NULL"
-            " ON CONFLICT(identity_id, dataset_name, key) DO NOTHING"));
-        copy.bind(1, newId).bind(2, oldId).bind(3, name);
-        TETHER_RETURN_IF_ERROR(copy.exec());
-        target = name + suffix;
+      if (!fromUnknown) {
+        // Copy into newId's same-named dataset as unpushed edits (sync count 0), so they are
+        // pushed into the new identity's dataset; a key newId already holds keeps its row
+        // (the old value stays in the merged copy below for the app to fold in).
+        if (lastSync != kPendingDeleteSyncCount) {
+          if (!clash) {
+            // Not ensureDatasetLocked: a merge may pass the 20-dataset limit, as on the server.
+            int64_t now = nowMs_();
+            TETHER_TRY(Statement mk, db_.prepare(
+                "INSERT INTO datasets(identity_id, dataset_name, creation_ms, last_modified_ms)"
+                " VALUES(?1, ?2, ?3, ?3)"));
+            mk.bind(1, newId).bind(2, name).bind(3, now);
+            TETHER_RETURN_IF_ERROR(mk.exec());
+          }
+          TETHER_TRY(Statement copy, db_.prepare(
+              "INSERT INTO records(identity_id, dataset_name, key, value, sync_count, last_modified_ms,"
+              " last_modified_by, device_last_modified_ms, modified)"
+              " SELECT ?1, dataset_name, key, value, 0, last_modified_ms, last_modified_by,"
+              " device_last_modified_ms, 1 FROM records WHERE identity_id = ?2 AND dataset_name = ?3"
+              " AND value IS NOT NULL"
+              " ON CONFLICT(identity_id, dataset_name, key) DO NOTHING"));
+          copy.bind(1, newId).bind(2, oldId).bind(3, name);
+          TETHER_RETURN_IF_ERROR(copy.exec());
+        }
+        target = name + "." + oldId;
       } else if (clash) {
-        target = name + suffix;
+        target = name + "." + std::string(kUnknownIdentity);
       }
-      if (target.size() > kMaxDatasetNameChars) target.resize(kMaxDatasetNameChars);
+      if (target != name) {
+        // "<name>.<id>" may be taken already (an earlier switch) or too long: never overwrite.
+        TETHER_TRY(target, unusedDatasetNameLocked(newId, target));
+      }
       for (const char* table : {"datasets", "records"}) {
         TETHER_TRY(Statement mv, db_.prepare(std::string("UPDATE ") + table +
             " SET identity_id = ?1, dataset_name = ?2 WHERE identity_id = ?3 AND dataset_name = ?4"));
         mv.bind(1, newId).bind(2, target).bind(3, oldId).bind(4, name);
         TETHER_RETURN_IF_ERROR(mv.exec());
       }
+      if (!fromUnknown && lastSync != kPendingDeleteSyncCount) {
+        // The server keeps the old identity's dataset under newId as "<name>.<oldId>" with its
+        // own (renumbered) sync counts: pull it whole; local edits then meet it as conflicts.
+        TETHER_TRY(Statement rs, db_.prepare(
+            "UPDATE records SET sync_count = 0 WHERE identity_id = ?1 AND dataset_name = ?2"));
+        rs.bind(1, newId).bind(2, target);
+        TETHER_RETURN_IF_ERROR(rs.exec());
+        TETHER_TRY(Statement ds, db_.prepare(
+            "UPDATE datasets SET last_sync_count = 0 WHERE identity_id = ?1 AND dataset_name = ?2"));
+        ds.bind(1, newId).bind(2, target);
+        TETHER_RETURN_IF_ERROR(ds.exec());
+      }
     }
   }
   TETHER_RETURN_IF_ERROR(setMetaLocked("identity_id", newId));
   return txn.commit();
+}
+
+Result<std::string> LocalStore::unusedDatasetNameLocked(std::string_view id, std::string base) {
+  if (base.size() > kMaxDatasetNameChars) base.resize(kMaxDatasetNameChars);
+  for (int n = 1; n < 1000; ++n) {
+    std::string candidate = base;
+    if (n > 1) {
+      // "<base>-N", cut to fit the 128-character limit.
+      std::string suffix = "-" + std::to_string(n);
+      if (candidate.size() + suffix.size() > kMaxDatasetNameChars)
+        candidate.resize(kMaxDatasetNameChars - suffix.size());
+      candidate += suffix;
+    }
+    TETHER_TRY(std::optional<LocalDatasetInfo> taken, getDatasetLocked(id, candidate));
+    if (!taken) return candidate;
+  }
+  return Status::internal("no free dataset name for " + base);
 }
 
 // ---- datasets
@@ -217,9 +263,19 @@ Result<std::optional<LocalDatasetInfo>> LocalStore::getDatasetLocked(std::string
   return std::optional<LocalDatasetInfo>(std::move(info));
 }
 
+Result<std::optional<int64_t>> LocalStore::datasetSyncCountLocked(std::string_view id,
+                                                                  std::string_view name) {
+  TETHER_TRY(Statement st, db_.prepare(
+      "SELECT last_sync_count FROM datasets WHERE identity_id = ?1 AND dataset_name = ?2"));
+  st.bind(1, id).bind(2, name);
+  TETHER_TRY(bool row, st.step());
+  if (!row) return std::optional<int64_t>();
+  return std::optional<int64_t>(st.columnInt64(0));
+}
+
 Status LocalStore::ensureDatasetLocked(std::string_view id, std::string_view name) {
   TETHER_RETURN_IF_ERROR(validateDatasetName(name));
-  TETHER_TRY(std::optional<LocalDatasetInfo> existing, getDatasetLocked(id, name));
+  TETHER_TRY(std::optional<int64_t> existing, datasetSyncCountLocked(id, name));
   if (existing) return Status::ok();
   TETHER_TRY(Statement count, db_.prepare("SELECT COUNT(*) FROM datasets WHERE identity_id = ?1"));
   count.bind(1, id);
@@ -309,8 +365,8 @@ Status LocalStore::updateDatasetMetadata(std::string_view id,
 
 Result<int64_t> LocalStore::lastSyncCount(std::string_view id, std::string_view name) {
   std::lock_guard lock(mu_);
-  TETHER_TRY(std::optional<LocalDatasetInfo> info, getDatasetLocked(id, name));
-  return info ? info->lastSyncCount : int64_t{0};
+  TETHER_TRY(std::optional<int64_t> count, datasetSyncCountLocked(id, name));
+  return count ? *count : int64_t{0};
 }
 
 Status LocalStore::setLastSyncCount(std::string_view id, std::string_view name, int64_t count) {
@@ -433,6 +489,19 @@ Result<std::optional<LocalRecord>> LocalStore::getRecord(std::string_view id,
   return getRecordLocked(id, dataset, key);
 }
 
+Result<std::map<std::string, LocalRecord>> LocalStore::getRecords(
+    std::string_view id, std::string_view dataset, const std::vector<std::string>& keys) {
+  std::lock_guard lock(mu_);
+  std::map<std::string, LocalRecord> out;
+  if (keys.empty()) return out;
+  TETHER_TRY(Transaction read, Transaction::beginRead(db_));  // one read lock for all keys
+  for (const std::string& key : keys) {
+    TETHER_TRY(std::optional<LocalRecord> row, getRecordLocked(id, dataset, key));
+    if (row) out.emplace(key, std::move(*row));
+  }
+  return out;
+}
+
 Status LocalStore::upsertRecordLocked(std::string_view id, std::string_view dataset,
                                       const Record& r, bool dirty) {
   TETHER_TRY(Statement st, db_.prepare(
@@ -527,9 +596,13 @@ Status LocalStore::applyPulled(std::string_view idArg, std::string_view dataset,
   std::lock_guard lock(mu_);
   TETHER_TRY(std::string id, resolveIdLocked(idArg));
   TETHER_TRY(Transaction txn, Transaction::begin(db_));
-  TETHER_TRY(std::optional<LocalDatasetInfo> info, getDatasetLocked(id, dataset));
-  if (info && info->lastSyncCount == kPendingDeleteSyncCount) return Status::ok();  // delete wins
-  if (!info) {
+  TETHER_TRY(std::optional<int64_t> syncCount, datasetSyncCountLocked(id, dataset));
+  if (syncCount && *syncCount == kPendingDeleteSyncCount) return Status::ok();  // delete wins
+  // Nothing pulled and the count unchanged (e.g. the pull before a push of local edits): no
+  // write, so no commit and no fsync. The rollback of the empty transaction writes nothing.
+  if (syncCount && *syncCount == newLastSyncCount && records.empty() && resolved.empty())
+    return Status::ok();
+  if (!syncCount) {
     // Pulled before any local write (e.g. a fresh device): the dataset row may not exist yet.
     // The 20-dataset limit is the server's business here: it already holds the dataset.
     int64_t now = nowMs_();
@@ -539,10 +612,23 @@ Status LocalStore::applyPulled(std::string_view idArg, std::string_view dataset,
     st.bind(1, id).bind(2, dataset).bind(3, now);
     TETHER_RETURN_IF_ERROR(st.exec());
   }
-  for (const Record& r : records) {
-    TETHER_TRY(std::optional<LocalRecord> row, getRecordLocked(id, dataset, r.key));
-    if (row && row->dirty && row->record.value != r.value) continue;  // edited meanwhile: keep
-    TETHER_RETURN_IF_ERROR(upsertRecordLocked(id, dataset, r, false));
+  {
+    // One statement per record: the WHERE of the upsert leaves a row alone that is dirty with
+    // a different value (edited meanwhile: keep), so nothing is read first.
+    TETHER_TRY(Statement st, db_.prepare(
+        "INSERT INTO records(identity_id, dataset_name, key, value, sync_count, last_modified_ms,"
+        " last_modified_by, device_last_modified_ms, modified)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)"
+        " ON CONFLICT(identity_id, dataset_name, key) DO UPDATE SET value = ?4, sync_count = ?5,"
+        " last_modified_ms = ?6, last_modified_by = ?7, device_last_modified_ms = ?8, modified = 0"
+        " WHERE records.modified = 0 OR records.value IS ?4"));
+    for (const Record& r : records) {
+      st.bind(1, id).bind(2, dataset).bind(3, r.key).bindOptional(4, r.value)
+          .bind(5, r.syncCount).bind(6, r.lastModifiedMs).bind(7, r.lastModifiedBy)
+          .bind(8, r.deviceLastModifiedMs);
+      TETHER_RETURN_IF_ERROR(st.exec());
+      TETHER_RETURN_IF_ERROR(st.reset());
+    }
   }
   for (const ResolvedWrite& w : resolved) {
     TETHER_TRY(std::optional<LocalRecord> row, getRecordLocked(id, dataset, w.record.key));
@@ -582,14 +668,33 @@ Status LocalStore::writeResolved(std::string_view idArg, std::string_view datase
 
 Status LocalStore::conditionallyPutRecords(std::string_view id, std::string_view dataset,
                                            const std::vector<Record>& serverRecords,
-                                           const std::map<std::string, LocalRecord>& pushed) {
+                                           const std::map<std::string, LocalRecord>& pushed,
+                                           std::optional<int64_t> newLastSyncCount) {
   std::lock_guard lock(mu_);
   TETHER_TRY(Transaction txn, Transaction::begin(db_));
-  TETHER_TRY(std::optional<LocalDatasetInfo> info, getDatasetLocked(id, dataset));
-  if (!info || info->lastSyncCount == kPendingDeleteSyncCount) return Status::ok();
+  TETHER_TRY(std::optional<int64_t> syncCount, datasetSyncCountLocked(id, dataset));
+  if (!syncCount || *syncCount == kPendingDeleteSyncCount) return Status::ok();
+  // The common case in one statement per record: the row is still exactly what was pushed
+  // (sameRow), so it becomes the server's copy, clean. Only rows that fail that check are read.
+  TETHER_TRY(Statement unchanged, db_.prepare(
+      "UPDATE records SET value = ?4, sync_count = ?5, last_modified_ms = ?6,"
+      " last_modified_by = ?7, device_last_modified_ms = ?8, modified = 0"
+      " WHERE identity_id = ?1 AND dataset_name = ?2 AND key = ?3 AND value IS ?9"
+      " AND sync_count = ?10 AND device_last_modified_ms = ?11 AND modified = ?12"));
   for (const Record& r : serverRecords) {
-    TETHER_TRY(std::optional<LocalRecord> row, getRecordLocked(id, dataset, r.key));
     auto snap = pushed.find(r.key);
+    if (snap != pushed.end()) {
+      const LocalRecord& was = snap->second;
+      unchanged.bind(1, id).bind(2, dataset).bind(3, r.key).bindOptional(4, r.value)
+          .bind(5, r.syncCount).bind(6, r.lastModifiedMs).bind(7, r.lastModifiedBy)
+          .bind(8, r.deviceLastModifiedMs).bindOptional(9, was.record.value)
+          .bind(10, was.record.syncCount).bind(11, was.record.deviceLastModifiedMs)
+          .bind(12, int64_t{was.dirty ? 1 : 0});
+      TETHER_RETURN_IF_ERROR(unchanged.exec());
+      TETHER_RETURN_IF_ERROR(unchanged.reset());
+      if (db_.changes() > 0) continue;
+    }
+    TETHER_TRY(std::optional<LocalRecord> row, getRecordLocked(id, dataset, r.key));
     if (snap == pushed.end()) {
       // Written by the server on its own (e.g. a sync trigger): take it unless edited here.
       if (!row || !row->dirty) TETHER_RETURN_IF_ERROR(upsertRecordLocked(id, dataset, r, false));
@@ -603,6 +708,14 @@ Status LocalStore::conditionallyPutRecords(std::string_view id, std::string_view
       keep.syncCount = r.syncCount;
       TETHER_RETURN_IF_ERROR(upsertRecordLocked(id, dataset, keep, row->dirty));
     }
+  }
+  if (newLastSyncCount) {
+    // As setLastSyncCount; the pending-delete case returned above.
+    TETHER_TRY(Statement st, db_.prepare(
+        "UPDATE datasets SET last_sync_count = ?3, last_sync_ms = ?4"
+        " WHERE identity_id = ?1 AND dataset_name = ?2 AND last_sync_count >= 0"));
+    st.bind(1, id).bind(2, dataset).bind(3, *newLastSyncCount).bind(4, nowMs_());
+    TETHER_RETURN_IF_ERROR(st.exec());
   }
   return txn.commit();
 }

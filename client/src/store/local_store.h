@@ -54,11 +54,16 @@ class LocalStore {
   // ---- identity and device
   // The cached identity ID, or kUnknownIdentity before the first GetId.
   Result<std::string> identityId();
-  // Moves local data from `oldId` to `newId` and caches `newId` (spec 4.3):
+  // Moves local data from `oldId` to `newId` and caches `newId` (spec 4.3), in one transaction
+  // (all or nothing; the 20-dataset limit does not apply, as for the server's merges):
   // old == "unknown": rows are re-parented (dirty flags and sync counts kept); a dataset that
   //   exists under both becomes "<name>.unknown" under newId.
-  // old == a real ID: each dataset is copied to newId as dirty records with sync count 0 (so it
-  //   is pushed into newId's dataset) and the original renamed "<name>.<oldId>" under newId.
+  // old == a real ID: each dataset's live records are copied to newId's same-named dataset as
+  //   dirty records with sync count 0 (so they are pushed there; keys newId already holds are
+  //   left alone), and the original becomes the merged dataset "<name>.<oldId>" under newId,
+  //   pulled whole at its next sync (last sync count and record sync counts 0, dirty flags
+  //   kept). A dataset with a delete pending is only renamed (the delete still goes out).
+  // A rename target that is taken (or past 128 characters) becomes "<target>-2", "-3", ...
   Status changeIdentity(const std::string& oldId, const std::string& newId);
   // A device ID generated once per cache file (a random UUID), unless one was set.
   Result<std::string> deviceId();
@@ -100,6 +105,11 @@ class LocalStore {
   // ---- records
   Result<std::optional<LocalRecord>> getRecord(std::string_view id, std::string_view dataset,
                                                std::string_view key);
+  // The rows of `keys` that exist, by key, read under one lock (the sync engine's conflict check
+  // of a pulled page: one call instead of one per record).
+  Result<std::map<std::string, LocalRecord>> getRecords(std::string_view id,
+                                                        std::string_view dataset,
+                                                        const std::vector<std::string>& keys);
   // value nullopt = remove (writes a dirty tombstone). Same value as stored: no-op. Validates key,
   // value and the dataset limits first; creates the dataset row if needed. Durable on return.
   Status put(std::string_view id, std::string_view dataset, std::string_view key,
@@ -123,9 +133,12 @@ class LocalStore {
   // Writes the server's copy of pushed records (clean) where the local row is unchanged since
   // `pushed` was taken; where it changed during the push, keeps the new local value dirty but
   // adopts the new server sync count (the edit is based on what we just pushed).
+  // `newLastSyncCount`, if given, is stored in the same transaction (as setLastSyncCount
+  // would: not while a delete is pending), saving a second commit and fsync per push.
   Status conditionallyPutRecords(std::string_view id, std::string_view dataset,
                                  const std::vector<Record>& serverRecords,
-                                 const std::map<std::string, LocalRecord>& pushed);
+                                 const std::map<std::string, LocalRecord>& pushed,
+                                 std::optional<int64_t> newLastSyncCount = std::nullopt);
 
   // Deletes every dataset, record and the cached identity (the device ID is kept).
   Status wipe();
@@ -140,7 +153,13 @@ class LocalStore {
                                                      std::string_view key);
   Result<std::optional<LocalDatasetInfo>> getDatasetLocked(std::string_view id,
                                                            std::string_view name);
+  // The dataset row's last sync count, nullopt if there is no row. Unlike getDatasetLocked it
+  // does not sum the records (which reads every value of the dataset).
+  Result<std::optional<int64_t>> datasetSyncCountLocked(std::string_view id,
+                                                        std::string_view name);
   Status ensureDatasetLocked(std::string_view id, std::string_view name);
+  // `base` (cut to 128 characters) if no dataset of `id` has that name, else "<base>-2", ...
+  Result<std::string> unusedDatasetNameLocked(std::string_view id, std::string base);
   Status upsertRecordLocked(std::string_view id, std::string_view dataset, const Record& r,
                             bool dirty);
   Result<std::vector<LocalRecord>> queryRecordsLocked(std::string_view id,

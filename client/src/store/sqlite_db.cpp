@@ -25,15 +25,75 @@ Status sqliteStatus(int rc, sqlite3* db, std::string_view what) {
   }
 }
 
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), stmt_(other.stmt_), cache_(other.cache_), sql_(std::move(other.sql_)),
+      bindError_(other.bindError_) {
+  other.stmt_ = nullptr;
+  other.cache_ = nullptr;
+}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    release();
+    db_ = other.db_;
+    stmt_ = other.stmt_;
+    cache_ = other.cache_;
+    sql_ = std::move(other.sql_);
+    bindError_ = other.bindError_;
+    other.stmt_ = nullptr;
+    other.cache_ = nullptr;
+  }
+  return *this;
+}
+
+Statement::~Statement() { release(); }
+
+void Statement::release() {
+  if (!stmt_) return;
+  if (cache_) {
+    // reset also ends the statement's read of the database (a finished or abandoned SELECT
+    // must not pin a WAL snapshot while it sits idle in the cache).
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    cache_->giveBack(std::move(sql_), stmt_);
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+  stmt_ = nullptr;
+  cache_ = nullptr;
+}
+
+StatementCache::~StatementCache() {
+  for (auto& [sql, stmt] : idle_) sqlite3_finalize(stmt);
+}
+
+sqlite3_stmt* StatementCache::take(const std::string& sql) {
+  auto it = idle_.find(sql);
+  if (it == idle_.end() || it->second == nullptr) return nullptr;
+  sqlite3_stmt* stmt = it->second;
+  it->second = nullptr;  // keeps the node (and its key) for the give-back
+  return stmt;
+}
+
+void StatementCache::giveBack(std::string sql, sqlite3_stmt* stmt) {
+  auto [it, inserted] = idle_.try_emplace(std::move(sql), stmt);
+  if (inserted) return;
+  if (it->second == nullptr) {
+    it->second = stmt;
+  } else {
+    sqlite3_finalize(stmt);  // a second copy from nested use: one idle copy is enough
+  }
+}
+
 Statement& Statement::bind(int index, std::string_view text) {
-  int rc = sqlite3_bind_text(stmt_.get(), index, text.data(), static_cast<int>(text.size()),
+  int rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
                              SQLITE_TRANSIENT);
   if (rc != SQLITE_OK && bindError_ == SQLITE_OK) bindError_ = rc;
   return *this;
 }
 
 Statement& Statement::bind(int index, int64_t value) {
-  int rc = sqlite3_bind_int64(stmt_.get(), index, value);
+  int rc = sqlite3_bind_int64(stmt_, index, value);
   if (rc != SQLITE_OK && bindError_ == SQLITE_OK) bindError_ = rc;
   return *this;
 }
@@ -44,14 +104,14 @@ Statement& Statement::bindOptional(int index, const std::optional<std::string>& 
 }
 
 Statement& Statement::bindNull(int index) {
-  int rc = sqlite3_bind_null(stmt_.get(), index);
+  int rc = sqlite3_bind_null(stmt_, index);
   if (rc != SQLITE_OK && bindError_ == SQLITE_OK) bindError_ = rc;
   return *this;
 }
 
 Result<bool> Statement::step() {
   if (bindError_ != SQLITE_OK) return sqliteStatus(bindError_, db_, "bind");
-  int rc = sqlite3_step(stmt_.get());
+  int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   return sqliteStatus(rc, db_, "step");
@@ -64,13 +124,20 @@ Status Statement::exec() {
   }
 }
 
-bool Statement::isNull(int col) const { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
+Status Statement::reset() {
+  bindError_ = SQLITE_OK;
+  // sqlite3_reset repeats the error of a failed step, which step() already reported.
+  sqlite3_reset(stmt_);
+  return Status::ok();
+}
 
-int64_t Statement::columnInt64(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
+bool Statement::isNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+int64_t Statement::columnInt64(int col) const { return sqlite3_column_int64(stmt_, col); }
 
 std::string Statement::columnText(int col) const {
-  const auto* p = sqlite3_column_text(stmt_.get(), col);
-  int n = sqlite3_column_bytes(stmt_.get(), col);
+  const auto* p = sqlite3_column_text(stmt_, col);
+  int n = sqlite3_column_bytes(stmt_, col);
   return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
 }
 
@@ -94,13 +161,18 @@ Result<SqliteDb> SqliteDb::open(const std::string& path) {
 }
 
 Result<Statement> SqliteDb::prepare(std::string_view sql) {
+  std::string key(sql);
+  if (sqlite3_stmt* cached = cache_->take(key))
+    return Statement(db_.get(), cached, cache_.get(), std::move(key));
   sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) {
     sqlite3_finalize(stmt);
     return sqliteStatus(rc, db_.get(), "prepare");
   }
-  return Statement(db_.get(), stmt);
+  if (stmt == nullptr) return Status::invalidArgument("prepare: empty SQL");
+  return Statement(db_.get(), stmt, cache_.get(), std::move(key));
 }
 
 Status SqliteDb::exec(std::string_view sql) {
@@ -111,20 +183,36 @@ Status SqliteDb::exec(std::string_view sql) {
   return sqliteStatus(rc, db_.get(), "exec");
 }
 
+namespace {
+
+// BEGIN/COMMIT/ROLLBACK through the statement cache: sqlite3_exec would compile them each time.
+Status runCached(SqliteDb& db, std::string_view sql) {
+  TETHER_TRY(Statement st, db.prepare(sql));
+  return st.exec();
+}
+
+}  // namespace
+
 Result<Transaction> Transaction::begin(SqliteDb& db) {
-  TETHER_RETURN_IF_ERROR(db.exec("BEGIN IMMEDIATE"));
+  TETHER_RETURN_IF_ERROR(runCached(db, "BEGIN IMMEDIATE"));
+  return Transaction(&db);
+}
+
+Result<Transaction> Transaction::beginRead(SqliteDb& db) {
+  TETHER_RETURN_IF_ERROR(runCached(db, "BEGIN DEFERRED"));
   return Transaction(&db);
 }
 
 Transaction::~Transaction() {
-  if (db_) (void)db_->exec("ROLLBACK");
+  if (db_) (void)runCached(*db_, "ROLLBACK");
 }
 
 Status Transaction::commit() {
   SqliteDb* db = db_;
   db_ = nullptr;
-  Status s = db->exec("COMMIT");
-  if (!s.isOk()) (void)db->exec("ROLLBACK");
+  Status s = runCached(*db, "COMMIT");
+  // A failed COMMIT can leave the transaction open; roll back only if it did.
+  if (!s.isOk() && !sqlite3_get_autocommit(db->raw())) (void)runCached(*db, "ROLLBACK");
   return s;
 }
 

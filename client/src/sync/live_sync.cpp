@@ -121,6 +121,17 @@ void LiveSync::onConnected() {
   (void)posted;  // fails only when the client is closing: nothing left to sync
 }
 
+void LiveSync::onIdentityChanged() {
+  std::vector<std::string> names = subscriptions();
+  if (!names.empty()) subscribeOnLoop(std::move(names));
+  if (!options_.autoSync) return;
+  // After the engine's identity callback returns: the new identity is cached by then.
+  executor_.post([this] {
+    Result<std::string> id = store_.identityId();
+    if (id.isOk() && *id != kUnknownIdentity) syncLocalChangesOnLoop(*id);
+  });
+}
+
 void LiveSync::syncLocalChangesOnLoop(const std::string& identity) {
   Result<std::vector<std::string>> changed = store_.datasetsWithLocalChanges(identity);
   if (!changed.isOk()) return;

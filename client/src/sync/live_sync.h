@@ -79,6 +79,11 @@ class LiveSync final : public RemoteListener {
   // The SyncEngine's applied hook. REQUIRES: on the executor thread.
   void onApplied(const std::string& dataset, const std::vector<std::string>& keys);
 
+  // The engine moved the client to another identity: subscriptions are renewed for it (the
+  // server scopes them to the identity), and with auto-sync the data carried over is pushed.
+  // REQUIRES: on the executor thread.
+  void onIdentityChanged();
+
   // RemoteListener. REQUIRES: on the executor thread.
   void onConnected() override;
   void onDatasetChanged(const proto::DatasetChanged& change) override;

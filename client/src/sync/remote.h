@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "tether/protocol.h"
 #include "tether/status.h"
@@ -36,9 +37,17 @@ class Remote {
 
   virtual ~Remote() = default;
 
-  // Makes dataset requests possible as an identity: `identityId` empty = GetId first (a new
-  // guest identity), then GetToken + Authenticate. Reports the identity the server confirmed.
-  virtual void authenticate(std::string identityId, Callback<std::string> done) = 0;
+  // Supplies the logins to present; called on the executor right before each GetId / GetToken
+  // actually sent (not when the held token is reused). An error fails authenticate() with it.
+  using LoginsFn = std::function<Result<std::vector<Login>>()>;
+
+  // Makes dataset requests possible as an identity: `identityId` empty = GetId first (a guest
+  // identity without logins, else the logins' identity), then GetToken + Authenticate, both
+  // with `logins()` (empty function = none). Reports the identity the server confirmed, which
+  // may differ from `identityId` (a guest merged into a login's identity). `renew`: get a new
+  // token even if the held one for this identity is still valid (the logins changed).
+  virtual void authenticate(std::string identityId, LoginsFn logins, bool renew,
+                            Callback<std::string> done) = 0;
   virtual void listDatasets(proto::ListDatasetsRequest req,
                             Callback<proto::ListDatasetsResponse> done) = 0;
   virtual void listRecords(proto::ListRecordsRequest req,

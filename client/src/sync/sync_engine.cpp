@@ -1,6 +1,7 @@
 #include "sync/sync_engine.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "tether/limits.h"
@@ -12,6 +13,7 @@ struct SyncEngine::Run {
   std::string name;
   SyncCallbacks callbacks;
   std::string identity;
+  uint64_t identityEpoch = 0;              // SyncEngine::identityEpoch_ when it started
   int retriesLeft = 0;
   int64_t lastSyncCount = 0;               // N of the current pass
   proto::ListRecordsResponse pulled;       // dataset-level fields of the last page
@@ -103,24 +105,57 @@ void SyncEngine::ensureIdentityOnLoop(std::function<void(Result<std::string>)> d
   if (identityInFlight_) return;  // one GetId at a time: two would mint two identities
   identityInFlight_ = true;
   Result<std::string> cached = store_.identityId();
-  auto finish = [this](Result<std::string> r) {
-    identityInFlight_ = false;
-    auto waiters = std::move(identityWaiters_);
-    identityWaiters_.clear();
-    for (auto& w : waiters) w(r);
-  };
-  if (!cached.isOk()) return finish(cached.status());
-  std::string old = *cached;
-  remote_.authenticate(old == kUnknownIdentity ? std::string() : old,
-                       [this, old, finish](Result<std::string> r) {
-                         if (!r.isOk()) return finish(r.status());
-                         if (*r != old) {
-                           // First identity (re-parent "unknown" rows), or the server merged us.
-                           Status s = store_.changeIdentity(old, *r);
-                           if (!s.isOk()) return finish(s);
-                         }
-                         finish(std::move(r));
-                       });
+  if (!cached.isOk()) return finishIdentityOnLoop(cached.status());
+  authenticateOnLoop(*cached, logins_ ? logins_->generation() : 0, false);
+}
+
+void SyncEngine::finishIdentityOnLoop(Result<std::string> r) {
+  identityInFlight_ = false;
+  auto waiters = std::move(identityWaiters_);
+  identityWaiters_.clear();
+  for (auto& w : waiters) w(r);
+}
+
+void SyncEngine::authenticateOnLoop(std::string old, uint64_t generation, bool refreshLogins) {
+  // One attempt asks for the logins once: GetId and GetToken present the same ones.
+  auto asked = std::make_shared<std::optional<Result<std::vector<Login>>>>();
+  Remote::LoginsFn loginsFn;
+  if (logins_) {
+    loginsFn = [this, asked, refreshLogins]() -> Result<std::vector<Login>> {
+      if (!*asked) *asked = logins_->current(refreshLogins);
+      return **asked;
+    };
+  }
+  // Logins changed since the held token was obtained: it must not be reused.
+  bool renew = refreshLogins || !authedOnce_ || generation != authedGeneration_;
+  remote_.authenticate(
+      old == kUnknownIdentity ? std::string() : old, std::move(loginsFn), renew,
+      [this, old, generation, refreshLogins, asked](Result<std::string> r) {
+        if (!r.isOk()) {
+          bool presented = *asked && (*asked)->isOk() && !(**asked)->empty();
+          // Most often an expired ID token: ask the provider for fresh ones, once.
+          if (r.status().code() == StatusCode::kUnauthenticated && presented && !refreshLogins)
+            return authenticateOnLoop(old, generation, true);
+          return finishIdentityOnLoop(r.status());
+        }
+        authedOnce_ = true;
+        authedGeneration_ = generation;
+        if (*r != old) {
+          // First identity (re-parent "unknown" rows), or the server merged us into another.
+          Status s = store_.changeIdentity(old, *r);
+          if (!s.isOk()) return finishIdentityOnLoop(s);
+          ++identityEpoch_;
+          if (identityChanged_) identityChanged_(old, *r);
+        }
+        finishIdentityOnLoop(std::move(r));
+      });
+}
+
+bool SyncEngine::identityStillCurrentOnLoop(const RunPtr& run) {
+  if (run->identityEpoch == identityEpoch_) return true;
+  // Its pulled state and session token belong to the old identity: start over (retryable).
+  finishOnLoop(run, Status::unavailable("the identity changed during the sync; synchronize again"));
+  return false;
 }
 
 void SyncEngine::enqueueOnLoop(RunPtr run) {
@@ -133,6 +168,7 @@ void SyncEngine::startOnLoop(RunPtr run) {
   ensureIdentityOnLoop([this, run](Result<std::string> id) {
     if (!id.isOk()) return finishOnLoop(run, id.status());
     run->identity = *id;
+    run->identityEpoch = identityEpoch_;
     Result<std::vector<std::string>> merged = store_.localMergedDatasets(run->identity, run->name);
     if (!merged.isOk()) return finishOnLoop(run, merged.status());
     if (!merged->empty() && run->callbacks.onDatasetsMerged &&
@@ -200,6 +236,7 @@ void SyncEngine::pullPageOnLoop(RunPtr run, std::string nextToken) {
 }
 
 void SyncEngine::afterPullOnLoop(RunPtr run) {
+  if (!identityStillCurrentOnLoop(run)) return;
   const proto::ListRecordsResponse& u = run->pulled;
   Dataset& ds = *run->dataset;
   if (!run->mergedNames.empty()) {
@@ -236,18 +273,26 @@ void SyncEngine::afterPullOnLoop(RunPtr run) {
   std::vector<SyncConflict> conflicts;
   std::map<std::string, LocalRecord> conflictFrom;
   std::vector<std::string> changedKeys;  // local value differs from what we apply
+  Result<std::map<std::string, LocalRecord>> localRows = [&] {
+    std::vector<std::string> keys;
+    keys.reserve(run->pulledRecords.size());
+    for (const auto& [key, remote] : run->pulledRecords) keys.push_back(key);
+    return store_.getRecords(run->identity, run->name, keys);  // one lock for the whole page
+  }();
+  if (!localRows.isOk()) return finishOnLoop(run, localRows.status());
+  apply.reserve(run->pulledRecords.size());
   for (auto& [key, remote] : run->pulledRecords) {
-    Result<std::optional<LocalRecord>> local = store_.getRecord(run->identity, run->name, key);
-    if (!local.isOk()) return finishOnLoop(run, local.status());
-    if (*local && (*local)->dirty && (*local)->record.value != remote.value) {
-      if ((*local)->record.syncCount == remote.syncCount) continue;  // our edit is based on it
-      conflicts.emplace_back(remote, (*local)->record);
-      conflictFrom[key] = **local;
+    auto found = localRows->find(key);
+    const LocalRecord* local = found == localRows->end() ? nullptr : &found->second;
+    if (local && local->dirty && local->record.value != remote.value) {
+      if (local->record.syncCount == remote.syncCount) continue;  // our edit is based on it
+      conflicts.emplace_back(remote, local->record);
+      conflictFrom[key] = *local;
       continue;
     }
-    if (*local ? (*local)->record.value != remote.value : remote.value.has_value())
+    if (local ? local->record.value != remote.value : remote.value.has_value())
       changedKeys.push_back(key);
-    apply.push_back(remote);
+    apply.push_back(std::move(remote));  // pulledRecords is not read after this
   }
 
   std::vector<ResolvedWrite> resolved;
@@ -284,6 +329,7 @@ void SyncEngine::afterPullOnLoop(RunPtr run) {
 }
 
 void SyncEngine::pushOnLoop(RunPtr run) {
+  if (!identityStillCurrentOnLoop(run)) return;
   Result<std::vector<LocalRecord>> dirty = store_.dirtyRecords(run->identity, run->name);
   if (!dirty.isOk()) return finishOnLoop(run, dirty.status());
   if (dirty->empty()) return finishOnLoop(run, Status::ok());
@@ -320,16 +366,16 @@ void SyncEngine::pushOnLoop(RunPtr run) {
       --run->retriesLeft;
       return passOnLoop(run);
     }
-    Status s = store_.conditionallyPutRecords(run->identity, run->name, r->records, *snapshot);
-    if (!s.isOk()) return finishOnLoop(run, s);
     int64_t maxReturned = 0;
     for (const Record& rec : r->records) maxReturned = std::max(maxReturned, rec.syncCount);
-    if (maxReturned == base + 1) {
-      // Only our batch was written since the pull: nothing new to fetch below base + 1.
-      s = store_.setLastSyncCount(run->identity, run->name, base + 1);
-      if (!s.isOk()) return finishOnLoop(run, s);
-      run->pulled.datasetSyncCount = base + 1;
-    }
+    // Only our batch was written since the pull: nothing new to fetch below base + 1. The new
+    // count is stored in the same transaction as the records (one commit, one fsync).
+    std::optional<int64_t> newCount;
+    if (maxReturned == base + 1) newCount = base + 1;
+    Status s = store_.conditionallyPutRecords(run->identity, run->name, r->records, *snapshot,
+                                              newCount);
+    if (!s.isOk()) return finishOnLoop(run, s);
+    if (newCount) run->pulled.datasetSyncCount = *newCount;
     if (fullBatch && maxReturned == base + 1) return pushOnLoop(run);  // more than one batch
     finishOnLoop(run, Status::ok());
   });

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "store/local_store.h"
+#include "sync/login_source.h"
 #include "sync/remote.h"
 #include "tether/dataset.h"
 #include "tether/sync_callbacks.h"
@@ -43,14 +44,26 @@ class SyncEngine {
   SyncEngine(LocalStore& store, Remote& remote, Executor& executor, std::string deviceId,
              SyncEngineOptions options = {});
 
+  // Called on the executor after the local store moved to a new identity (old = the cached
+  // one, kUnknownIdentity before the first GetId).
+  using IdentityChangedFn = std::function<void(const std::string& oldId, const std::string& newId)>;
+
   // REQUIRES: before the first synchronize() (it is read on the executor without a lock).
   void setAppliedListener(AppliedFn fn) { applied_ = std::move(fn); }
+  // Logins to present when authenticating (nullptr = none). Not owned; must outlive the engine.
+  // REQUIRES: before the first synchronize().
+  void setLoginSource(LoginSource* logins) { logins_ = logins; }
+  // REQUIRES: before the first synchronize().
+  void setIdentityChangedListener(IdentityChangedFn fn) { identityChanged_ = std::move(fn); }
 
   // Queues a sync of dataset->name(); exactly one of callbacks.onSuccess/onFailure runs later
   // on the executor. Returns kCancelled if the executor is shut down.
   Status synchronize(std::shared_ptr<Dataset> dataset, SyncCallbacks callbacks);
-  // The identity ID, from GetId if none is cached (local "unknown" data re-parented first).
-  // `done` runs on the executor.
+  // The identity ID, from GetId if none is cached (local "unknown" data re-parented first),
+  // authenticated with the current logins; a different identity confirmed by the server (a
+  // merge) moves the local data first (LocalStore::changeIdentity). A kUnauthenticated answer
+  // to presented logins is retried once with logins the provider refreshed. `done` runs on
+  // the executor.
   Status ensureIdentity(std::function<void(Result<std::string>)> done);
   // ListDatasets (all pages) into the local store. `done` runs on the executor.
   Status refreshDatasetMetadata(std::function<void(Status)> done);
@@ -67,6 +80,10 @@ class SyncEngine {
   // All below: REQUIRES: on the executor thread.
   void enqueueOnLoop(RunPtr run);
   void ensureIdentityOnLoop(std::function<void(Result<std::string>)> done);
+  void authenticateOnLoop(std::string cached, uint64_t generation, bool refreshLogins);
+  void finishIdentityOnLoop(Result<std::string> r);
+  // False (and the run finished, retryable) if the identity changed under a running sync.
+  bool identityStillCurrentOnLoop(const RunPtr& run);
   void startOnLoop(RunPtr run);
   void passOnLoop(RunPtr run);
   void pullPageOnLoop(RunPtr run, std::string nextToken);
@@ -83,10 +100,15 @@ class SyncEngine {
   std::string deviceId_;
   SyncEngineOptions options_;
   AppliedFn applied_;
+  IdentityChangedFn identityChanged_;
+  LoginSource* logins_ = nullptr;
 
   // Executor-thread state.
   std::map<std::string, std::deque<RunPtr>> queues_;  // front = running sync of that dataset
   bool identityInFlight_ = false;
+  bool authedOnce_ = false;           // a token was obtained with logins of authedGeneration_
+  uint64_t authedGeneration_ = 0;
+  uint64_t identityEpoch_ = 0;        // bumped when the identity changes under running syncs
   std::vector<std::function<void(Result<std::string>)>> identityWaiters_;
 };
 

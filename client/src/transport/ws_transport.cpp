@@ -566,19 +566,33 @@ void WsTransport::call(proto::RequestBody body, Callback<Resp> done) {
   });
 }
 
-void WsTransport::authenticate(std::string identityId, Callback<std::string> done) {
-  if (!identityId.empty() && identityId == identity_ && connAuthenticated_ &&
+void WsTransport::authenticate(std::string identityId, LoginsFn logins, bool renew,
+                               Callback<std::string> done) {
+  if (!renew && !identityId.empty() && identityId == identity_ && connAuthenticated_ &&
       state_ == ConnState::kOpen && tokenExpiresMs_ - nowMs() > tuning::kReauthMarginMs) {
     post([done = std::move(done), identityId] { done(identityId); });
     return;
   }
+  // Asked right before each request that carries them, so a provider sees every real need.
+  auto currentLogins = [logins]() -> Result<std::vector<Login>> {
+    if (!logins) return std::vector<Login>();
+    return logins();
+  };
   // GetToken -> Authenticate for a known identity.
-  auto withIdentity = [this](std::string id, Callback<std::string> done) {
+  auto withIdentity = [this, currentLogins](std::string id, Callback<std::string> done) {
+    Result<std::vector<Login>> ls = currentLogins();
+    if (!ls.isOk()) {
+      post([done = std::move(done), s = ls.status()] { done(s); });
+      return;
+    }
     proto::GetTokenRequest gt;
     gt.identityId = id;
+    gt.logins = std::move(*ls);
     call<proto::GetTokenResponse>(gt, [this, id, done = std::move(done)](Result<proto::GetTokenResponse> t) mutable {
       if (!t.isOk()) return done(t.status());
       std::string confirmed = t->identityId.empty() ? id : t->identityId;
+      if (!validateIdentityId(confirmed).isOk())
+        return done(Status::protocolError("server returned an invalid identity ID"));
       std::string token = t->token;
       int64_t expires = t->expiresAtMs;
       proto::AuthenticateRequest ar;
@@ -599,8 +613,14 @@ void WsTransport::authenticate(std::string identityId, Callback<std::string> don
     post([done = std::move(done)] { done(Status::invalidArgument("no identity pool ID configured")); });
     return;
   }
+  Result<std::vector<Login>> ls = currentLogins();
+  if (!ls.isOk()) {
+    post([done = std::move(done), s = ls.status()] { done(s); });
+    return;
+  }
   proto::GetIdRequest gi;
   gi.identityPoolId = options_.identityPoolId;
+  gi.logins = std::move(*ls);
   call<proto::GetIdResponse>(gi, [withIdentity, done = std::move(done)](Result<proto::GetIdResponse> r) mutable {
     if (!r.isOk()) return done(r.status());
     if (!validateIdentityId(r->identityId).isOk())

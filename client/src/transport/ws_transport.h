@@ -6,8 +6,9 @@
 // every Remote callback (hence every app sync callback). Protocol: subprotocol "tether.v1", one
 // Cap'n Proto message per binary frame (tether/codec.h); hello -> helloAck, then requests with
 // ids, responses matched by id in any order. Auth: GetId (when no identity) -> GetToken ->
-// Authenticate; again when the token nears expiry; automatically on a new connection while
-// the token is valid. TLS verifies the server certificate (system store or a CA file).
+// Authenticate, presenting the caller's logins to GetId and GetToken; again when the token
+// nears expiry or the caller asks to renew (logins changed); automatically on a new connection
+// while the token is valid. GetToken may confirm another identity than asked (a merge). TLS verifies the server certificate (system store or a CA file).
 // Offline handling: the connection is retried in the background with exponential backoff and
 // jitter; while it is down requests fail at once with kUnavailable (and a retry is kicked).
 // Live sync: "dataset changed" pushes and every newly opened connection are reported to the
@@ -62,7 +63,8 @@ class WsTransport final : public Executor, public Remote {
   void shutdown() override;
 
   // Remote (REQUIRES: on the service thread)
-  void authenticate(std::string identityId, Callback<std::string> done) override;
+  void authenticate(std::string identityId, LoginsFn logins, bool renew,
+                    Callback<std::string> done) override;
   void listDatasets(proto::ListDatasetsRequest req, Callback<proto::ListDatasetsResponse> done) override;
   void listRecords(proto::ListRecordsRequest req, Callback<proto::ListRecordsResponse> done) override;
   void updateRecords(proto::UpdateRecordsRequest req, Callback<proto::UpdateRecordsResponse> done) override;

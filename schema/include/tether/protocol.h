@@ -39,12 +39,24 @@ struct DeleteDatasetRequest { std::string datasetName; };
 struct DescribeIdentityUsageRequest {};
 struct SubscribeRequest { std::vector<std::string> datasetNames; std::string deviceId; };
 struct UnsubscribeRequest { std::vector<std::string> datasetNames; };
+// An app backend holding a developer credential asks for an identity + token for one of its
+// users (Cognito GetOpenIdTokenForDeveloperIdentity). Answered with a GetTokenResponse. The
+// secret never travels: `signature` is an HMAC over the other fields (docs/protocol.md).
+struct GetDeveloperTokenRequest {
+  std::string identityPoolId;
+  std::string identityId;          // empty = find or create the user's identity
+  std::string developerUserId;
+  int64_t tokenDurationSeconds = 0;  // 0 = 900 (15 minutes); at most 86400
+  std::string accessKeyId;
+  int64_t timestampMs = 0;
+  std::string signature;           // lower-case hex HMAC-SHA256
+};
 
 using RequestBody = std::variant<GetIdRequest, GetTokenRequest, AuthenticateRequest,
                                  ListDatasetsRequest, DescribeDatasetRequest, ListRecordsRequest,
                                  UpdateRecordsRequest, DeleteDatasetRequest,
                                  DescribeIdentityUsageRequest, SubscribeRequest,
-                                 UnsubscribeRequest>;
+                                 UnsubscribeRequest, GetDeveloperTokenRequest>;
 struct Request { uint64_t id = 0; RequestBody body; };
 
 using ClientMessage = std::variant<Hello, Request>;

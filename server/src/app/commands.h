@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/config.h"
 
@@ -23,6 +24,28 @@ struct PoolCreateArgs {
 int runPoolCreate(const PoolCreateArgs& args);
 // `tetherd pool list`: one line per pool: ID, guests, name.
 int runPoolList(const std::filesystem::path& dataDir);
+
+// `tetherd pool add-oidc-provider`: stores an OpenID Connect provider for a pool after checking
+// it the way the server will (JWKS readable and usable). Exit 0, 1 (store) or 2 (bad input).
+struct OidcProviderArgs {
+  std::filesystem::path dataDir;
+  std::string poolId;
+  std::string name;
+  std::string issuer;
+  std::vector<std::string> audiences;
+  std::string jwksFile;  // exactly one of jwksFile / jwks
+  std::string jwks;
+  int leewaySeconds = 60;
+};
+int runAddOidcProvider(const OidcProviderArgs& args);
+int runRemoveOidcProvider(const std::filesystem::path& dataDir, const std::string& poolId, const std::string& name);
+// `tetherd pool set-developer-provider`: names the pool's developer provider (once; it cannot change).
+int runSetDeveloperProvider(const std::filesystem::path& dataDir, const std::string& poolId, const std::string& name);
+// `tetherd credentials create`: prints "AccessKeyId: ..." and "SecretAccessKey: ..." once.
+int runCredentialsCreate(const std::filesystem::path& dataDir, const std::string& description);
+// `tetherd credentials list`: access key IDs and descriptions, never secrets.
+int runCredentialsList(const std::filesystem::path& dataDir);
+int runCredentialsDelete(const std::filesystem::path& dataDir, const std::string& accessKeyId);
 
 // The SQLite file inside a data directory.
 std::filesystem::path databasePath(const std::filesystem::path& dataDir);

@@ -1,4 +1,4 @@
-// `tetherd pool create|list`: pool administration straight on the data directory's database.
+// `tetherd pool create|list`: pool administration (login providers: auth_commands.cpp) straight on the data directory's database.
 // Safe while a server runs on the same directory (SQLite WAL; the server reads pools per request).
 #include <cstdio>
 #include <iostream>
@@ -47,8 +47,23 @@ int runPoolList(const std::filesystem::path& dataDir) {
     std::cerr << "tetherd: " << pools.status() << "\n";
     return 1;
   }
-  for (const PoolInfo& p : *pools)
+  Result<std::vector<OidcProviderRow>> providers = (*store)->listOidcProviders("");
+  if (!providers.isOk()) {
+    std::cerr << "tetherd: " << providers.status() << "\n";
+    return 1;
+  }
+  // One line per pool (scripts take the first field); its login providers follow, indented.
+  for (const PoolInfo& p : *pools) {
     std::cout << p.id << "\t" << (p.allowGuests ? "guests" : "no-guests") << "\t" << p.name << "\n";
+    if (Result<std::string> dev = (*store)->getPoolDeveloperProvider(p.id); dev.isOk() && !dev->empty())
+      std::cout << "  developer-provider\t" << *dev << "\n";
+    for (const OidcProviderRow& o : *providers) {
+      if (o.poolId != p.id) continue;
+      std::cout << "  oidc-provider\t" << o.name << "\tissuer=" << o.issuer << "\taudiences=";
+      for (size_t i = 0; i < o.audiences.size(); ++i) std::cout << (i ? "," : "") << o.audiences[i];
+      std::cout << "\t" << (o.jwksFile.empty() ? "jwks=inline" : "jwks_file=" + o.jwksFile) << "\n";
+    }
+  }
   return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "app/commands.h"
 #include "auth/identity_service.h"
 #include "auth/ids.h"
+#include "auth/login_providers.h"
 #include "auth/session_token_signer.h"
 #include "auth/token_issuer.h"
 #include "common/clock.h"
@@ -84,6 +85,11 @@ Status ensurePools(Store& store, const ServerConfig& config, const Clock& clock)
     TETHER_TRY(std::optional<PoolInfo> existing, store.getPool(p.id));
     PoolInfo info{p.id, p.name, p.allowGuests, existing ? existing->createdMs : clock.nowMs()};
     if (!existing || !(*existing == info)) TETHER_RETURN_IF_ERROR(store.putPool(info));
+    // The file's developer provider wins over one set with `tetherd pool set-developer-provider`.
+    if (!p.developerProvider.empty()) {
+      TETHER_TRY(std::string stored, store.getPoolDeveloperProvider(p.id));
+      if (stored != p.developerProvider) TETHER_RETURN_IF_ERROR(store.setPoolDeveloperProvider(p.id, p.developerProvider));
+    }
   }
   TETHER_TRY(std::vector<PoolInfo> pools, store.listPools());
   if (pools.empty()) {
@@ -147,12 +153,30 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   }
 
   SyncService sync(**store, **sessions, clock);
-  IdentityService identities(**store, **issuer, clock);
+  // Login providers: the config file's (a bad one stops the start here) plus the database's,
+  // which are re-read while running (auth/login_providers.h).
+  LoginProviders providers(**store, clock);
+  for (const PoolConfig& p : config.pools) {
+    for (const OidcProviderConfig& o : p.oidcProviders) {
+      if (Status s = providers.addConfigured(p.id, o); !s.isOk()) {
+        std::cerr << "tetherd: pool " << p.id << ": OIDC provider " << o.name << ": " << s.message() << "\n";
+        return 1;
+      }
+    }
+  }
+  if (Status s = providers.refresh(); !s.isOk()) spdlog::warn("cannot read OIDC providers from the database: {}", s.message());
+  std::map<std::string, std::string> developerKeys;
+  for (const DeveloperCredential& c : config.developerCredentials) developerKeys[c.accessKeyId] = c.secretAccessKey;
+  IdentityService identities(**store, **issuer, clock, &providers);
+  identities.setDeveloperKeys(developerKeys);
   ServerMetrics metrics;
   unsigned workers = std::max(tuning::kMinWorkerThreads, std::thread::hardware_concurrency());
   WorkPool pool(workers);
   NativeHandler native(identities, sync, pool, clock, metrics);
   sync.setChangeListener(&native.changes());
+  // Identity merges (both front ends) tell live-sync subscribers about moved datasets.
+  identities.resolver().setChangeListener(&native.changes());
+  native.setDeviceStore(store->get());  // Cognito push-sync devices -> live sync (docs/live-sync.md)
   // The Cognito-compatible HTTP APIs (docs/cognito.md), behind the operations endpoints.
   Result<std::unique_ptr<cognito::TemporaryCredentials>> credentials =
       cognito::TemporaryCredentials::open(config.dataDir);
@@ -161,13 +185,13 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
     pool.join();
     return 1;
   }
-  std::map<std::string, std::string> developerKeys;
-  for (const DeveloperCredential& c : config.developerCredentials) developerKeys[c.accessKeyId] = c.secretAccessKey;
-  cognito::RequestAuthenticator authenticator(**credentials, developerKeys, clock);
+  // Developer credentials: the config file's, then the database's (looked up per request).
+  cognito::RequestAuthenticator authenticator(**credentials, developerKeys, clock, store->get());
   cognito::CognitoContext cognitoContext{**store, sync, identities, **issuer, **credentials, authenticator,
                                          clock, pool, {}};
   for (const PoolConfig& p : config.pools)
     if (!p.developerProvider.empty()) cognitoContext.developerProviders[p.id] = p.developerProvider;
+  cognitoContext.deviceSubscriptions = &native.changes();
   cognito::CognitoHttp cognitoHttp(cognitoContext);
   OpsHttp ops((*issuer)->jwksJson(), (*issuer)->discoveryJson(), metrics, &cognitoHttp);
 

@@ -148,6 +148,22 @@ Status validateDeveloperProvider(std::string_view name) {
   return Status::ok();
 }
 
+}  // namespace
+
+Status validateOidcProviderName(std::string_view name) {
+  if (name.empty() || name.size() > 128) return Status::invalidArgument("OIDC provider name must be 1-128 characters");
+  for (char c : name)
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
+      return Status::invalidArgument("OIDC provider name must not contain spaces or control characters");
+  if (name == "cognito-identity.amazonaws.com" || name == "cognito-identity.cn-north-1.amazonaws.com.cn")
+    return Status::invalidArgument("OIDC provider name " + std::string(name) + " is reserved for tetherd's own tokens");
+  return Status::ok();
+}
+
+Status validateDeveloperProviderName(std::string_view name) { return validateDeveloperProvider(name); }
+
+namespace {
+
 Status validateDeveloperCredential(const DeveloperCredential& c) {
   if (c.accessKeyId.size() < 16 || c.accessKeyId.size() > 128)
     return Status::invalidArgument("developer_credentials access_key_id must be 16-128 characters");
@@ -186,7 +202,58 @@ Status parseDeveloperCredentials(const Checker& ck, const toml::array& creds, Se
   return Status::ok();
 }
 
-Status parsePools(const Checker& ck, const toml::array& pools, ServerConfig& out) {
+// One [[pools.oidc_providers]] entry: name, issuer, audiences, exactly one of jwks_file / jwks,
+// leeway_seconds (0-600, default 60). An inline JWKS is parsed here so a typo points at its line;
+// a JWKS file is read when the server starts (it may not exist yet while editing the config).
+Result<OidcProviderConfig> parseOidcProvider(const Checker& ck, const toml::node& element,
+                                             const std::filesystem::path& baseDir) {
+  const toml::table* t = element.as_table();
+  if (t == nullptr) return ck.wrongType(element, "pools.oidc_providers entry", "a table ([[pools.oidc_providers]])");
+  OidcProviderConfig c;
+  bool hasAudiences = false;
+  for (auto&& [key, node] : *t) {
+    std::string path = "pools.oidc_providers." + std::string(key.str());
+    if (key == "name") {
+      TETHER_TRY(c.name, ck.nonEmptyString(node, path));
+      if (Status s = validateOidcProviderName(c.name); !s.isOk()) return ck.withPlace(node, s);
+    } else if (key == "issuer") {
+      TETHER_TRY(c.issuer, ck.nonEmptyString(node, path));
+    } else if (key == "audiences") {
+      const toml::array* list = node.as_array();
+      if (list == nullptr) return ck.wrongType(node, path, "an array of strings");
+      for (const toml::node& a : *list) {
+        TETHER_TRY(std::string aud, ck.nonEmptyString(a, path + " entry"));
+        if (aud.find('\n') != std::string::npos) return ck.error(a, path + " entries must be one line");
+        c.audiences.push_back(std::move(aud));
+      }
+      hasAudiences = true;
+    } else if (key == "jwks_file") {
+      TETHER_TRY(std::string f, ck.nonEmptyString(node, path));
+      c.jwksFile = resolve(baseDir, f);
+    } else if (key == "jwks") {
+      TETHER_TRY(c.jwksInline, ck.nonEmptyString(node, path));
+      if (Result<std::shared_ptr<const JwkSet>> keys = JwkSet::parse(c.jwksInline); !keys.isOk())
+        return ck.withPlace(node, Status::invalidArgument(path + ": " + keys.status().message()));
+    } else if (key == "leeway_seconds") {
+      const auto* i = node.as_integer();
+      if (i == nullptr) return ck.wrongType(node, path, "an integer");
+      if (i->get() < 0 || i->get() > 600) return ck.error(node, path + " must be 0-600");
+      c.leewaySeconds = static_cast<int>(i->get());
+    } else {
+      return ck.unknownKey(key, path);
+    }
+  }
+  if (c.name.empty()) return ck.error(element, "pools.oidc_providers entry has no name");
+  if (c.issuer.empty()) return ck.error(element, "OIDC provider " + c.name + " has no issuer");
+  if (!hasAudiences || c.audiences.empty())
+    return ck.error(element, "OIDC provider " + c.name + " needs audiences = [\"<client id>\", ...]");
+  if (c.jwksFile.has_value() == !c.jwksInline.empty())
+    return ck.error(element, "OIDC provider " + c.name + " needs exactly one of jwks_file and jwks");
+  return c;
+}
+
+Status parsePools(const Checker& ck, const toml::array& pools, ServerConfig& out,
+                  const std::filesystem::path& baseDir) {
   std::set<std::string> seen;
   for (const toml::node& element : pools) {
     const toml::table* t = element.as_table();
@@ -210,6 +277,15 @@ Status parsePools(const Checker& ck, const toml::array& pools, ServerConfig& out
       } else if (key == "developer_provider") {
         TETHER_TRY(pool.developerProvider, ck.string(node, path));
         if (Status s = validateDeveloperProvider(pool.developerProvider); !s.isOk()) return ck.withPlace(node, s);
+      } else if (key == "oidc_providers") {
+        const toml::array* list = node.as_array();
+        if (list == nullptr) return ck.wrongType(node, path, "an array of tables ([[pools.oidc_providers]])");
+        for (const toml::node& p : *list) {
+          TETHER_TRY(OidcProviderConfig provider, parseOidcProvider(ck, p, baseDir));
+          for (const OidcProviderConfig& seen : pool.oidcProviders)
+            if (seen.name == provider.name) return ck.error(p, "OIDC provider " + provider.name + " appears twice");
+          pool.oidcProviders.push_back(std::move(provider));
+        }
       } else {
         return ck.unknownKey(key, path);
       }
@@ -220,6 +296,9 @@ Status parsePools(const Checker& ck, const toml::array& pools, ServerConfig& out
       return ck.error(element, "pool has no id; add one, for example id = \"" +
                                    newRandomId("local") + "\"");
     if (!hasName) return ck.error(element, "pool " + pool.id + " has no name");
+    for (const OidcProviderConfig& p : pool.oidcProviders)
+      if (p.name == pool.developerProvider)
+        return ck.error(element, "OIDC provider " + p.name + " has the name of the pool's developer_provider");
     out.pools.push_back(std::move(pool));
   }
   return Status::ok();
@@ -294,6 +373,7 @@ Status validateConfig(const ServerConfig& config) {
     if (!seen.insert(pool.id).second)
       return Status::invalidArgument("pool id " + pool.id + " appears twice");
     if (!pool.developerProvider.empty()) TETHER_RETURN_IF_ERROR(validateDeveloperProvider(pool.developerProvider));
+    for (const OidcProviderConfig& p : pool.oidcProviders) TETHER_RETURN_IF_ERROR(validateOidcProviderName(p.name));
   }
   std::set<std::string> keys;
   for (const DeveloperCredential& c : config.developerCredentials) {
@@ -323,7 +403,7 @@ Result<ServerConfig> parseConfig(std::string_view text, std::string_view sourceN
       } else if (key == "pools") {
         const toml::array* pools = node.as_array();
         if (pools == nullptr) return ck.wrongType(node, "pools", "an array of tables ([[pools]])");
-        TETHER_RETURN_IF_ERROR(parsePools(ck, *pools, config));
+        TETHER_RETURN_IF_ERROR(parsePools(ck, *pools, config, baseDir));
       } else {
         return ck.unknownKey(key, std::string(key.str()));
       }

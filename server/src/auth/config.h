@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/oidc_verifier.h"
 #include "tether/status.h"
 
 namespace tether::server {
@@ -35,6 +36,9 @@ struct PoolConfig {
   // The pool's developer provider name (Cognito DeveloperProviderName, 1..128 of [\w._-]),
   // used by the developer-authenticated identity operations; empty = none.
   std::string developerProvider;
+  // [[pools.oidc_providers]]: OpenID Connect issuers whose ID tokens log users in
+  // (docs/authentication.md). Added to the ones `tetherd pool add-oidc-provider` stores.
+  std::vector<OidcProviderConfig> oidcProviders;
   friend bool operator==(const PoolConfig&, const PoolConfig&) = default;
 };
 
@@ -79,6 +83,12 @@ Status validateConfig(const ServerConfig& config);
 
 // "host:port" or "[v6-host]:port" (for --listen and the `listen` key). kInvalidArgument if not.
 Result<ListenAddress> parseListenAddress(std::string_view text);
+// A Logins key for an OIDC provider: 1..128 characters, no spaces/control characters, not the
+// reserved `cognito-identity.amazonaws.com`. kInvalidArgument otherwise.
+Status validateOidcProviderName(std::string_view name);
+// A pool's developer provider name: 1..128 of [A-Za-z0-9_.-]. kInvalidArgument otherwise.
+Status validateDeveloperProviderName(std::string_view name);
+
 // "trace" | "debug" | "info" | "warn" | "error". kInvalidArgument otherwise.
 Result<LogLevel> parseLogLevel(std::string_view text);
 std::string_view logLevelName(LogLevel level);

@@ -1,8 +1,9 @@
-// Guest identities and their tokens; see identity_service.h.
+// Native identity requests; see identity_service.h.
 #include "auth/identity_service.h"
 
 #include <algorithm>
 
+#include "auth/developer_signature.h"
 #include "auth/ids.h"
 #include "tether/limits.h"
 
@@ -19,20 +20,29 @@ Status guestsNotAllowed() {
   return Status::unauthenticated("Unauthenticated access is not supported for this identity pool.");
 }
 
-Status loginsNotSupported() { return Status::unauthenticated("Logins are not supported by this pool"); }
-
 std::string_view regionOf(std::string_view poolId) { return poolId.substr(0, poolId.find(':')); }
 
 }  // namespace
 
-IdentityService::IdentityService(Store& store, const TokenIssuer& issuer, const Clock& clock)
-    : store_(store), issuer_(issuer), clock_(clock) {}
+IdentityService::IdentityService(Store& store, const TokenIssuer& issuer, const Clock& clock,
+                                 LoginProviders* providers)
+    : store_(store), issuer_(issuer), clock_(clock) {
+  if (providers == nullptr) {
+    ownedProviders_ = std::make_unique<LoginProviders>(store, clock);
+    providers = ownedProviders_.get();
+  }
+  providers_ = providers;
+  resolver_ = std::make_unique<LoginResolver>(store, issuer, *providers_, clock);
+}
 
 Result<proto::GetIdResponse> IdentityService::getId(const proto::GetIdRequest& request) {
   TETHER_RETURN_IF_ERROR(validatePoolId(request.identityPoolId));
+  if (!request.logins.empty()) {
+    TETHER_TRY(ResolvedIdentity r, resolver_->resolve(request.identityPoolId, request.logins, ""));
+    return proto::GetIdResponse{r.identity.id};
+  }
   TETHER_TRY(std::optional<PoolInfo> pool, store_.getPool(request.identityPoolId));
   if (!pool) return Status::notFound("IdentityPool '" + request.identityPoolId + "' not found.");
-  if (!request.logins.empty()) return loginsNotSupported();
   if (!pool->allowGuests) return guestsNotAllowed();
 
   for (int attempt = 0; attempt < kCreateAttempts; ++attempt) {
@@ -49,19 +59,40 @@ Result<proto::GetIdResponse> IdentityService::getId(const proto::GetIdRequest& r
 
 Result<proto::GetTokenResponse> IdentityService::getToken(const proto::GetTokenRequest& request) {
   TETHER_RETURN_IF_ERROR(validateIdentityId(request.identityId));
-  TETHER_TRY(std::optional<IdentityInfo> identity, store_.getIdentity(request.identityId));
-  if (!identity) return Status::notFound("Identity '" + request.identityId + "' not found.");
-  if (identity->disabled) return Status::unauthenticated("Identity is disabled.");
-  if (!request.logins.empty()) return loginsNotSupported();
-  TETHER_TRY(std::optional<PoolInfo> pool, store_.getPool(identity->poolId));
-  if (!pool) return Status::notFound("IdentityPool '" + identity->poolId + "' not found.");
-  // Every identity is a guest until logins exist; a pool that stopped allowing guests stops
-  // issuing them tokens.
-  if (!pool->allowGuests) return guestsNotAllowed();
-
-  TokenClaims claims{pool->id, identity->id, {kGuestAmr}, kIdentityTokenTtlSeconds};
+  TETHER_TRY(ResolvedIdentity r, resolver_->resolve("", request.logins, request.identityId));
+  TokenClaims claims{r.identity.poolId, r.identity.id, r.amr, kIdentityTokenTtlSeconds};
   TETHER_TRY(IssuedToken token, issuer_.issue(claims, clock_.nowMs()));
-  return proto::GetTokenResponse{identity->id, std::move(token.token), token.expiresAtMs};
+  return proto::GetTokenResponse{r.identity.id, std::move(token.token), token.expiresAtMs};
+}
+
+Result<proto::GetTokenResponse> IdentityService::getDeveloperToken(const proto::GetDeveloperTokenRequest& request) {
+  if (request.accessKeyId.empty() || request.accessKeyId.size() > 128)
+    return Status::unauthenticated("The security token included in the request is invalid.");
+  std::string secret;
+  if (auto it = developerKeys_.find(request.accessKeyId); it != developerKeys_.end()) {
+    secret = it->second;
+  } else {
+    Result<std::optional<DeveloperCredentialRow>> row = store_.findDeveloperCredential(request.accessKeyId);
+    if (!row.isOk() && row.status().message() != storeNotSupported().message()) return row.status();
+    if (!row.isOk() || !*row) return Status::unauthenticated("The security token included in the request is invalid.");
+    secret = (*row)->secret;
+  }
+  TETHER_RETURN_IF_ERROR(verifyDeveloperSignature(secret, request, clock_.nowMs()));
+
+  int64_t ttl = request.tokenDurationSeconds == 0 ? kDeveloperTokenDefaultTtlSeconds : request.tokenDurationSeconds;
+  if (ttl < 1 || ttl > kMaxTokenTtlSeconds) return Status::invalidArgument("TokenDuration must be between 1 and 86400 seconds");
+  TETHER_RETURN_IF_ERROR(validatePoolId(request.identityPoolId));
+  Result<std::string> provider = store_.getPoolDeveloperProvider(request.identityPoolId);
+  if (!provider.isOk()) {
+    if (provider.status().code() == StatusCode::kNotFound)
+      return Status::notFound("IdentityPool '" + request.identityPoolId + "' not found.");
+    return provider.status();
+  }
+  TETHER_TRY(ResolvedIdentity r, resolver_->resolveDeveloper(request.identityPoolId, request.identityId, *provider,
+                                                              request.developerUserId));
+  TokenClaims claims{r.identity.poolId, r.identity.id, r.amr, ttl};
+  TETHER_TRY(IssuedToken token, issuer_.issue(claims, clock_.nowMs()));
+  return proto::GetTokenResponse{r.identity.id, std::move(token.token), token.expiresAtMs};
 }
 
 Result<VerifiedToken> IdentityService::authenticate(std::string_view token) {

@@ -28,6 +28,7 @@ struct OidcProviderConfig {
   std::optional<std::filesystem::path> jwksFile;
   std::string jwksInline;                   // used when jwksFile is not set
   int leewaySeconds = 60;                   // clock skew allowed on exp / nbf / iat
+  friend bool operator==(const OidcProviderConfig&, const OidcProviderConfig&) = default;
 };
 
 struct VerifiedLogin {

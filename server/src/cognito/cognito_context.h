@@ -14,6 +14,7 @@
 #include "cognito/temporary_credentials.h"
 #include "common/clock.h"
 #include "common/work_pool.h"
+#include "events/device_subscription_listener.h"
 #include "storage/store.h"
 #include "sync/sync_service.h"
 
@@ -30,6 +31,9 @@ struct CognitoContext {
   WorkPool& pool;
   // Pool ID -> its developer provider name (pools without one are absent).
   std::map<std::string, std::string> developerProviders;
+  // Told after each stored SubscribeToDataset/UnsubscribeFromDataset (the native handler's
+  // ChangeHub); null = nobody follows them live.
+  DeviceSubscriptionListener* deviceSubscriptions = nullptr;
 };
 
 }  // namespace tether::server::cognito

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "auth/ids.h"
+#include "net/tuning.h"
 
 namespace tether::server::cognito {
 namespace {
@@ -63,6 +64,16 @@ void CognitoHttp::handle(HttpRequest request, Reply reply) {
   if (!identityApi && !syncApi) {
     if (next_) return next_->handle(std::move(request), std::move(reply));
     return reply(HttpResponse{404, "application/json", {}, R"({"message":"no such endpoint"})"});
+  }
+  if (request.bodyTooLarge) {
+    // Nothing a Cognito client sends legitimately is this big (a dataset holds at most 1 MB).
+    // LimitExceededException is what the SDKs map to "data limit exceeded"; the status says why.
+    HttpResponse r = errorResponse(
+        ApiError{413, "LimitExceededException",
+                 "Request body is larger than " + std::to_string(tuning::kMaxHttpBodyBytes) + " bytes"},
+        identityApi ? kIdentityContentType : kSyncContentType);
+    addCommonHeaders(r, request);
+    return reply(std::move(r));
   }
   if (request.method == "OPTIONS") {
     // CORS preflight (browser SDKs): allow what the browser asks for.

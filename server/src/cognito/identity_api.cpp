@@ -4,22 +4,18 @@
 #include <algorithm>
 
 #include "auth/ids.h"
-#include "cognito/identity_merge.h"
+#include "auth/login_resolver.h"
 #include "tether/limits.h"
 
 namespace tether::server::cognito {
 namespace {
 
 constexpr Service kSvc = Service::kIdentity;
-constexpr const char* kCognitoLoginKey = "cognito-identity.amazonaws.com";
-constexpr const char* kCognitoLoginKeyCn = "cognito-identity.cn-north-1.amazonaws.com.cn";
 // Cognito's QueryLimit: the most results one list/lookup call returns.
 constexpr int64_t kMaxQueryLimit = 60;
-constexpr int kMaxLinkedLogins = 20;
 
 ApiError invalid(std::string m) { return ApiError::invalidParameter(std::move(m)); }
 ApiError notAuthorized(std::string m) { return ApiError::notAuthorized(kSvc, std::move(m)); }
-ApiError forbidden(const std::string& id) { return notAuthorized("Access to Identity '" + id + "' is forbidden."); }
 
 ApiResult<std::string> requireId(const Json& in, const char* name) {
   API_TRY(std::optional<std::string> v, getString(in, name, true));
@@ -63,7 +59,22 @@ Json identityDescription(const IdentityInfo& identity, const std::vector<LoginLi
   return out;
 }
 
-std::string_view regionOf(std::string_view id) { return id.substr(0, id.find(':')); }
+std::vector<Login> toLogins(const std::optional<std::map<std::string, std::string>>& logins) {
+  std::vector<Login> out;
+  if (logins)
+    for (const auto& [provider, token] : *logins) out.push_back(Login{provider, token});
+  return out;
+}
+
+// The resolver's Status as the Cognito error: kUnauthenticated is NotAuthorizedException,
+// kInvalidArgument InvalidParameterException, and the developer-user conflict has its own name.
+ApiError resolverError(const Status& s) {
+  std::string_view m = s.message();
+  if (s.code() == StatusCode::kConflict && m.substr(0, kDeveloperUserAlreadyRegistered.size()) == kDeveloperUserAlreadyRegistered)
+    return ApiError{400, "DeveloperUserAlreadyRegisteredException",
+                    std::string(m.substr(kDeveloperUserAlreadyRegistered.size()))};
+  return fromStatus(kSvc, s);
+}
 
 }  // namespace
 
@@ -105,49 +116,25 @@ ApiResult<PoolInfo> IdentityApi::loadPool(const std::string& poolId) {
 }
 
 ApiResult<std::string> IdentityApi::developerProvider(const std::string& poolId) {
+  // The context's map (config file) first, then the pool's row (`tetherd pool set-developer-provider`).
   auto it = ctx_.developerProviders.find(poolId);
-  if (it == ctx_.developerProviders.end())
-    return invalid("Identity pool " + poolId + " has no developer provider configured.");
-  return it->second;
+  if (it != ctx_.developerProviders.end()) return it->second;
+  Result<std::string> stored = ctx_.store.getPoolDeveloperProvider(poolId);
+  if (stored.isOk() && !stored->empty()) return *stored;
+  if (!stored.isOk() && stored.status().code() != StatusCode::kNotFound &&
+      stored.status().message() != storeNotSupported().message())
+    return fromStatus(kSvc, stored.status());
+  return invalid("Identity pool " + poolId + " has no developer provider configured.");
 }
 
 ApiResult<IdentityApi::Access> IdentityApi::checkAccess(
     const std::string& identityId, const std::optional<std::map<std::string, std::string>>& logins) {
-  Result<std::optional<IdentityInfo>> found = ctx_.store.getIdentity(identityId);
-  if (!found.isOk()) return fromStatus(kSvc, found.status());
-  if (!*found) return ApiError::notFound(kSvc, "Identity '" + identityId + "' not found.");
+  Result<ResolvedIdentity> r = ctx_.identities.resolver().resolve("", toLogins(logins), identityId);
+  if (!r.isOk()) return resolverError(r.status());
   Access access;
-  access.identity = **found;
-  if (access.identity.disabled) return forbidden(identityId);
-  Result<std::vector<LoginLink>> links = ctx_.store.listLogins(identityId);
-  if (!links.isOk()) return fromStatus(kSvc, links.status());
-  access.authenticated = !links->empty();
-
-  bool proven = false;
-  if (logins) {
-    for (const auto& [provider, token] : *logins) {
-      if (provider != kCognitoLoginKey && provider != kCognitoLoginKeyCn)
-        return notAuthorized("Token is not from a supported provider of this identity pool.");
-      Result<VerifiedToken> v = ctx_.issuer.verify(token, ctx_.clock.nowMs());
-      if (!v.isOk()) return notAuthorized("Invalid login token. " + v.status().message());
-      if (v->identityId != identityId || v->poolId != access.identity.poolId)
-        return notAuthorized("Logins don't match. Please include at least one valid login for this identity or "
-                             "identity pool.");
-      proven = true;
-    }
-  }
-  if (access.authenticated) {
-    if (!proven) return forbidden(identityId);
-    access.amr.push_back("authenticated");
-    for (const LoginLink& l : *links)
-      if (std::find(access.amr.begin(), access.amr.end(), l.provider) == access.amr.end())
-        access.amr.push_back(l.provider);
-  } else {
-    API_TRY(PoolInfo pool, loadPool(access.identity.poolId));
-    if (!pool.allowGuests && !proven)
-      return notAuthorized("Unauthenticated access is not supported for this identity pool.");
-    access.amr.push_back("unauthenticated");
-  }
+  access.identity = r->identity;
+  access.authenticated = r->authenticated;
+  access.amr = r->amr;
   return access;
 }
 
@@ -157,19 +144,10 @@ ApiResult<Json> IdentityApi::getId(const Json& in) {
   API_TRY(auto accountId, getString(in, "AccountId"));
   (void)accountId;  // legacy; ignored (spec 2.2)
   if (logins && !logins->empty()) {
-    // A device that already holds one of our tokens asks which identity it names.
-    API_TRY(PoolInfo pool, loadPool(poolId));
-    std::string identityId;
-    for (const auto& [provider, token] : *logins) {
-      if (provider != kCognitoLoginKey && provider != kCognitoLoginKeyCn)
-        return notAuthorized("Token is not from a supported provider of this identity pool.");
-      Result<VerifiedToken> v = ctx_.issuer.verify(token, ctx_.clock.nowMs());
-      if (!v.isOk()) return notAuthorized("Invalid login token. " + v.status().message());
-      if (v->poolId != pool.id) return notAuthorized("Invalid login token. Token is for another identity pool.");
-      identityId = v->identityId;
-    }
-    API_TRY(Access access, checkAccess(identityId, logins));
-    return Json{{"IdentityId", access.identity.id}};
+    // The identity the logins name: created on first use, merged when they name several.
+    Result<ResolvedIdentity> r = ctx_.identities.resolver().resolve(poolId, toLogins(logins), "");
+    if (!r.isOk()) return resolverError(r.status());
+    return Json{{"IdentityId", r->identity.id}};
   }
   Result<proto::GetIdResponse> r = ctx_.identities.getId(proto::GetIdRequest{poolId, {}});
   if (!r.isOk()) return fromStatus(kSvc, r.status());
@@ -180,10 +158,11 @@ ApiResult<Json> IdentityApi::getOpenIdToken(const Json& in) {
   API_TRY(std::string identityId, requireId(in, "IdentityId"));
   API_TRY(auto logins, getLogins(in, false));
   API_TRY(Access access, checkAccess(identityId, logins));
-  TokenClaims claims{access.identity.poolId, identityId, access.amr, kOpenIdTokenTtlSeconds};
+  // After a merge the survivor's ID is returned: "the IdentityId returned may not match" (spec 2.2).
+  TokenClaims claims{access.identity.poolId, access.identity.id, access.amr, kOpenIdTokenTtlSeconds};
   Result<IssuedToken> token = ctx_.issuer.issue(claims, ctx_.clock.nowMs());
   if (!token.isOk()) return fromStatus(kSvc, token.status());
-  return Json{{"IdentityId", identityId}, {"Token", token->token}};
+  return Json{{"IdentityId", access.identity.id}, {"Token", token->token}};
 }
 
 ApiResult<Json> IdentityApi::getCredentialsForIdentity(const Json& in) {
@@ -193,8 +172,8 @@ ApiResult<Json> IdentityApi::getCredentialsForIdentity(const Json& in) {
   (void)roleArn;  // no IAM here: every identity gets access to its own data only
   API_TRY(Access access, checkAccess(identityId, logins));
   IssuedCredentials c =
-      ctx_.credentials.issue(access.identity.poolId, identityId, access.authenticated, ctx_.clock.nowMs());
-  return Json{{"IdentityId", identityId},
+      ctx_.credentials.issue(access.identity.poolId, access.identity.id, access.authenticated, ctx_.clock.nowMs());
+  return Json{{"IdentityId", access.identity.id},
               {"Credentials",
                {{"AccessKeyId", c.accessKeyId},
                 {"SecretKey", c.secretKey},
@@ -208,17 +187,18 @@ ApiResult<Json> IdentityApi::unlinkIdentity(const Json& in) {
   API_TRY(std::optional<std::vector<std::string>> remove, getStringList(in, "LoginsToRemove", true));
   API_TRY(Access access, checkAccess(identityId, logins));
   if (!access.authenticated) return notAuthorized("Identity '" + identityId + "' has no linked logins.");
-  Result<std::vector<LoginLink>> links = ctx_.store.listLogins(identityId);
+  const std::string& id = access.identity.id;
+  Result<std::vector<LoginLink>> links = ctx_.store.listLogins(id);
   if (!links.isOk()) return fromStatus(kSvc, links.status());
   size_t left = links->size();
   for (const LoginLink& l : *links) {
     if (std::find(remove->begin(), remove->end(), l.provider) == remove->end()) continue;
-    if (Status s = ctx_.store.unlinkLogin(identityId, l.provider, l.subject); !s.isOk()) return fromStatus(kSvc, s);
+    if (Status s = ctx_.store.unlinkLogin(id, l.provider, l.subject); !s.isOk()) return fromStatus(kSvc, s);
     --left;
   }
   // The last login gone: the identity becomes inaccessible (spec 7.16).
   if (left == 0)
-    if (Status s = ctx_.store.setIdentityDisabled(identityId, true); !s.isOk()) return fromStatus(kSvc, s);
+    if (Status s = ctx_.store.setIdentityDisabled(id, true); !s.isOk()) return fromStatus(kSvc, s);
   return Json::object();
 }
 
@@ -235,55 +215,13 @@ ApiResult<Json> IdentityApi::getOpenIdTokenForDeveloperIdentity(const Json& in) 
   auto login = logins->find(provider);
   if (login == logins->end() || logins->size() != 1)
     return invalid("Logins must contain exactly the developer provider '" + provider + "' of this identity pool.");
-  const std::string& subject = login->second;
-  if (subject.size() > 1024) return invalid("DeveloperUserIdentifier must be at most 1024 characters");
-
-  Result<std::optional<std::string>> linked = ctx_.store.findLogin(poolId, provider, subject);
-  if (!linked.isOk()) return fromStatus(kSvc, linked.status());
-  std::string identityId;
-  if (identityIdIn) {
-    if (!validateIdentityId(*identityIdIn).isOk()) return invalid("IdentityId is not a valid identity ID");
-    Result<std::optional<IdentityInfo>> found = ctx_.store.getIdentity(*identityIdIn);
-    if (!found.isOk()) return fromStatus(kSvc, found.status());
-    if (!*found || (*found)->poolId != poolId)
-      return ApiError::notFound(kSvc, "Identity '" + *identityIdIn + "' not found.");
-    if ((*found)->disabled) return forbidden(*identityIdIn);
-    identityId = *identityIdIn;
-    if (*linked && **linked != *identityIdIn) {
-      // The user already has an identity. A guest presented with it is folded into it (its data
-      // becomes `<name>.<guestId>` there; spec 7.14); an authenticated identity is not merged.
-      Result<std::vector<LoginLink>> guestLinks = ctx_.store.listLogins(*identityIdIn);
-      if (!guestLinks.isOk()) return fromStatus(kSvc, guestLinks.status());
-      if (!guestLinks->empty())
-        return ApiError{400, "DeveloperUserAlreadyRegisteredException",
-                        "Developer user '" + subject + "' is already registered with another identity."};
-      if (Status s = mergeIdentities(ctx_.store, poolId, **linked, *identityIdIn, ctx_.clock.nowMs()); !s.isOk())
-        return fromStatus(kSvc, s);
-      identityId = **linked;
-    }
-  } else if (*linked) {
-    identityId = **linked;
-  } else {
-    // A developer identity exists whether or not the pool allows guests: create it directly.
-    IdentityInfo identity{newRandomId(regionOf(pool.id)), pool.id, ctx_.clock.nowMs(), false};
-    if (Status s = ctx_.store.createIdentity(identity); !s.isOk()) return fromStatus(kSvc, s);
-    identityId = identity.id;
-  }
-  if (!*linked) {
-    Result<std::vector<LoginLink>> links = ctx_.store.listLogins(identityId);
-    if (!links.isOk()) return fromStatus(kSvc, links.status());
-    if (links->size() >= static_cast<size_t>(kMaxLinkedLogins))
-      return ApiError{400, "LimitExceededException", "An identity may have at most 20 linked logins."};
-    Status s = ctx_.store.linkLogin(LoginLink{poolId, provider, subject, identityId});
-    if (s.code() == StatusCode::kConflict)
-      return ApiError{400, "DeveloperUserAlreadyRegisteredException",
-                      "Developer user '" + subject + "' is already registered with another identity."};
-    if (!s.isOk()) return fromStatus(kSvc, s);
-  }
-  TokenClaims claims{poolId, identityId, {"authenticated", provider}, ttlSeconds};
+  Result<ResolvedIdentity> r =
+      ctx_.identities.resolver().resolveDeveloper(pool.id, identityIdIn.value_or(""), provider, login->second);
+  if (!r.isOk()) return resolverError(r.status());
+  TokenClaims claims{pool.id, r->identity.id, r->amr, ttlSeconds};
   Result<IssuedToken> token = ctx_.issuer.issue(claims, ctx_.clock.nowMs());
   if (!token.isOk()) return fromStatus(kSvc, token.status());
-  return Json{{"IdentityId", identityId}, {"Token", token->token}};
+  return Json{{"IdentityId", r->identity.id}, {"Token", token->token}};
 }
 
 ApiResult<Json> IdentityApi::lookupDeveloperIdentity(const Json& in) {
@@ -345,8 +283,8 @@ ApiResult<Json> IdentityApi::mergeDeveloperIdentities(const Json& in) {
     if (!b.isOk()) return fromStatus(kSvc, b.status());
     if (a->size() + b->size() > static_cast<size_t>(kMaxLinkedLogins))
       return ApiError{400, "LimitExceededException", "The merged identity would have more than 20 logins."};
-    if (Status s = mergeIdentities(ctx_.store, poolId, winner, **src, ctx_.clock.nowMs()); !s.isOk())
-      return fromStatus(kSvc, s);
+    if (Result<MergeReport> m = ctx_.identities.resolver().merge(poolId, winner, **src); !m.isOk())
+      return fromStatus(kSvc, m.status());
   }
   return Json{{"IdentityId", winner}};
 }
@@ -435,8 +373,8 @@ ApiResult<Json> IdentityApi::describeIdentityPool(const Json& in) {
               {"IdentityPoolName", pool.name},
               {"AllowUnauthenticatedIdentities", pool.allowGuests},
               {"AllowClassicFlow", true}};
-  if (auto it = ctx_.developerProviders.find(pool.id); it != ctx_.developerProviders.end())
-    out["DeveloperProviderName"] = it->second;
+  if (ApiResult<std::string> provider = developerProvider(pool.id); provider.isOk())
+    out["DeveloperProviderName"] = *provider;
   return out;
 }
 

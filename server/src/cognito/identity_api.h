@@ -5,13 +5,13 @@
 // MergeDeveloperIdentities, UnlinkDeveloperIdentity, DescribeIdentity, ListIdentities,
 // DeleteIdentities, DescribeIdentityPool, ListIdentityPools).
 //
-// Logins accepted from devices: `cognito-identity.amazonaws.com` -> a token this server issued
-// (from GetOpenIdToken or GetOpenIdTokenForDeveloperIdentity), whose subject must be the
-// identity. Other providers (OIDC, social) are refused with NotAuthorizedException until they
-// are supported.
-// Merges: MergeDeveloperIdentities, and GetOpenIdTokenForDeveloperIdentity given a guest
+// Logins (GetId, GetOpenIdToken, GetCredentialsForIdentity, UnlinkIdentity) go through the
+// LoginResolver shared with the native protocol (auth/login_resolver.h): the pool's OpenID
+// Connect providers and `cognito-identity.amazonaws.com` (a token this server issued); first
+// login creates, guests upgrade in place, logins of several identities merge them.
+// Merges: also MergeDeveloperIdentities, and GetOpenIdTokenForDeveloperIdentity given a guest
 // IdentityId for a developer user who already has another identity (the guest is folded into
-// it, spec 7.14); see identity_merge.h.
+// it, spec 7.14); see auth/identity_merge.h.
 // Threading: call() blocks on the Store; run it on the worker pool.
 #pragma once
 
@@ -57,7 +57,7 @@ class IdentityApi {
     bool authenticated = false;
     std::vector<std::string> amr;
   };
-  // Loads the identity and checks the presented logins against it (see the class comment).
+  // The identity the logins resolve to (the resolver links and merges; see the class comment).
   ApiResult<Access> checkAccess(const std::string& identityId,
                                 const std::optional<std::map<std::string, std::string>>& logins);
   ApiResult<PoolInfo> loadPool(const std::string& poolId);

@@ -30,8 +30,19 @@ std::string isoBasic(int64_t ms) {
 }  // namespace
 
 RequestAuthenticator::RequestAuthenticator(const TemporaryCredentials& credentials,
-                                           std::map<std::string, std::string> developerKeys, const Clock& clock)
-    : credentials_(credentials), developerKeys_(std::move(developerKeys)), clock_(clock) {}
+                                           std::map<std::string, std::string> developerKeys, const Clock& clock,
+                                           Store* store)
+    : credentials_(credentials), developerKeys_(std::move(developerKeys)), clock_(clock), store_(store) {}
+
+Result<std::optional<std::string>> RequestAuthenticator::developerSecret(const std::string& accessKeyId) const {
+  if (auto it = developerKeys_.find(accessKeyId); it != developerKeys_.end())
+    return std::optional<std::string>(it->second);
+  // Temporary keys (ASIA...) never live in the table; skip the query for them.
+  if (store_ == nullptr || accessKeyId.starts_with("ASIA")) return std::optional<std::string>();
+  TETHER_TRY(std::optional<DeveloperCredentialRow> row, store_->findDeveloperCredential(accessKeyId));
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(row->secret);
+}
 
 ApiResult<Principal> RequestAuthenticator::authenticate(const HttpRequest& request, std::string_view canonicalUriText,
                                                         std::string_view service) const {
@@ -67,11 +78,13 @@ ApiResult<Principal> RequestAuthenticator::authenticate(const HttpRequest& reque
 
   Principal principal;
   std::string secret;
-  if (auto dev = developerKeys_.find(auth.accessKeyId); dev != developerKeys_.end()) {
+  Result<std::optional<std::string>> developer = developerSecret(auth.accessKeyId);
+  if (!developer.isOk()) return ApiError::internal("An internal error occurred.");
+  if (*developer) {
     principal.kind = Principal::Kind::kDeveloper;
     principal.accessKeyId = auth.accessKeyId;
     principal.authenticated = true;
-    secret = dev->second;
+    secret = **developer;
   } else {
     const std::string* token = request.header("x-amz-security-token");
     if (token == nullptr || token->empty()) return unrecognized();

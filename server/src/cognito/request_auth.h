@@ -2,8 +2,10 @@
 // of signer exist:
 //   - temporary credentials from GetCredentialsForIdentity (ASIA..., X-Amz-Security-Token
 //     required), scoped to one identity of one pool;
-//   - long-term developer credentials from the server config ([[developer_credentials]]),
-//     which may call developer and admin operations and reach every identity.
+//   - long-term developer credentials from the server config ([[developer_credentials]]) or
+//     the database (`tetherd credentials create`, looked up per request, so a created or
+//     deleted credential takes effect at once), which may call developer and admin operations
+//     and reach every identity.
 // Every failure is the gateway error an AWS SDK expects (MissingAuthenticationToken,
 // IncompleteSignature, InvalidSignature incl. the 5-minute clock skew, UnrecognizedClient,
 // ExpiredToken). Authorization (which identity a principal may touch) is the caller's job.
@@ -19,6 +21,7 @@
 #include "cognito/temporary_credentials.h"
 #include "common/clock.h"
 #include "net/http.h"
+#include "storage/store.h"
 
 namespace tether::server::cognito {
 
@@ -37,9 +40,10 @@ struct Principal {
 
 class RequestAuthenticator {
  public:
-  // developerKeys: access key ID -> secret. Both references must outlive this object.
+  // developerKeys: access key ID -> secret (config file). `store` (may be null) is asked for
+  // keys not in that map. The references and the store must outlive this object.
   RequestAuthenticator(const TemporaryCredentials& credentials, std::map<std::string, std::string> developerKeys,
-                       const Clock& clock);
+                       const Clock& clock, Store* store = nullptr);
 
   // Verifies the request's signature for `service` ("cognito-sync" / "cognito-identity"),
   // with `canonicalUri` rebuilt by the router from the decoded path.
@@ -48,8 +52,12 @@ class RequestAuthenticator {
 
  private:
   const TemporaryCredentials& credentials_;
+  // The secret of a developer key (config first, then the store); nullopt if unknown.
+  Result<std::optional<std::string>> developerSecret(const std::string& accessKeyId) const;
+
   std::map<std::string, std::string> developerKeys_;
   const Clock& clock_;
+  Store* store_;
 };
 
 }  // namespace tether::server::cognito

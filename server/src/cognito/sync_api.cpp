@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "auth/ids.h"
 #include "tether/limits.h"
 
 namespace tether::server::cognito {
@@ -14,6 +15,15 @@ std::string eventsKey(const std::string& poolId) { return "cognito.events:" + po
 std::string configKey(const std::string& poolId) { return "cognito.pool-configuration:" + poolId; }
 // ListIdentityPoolUsage page size (the model has no documented maximum).
 constexpr int64_t kMaxPoolUsagePage = 60;
+// RegisterDevice: devices kept per identity. A push token that rotates registers a new device;
+// past this many the oldest registrations (and their subscriptions) are dropped. Raising it keeps
+// more stale devices; lowering it can drop a device still in use by an identity on many phones.
+constexpr int kMaxDevicesPerIdentity = 64;
+// SubscribeToDataset: datasets per device. 20 live datasets per identity plus merged copies
+// ("name.<identity>") and not-yet-created names; a bound keeps a client loop from growing the table.
+constexpr int kMaxSubscriptionsPerDevice = 100;
+// RegisterDevice Token: the model has no maximum; APNs tokens are 64 hex chars, FCM ~160-4096.
+constexpr size_t kMaxPushTokenBytes = 4096;
 
 ApiError invalid(std::string m) { return ApiError::invalidParameter(std::move(m)); }
 ApiError fail(const Status& s) { return fromStatus(kSvc, s); }
@@ -200,23 +210,71 @@ ApiResult<Json> SyncApi::perIdentity(const SyncRoute& route, const HttpRequest& 
       for (const Record& rec : r->records) records.push_back(recordJson(rec));
       return Json{{"Records", records}};
     }
-    case SyncOp::kRegisterDevice: {
-      API_TRY(Json in, parseObject(request.body));
-      API_TRY(std::optional<std::string> platform, getString(in, "Platform", true));
-      API_TRY(std::optional<std::string> token, getString(in, "Token", true));
-      if (*platform != "APNS" && *platform != "APNS_SANDBOX" && *platform != "GCM" && *platform != "ADM")
-        return invalid("1 validation error detected: Value '" + *platform +
-                       "' at 'platform' failed to satisfy constraint: Member must satisfy enum value set: [APNS, "
-                       "APNS_SANDBOX, GCM, ADM]");
-      return ApiError::invalidConfiguration("Push synchronization is not configured for this identity pool.");
-    }
+    case SyncOp::kRegisterDevice:
     case SyncOp::kSubscribeToDataset:
     case SyncOp::kUnsubscribeFromDataset:
-      if (!validateDeviceId(route.deviceId).isOk()) return invalid("DeviceId must be 1-256 characters");
-      return ApiError::invalidConfiguration("Push synchronization is not configured for this identity pool.");
+      return pushSync(route, request, who);
     default:
       return ApiError::internal("route without handler");
   }
+}
+
+// ---- push sync (cognito-compat.md 5.3). Devices and subscriptions are stored; tetherd sends no
+// mobile push: they drive live-sync notifications on native connections that present the
+// DeviceId (docs/live-sync.md). No PushSync pool configuration is required for that.
+ApiResult<Json> SyncApi::pushSync(const SyncRoute& route, const HttpRequest& request, const Principal& who) {
+  // AWS: "can only be called with temporary credentials provided by Cognito Identity".
+  if (who.isDeveloper())
+    return ApiError::notAuthorized(kSvc, "Operation " + std::string(syncOpName(route.op)) +
+                                             " requires the identity's own Cognito credentials.");
+  if (route.op == SyncOp::kRegisterDevice) {
+    API_TRY(Json in, parseObject(request.body));
+    API_TRY(std::optional<std::string> platform, getString(in, "Platform", true));
+    API_TRY(std::optional<std::string> token, getString(in, "Token", true));
+    if (*platform != "APNS" && *platform != "APNS_SANDBOX" && *platform != "GCM" && *platform != "ADM")
+      return invalid("1 validation error detected: Value '" + *platform +
+                     "' at 'platform' failed to satisfy constraint: Member must satisfy enum value set: [APNS, "
+                     "APNS_SANDBOX, GCM, ADM]");
+    if (token->empty() || token->size() > kMaxPushTokenBytes)
+      return invalid("1 validation error detected: Value at 'token' failed to satisfy constraint: Member must "
+                     "have length between 1 and " + std::to_string(kMaxPushTokenBytes));
+    // A DeviceId looks like an identity ID ("<region>:<uuid>"), region taken from the pool's ID.
+    std::string region = route.poolId.substr(0, route.poolId.find(':'));
+    DeviceInfo device{route.poolId, route.identityId, newRandomId(region), *platform, *token, ctx_.clock.nowMs()};
+    Result<std::string> id = ctx_.store.registerDevice(device, kMaxDevicesPerIdentity);
+    if (!id.isOk()) return fail(id.status());
+    return Json{{"DeviceId", *id}};
+  }
+  if (!validateDeviceId(route.deviceId).isOk())
+    return invalid("1 validation error detected: Value at 'deviceId' failed to satisfy constraint: Member must "
+                   "have length between 1 and 256");
+  Result<std::optional<DeviceInfo>> device = ctx_.store.getDevice(route.poolId, route.identityId, route.deviceId);
+  if (!device.isOk()) return fail(device.status());
+  if (!*device)
+    return ApiError::notFound(kSvc, "Device '" + route.deviceId + "' is not registered for identity '" +
+                                        route.identityId + "'.");
+  const bool subscribing = route.op == SyncOp::kSubscribeToDataset;
+  Status s = subscribing ? ctx_.store.subscribeDevice(route.poolId, route.identityId, route.deviceId,
+                                                      route.datasetName, kMaxSubscriptionsPerDevice)
+                         : ctx_.store.unsubscribeDevice(route.poolId, route.identityId, route.deviceId,
+                                                        route.datasetName);
+  if (!s.isOk()) {
+    // Android's unsubscribe treats ResourceNotFound as "was not subscribed" (spec 3.3).
+    if (s.code() == StatusCode::kNotFound)
+      return ApiError::notFound(kSvc, "Device '" + route.deviceId + "' is not subscribed to dataset '" +
+                                          route.datasetName + "'.");
+    return fail(s);
+  }
+  // Committed: open native connections presenting this device follow at once. We run on the
+  // identity's strand, like their subscribe, so the order of the two cannot invert.
+  if (ctx_.deviceSubscriptions != nullptr) {
+    if (subscribing)
+      ctx_.deviceSubscriptions->deviceSubscribed(route.poolId, route.identityId, route.deviceId, route.datasetName);
+    else
+      ctx_.deviceSubscriptions->deviceUnsubscribed(route.poolId, route.identityId, route.deviceId,
+                                                   route.datasetName);
+  }
+  return Json::object();
 }
 
 ApiResult<Json> SyncApi::poolUsage(const PoolInfo& pool) {

@@ -2,10 +2,11 @@
 // shared SyncService and Store. Every request is SigV4-signed (service `cognito-sync`); an
 // identity's temporary credentials reach only that identity's data (NotAuthorizedException 403
 // otherwise), developer credentials reach every identity and the pool-level operations.
-// Push (RegisterDevice, Subscribe/UnsubscribeFromDataset) and streams (BulkPublish) behaviour
-// comes with a later issue: until then they answer as a pool without that feature does
-// (InvalidConfigurationException / no bulk publish started), while the events and pool
-// configuration settings are stored (Store meta) and returned.
+// Push sync (RegisterDevice, Subscribe/UnsubscribeFromDataset) is stored in the Store and drives
+// live-sync notifications on native connections presenting the DeviceId (CognitoContext::
+// deviceSubscriptions is told after each change); tetherd never sends APNs/FCM pushes. Streams
+// (BulkPublish) answer as a pool without streams does (no bulk publish started), while the events
+// and pool configuration settings are stored (Store meta) and returned.
 // Threading: call() blocks on the Store; run it on the identity's strand (or the pool for
 // pool-level operations).
 #pragma once
@@ -28,6 +29,8 @@ class SyncApi {
   ApiResult<Json> perIdentity(const SyncRoute& route, const HttpRequest& request, const Principal& who);
   ApiResult<Json> poolLevel(const SyncRoute& route, const HttpRequest& request);
   ApiResult<Json> poolUsage(const PoolInfo& pool);
+  // RegisterDevice, SubscribeToDataset, UnsubscribeFromDataset (identity already checked).
+  ApiResult<Json> pushSync(const SyncRoute& route, const HttpRequest& request, const Principal& who);
 
   CognitoContext& ctx_;
 };

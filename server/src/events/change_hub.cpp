@@ -1,3 +1,4 @@
+// ChangeHub: live-sync subscriptions and fan-out; see change_hub.h.
 #include "events/change_hub.h"
 
 #include "sync/sync_service.h"
@@ -13,27 +14,65 @@ std::string ownerKey(std::string_view pool, std::string_view identity) {
   return k;
 }
 
+std::string deviceKey(std::string_view pool, std::string_view identity, std::string_view device) {
+  std::string k = ownerKey(pool, identity);
+  k += '\n';
+  k += device;
+  return k;
+}
+
 }  // namespace
+
+void ChangeHub::setOwnerLocked(uint64_t connection, ConnSubs& subs, const std::string& owner) {
+  if (subs.owner == owner) return;
+  // A connection re-authenticated as someone else: its old subscriptions don't carry over.
+  if (!subs.owner.empty()) {
+    auto it = byOwner_.find(subs.owner);
+    if (it != byOwner_.end()) {
+      it->second.erase(connection);
+      if (it->second.empty()) byOwner_.erase(it);
+    }
+  }
+  detachDeviceLocked(connection, subs);
+  subs.datasets.clear();
+  subs.owner = owner;
+}
+
+void ChangeHub::detachDeviceLocked(uint64_t connection, ConnSubs& subs) {
+  if (subs.device.empty()) return;
+  auto it = byDevice_.find(subs.device);
+  if (it != byDevice_.end()) {
+    it->second.connections.erase(connection);
+    if (it->second.connections.empty()) byDevice_.erase(it);
+  }
+  subs.device.clear();
+}
 
 void ChangeHub::subscribe(uint64_t connection, const std::string& poolId,
                           const std::string& identityId, const std::vector<std::string>& datasets) {
   std::lock_guard<std::mutex> lock(mu_);
   ConnSubs& subs = byConnection_[connection];
   std::string owner = ownerKey(poolId, identityId);
-  if (subs.owner != owner) {
-    // A connection re-authenticated as someone else: its old subscriptions don't carry over.
-    if (!subs.owner.empty()) {
-      auto it = byOwner_.find(subs.owner);
-      if (it != byOwner_.end()) {
-        it->second.erase(connection);
-        if (it->second.empty()) byOwner_.erase(it);
-      }
-    }
-    subs.datasets.clear();
-    subs.owner = owner;
-  }
+  setOwnerLocked(connection, subs, owner);
   byOwner_[owner].insert(connection);
   subs.datasets.insert(datasets.begin(), datasets.end());
+}
+
+void ChangeHub::attachDevice(uint64_t connection, const std::string& poolId, const std::string& identityId,
+                             const std::string& deviceId, const std::vector<std::string>& storedDatasets) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ConnSubs& subs = byConnection_[connection];
+  std::string owner = ownerKey(poolId, identityId);
+  setOwnerLocked(connection, subs, owner);
+  byOwner_[owner].insert(connection);
+  std::string key = deviceKey(poolId, identityId, deviceId);
+  if (subs.device != key) {
+    detachDeviceLocked(connection, subs);
+    subs.device = key;
+  }
+  DeviceSubs& dev = byDevice_[key];
+  dev.connections.insert(connection);
+  dev.datasets = std::set<std::string>(storedDatasets.begin(), storedDatasets.end());
 }
 
 void ChangeHub::unsubscribe(uint64_t connection, const std::vector<std::string>& datasets) {
@@ -42,6 +81,7 @@ void ChangeHub::unsubscribe(uint64_t connection, const std::vector<std::string>&
   if (it == byConnection_.end()) return;
   if (datasets.empty()) {
     it->second.datasets.clear();
+    detachDeviceLocked(connection, it->second);
   } else {
     for (const auto& d : datasets) it->second.datasets.erase(d);
   }
@@ -56,6 +96,7 @@ void ChangeHub::removeConnection(uint64_t connection) {
     owner->second.erase(connection);
     if (owner->second.empty()) byOwner_.erase(owner);
   }
+  detachDeviceLocked(connection, it->second);
   byConnection_.erase(it);
 }
 
@@ -69,7 +110,13 @@ void ChangeHub::datasetChanged(const Caller& writer, std::string_view dataset, i
     for (uint64_t conn : owner->second) {
       if (conn == writer.connection) continue;
       auto subs = byConnection_.find(conn);
-      if (subs != byConnection_.end() && subs->second.datasets.count(name)) targets.push_back(conn);
+      if (subs == byConnection_.end()) continue;
+      bool wanted = subs->second.datasets.count(name) > 0;
+      if (!wanted && !subs->second.device.empty()) {
+        auto dev = byDevice_.find(subs->second.device);
+        wanted = dev != byDevice_.end() && dev->second.datasets.count(name) > 0;
+      }
+      if (wanted) targets.push_back(conn);
     }
     sent_ += static_cast<int64_t>(targets.size());
   }
@@ -77,6 +124,20 @@ void ChangeHub::datasetChanged(const Caller& writer, std::string_view dataset, i
   std::string frame = codec::encode(proto::ServerMessage{
       proto::DatasetChanged{writer.poolId, writer.identityId, name, syncCount}});
   for (uint64_t conn : targets) sink_.push(conn, name, frame);
+}
+
+void ChangeHub::deviceSubscribed(const std::string& poolId, const std::string& identityId,
+                                 const std::string& deviceId, const std::string& dataset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = byDevice_.find(deviceKey(poolId, identityId, deviceId));
+  if (it != byDevice_.end()) it->second.datasets.insert(dataset);
+}
+
+void ChangeHub::deviceUnsubscribed(const std::string& poolId, const std::string& identityId,
+                                   const std::string& deviceId, const std::string& dataset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = byDevice_.find(deviceKey(poolId, identityId, deviceId));
+  if (it != byDevice_.end()) it->second.datasets.erase(dataset);
 }
 
 size_t ChangeHub::subscribedConnections() const {
@@ -87,6 +148,11 @@ size_t ChangeHub::subscribedConnections() const {
 int64_t ChangeHub::notificationsSent() const {
   std::lock_guard<std::mutex> lock(mu_);
   return sent_;
+}
+
+size_t ChangeHub::attachedDevices() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return byDevice_.size();
 }
 
 }  // namespace tether::server

@@ -1,11 +1,18 @@
 // ChangeHub: who is subscribed to which datasets, and the fan-out of "dataset changed" when a
 // change commits. Subscriptions belong to native-protocol connections and last as long as the
-// connection. The hub never blocks a writer: datasetChanged() only looks up subscribers (under
-// a short lock) and hands one encoded frame per subscriber to the PushSink, which queues it;
-// the network layer keeps at most one pending notification per (connection, dataset), so a
+// connection. A connection is subscribed to a dataset if it asked for it itself (subscribe) or
+// if it presents a device ID (attachDevice) whose stored Cognito subscriptions include it; the
+// device's set is shared by every connection presenting it and follows SubscribeToDataset /
+// UnsubscribeFromDataset while they are open (DeviceSubscriptionListener).
+//
+// The hub never blocks a writer: datasetChanged() only looks up subscribers (under a short
+// lock) and hands one encoded frame per subscriber to the PushSink, which queues it; the
+// network layer keeps at most one pending notification per (connection, dataset), so a
 // subscriber that reads slowly gets the newest sync count, not a backlog.
 //
-// Thread-safety: every method may be called from any thread.
+// Thread-safety: every method may be called from any thread. Callers serialize attachDevice()
+// and the device listener calls of one identity (its strand), so a device's set is never
+// replaced by a stale read of the Store.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "events/device_subscription_listener.h"
 #include "sync/change_listener.h"
 
 namespace tether::server {
@@ -27,31 +35,55 @@ class PushSink {
   virtual void push(uint64_t connection, const std::string& key, std::string frame) = 0;
 };
 
-class ChangeHub final : public ChangeListener {
+class ChangeHub final : public ChangeListener, public DeviceSubscriptionListener {
  public:
   explicit ChangeHub(PushSink& sink) : sink_(sink) {}
 
   void subscribe(uint64_t connection, const std::string& poolId, const std::string& identityId,
                  const std::vector<std::string>& datasets);
-  // Empty `datasets` = all of this connection's subscriptions.
+  // The connection presents `deviceId` of this identity: it is also told about changes to
+  // `storedDatasets` (the device's subscriptions as stored now, replacing what the hub knew
+  // for that device) and to whatever deviceSubscribed() adds later. A connection presents at
+  // most one device; presenting another one replaces it.
+  void attachDevice(uint64_t connection, const std::string& poolId, const std::string& identityId,
+                    const std::string& deviceId, const std::vector<std::string>& storedDatasets);
+  // Empty `datasets` = all of this connection's subscriptions, its device's included (the
+  // device's stored subscriptions themselves stay: only UnsubscribeFromDataset removes them).
   void unsubscribe(uint64_t connection, const std::vector<std::string>& datasets);
   void removeConnection(uint64_t connection);
 
   void datasetChanged(const Caller& writer, std::string_view dataset, int64_t syncCount) override;
 
+  // No-ops when no open connection presents the device (the Store is read on attach).
+  void deviceSubscribed(const std::string& poolId, const std::string& identityId, const std::string& deviceId,
+                        const std::string& dataset) override;
+  void deviceUnsubscribed(const std::string& poolId, const std::string& identityId,
+                          const std::string& deviceId, const std::string& dataset) override;
+
   size_t subscribedConnections() const;
   int64_t notificationsSent() const;
+  // Devices presented by at least one open connection (for tests and metrics).
+  size_t attachedDevices() const;
 
  private:
   struct ConnSubs {
     std::string owner;               // pool + '\n' + identity
-    std::set<std::string> datasets;
+    std::set<std::string> datasets;  // asked for by the connection itself
+    std::string device;              // owner + '\n' + deviceId, or empty
   };
+  struct DeviceSubs {
+    std::set<std::string> datasets;  // the device's stored Cognito subscriptions
+    std::set<uint64_t> connections;  // open connections presenting it
+  };
+  // REQUIRES: mu_ held. Resets `subs` to `owner` if it belonged to someone else.
+  void setOwnerLocked(uint64_t connection, ConnSubs& subs, const std::string& owner);
+  void detachDeviceLocked(uint64_t connection, ConnSubs& subs);
 
   PushSink& sink_;
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, ConnSubs> byConnection_;                  // guarded by mu_
   std::unordered_map<std::string, std::set<uint64_t>> byOwner_;          // guarded by mu_
+  std::unordered_map<std::string, DeviceSubs> byDevice_;                 // guarded by mu_
   int64_t sent_ = 0;                                                      // guarded by mu_
 };
 

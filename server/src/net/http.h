@@ -23,6 +23,9 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string peer;     // remote address, for logs
+  // The body passed tuning::kMaxHttpBodyBytes: it was dropped (`body` is empty) and the handler
+  // answers with its own error format.
+  bool bodyTooLarge = false;
 
   const std::string* queryParam(const std::string& name) const {
     for (const auto& [k, v] : query)

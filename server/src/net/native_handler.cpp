@@ -1,5 +1,6 @@
 #include "net/native_handler.h"
 
+#include <algorithm>
 #include <functional>
 
 #include <spdlog/spdlog.h>
@@ -19,7 +20,8 @@ constexpr uint16_t kCloseInvalidPayload = 1007;
 bool isIdentityRequest(const proto::RequestBody& body) {
   return std::holds_alternative<proto::GetIdRequest>(body) ||
          std::holds_alternative<proto::GetTokenRequest>(body) ||
-         std::holds_alternative<proto::AuthenticateRequest>(body);
+         std::holds_alternative<proto::AuthenticateRequest>(body) ||
+         std::holds_alternative<proto::GetDeveloperTokenRequest>(body);
 }
 
 // Converts a Result<T> into a response body.
@@ -156,6 +158,8 @@ void NativeHandler::runIdentityRequest(const std::shared_ptr<Session>& s, proto:
       body = toBody(identities_.getId(*r));
     } else if (auto* r = std::get_if<proto::GetTokenRequest>(&request.body)) {
       body = toBody(identities_.getToken(*r));
+    } else if (auto* r = std::get_if<proto::GetDeveloperTokenRequest>(&request.body)) {
+      body = toBody(identities_.getDeveloperToken(*r));
     } else if (auto* r = std::get_if<proto::AuthenticateRequest>(&request.body)) {
       Result<VerifiedToken> v = identities_.authenticate(r->token);
       if (v.isOk()) {
@@ -216,11 +220,29 @@ Result<proto::SubscribeResponse> NativeHandler::subscribe(const Caller& caller,
     return Status::invalidArgument("too many datasets in one subscribe");
   for (const auto& name : r.datasetNames) TETHER_RETURN_IF_ERROR(validateDatasetName(name));
   if (!r.deviceId.empty()) TETHER_RETURN_IF_ERROR(validateDeviceId(r.deviceId));
+  // The device's stored Cognito subscriptions (none if it was never registered for this
+  // identity). Read before touching the hub so a failure changes nothing; this runs on the
+  // identity's strand, as SubscribeToDataset/UnsubscribeFromDataset do, so the set cannot go
+  // stale between this read and attachDevice.
+  std::optional<std::vector<std::string>> stored;
+  if (!r.deviceId.empty() && deviceStore_ != nullptr) {
+    TETHER_TRY(std::vector<std::string> names,
+               deviceStore_->listDeviceSubscriptions(caller.poolId, caller.identityId, r.deviceId));
+    stored = std::move(names);
+  }
   // Subscribe first, then read the counts: a change committed in between is either in the
   // counts or notified (or both), never lost.
   changes_.subscribe(caller.connection, caller.poolId, caller.identityId, r.datasetNames);
+  if (stored) changes_.attachDevice(caller.connection, caller.poolId, caller.identityId, r.deviceId, *stored);
+  // One state per requested name, in order, then one per stored device subscription not
+  // requested by name (so a client that sent no names learns where its datasets stand).
+  std::vector<std::string> names = r.datasetNames;
+  if (stored) {
+    for (const auto& n : *stored)
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  }
   proto::SubscribeResponse out;
-  for (const auto& name : r.datasetNames) {
+  for (const auto& name : names) {
     Result<proto::DescribeDatasetResponse> d = sync_.describeDataset(caller, proto::DescribeDatasetRequest{name});
     if (d.isOk()) out.datasets.push_back({name, d->dataset.syncCount, true});
     else if (d.status().code() == StatusCode::kNotFound) out.datasets.push_back({name, 0, false});

@@ -45,6 +45,12 @@ class NativeHandler final : public WsHandler, private PushSink {
   // SyncService::setChangeListener so every committed change reaches them.
   ChangeHub& changes() { return changes_; }
 
+  // Optional (null = device IDs are only logged). With a store, a SubscribeRequest that carries
+  // a deviceId also subscribes the connection to that device's stored Cognito subscriptions
+  // (SubscribeToDataset), and changes()' device listener keeps them current. Set before serving;
+  // must outlive the handler.
+  void setDeviceStore(Store* store) { deviceStore_ = store; }
+
  private:
   struct Session {
     ConnId id = 0;
@@ -72,6 +78,7 @@ class NativeHandler final : public WsHandler, private PushSink {
   NetServer* server_ = nullptr;             // set by attach, before any connection
   std::atomic<bool> shuttingDown_{false};
   ChangeHub changes_{*this};
+  Store* deviceStore_ = nullptr;            // set before serving; see setDeviceStore
   std::unordered_map<ConnId, std::shared_ptr<Session>> sessions_;  // network thread only
 };
 

@@ -385,13 +385,7 @@ class LwsNetServer final : public NetServer {
 
   // ---------------------------------------------------------------- HTTP protocol
   void dispatchHttp(HttpConn* h) {
-    if (h->bodyTooLarge) {
-      h->response = HttpResponse{413, "application/json", {},
-                                 R"({"message":"request body too large"})"};
-      h->replied = true;
-      lws_callback_on_writable(h->wsi);
-      return;
-    }
+    h->request.bodyTooLarge = h->bodyTooLarge;
     uint64_t id = h->id;
     http_.handle(h->request, [this, id](HttpResponse r) { replyHttp(id, std::move(r)); });
   }
@@ -448,8 +442,13 @@ class LwsNetServer final : public NetServer {
       case LWS_CALLBACK_HTTP_BODY: {
         HttpConn* h = pss->http;
         if (!h) return 0;
-        if (h->request.body.size() + len > tuning::kMaxHttpBodyBytes) h->bodyTooLarge = true;
-        else h->request.body.append(static_cast<const char*>(in), len);
+        if (h->bodyTooLarge) return 0;
+        if (h->request.body.size() + len > tuning::kMaxHttpBodyBytes) {
+          h->bodyTooLarge = true;
+          std::string().swap(h->request.body);
+        } else {
+          h->request.body.append(static_cast<const char*>(in), len);
+        }
         return 0;
       }
       case LWS_CALLBACK_HTTP_BODY_COMPLETION: {

@@ -88,7 +88,7 @@ constexpr std::array<const char*, 4> kMigrations = {
     // dataset subscriptions (RegisterDevice / SubscribeToDataset).
     R"sql(
       -- OpenID Connect providers a pool accepts logins from. `name` is the key apps use in
-      -- Logins (e.g. "accounts.google.com"); audiences is a JSON array of accepted client IDs;
+      -- Logins (e.g. "accounts.google.com"); audiences holds the accepted client IDs, one per line;
       -- keys come from jwks_file (re-read when it changes) or the inline jwks, exactly one set.
       CREATE TABLE pool_oidc_providers (
         pool_id        TEXT NOT NULL,

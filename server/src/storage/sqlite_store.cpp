@@ -1,5 +1,6 @@
 #include "storage/sqlite_store.h"
 
+#include <algorithm>
 #include <mutex>
 #include <string>
 #include <system_error>
@@ -186,6 +187,8 @@ class SqliteStore final : public Store {
         "DELETE FROM merged_datasets WHERE identity_id = ?1",
         "DELETE FROM datasets WHERE identity_id = ?1",
         "DELETE FROM logins WHERE identity_id = ?1",
+        "DELETE FROM dataset_subscriptions WHERE identity_id = ?1",  // push-sync devices
+        "DELETE FROM devices WHERE identity_id = ?1",
         "DELETE FROM identities WHERE id = ?1",
     };
     for (const char* sql : kSteps) {
@@ -215,6 +218,139 @@ class SqliteStore final : public Store {
     return u;
   }
 
+  // ---- push-sync devices and dataset subscriptions (store.h). Multi-statement writes run in
+  // one IMMEDIATE transaction (devicesTxn) so a crash never leaves half of one.
+  Result<std::string> registerDevice(const DeviceInfo& device, int maxDevices) override {
+    TETHER_TRY(auto lock, lockConnection());
+    std::string id;
+    TETHER_RETURN_IF_ERROR(devicesTxn([&]() -> Status {
+      TETHER_TRY(Statement find, conn_.db->prepare(
+          "SELECT device_id FROM devices WHERE pool_id = ?1 AND identity_id = ?2 AND platform = ?3"
+          " AND push_token = ?4"));
+      find.bind(1, device.poolId).bind(2, device.identityId).bind(3, device.platform).bind(4, device.pushToken);
+      TETHER_TRY(bool found, find.step());
+      if (found) {
+        id = find.columnText(0);
+        return Status::ok();
+      }
+      TETHER_TRY(Statement ins, conn_.db->prepare(
+          "INSERT INTO devices (pool_id, identity_id, device_id, platform, push_token, created_ms)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+      ins.bind(1, device.poolId).bind(2, device.identityId).bind(3, device.deviceId).bind(4, device.platform)
+          .bind(5, device.pushToken).bind(6, device.createdMs);
+      TETHER_RETURN_IF_ERROR(ins.run());
+      id = device.deviceId;
+      // Keep the newest maxDevices; the one just registered always stays.
+      const char* kEvict[] = {
+          "DELETE FROM dataset_subscriptions WHERE pool_id = ?1 AND identity_id = ?2 AND device_id IN"
+          " (SELECT device_id FROM devices WHERE pool_id = ?1 AND identity_id = ?2"
+          "  ORDER BY device_id = ?3 DESC, created_ms DESC, device_id DESC LIMIT -1 OFFSET ?4)",
+          "DELETE FROM devices WHERE pool_id = ?1 AND identity_id = ?2 AND device_id IN"
+          " (SELECT device_id FROM devices WHERE pool_id = ?1 AND identity_id = ?2"
+          "  ORDER BY device_id = ?3 DESC, created_ms DESC, device_id DESC LIMIT -1 OFFSET ?4)",
+      };
+      for (const char* sql : kEvict) {
+        TETHER_TRY(Statement st, conn_.db->prepare(sql));
+        st.bind(1, device.poolId).bind(2, device.identityId).bind(3, device.deviceId)
+            .bind(4, int64_t{std::max(maxDevices, 1)});
+        TETHER_RETURN_IF_ERROR(st.run());
+      }
+      return Status::ok();
+    }));
+    return id;
+  }
+
+  Result<std::optional<DeviceInfo>> getDevice(std::string_view poolId, std::string_view identityId,
+                                              std::string_view deviceId) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "SELECT platform, push_token, created_ms FROM devices WHERE pool_id = ?1 AND identity_id = ?2"
+        " AND device_id = ?3"));
+    st.bind(1, poolId).bind(2, identityId).bind(3, deviceId);
+    TETHER_TRY(bool row, st.step());
+    if (!row) return std::optional<DeviceInfo>();
+    return std::optional<DeviceInfo>(DeviceInfo{std::string(poolId), std::string(identityId), std::string(deviceId),
+                                                st.columnText(0), st.columnText(1), st.columnInt64(2)});
+  }
+
+  Status subscribeDevice(std::string_view poolId, std::string_view identityId, std::string_view deviceId,
+                         std::string_view dataset, int maxSubscriptions) override {
+    TETHER_TRY(auto lock, lockConnection());
+    return devicesTxn([&]() -> Status {
+      TETHER_RETURN_IF_ERROR(requireDevice(poolId, identityId, deviceId));
+      TETHER_TRY(Statement count, conn_.db->prepare(
+          "SELECT COUNT(*), COALESCE(SUM(dataset = ?4), 0) FROM dataset_subscriptions"
+          " WHERE pool_id = ?1 AND identity_id = ?2 AND device_id = ?3"));
+      count.bind(1, poolId).bind(2, identityId).bind(3, deviceId).bind(4, dataset);
+      TETHER_TRY(bool row, count.step());
+      if (row && count.columnInt64(1) > 0) return Status::ok();  // already subscribed
+      if (row && count.columnInt64(0) >= maxSubscriptions)
+        return Status::limitExceeded("a device may subscribe to at most " + std::to_string(maxSubscriptions) +
+                                     " datasets");
+      TETHER_TRY(Statement ins, conn_.db->prepare(
+          "INSERT INTO dataset_subscriptions (pool_id, identity_id, device_id, dataset) VALUES (?1, ?2, ?3, ?4)"));
+      ins.bind(1, poolId).bind(2, identityId).bind(3, deviceId).bind(4, dataset);
+      return ins.run();
+    });
+  }
+
+  Status unsubscribeDevice(std::string_view poolId, std::string_view identityId, std::string_view deviceId,
+                           std::string_view dataset) override {
+    TETHER_TRY(auto lock, lockConnection());
+    return devicesTxn([&]() -> Status {
+      TETHER_RETURN_IF_ERROR(requireDevice(poolId, identityId, deviceId));
+      TETHER_TRY(Statement st, conn_.db->prepare(
+          "DELETE FROM dataset_subscriptions WHERE pool_id = ?1 AND identity_id = ?2 AND device_id = ?3"
+          " AND dataset = ?4"));
+      st.bind(1, poolId).bind(2, identityId).bind(3, deviceId).bind(4, dataset);
+      TETHER_RETURN_IF_ERROR(st.run());
+      if (sqlite3_changes(conn_.db->raw()) == 0) return Status::notFound("device is not subscribed to this dataset");
+      return Status::ok();
+    });
+  }
+
+  Result<std::vector<std::string>> listDeviceSubscriptions(std::string_view poolId, std::string_view identityId,
+                                                           std::string_view deviceId) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "SELECT dataset FROM dataset_subscriptions WHERE pool_id = ?1 AND identity_id = ?2 AND device_id = ?3"
+        " ORDER BY dataset"));
+    st.bind(1, poolId).bind(2, identityId).bind(3, deviceId);
+    std::vector<std::string> out;
+    while (true) {
+      TETHER_TRY(bool row, st.step());
+      if (!row) break;
+      out.push_back(st.columnText(0));
+    }
+    return out;
+  }
+
+  Status moveDevices(std::string_view poolId, std::string_view fromIdentity, std::string_view toIdentity) override {
+    TETHER_TRY(auto lock, lockConnection());
+    return devicesTxn([&]() -> Status {
+      // OR IGNORE leaves behind the devices whose token the survivor already has (unique index);
+      // the last two steps drop those and their subscriptions.
+      struct Step {
+        const char* sql;
+        bool usesTo;
+      };
+      const Step kSteps[] = {
+          {"UPDATE OR IGNORE devices SET identity_id = ?3 WHERE pool_id = ?1 AND identity_id = ?2", true},
+          {"UPDATE OR IGNORE dataset_subscriptions SET identity_id = ?3 WHERE pool_id = ?1 AND identity_id = ?2"
+           " AND device_id IN (SELECT device_id FROM devices WHERE pool_id = ?1 AND identity_id = ?3)", true},
+          {"DELETE FROM dataset_subscriptions WHERE pool_id = ?1 AND identity_id = ?2", false},
+          {"DELETE FROM devices WHERE pool_id = ?1 AND identity_id = ?2", false},
+      };
+      for (const Step& step : kSteps) {
+        TETHER_TRY(Statement st, conn_.db->prepare(step.sql));
+        st.bind(1, poolId).bind(2, fromIdentity);
+        if (step.usesTo) st.bind(3, toIdentity);
+        TETHER_RETURN_IF_ERROR(st.run());
+      }
+      return Status::ok();
+    });
+  }
+
   Result<std::unique_ptr<StoreTransaction>> begin() override {
     return SqliteTransaction::begin(conn_, SqliteTransaction::Mode::kWrite);
   }
@@ -241,6 +377,127 @@ class SqliteStore final : public Store {
     return st.run();
   }
 
+  // ---- auth block: login providers and developer credentials (issue 5).
+  Status putOidcProvider(const OidcProviderRow& p) override {
+    std::string audiences;
+    for (const std::string& a : p.audiences) {
+      // One per line in the column; a newline inside an audience would split it.
+      if (a.find('\n') != std::string::npos) return Status::invalidArgument("audience contains a newline");
+      if (!audiences.empty()) audiences += '\n';
+      audiences += a;
+    }
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "INSERT INTO pool_oidc_providers (pool_id, name, issuer, audiences, jwks_file, jwks, leeway_seconds,"
+        " created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (pool_id, name) DO UPDATE SET"
+        " issuer = excluded.issuer, audiences = excluded.audiences, jwks_file = excluded.jwks_file,"
+        " jwks = excluded.jwks, leeway_seconds = excluded.leeway_seconds, created_ms = excluded.created_ms"));
+    st.bind(1, p.poolId).bind(2, p.name).bind(3, p.issuer).bind(4, audiences).bind(5, p.jwksFile)
+        .bind(6, p.jwks).bind(7, int64_t{p.leewaySeconds}).bind(8, p.createdMs);
+    return st.run();
+  }
+
+  Status deleteOidcProvider(std::string_view poolId, std::string_view name) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare("DELETE FROM pool_oidc_providers WHERE pool_id = ?1 AND name = ?2"));
+    st.bind(1, poolId).bind(2, name);
+    TETHER_RETURN_IF_ERROR(st.run());
+    if (sqlite3_changes(conn_.db->raw()) == 0) return Status::notFound("no such OIDC provider in this pool");
+    return Status::ok();
+  }
+
+  Result<std::vector<OidcProviderRow>> listOidcProviders(std::string_view poolId) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "SELECT pool_id, name, issuer, audiences, COALESCE(jwks_file, ''), COALESCE(jwks, ''), leeway_seconds,"
+        " created_ms FROM pool_oidc_providers WHERE ?1 = '' OR pool_id = ?1 ORDER BY pool_id, name"));
+    st.bind(1, poolId);
+    std::vector<OidcProviderRow> out;
+    while (true) {
+      TETHER_TRY(bool row, st.step());
+      if (!row) break;
+      OidcProviderRow p;
+      p.poolId = st.columnText(0);
+      p.name = st.columnText(1);
+      p.issuer = st.columnText(2);
+      std::string audiences = st.columnText(3);
+      for (size_t start = 0; start <= audiences.size() && !audiences.empty();) {
+        size_t end = audiences.find('\n', start);
+        if (end == std::string::npos) end = audiences.size();
+        p.audiences.push_back(audiences.substr(start, end - start));
+        start = end + 1;
+      }
+      p.jwksFile = st.columnText(4);
+      p.jwks = st.columnText(5);
+      p.leewaySeconds = static_cast<int>(st.columnInt64(6));
+      p.createdMs = st.columnInt64(7);
+      out.push_back(std::move(p));
+    }
+    return out;
+  }
+
+  Result<std::string> getPoolDeveloperProvider(std::string_view poolId) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare("SELECT developer_provider FROM pools WHERE id = ?1"));
+    st.bind(1, poolId);
+    TETHER_TRY(bool row, st.step());
+    if (!row) return Status::notFound("no such pool");
+    return st.columnText(0);
+  }
+
+  Status setPoolDeveloperProvider(std::string_view poolId, std::string_view name) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare("UPDATE pools SET developer_provider = ?2 WHERE id = ?1"));
+    st.bind(1, poolId).bind(2, name);
+    TETHER_RETURN_IF_ERROR(st.run());
+    if (sqlite3_changes(conn_.db->raw()) == 0) return Status::notFound("no such pool");
+    return Status::ok();
+  }
+
+  Status createDeveloperCredential(const DeveloperCredentialRow& c) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "INSERT INTO developer_credentials (access_key_id, secret, description, created_ms) VALUES (?1, ?2, ?3, ?4)"));
+    st.bind(1, c.accessKeyId).bind(2, c.secret).bind(3, c.description).bind(4, c.createdMs);
+    Status s = st.run();
+    if (s.code() == StatusCode::kConflict) return Status::conflict("developer credential " + c.accessKeyId + " exists");
+    return s;
+  }
+
+  Result<std::optional<DeveloperCredentialRow>> findDeveloperCredential(std::string_view accessKeyId) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "SELECT access_key_id, secret, description, created_ms FROM developer_credentials WHERE access_key_id = ?1"));
+    st.bind(1, accessKeyId);
+    TETHER_TRY(bool row, st.step());
+    if (!row) return std::optional<DeveloperCredentialRow>();
+    return std::optional<DeveloperCredentialRow>(
+        DeveloperCredentialRow{st.columnText(0), st.columnText(1), st.columnText(2), st.columnInt64(3)});
+  }
+
+  Result<std::vector<DeveloperCredentialRow>> listDeveloperCredentials() override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "SELECT access_key_id, secret, description, created_ms FROM developer_credentials ORDER BY access_key_id"));
+    std::vector<DeveloperCredentialRow> out;
+    while (true) {
+      TETHER_TRY(bool row, st.step());
+      if (!row) break;
+      out.push_back(DeveloperCredentialRow{st.columnText(0), st.columnText(1), st.columnText(2), st.columnInt64(3)});
+    }
+    return out;
+  }
+
+  Status deleteDeveloperCredential(std::string_view accessKeyId) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare("DELETE FROM developer_credentials WHERE access_key_id = ?1"));
+    st.bind(1, accessKeyId);
+    TETHER_RETURN_IF_ERROR(st.run());
+    if (sqlite3_changes(conn_.db->raw()) == 0) return Status::notFound("no such developer credential");
+    return Status::ok();
+  }
+  // ---- end of auth block
+
  private:
   static PoolInfo readPool(const Statement& st) {
     PoolInfo p;
@@ -249,6 +506,27 @@ class SqliteStore final : public Store {
     p.allowGuests = st.columnInt64(2) != 0;
     p.createdMs = st.columnInt64(3);
     return p;
+  }
+
+  // Runs `body` in one IMMEDIATE transaction on the write connection: commits if it returns ok,
+  // rolls back otherwise. REQUIRES: the connection lock is held.
+  template <class Fn>
+  Status devicesTxn(Fn&& body) {
+    TETHER_RETURN_IF_ERROR(conn_.db->exec("BEGIN IMMEDIATE"));
+    Status s = body();
+    if (s.isOk()) s = conn_.db->exec("COMMIT");
+    if (!s.isOk() && conn_.db->inTransaction()) (void)conn_.db->exec("ROLLBACK");
+    return s;
+  }
+
+  // kNotFound unless the device is registered for the identity. REQUIRES: the connection lock.
+  Status requireDevice(std::string_view poolId, std::string_view identityId, std::string_view deviceId) {
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "SELECT 1 FROM devices WHERE pool_id = ?1 AND identity_id = ?2 AND device_id = ?3"));
+    st.bind(1, poolId).bind(2, identityId).bind(3, deviceId);
+    TETHER_TRY(bool row, st.step());
+    if (!row) return Status::notFound("device is not registered for this identity");
+    return Status::ok();
   }
 
   // The connection lock for one autocommit call. A thread that holds an open transaction would

@@ -46,11 +46,49 @@ struct LoginLink {
   friend bool operator==(const LoginLink&, const LoginLink&) = default;
 };
 
+// ---- login providers and developer credentials kept in the database (issue 5, auth block)
+// An OpenID Connect provider a pool accepts logins from (`tetherd pool add-oidc-provider`).
+struct OidcProviderRow {
+  std::string poolId;
+  std::string name;                    // the Logins key apps send
+  std::string issuer;                  // exact `iss`
+  std::vector<std::string> audiences;  // accepted `aud` values
+  std::string jwksFile;                // exactly one of jwksFile / jwks is non-empty
+  std::string jwks;                    // inline JWKS JSON
+  int leewaySeconds = 60;
+  int64_t createdMs = 0;
+  friend bool operator==(const OidcProviderRow&, const OidcProviderRow&) = default;
+};
+
+// A long-term developer credential (`tetherd credentials create`). The secret is stored because
+// SigV4 and the native developer request are HMACs keyed by it.
+struct DeveloperCredentialRow {
+  std::string accessKeyId;
+  std::string secret;
+  std::string description;
+  int64_t createdMs = 0;
+  friend bool operator==(const DeveloperCredentialRow&, const DeveloperCredentialRow&) = default;
+};
+
 // Totals over a pool's live datasets (Cognito DescribeIdentityPoolUsage).
 struct PoolUsage {
   int64_t datasetCount = 0;
   int64_t dataStorage = 0;
   int64_t lastModifiedMs = 0;  // 0 = no dataset ever written
+};
+
+// A push-sync device of an identity (Cognito RegisterDevice). `deviceId` is chosen by tetherd
+// (random); (poolId, identityId, platform, pushToken) is unique. tetherd never sends mobile push:
+// the device's dataset subscriptions drive live-sync notifications on native connections that
+// present its deviceId (docs/live-sync.md).
+struct DeviceInfo {
+  std::string poolId;
+  std::string identityId;
+  std::string deviceId;
+  std::string platform;      // APNS, APNS_SANDBOX, GCM or ADM
+  std::string pushToken;
+  int64_t createdMs = 0;
+  friend bool operator==(const DeviceInfo&, const DeviceInfo&) = default;
 };
 
 class Store {
@@ -92,6 +130,53 @@ class Store {
   virtual Status deleteIdentity(std::string_view identityId);
   virtual Result<PoolUsage> poolUsage(std::string_view poolId);
 
+  // ---- push-sync devices and their dataset subscriptions (Cognito RegisterDevice,
+  // SubscribeToDataset, UnsubscribeFromDataset). Added later: the defaults answer kInternal
+  // "not supported"; the SQLite store implements all. Each call is atomic and durable when it
+  // returns.
+  // Registers `device`. If (poolId, identityId, platform, pushToken) is already registered, returns
+  // that device's ID and changes nothing (AWS returns the same DeviceId); otherwise stores it with
+  // device.deviceId and returns that. If the identity then has more than `maxDevices` devices, the
+  // oldest (by createdMs, then deviceId) are removed with their subscriptions: a push token that
+  // rotates registers again, and the stale registrations must not pile up.
+  virtual Result<std::string> registerDevice(const DeviceInfo& device, int maxDevices);
+  virtual Result<std::optional<DeviceInfo>> getDevice(std::string_view poolId, std::string_view identityId,
+                                                      std::string_view deviceId);
+  // Subscribing again is a no-op. kNotFound: the device is not registered for this identity;
+  // kLimitExceeded: the device already has `maxSubscriptions` other subscriptions.
+  virtual Status subscribeDevice(std::string_view poolId, std::string_view identityId, std::string_view deviceId,
+                                 std::string_view dataset, int maxSubscriptions);
+  // kNotFound: the device is not registered for this identity, or not subscribed to `dataset`.
+  virtual Status unsubscribeDevice(std::string_view poolId, std::string_view identityId,
+                                   std::string_view deviceId, std::string_view dataset);
+  // The datasets the device is subscribed to, by name; empty for an unknown device.
+  virtual Result<std::vector<std::string>> listDeviceSubscriptions(std::string_view poolId,
+                                                                   std::string_view identityId,
+                                                                   std::string_view deviceId);
+  // Identity merge: moves every device of `fromIdentity` (with its subscriptions, dataset names
+  // unchanged) to `toIdentity`. A device whose (platform, pushToken) `toIdentity` already has is
+  // dropped with its subscriptions (the survivor's registration wins). deleteIdentity() removes
+  // an identity's devices and subscriptions itself.
+  virtual Status moveDevices(std::string_view poolId, std::string_view fromIdentity, std::string_view toIdentity);
+
+  // ---- login providers and developer credentials (auth block; defaults: storeNotSupported).
+  // Insert, or replace the provider with the same (poolId, name). Durable when it returns.
+  virtual Status putOidcProvider(const OidcProviderRow& provider);
+  // kNotFound if the pool has no provider of that name.
+  virtual Status deleteOidcProvider(std::string_view poolId, std::string_view name);
+  // The providers of one pool ("" = every pool), ordered by pool then name.
+  virtual Result<std::vector<OidcProviderRow>> listOidcProviders(std::string_view poolId);
+  // The pool's developer provider name ("" = none). kNotFound if the pool does not exist.
+  virtual Result<std::string> getPoolDeveloperProvider(std::string_view poolId);
+  // kNotFound if the pool does not exist. "" removes it.
+  virtual Status setPoolDeveloperProvider(std::string_view poolId, std::string_view name);
+  // kConflict if the access key ID exists.
+  virtual Status createDeveloperCredential(const DeveloperCredentialRow& credential);
+  virtual Result<std::optional<DeveloperCredentialRow>> findDeveloperCredential(std::string_view accessKeyId);
+  virtual Result<std::vector<DeveloperCredentialRow>> listDeveloperCredentials();  // by access key ID
+  // kNotFound if absent.
+  virtual Status deleteDeveloperCredential(std::string_view accessKeyId);
+
   // ---- datasets and records (store_transaction.h)
   // A read-write transaction: the sync logic reads, checks and writes inside it atomically.
   // Write transactions are serialized (at most one open at a time per Store); the caller's
@@ -121,5 +206,34 @@ inline Result<std::vector<IdentityInfo>> Store::listIdentities(std::string_view,
 inline Status Store::setIdentityDisabled(std::string_view, bool) { return storeNotSupported(); }
 inline Status Store::deleteIdentity(std::string_view) { return storeNotSupported(); }
 inline Result<PoolUsage> Store::poolUsage(std::string_view) { return storeNotSupported(); }
+// Push-sync devices (defaults; see above).
+inline Result<std::string> Store::registerDevice(const DeviceInfo&, int) { return storeNotSupported(); }
+inline Result<std::optional<DeviceInfo>> Store::getDevice(std::string_view, std::string_view, std::string_view) {
+  return storeNotSupported();
+}
+inline Status Store::subscribeDevice(std::string_view, std::string_view, std::string_view, std::string_view, int) {
+  return storeNotSupported();
+}
+inline Status Store::unsubscribeDevice(std::string_view, std::string_view, std::string_view, std::string_view) {
+  return storeNotSupported();
+}
+inline Result<std::vector<std::string>> Store::listDeviceSubscriptions(std::string_view, std::string_view,
+                                                                       std::string_view) {
+  return storeNotSupported();
+}
+inline Status Store::moveDevices(std::string_view, std::string_view, std::string_view) { return storeNotSupported(); }
+
+// auth block defaults
+inline Status Store::putOidcProvider(const OidcProviderRow&) { return storeNotSupported(); }
+inline Status Store::deleteOidcProvider(std::string_view, std::string_view) { return storeNotSupported(); }
+inline Result<std::vector<OidcProviderRow>> Store::listOidcProviders(std::string_view) { return storeNotSupported(); }
+inline Result<std::string> Store::getPoolDeveloperProvider(std::string_view) { return storeNotSupported(); }
+inline Status Store::setPoolDeveloperProvider(std::string_view, std::string_view) { return storeNotSupported(); }
+inline Status Store::createDeveloperCredential(const DeveloperCredentialRow&) { return storeNotSupported(); }
+inline Result<std::optional<DeveloperCredentialRow>> Store::findDeveloperCredential(std::string_view) {
+  return storeNotSupported();
+}
+inline Result<std::vector<DeveloperCredentialRow>> Store::listDeveloperCredentials() { return storeNotSupported(); }
+inline Status Store::deleteDeveloperCredential(std::string_view) { return storeNotSupported(); }
 
 }  // namespace tether::server

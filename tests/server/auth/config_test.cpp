@@ -54,8 +54,8 @@ TEST(ConfigTest, FullExample) {
   EXPECT_TRUE(c->tlsEnabled());
   EXPECT_EQ(c->logLevel, LogLevel::kDebug);
   ASSERT_EQ(c->pools.size(), 2u);
-  EXPECT_EQ(c->pools[0], (PoolConfig{"local:6f1c2a0e-1111-4222-8333-444455556666", "My app", true}));
-  EXPECT_EQ(c->pools[1], (PoolConfig{"eu-west-1:00000000-0000-4000-8000-000000000001", "Other app", false}));
+  EXPECT_EQ(c->pools[0], (PoolConfig{"local:6f1c2a0e-1111-4222-8333-444455556666", "My app", true, "", {}}));
+  EXPECT_EQ(c->pools[1], (PoolConfig{"eu-west-1:00000000-0000-4000-8000-000000000001", "Other app", false, "", {}}));
   EXPECT_EQ(c->effectiveIssuer(9443), "https://sync.example.com");
 }
 
@@ -185,6 +185,91 @@ TEST(ConfigTest, DocsExampleParses) {
   auto c = parseConfig(text.substr(a, b - a), "docs/config.md", "/srv/tether");
   ASSERT_TRUE(c.isOk()) << c.status();
   EXPECT_FALSE(c->pools.empty());
+}
+
+constexpr const char* kOidcPool = R"(
+[[pools]]
+id = "local:6f1c2a0e-1111-4222-8333-444455556666"
+name = "app"
+developer_provider = "login.example.app"
+)";
+
+TEST(ConfigTest, OidcProviders) {
+  std::string text = std::string(kOidcPool) + R"(
+[[pools.oidc_providers]]
+name = "accounts.google.com"
+issuer = "https://accounts.google.com"
+audiences = ["123.apps.googleusercontent.com", "456.apps.googleusercontent.com"]
+jwks_file = "keys/google.json"
+leeway_seconds = 30
+
+[[pools.oidc_providers]]
+name = "auth.example.com"
+issuer = "https://auth.example.com/"
+audiences = ["app"]
+jwks = '{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}'
+)";
+  auto c = parse(text);
+  ASSERT_TRUE(c.isOk()) << c.status();
+  ASSERT_EQ(c->pools.size(), 1u);
+  const auto& providers = c->pools[0].oidcProviders;
+  ASSERT_EQ(providers.size(), 2u);
+  EXPECT_EQ(providers[0].name, "accounts.google.com");
+  EXPECT_EQ(providers[0].issuer, "https://accounts.google.com");
+  EXPECT_EQ(providers[0].audiences.size(), 2u);
+  EXPECT_EQ(providers[0].jwksFile, std::filesystem::path("/etc/tether/keys/google.json"));
+  EXPECT_EQ(providers[0].leewaySeconds, 30);
+  EXPECT_FALSE(providers[1].jwksFile.has_value());
+  EXPECT_EQ(providers[1].leewaySeconds, 60) << "default leeway";
+  EXPECT_NE(providers[1].jwksInline.find("k1"), std::string::npos);
+}
+
+TEST(ConfigTest, OidcProviderMistakesAreNamed) {
+  auto with = [](const std::string& body) { return std::string(kOidcPool) + "\n[[pools.oidc_providers]]\n" + body; };
+  const std::string ok = "name = \"p.example\"\nissuer = \"https://p.example\"\naudiences = [\"a\"]\n";
+  expectError(with(ok + "jwks_file = \"k.json\"\naudience = \"x\"\n"), "unknown key 'pools.oidc_providers.audience'",
+              "typo");
+  expectError(with(ok), "exactly one of jwks_file and jwks", "no keys");
+  const std::string validJwks =
+      "jwks = '{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\","
+      "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}]}'\n";
+  expectError(with(ok + "jwks_file = \"k.json\"\n" + validJwks), "exactly one of jwks_file and jwks", "both");
+  expectError(with(ok + "jwks = '{\"keys\":[]}'\n"), "no usable", "keyless inline JWKS");
+  expectError(with(ok + "jwks = 'not json'\n"), "pools.oidc_providers.jwks", "bad inline JWKS");
+  expectError(with("name = \"p.example\"\nissuer = \"https://p.example\"\njwks_file = \"k\"\n"), "needs audiences",
+              "no audiences");
+  expectError(with("name = \"p.example\"\nissuer = \"https://p.example\"\naudiences = []\njwks_file = \"k\"\n"),
+              "needs audiences", "empty audiences");
+  expectError(with("name = \"p.example\"\nissuer = \"https://p.example\"\naudiences = [1]\njwks_file = \"k\"\n"),
+              "must be a string", "audience type");
+  expectError(with("issuer = \"https://p.example\"\naudiences = [\"a\"]\njwks_file = \"k\"\n"), "has no name", "no name");
+  expectError(with("name = \"p.example\"\naudiences = [\"a\"]\njwks_file = \"k\"\n"), "has no issuer", "no issuer");
+  expectError(with(ok + "jwks_file = \"k\"\nleeway_seconds = 601\n"), "0-600", "leeway");
+  expectError(with(ok + "jwks_file = \"k\"\nleeway_seconds = \"60\"\n"), "must be an integer", "leeway type");
+  expectError(with("name = \"cognito-identity.amazonaws.com\"\nissuer = \"https://p\"\naudiences = [\"a\"]\njwks_file = \"k\"\n"),
+              "reserved", "reserved name");
+  expectError(with("name = \"login.example.app\"\nissuer = \"https://p\"\naudiences = [\"a\"]\njwks_file = \"k\"\n"),
+              "developer_provider", "clashes with the developer provider");
+  expectError(with(ok + "jwks_file = \"k\"\n") + "\n[[pools.oidc_providers]]\n" + ok + "jwks_file = \"k\"\n",
+              "appears twice", "duplicate");
+}
+
+TEST(ConfigTest, AuthenticationDocExampleParses) {
+  // docs/authentication.md's generic OIDC example is kept verbatim between these markers.
+  std::filesystem::path doc = std::filesystem::path(TETHER_SOURCE_ROOT) / "docs" / "authentication.md";
+  std::ifstream in(doc);
+  ASSERT_TRUE(in) << doc;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string begin = "<!-- example:begin -->\n```toml\n";
+  size_t a = text.find(begin);
+  ASSERT_NE(a, std::string::npos);
+  a += begin.size();
+  size_t b = text.find("```\n<!-- example:end -->", a);
+  ASSERT_NE(b, std::string::npos);
+  auto c = parseConfig(text.substr(a, b - a), "docs/authentication.md", "/srv/tether");
+  ASSERT_TRUE(c.isOk()) << c.status();
+  ASSERT_FALSE(c->pools.empty());
+  EXPECT_FALSE(c->pools[0].oidcProviders.empty());
 }
 
 }  // namespace

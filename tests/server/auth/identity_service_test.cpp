@@ -84,7 +84,7 @@ TEST_F(IdentityServiceTest, GetIdRules) {
 
   auto logins = service_->getId({kGuestPool, {{"accounts.google.com", "tok"}}});
   EXPECT_EQ(logins.status().code(), StatusCode::kUnauthenticated);
-  EXPECT_EQ(logins.status().message(), "Logins are not supported by this pool");
+  EXPECT_EQ(logins.status().message(), "Token is not from a supported provider of this identity pool.");
 
   EXPECT_EQ(service_->getId({"not a pool", {}}).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(service_->getId({"", {}}).status().code(), StatusCode::kInvalidArgument);

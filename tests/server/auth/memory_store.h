@@ -49,6 +49,9 @@ class MemoryStore final : public Store {
     if (it == identities_.end()) return std::optional<IdentityInfo>();
     return std::optional<IdentityInfo>(it->second);
   }
+  // Guests only: no identity here has linked logins (the login resolver asks).
+  Result<std::vector<LoginLink>> listLogins(std::string_view) override { return std::vector<LoginLink>{}; }
+
   Result<std::unique_ptr<StoreTransaction>> begin() override {
     return Status::internal("MemoryStore has no dataset transactions");
   }
