@@ -7,6 +7,7 @@
 #include <kj/array.h>
 #include <kj/exception.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "sync.capnp.h"
@@ -470,13 +471,23 @@ auto decodeFrame(std::string_view frame, Fn&& read) -> decltype(read(std::declva
   if (frame.size() > kMaxFrameBytes) return Status::protocolError("frame too large");
   if (frame.size() % sizeof(capnp::word) != 0)
     return Status::protocolError("truncated frame (not a whole number of words)");
-  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(frame.size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), frame.data(), frame.size());
+  // A frame in a std::string (what both transports hand over) comes from operator new and is
+  // word-aligned: parse it in place. Only an unaligned view pays for an aligned copy.
+  const size_t wordCount = frame.size() / sizeof(capnp::word);
+  kj::Array<capnp::word> copy;
+  kj::ArrayPtr<const capnp::word> words;
+  if (reinterpret_cast<uintptr_t>(frame.data()) % alignof(capnp::word) == 0) {
+    words = kj::ArrayPtr<const capnp::word>(reinterpret_cast<const capnp::word*>(frame.data()), wordCount);
+  } else {
+    copy = kj::heapArray<capnp::word>(wordCount);
+    std::memcpy(copy.begin(), frame.data(), frame.size());
+    words = kj::ArrayPtr<const capnp::word>(copy.begin(), copy.size());
+  }
   try {
     capnp::ReaderOptions opts;
     opts.traversalLimitInWords = frame.size() / sizeof(capnp::word) * 2 + 64;
     opts.nestingLimit = 16;
-    capnp::FlatArrayMessageReader reader(words.asPtr(), opts);
+    capnp::FlatArrayMessageReader reader(words, opts);
     if (reader.getEnd() != words.end()) return Status::protocolError("trailing bytes after message");
     return read(reader.getRoot<Root>());
   } catch (const kj::Exception& e) {

@@ -1,5 +1,7 @@
 #include "tether/limits.h"
 
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace tether {
@@ -14,17 +16,31 @@ bool isWordChar(char c) {
 int64_t utf8Length(std::string_view s) {
   int64_t count = 0;
   size_t i = 0;
+  const size_t n = s.size();
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  while (i < s.size()) {
+  while (i < n) {
+    // ASCII fast path: record values are mostly ASCII and this function runs over every byte
+    // the server stores (2-4% of its time byte by byte). 8 bytes at a time while no byte has
+    // its high bit set; memcpy because `s` has no alignment.
+    while (i + 8 <= n) {
+      uint64_t block;
+      std::memcpy(&block, p + i, sizeof block);
+      if (block & 0x8080808080808080ULL) break;
+      i += 8;
+      count += 8;
+    }
+    // The rest of a block that held a non-ASCII byte (or the short tail): byte by byte up to
+    // that byte, then one multibyte sequence, then back to the fast path.
+    while (i < n && p[i] < 0x80) { ++i; ++count; }
+    if (i >= n) break;
     unsigned char c = p[i];
     size_t len;
     uint32_t cp;
-    if (c < 0x80) { ++i; ++count; continue; }
     if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
     else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
     else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
     else return -1;
-    if (i + len > s.size()) return -1;
+    if (len > n - i) return -1;
     for (size_t k = 1; k < len; ++k) {
       if ((p[i + k] & 0xC0) != 0x80) return -1;
       cp = (cp << 6) | (p[i + k] & 0x3F);

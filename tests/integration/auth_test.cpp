@@ -344,6 +344,15 @@ TEST_F(AuthIntegrationTest, MergeFoldsTheGuestIntoTheLoginsIdentity) {
   EXPECT_EQ(fresh->callAs<GetTokenResponse>(GetTokenRequest{*guest, {}}).status().code(), StatusCode::kUnauthenticated);
   h = identity("GetCredentialsForIdentity", {{"IdentityId", *guest}});
   EXPECT_EQ(h.body.value("__type", ""), "NotAuthorizedException");
+  // The guest's connection, authenticated before the merge with a token still unexpired, can
+  // no longer write: nothing lands in the retired identity.
+  auto stale = other->callAs<ListRecordsResponse>(ListRecordsRequest{"prefs", 0, 0, ""});
+  ASSERT_TRUE(stale.isOk()) << stale.status();
+  auto late = other->callAs<UpdateRecordsResponse>(
+      UpdateRecordsRequest{"prefs", stale->syncSessionToken, "d", {RecordPatch{PatchOp::kReplace, "theme", "late", 0, nowMs()}}});
+  EXPECT_EQ(late.status().code(), StatusCode::kUnauthenticated) << late.status();
+  EXPECT_EQ(other->callAs<DeleteDatasetResponse>(DeleteDatasetRequest{"prefs.x"}).status().code(),
+            StatusCode::kUnauthenticated);
 }
 
 TEST_F(AuthIntegrationTest, NativeDeveloperTokenAndHttpDeveloperOpsAgree) {

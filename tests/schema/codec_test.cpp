@@ -56,6 +56,27 @@ TEST(CodecTest, UpdatePatchesKeepOpsAndValues) {
   EXPECT_EQ(got.patches, u.patches);
 }
 
+TEST(CodecTest, AlignedAndUnalignedFramesDecodeAlike) {
+  // An aligned frame is parsed in place, an unaligned one through a copy: same result either
+  // way, and a frame that is bad stays bad at any alignment.
+  UpdateRecordsRequest u{"prefs", "s", "d", {RecordPatch{PatchOp::kReplace, "k", std::string(3000, 'v'), 0, 1}}};
+  std::string frame = codec::encode(ClientMessage{Request{11, u}});
+  for (size_t shift = 0; shift < 8; ++shift) {
+    std::string holder(shift, '\0');
+    holder += frame;
+    std::string_view view(holder.data() + shift, frame.size());
+    auto d = codec::decodeClientMessage(view);
+    ASSERT_TRUE(d.isOk()) << "shift " << shift << ": " << d.status().toString();
+    auto& req = std::get<Request>(*d);
+    EXPECT_EQ(req.id, 11u);
+    auto& got = std::get<UpdateRecordsRequest>(req.body);
+    ASSERT_EQ(got.patches.size(), 1u);
+    EXPECT_EQ(got.patches[0].value, std::string(3000, 'v'));
+    EXPECT_EQ(codec::decodeClientMessage(view.substr(0, view.size() - 8)).status().code(),
+              StatusCode::kProtocolError) << "shift " << shift;
+  }
+}
+
 TEST(CodecTest, ResponsesRoundTrip) {
   Record tomb{"gone", std::nullopt, 8, 1, "dev-2", 2};
   ListRecordsResponse lr{{liveRecord(), tomb}, "nt", 8, "dev-2", {"prefs.local:ab"}, true, true, "sess"};

@@ -16,7 +16,8 @@ namespace tether::codec {
 std::string encode(const proto::ClientMessage& msg);
 std::string encode(const proto::ServerMessage& msg);
 
-// `frame` may be unaligned; it is copied into aligned memory before parsing.
+// `frame` is parsed in place when word-aligned (any std::string buffer); an unaligned view is
+// first copied into aligned memory.
 Result<proto::ClientMessage> decodeClientMessage(std::string_view frame);
 Result<proto::ServerMessage> decodeServerMessage(std::string_view frame);
 

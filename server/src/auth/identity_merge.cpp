@@ -55,14 +55,12 @@ Result<MergeReport> mergeIdentities(Store& store, const std::string& poolId, con
       TETHER_RETURN_IF_ERROR(txn->putDataset(loser, gone));
       report.datasets.push_back(MergedDataset{row.name, mergedName, merged.syncCount});
     }
+    // Disabling the loser and moving its logins and devices commit with the moved data: a
+    // crash leaves either no merge or all of it, and no later write can reach the loser
+    // (SyncService checks identityDisabled inside each write transaction).
+    TETHER_RETURN_IF_ERROR(txn->retireIdentity(poolId, loserId, winnerId));
     TETHER_RETURN_IF_ERROR(txn->commit());
   }
-  TETHER_RETURN_IF_ERROR(store.moveLogins(loserId, winnerId));
-  // Push-sync devices follow their identity; a store without device support has none to move.
-  if (Status s = store.moveDevices(poolId, loserId, winnerId);
-      !s.isOk() && s.message() != storeNotSupported().message())
-    return s;
-  TETHER_RETURN_IF_ERROR(store.setIdentityDisabled(loserId, true));
   return report;
 }
 

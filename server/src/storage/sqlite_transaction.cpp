@@ -374,4 +374,39 @@ Status SqliteTransaction::removeMergedDataset(const OwnerRef& owner,
   return st.run();
 }
 
+Result<bool> SqliteTransaction::identityDisabled(std::string_view identityId) {
+  TETHER_RETURN_IF_ERROR(checkOpen());
+  TETHER_TRY(Statement st, db_->prepare("SELECT disabled FROM identities WHERE id = ?1"));
+  st.bind(1, identityId);
+  TETHER_TRY(bool row, st.step());
+  return row && st.columnInt64(0) != 0;
+}
+
+Status SqliteTransaction::retireIdentity(std::string_view poolId, std::string_view loserId,
+                                         std::string_view winnerId) {
+  TETHER_RETURN_IF_ERROR(checkOpen());
+  // OR IGNORE leaves behind the devices whose token the winner already has (unique index); the
+  // two DELETEs drop those and their subscriptions.
+  struct Step {
+    const char* sql;
+    bool usesWinner;
+  };
+  static constexpr Step kSteps[] = {
+      {"UPDATE identities SET disabled = 1 WHERE id = ?2 AND pool_id = ?1", false},
+      {"UPDATE logins SET identity_id = ?3 WHERE pool_id = ?1 AND identity_id = ?2", true},
+      {"UPDATE OR IGNORE devices SET identity_id = ?3 WHERE pool_id = ?1 AND identity_id = ?2", true},
+      {"UPDATE OR IGNORE dataset_subscriptions SET identity_id = ?3 WHERE pool_id = ?1 AND identity_id = ?2"
+       " AND device_id IN (SELECT device_id FROM devices WHERE pool_id = ?1 AND identity_id = ?3)", true},
+      {"DELETE FROM dataset_subscriptions WHERE pool_id = ?1 AND identity_id = ?2", false},
+      {"DELETE FROM devices WHERE pool_id = ?1 AND identity_id = ?2", false},
+  };
+  for (const Step& step : kSteps) {
+    TETHER_TRY(Statement st, db_->prepare(step.sql));
+    st.bind(1, poolId).bind(2, loserId);
+    if (step.usesWinner) st.bind(3, winnerId);
+    TETHER_RETURN_IF_ERROR(st.run());
+  }
+  return Status::ok();
+}
+
 }  // namespace tether::server

@@ -104,6 +104,9 @@ class SqliteTransaction final : public StoreTransaction {
   Status addMergedDataset(const OwnerRef& owner, std::string_view dataset,
                           std::string_view mergedName) override;
   Status removeMergedDataset(const OwnerRef& owner, std::string_view mergedName) override;
+  Result<bool> identityDisabled(std::string_view identityId) override;
+  Status retireIdentity(std::string_view poolId, std::string_view loserId,
+                        std::string_view winnerId) override;
   Status commit() override;
 
  private:

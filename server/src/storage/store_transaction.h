@@ -105,9 +105,25 @@ class StoreTransaction {
   // Drops every relation whose merged name is `mergedName`.
   virtual Status removeMergedDataset(const OwnerRef& owner, std::string_view mergedName) = 0;
 
+  // ---- identities. Defaults let test fakes that do not model identities keep compiling: they
+  // report every identity as enabled and cannot retire one.
+  // True if the identity exists and is disabled (merged away). A write checks this inside its
+  // own transaction, so once a merge has committed no write can land in the loser's datasets.
+  virtual Result<bool> identityDisabled(std::string_view identityId);
+  // The loser's side of a merge, in this transaction (so it commits atomically with the moved
+  // data): the loser is disabled and its logins, push-sync devices and their subscriptions move
+  // to the winner (a device whose token the winner already has is dropped).
+  virtual Status retireIdentity(std::string_view poolId, std::string_view loserId,
+                                std::string_view winnerId);
+
   // Durable when it returns ok. After commit (ok or not) the transaction is finished: every
   // further call returns kInternal.
   virtual Status commit() = 0;
 };
+
+inline Result<bool> StoreTransaction::identityDisabled(std::string_view) { return false; }
+inline Status StoreTransaction::retireIdentity(std::string_view, std::string_view, std::string_view) {
+  return Status::internal("this store cannot retire identities");
+}
 
 }  // namespace tether::server

@@ -18,6 +18,17 @@ constexpr int kUsageScanChunk = 256;
 
 OwnerRef ownerOf(const Caller& caller) { return OwnerRef{caller.poolId, caller.identityId}; }
 
+// A caller authenticated before its identity was merged away may still hold a valid token (up
+// to its expiry); its writes are refused here, inside the write transaction, so none can land in
+// the retired identity after the merge committed. The client keeps its unpushed edits.
+Status checkNotRetired(StoreTransaction& txn, const Caller& caller) {
+  TETHER_TRY(bool disabled, txn.identityDisabled(caller.identityId));
+  if (disabled)
+    return Status::unauthenticated("Identity " + caller.identityId +
+                                   " is disabled (merged into another identity)");
+  return Status::ok();
+}
+
 Status validateCaller(const Caller& caller) {
   TETHER_RETURN_IF_ERROR(validatePoolId(caller.poolId));
   TETHER_RETURN_IF_ERROR(validateIdentityId(caller.identityId));
@@ -175,6 +186,7 @@ Result<proto::UpdateRecordsResponse> SyncService::updateRecords(
   for (const RecordPatch& p : request.patches) keys.push_back(p.key);
 
   TETHER_TRY(auto txn, store_.begin());
+  TETHER_RETURN_IF_ERROR(checkNotRetired(*txn, caller));
   TETHER_TRY(std::optional<DatasetRow> row, txn->getDataset(owner, request.datasetName));
   TETHER_TRY(std::vector<Record> current, txn->getRecords(owner, request.datasetName, keys));
   std::unordered_map<std::string_view, const Record*> byKey;
@@ -264,6 +276,7 @@ Result<proto::DeleteDatasetResponse> SyncService::deleteDataset(
   TETHER_RETURN_IF_ERROR(validateDatasetName(request.datasetName));
   const OwnerRef owner = ownerOf(caller);
   TETHER_TRY(auto txn, store_.begin());
+  TETHER_RETURN_IF_ERROR(checkNotRetired(*txn, caller));
   TETHER_TRY(std::optional<DatasetRow> row, txn->getDataset(owner, request.datasetName));
   if (!row || !row->live) return Status::notFound("Dataset " + request.datasetName + " not found");
 
