@@ -177,6 +177,7 @@ tether_status_code tether_client_open(const tether_client_options* o, tether_cli
     if (o->request_timeout_ms > 0) opts.requestTimeout = std::chrono::milliseconds(o->request_timeout_ms);
     if (o->connect_timeout_ms > 0) opts.connectTimeout = std::chrono::milliseconds(o->connect_timeout_ms);
     opts.autoSync = o->auto_sync != 0;
+    opts.followDeviceSubscriptions = o->follow_device_subscriptions != 0;
     if (o->auto_sync_debounce_ms >= 0) opts.autoSyncDebounce = std::chrono::milliseconds(o->auto_sync_debounce_ms);
     if (o->background_sync) opts.backgroundSync = toCallbacks(o->background_sync);
     if (o->logins_provider) {

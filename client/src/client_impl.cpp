@@ -239,6 +239,10 @@ std::vector<std::string> ClientImpl::subscribedDatasets() const {
   return core_->live->subscriptions();
 }
 
+std::vector<std::string> ClientImpl::followedDatasets() const {
+  return core_->live->followedDatasets();
+}
+
 Result<std::unique_ptr<Client>> openClientWith(const ClientOptions& options,
                                                std::shared_ptr<Remote> remote,
                                                std::shared_ptr<Executor> executor,
@@ -268,6 +272,7 @@ Result<std::unique_ptr<Client>> openClientWith(const ClientOptions& options,
   live.autoSync = options.autoSync;
   live.debounce = options.autoSyncDebounce;
   live.callbacks = options.backgroundSync;
+  live.followDevice = options.followDeviceSubscriptions;
   if (live.debounce.count() < 0) return Status::invalidArgument("autoSyncDebounce must not be negative");
   // Weak: the core owns LiveSync; a background sync's Dataset keeps the core alive only while
   // that sync runs.

@@ -82,6 +82,7 @@ class ClientImpl final : public Client {
   ChangeListenerId addChangeListener(ChangeListener listener) override;
   void removeChangeListener(ChangeListenerId id) override;
   std::vector<std::string> subscribedDatasets() const override;
+  std::vector<std::string> followedDatasets() const override;
 
   // For tests and diagnostics.
   LiveSyncStats liveSyncStats() const { return core_->live->stats(); }

@@ -11,7 +11,9 @@
 // a timeout) and must not be called from a sync callback or a change listener.
 // Live sync: Dataset::subscribe() keeps a dataset current from the server over the open
 // WebSocket; ClientOptions::autoSync pushes local writes without synchronize() calls;
-// addChangeListener() tells the app (on the sync thread) which keys arrived.
+// addChangeListener() tells the app (on the sync thread) which keys arrived;
+// ClientOptions::followDeviceSubscriptions also follows the datasets a Cognito SDK subscribed
+// for this device (SubscribeToDataset).
 // Sign-in: ClientOptions::loginsProvider (or setLogins()) supplies the logins (provider ->
 // token) presented to the server; the identity may then change (guest -> the login's identity,
 // a merge), which IdentityChangedListener reports after the local cache has followed it
@@ -82,6 +84,16 @@ struct ClientOptions {
   // on the server is accepted (unpushed edits kept), merged datasets are noted and skipped.
   // onFailure hears every failed background sync (retryable ones are retried by the library).
   SyncCallbacks backgroundSync;
+  // Cognito push-sync devices (docs/live-sync.md): the device ID (deviceName) is a Cognito
+  // DeviceId registered with RegisterDevice; the datasets subscribed for it with
+  // SubscribeToDataset, by this app or another SDK, are synced like Dataset::subscribe()d ones.
+  // After every (re)connection the client presents the device and learns its stored set (pulling
+  // what is behind); a SubscribeToDataset made while connected is picked up at its first change
+  // notification, an UnsubscribeFromDataset stops notifications at once and leaves
+  // followedDatasets() at the next reconnection. Dataset::unsubscribe() does not stop following
+  // a device's dataset (it only drops the app's own subscription). Off: no device is presented
+  // and only Dataset::subscribe()d datasets are followed.
+  bool followDeviceSubscriptions = false;
 };
 
 // Called when a sync (background or app-initiated) has written data from the server into the
@@ -147,6 +159,9 @@ class Client {
   virtual void removeChangeListener(ChangeListenerId id) = 0;
   // Names of the datasets subscribed through Dataset::subscribe (sorted).
   virtual std::vector<std::string> subscribedDatasets() const = 0;
+  // Names of the datasets kept current from the server (sorted): subscribedDatasets() plus,
+  // with followDeviceSubscriptions, the device's stored subscriptions as last reported.
+  virtual std::vector<std::string> followedDatasets() const = 0;
 };
 
 }  // namespace tether

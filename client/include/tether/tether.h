@@ -79,6 +79,10 @@ typedef struct tether_client_options {
   void* logins_provider_user_data;
   tether_identity_changed_listener on_identity_changed;
   void* identity_changed_user_data;
+  /* != 0: ClientOptions::followDeviceSubscriptions (tether/client.h): device_name is a Cognito
+   * DeviceId registered with RegisterDevice; the datasets subscribed for it with
+   * SubscribeToDataset are synced like tether_dataset_subscribe()d ones. */
+  int follow_device_subscriptions;
 } tether_client_options;
 
 typedef struct tether_record {

@@ -38,13 +38,23 @@ Status LiveSync::unsubscribe(const std::string& name) {
     std::lock_guard lock(mu_);
     removed = subscribed_.erase(name) > 0;
   }
+  // Not app-subscribed: nothing of ours to drop. A device's dataset stays followed; the
+  // server keeps announcing it until UnsubscribeFromDataset (documented in client.h).
   if (!removed) return Status::ok();
   // The server forgets subscriptions with the connection anyway, so a failure here (offline)
   // needs no retry; notifications that still arrive are ignored (not subscribed any more).
   bool posted = executor_.post([this, name] {
     proto::UnsubscribeRequest req;
-    req.datasetNames = {name};  // never empty: an empty list means "all"
+    req.datasetNames = {name};  // never empty: an empty list means "all", the device's too
     remote_.unsubscribe(std::move(req), [](Result<proto::UnsubscribeResponse>) {});
+    // Every reply since the app subscribed listed `name` as requested, so whether it is also
+    // stored for the device is unknown: ask (the server keeps announcing it if it is).
+    bool known;
+    {
+      std::lock_guard lock(mu_);
+      known = followed_.count(name) > 0;
+    }
+    if (options_.followDevice && !known) refreshDeviceOnLoop();
   });
   return posted ? Status::ok() : Status::cancelled("client is closed");
 }
@@ -54,9 +64,26 @@ bool LiveSync::isSubscribed(const std::string& name) const {
   return subscribed_.count(name) > 0;
 }
 
+bool LiveSync::isFollowed(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  return subscribed_.count(name) > 0 || followed_.count(name) > 0;
+}
+
 std::vector<std::string> LiveSync::subscriptions() const {
   std::lock_guard lock(mu_);
   return {subscribed_.begin(), subscribed_.end()};
+}
+
+std::vector<std::string> LiveSync::followedDatasets() const {
+  std::lock_guard lock(mu_);
+  std::set<std::string> all = subscribed_;
+  all.insert(followed_.begin(), followed_.end());
+  return {all.begin(), all.end()};
+}
+
+bool LiveSync::needsRenewal() const {
+  std::lock_guard lock(mu_);
+  return options_.followDevice || !subscribed_.empty();
 }
 
 void LiveSync::onLocalWrite(const std::string& name) {
@@ -87,6 +114,7 @@ LiveSyncStats LiveSync::stats() const {
   s.backgroundSyncs = backgroundSyncs_.load();
   s.subscribeCalls = subscribeCalls_.load();
   s.connections = connections_.load();
+  s.deviceRefreshes = deviceRefreshes_.load();
   return s;
 }
 
@@ -104,9 +132,9 @@ void LiveSync::onApplied(const std::string& dataset, const std::vector<std::stri
 
 void LiveSync::onConnected() {
   ++connections_;
-  // Subscriptions died with the previous connection: renew them all.
-  std::vector<std::string> names = subscriptions();
-  if (!names.empty()) subscribeOnLoop(std::move(names));
+  // Subscriptions died with the previous connection: renew them all (and, following the device,
+  // learn its stored set again: it may have changed while we were away).
+  if (needsRenewal()) subscribeOnLoop(subscriptions());
   if (!options_.autoSync) return;
   // Push what was written while offline (or before a restart).
   Result<std::string> cached = store_.identityId();
@@ -122,8 +150,12 @@ void LiveSync::onConnected() {
 }
 
 void LiveSync::onIdentityChanged() {
-  std::vector<std::string> names = subscriptions();
-  if (!names.empty()) subscribeOnLoop(std::move(names));
+  // The device's set belongs to the old identity: the renewal's reply says what the new one has.
+  {
+    std::lock_guard lock(mu_);
+    followed_.clear();
+  }
+  if (needsRenewal()) subscribeOnLoop(subscriptions());
   if (!options_.autoSync) return;
   // After the engine's identity callback returns: the new identity is cached by then.
   executor_.post([this] {
@@ -144,7 +176,13 @@ void LiveSync::onDatasetChanged(const proto::DatasetChanged& change) {
   // Only our identity's datasets (the server never sends others; a stale push after an
   // identity change is harmless to skip).
   if (!identity.isOk() || change.identityId != *identity) return;
-  if (!isSubscribed(change.datasetName)) return;  // unsubscribed while the push was in flight
+  if (!isFollowed(change.datasetName)) {
+    // Following the device: SubscribeToDataset while connected makes the server announce a
+    // dataset we have not heard of; the refresh's reply adds it and pulls it if behind. Else
+    // (or for a name the app just unsubscribed, which the reply will not list) it is ignored.
+    if (options_.followDevice) refreshDeviceOnLoop();
+    return;
+  }
   Result<int64_t> last = store_.lastSyncCount(*identity, change.datasetName);
   // Already at that count (e.g. we pulled it while the push travelled): nothing to fetch.
   if (last.isOk() && *last >= 0 && change.syncCount <= *last) return;
@@ -159,21 +197,70 @@ void LiveSync::subscribeOnLoop(std::vector<std::string> names) {
     proto::SubscribeRequest req;
     for (const std::string& n : names)
       if (isSubscribed(n)) req.datasetNames.push_back(n);
-    if (req.datasetNames.empty()) return;
-    req.deviceId = deviceId_;
+    // Following the device, an empty list still means "the device's stored subscriptions".
+    if (req.datasetNames.empty() && !options_.followDevice) return;
+    // Presented only when asked: a registered DeviceId would otherwise attach the device's
+    // datasets on the server, whose notifications this client would then just drop.
+    if (options_.followDevice) req.deviceId = deviceId_;
     ++subscribeCalls_;
-    remote_.subscribe(std::move(req), [this, identity = *id](Result<proto::SubscribeResponse> r) {
-      if (r.isOk()) onSubscribedOnLoop(identity, *r);
+    std::vector<std::string> requested = req.datasetNames;
+    remote_.subscribe(std::move(req), [this, identity = *id, requested = std::move(requested)](
+                                          Result<proto::SubscribeResponse> r) {
+      if (r.isOk()) onSubscribedOnLoop(identity, requested, *r);
     });
   });
 }
 
-void LiveSync::onSubscribedOnLoop(const std::string& identity, const proto::SubscribeResponse& resp) {
+void LiveSync::refreshDeviceOnLoop() {
+  if (refreshInFlight_) {
+    refreshAgain_ = true;
+    return;
+  }
+  refreshInFlight_ = true;
+  Status posted = engine_.ensureIdentity([this](Result<std::string> id) {
+    if (!id.isOk()) {
+      refreshInFlight_ = false;  // offline: the next connection renews (and refreshes) anyway
+      refreshAgain_ = false;
+      return;
+    }
+    proto::SubscribeRequest req;
+    req.deviceId = deviceId_;
+    ++subscribeCalls_;
+    ++deviceRefreshes_;
+    remote_.subscribe(std::move(req), [this, identity = *id](Result<proto::SubscribeResponse> r) {
+      refreshInFlight_ = false;
+      if (r.isOk()) onSubscribedOnLoop(identity, {}, *r);
+      if (refreshAgain_) {
+        refreshAgain_ = false;
+        refreshDeviceOnLoop();
+      }
+    });
+  });
+  if (!posted.isOk()) refreshInFlight_ = false;  // closing
+}
+
+void LiveSync::onSubscribedOnLoop(const std::string& identity,
+                                  const std::vector<std::string>& requested,
+                                  const proto::SubscribeResponse& resp) {
+  Result<std::string> current = store_.identityId();
+  // A reply for an identity we have left: the renewal for the new one is on its way.
+  if (!current.isOk() || *current != identity) return;
+  if (options_.followDevice) {
+    // States beyond the requested names are the device's stored subscriptions, all of them.
+    std::set<std::string> stored;
+    for (const proto::SubscriptionState& st : resp.datasets)
+      if (std::find(requested.begin(), requested.end(), st.datasetName) == requested.end())
+        stored.insert(st.datasetName);
+    std::lock_guard lock(mu_);
+    for (const std::string& n : requested)
+      if (followed_.count(n) > 0) stored.insert(n);  // this reply cannot tell: keep what we knew
+    followed_ = std::move(stored);
+  }
   // The reply carries the server's counts: sync whatever moved on while we were not listening
   // (or was never pulled), and whatever has local edits waiting.
   Result<std::vector<std::string>> changed = store_.datasetsWithLocalChanges(identity);
   for (const proto::SubscriptionState& st : resp.datasets) {
-    if (!isSubscribed(st.datasetName)) continue;
+    if (!isFollowed(st.datasetName)) continue;
     Result<int64_t> last = store_.lastSyncCount(identity, st.datasetName);
     if (!last.isOk()) continue;
     bool behind = st.exists ? st.syncCount != *last : *last > 0;
@@ -246,7 +333,7 @@ void LiveSync::finishSyncOnLoop(const std::string& name, const Status& status) {
     st.failures = 0;
     ++st.retryGen;  // an armed retry has nothing left to do
   } else if ((status.isRetryable() || status.code() == StatusCode::kConflict) &&
-             (options_.autoSync || isSubscribed(name))) {
+             (options_.autoSync || isFollowed(name))) {
     // Doubling delays; a reconnection (onConnected) may get there first, which is fine.
     auto delay = options_.retryBase * (int64_t{1} << std::min(st.failures, 16));
     delay = std::min(delay, options_.retryMax);

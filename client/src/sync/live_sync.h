@@ -12,8 +12,15 @@
 // `maxDelay` after its first write so that a steady stream of writes is still pushed.
 // Retry: a background sync that fails retryably (offline, timeout, conflict retries exhausted)
 // is retried with doubling delays; a reconnection also re-syncs what needs it.
-// Threading: subscribe/unsubscribe/isSubscribed/subscriptions/onLocalWrite/addListener/
-// removeListener from any thread; everything else (RemoteListener, the engine hook, all
+// Device subscriptions (options.followDevice = ClientOptions::followDeviceSubscriptions): every
+// Subscribe presents the device ID, and one is sent after every (re)connection even with no app
+// subscriptions; the datasets the server reports beyond the requested names (the Cognito
+// SubscribeToDataset ones stored for that DeviceId) are followed like app subscriptions. A
+// notification for a dataset not known as followed (SubscribeToDataset while connected) asks
+// the server again with Subscribe{[], deviceId}: its reply says where the device now stands.
+// Without followDevice no device ID is presented, so the server attaches nothing.
+// Threading: subscribe/unsubscribe/isSubscribed/isFollowed/subscriptions/followedDatasets/
+// onLocalWrite/addListener/removeListener from any thread; everything else (RemoteListener, the engine hook, all
 // per-dataset state) on the executor thread. Listeners run on the executor, outside any lock.
 // Lifetime: owned by ClientCore; the owner stops the executor before destroying it.
 #pragma once
@@ -42,6 +49,7 @@ namespace tether::client {
 struct LiveSyncOptions {
   bool autoSync = false;
   std::chrono::milliseconds debounce{75};
+  bool followDevice = false;         // ClientOptions::followDeviceSubscriptions
   // Longest a write waits in a burst; retry delays of failed background syncs (tuning.h).
   std::chrono::milliseconds maxDelay{tuning::kAutoSyncMaxDelayMs};
   std::chrono::milliseconds retryBase{tuning::kBackgroundRetryBaseMs};
@@ -55,6 +63,7 @@ struct LiveSyncStats {
   uint64_t backgroundSyncs = 0;      // background syncs started
   uint64_t subscribeCalls = 0;       // Subscribe requests sent (initial + renewals)
   uint64_t connections = 0;          // connections seen opening
+  uint64_t deviceRefreshes = 0;      // Subscribe{[], deviceId} sent to learn the device's set
 };
 
 class LiveSync final : public RemoteListener {
@@ -67,9 +76,13 @@ class LiveSync final : public RemoteListener {
 
   // Any thread.
   Status subscribe(const std::string& name);
+  // Drops the app's own subscription. A dataset also stored for the device stays followed (only
+  // UnsubscribeFromDataset changes that); for one that never was app-subscribed this is a no-op.
   Status unsubscribe(const std::string& name);
-  bool isSubscribed(const std::string& name) const;
-  std::vector<std::string> subscriptions() const;
+  bool isSubscribed(const std::string& name) const;      // app-subscribed (Dataset::subscribe)
+  bool isFollowed(const std::string& name) const;        // app-subscribed or a device's dataset
+  std::vector<std::string> subscriptions() const;        // app subscriptions, sorted
+  std::vector<std::string> followedDatasets() const;     // isFollowed ones, sorted
   // A local write to `name` committed (auto-sync arms the debounce). Cheap; never blocks.
   void onLocalWrite(const std::string& name);
   ChangeListenerId addListener(ChangeListener listener);
@@ -104,8 +117,16 @@ class LiveSync final : public RemoteListener {
   };
 
   // All below: REQUIRES: on the executor thread.
+  // Subscribes `names` (those still app-subscribed), presenting the device if followDevice;
+  // with followDevice it is sent even when no name is left.
   void subscribeOnLoop(std::vector<std::string> names);
-  void onSubscribedOnLoop(const std::string& identity, const proto::SubscribeResponse& resp);
+  // Subscribe{[], deviceId}: learns the device's current set. One at a time; a request while
+  // one is in flight sends one more after it (the first may have been read before the change).
+  void refreshDeviceOnLoop();
+  void onSubscribedOnLoop(const std::string& identity, const std::vector<std::string>& requested,
+                          const proto::SubscribeResponse& resp);
+  // A renewal must present the device: with followDevice, or with app subscriptions.
+  bool needsRenewal() const;
   void syncLocalChangesOnLoop(const std::string& identity);
   void localWriteOnLoop(const std::string& name);
   void requestSyncOnLoop(const std::string& name);
@@ -122,15 +143,22 @@ class LiveSync final : public RemoteListener {
 
   mutable std::mutex mu_;
   std::set<std::string> subscribed_;  // guarded by mu_
+  // The device's stored subscriptions as the server last reported them (followDevice only).
+  // A name the app requested itself is reported as requested, not as stored: it keeps the
+  // status it had until a reply that did not request it says otherwise.
+  std::set<std::string> followed_;    // guarded by mu_
 
   std::mutex listenersMu_;
   std::map<ChangeListenerId, std::shared_ptr<ListenerEntry>> listeners_;  // guarded
   ChangeListenerId nextListenerId_ = 1;                                   // guarded
 
-  std::atomic<uint64_t> notifications_{0}, backgroundSyncs_{0}, subscribeCalls_{0}, connections_{0};
+  std::atomic<uint64_t> notifications_{0}, backgroundSyncs_{0}, subscribeCalls_{0}, connections_{0},
+      deviceRefreshes_{0};
 
   // Executor-thread state.
   std::map<std::string, DatasetState> states_;
+  bool refreshInFlight_ = false;
+  bool refreshAgain_ = false;
 };
 
 }  // namespace tether::client

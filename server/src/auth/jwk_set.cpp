@@ -10,18 +10,17 @@
 
 #include "auth/base64url.h"
 #include "auth/jwt_parts.h"
+#include "auth/openssl_util.h"
 
 namespace tether::server {
 namespace {
 
-template <auto Fn> struct CFree { template <class T> void operator()(T* p) const { Fn(p); } };
-using EvpPkey = std::unique_ptr<EVP_PKEY, CFree<EVP_PKEY_free>>;
-using EvpPkeyCtx = std::unique_ptr<EVP_PKEY_CTX, CFree<EVP_PKEY_CTX_free>>;
-using EvpMdCtx = std::unique_ptr<EVP_MD_CTX, CFree<EVP_MD_CTX_free>>;
-using Bignum = std::unique_ptr<BIGNUM, CFree<BN_free>>;
-using ParamBld = std::unique_ptr<OSSL_PARAM_BLD, CFree<OSSL_PARAM_BLD_free>>;
-using Params = std::unique_ptr<OSSL_PARAM, CFree<OSSL_PARAM_free>>;
-using EcdsaSig = std::unique_ptr<ECDSA_SIG, CFree<ECDSA_SIG_free>>;
+using EvpPkey = EvpPkeyPtr;
+using EvpPkeyCtx = EvpPkeyCtxPtr;
+using EvpMdCtx = EvpMdCtxPtr;
+using Bignum = BignumPtr;
+using ParamBld = std::unique_ptr<OSSL_PARAM_BLD, OpensslFree<OSSL_PARAM_BLD_free>>;
+using Params = std::unique_ptr<OSSL_PARAM, OpensslFree<OSSL_PARAM_free>>;
 
 EvpPkey fromParams(const char* type, OSSL_PARAM* params) {
   EvpPkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
@@ -53,25 +52,6 @@ EvpPkey ecKey(const std::string& x, const std::string& y) {
     return nullptr;
   Params params(OSSL_PARAM_BLD_to_param(bld.get()));
   return params ? fromParams("EC", params.get()) : nullptr;  // fromdata checks the point is on the curve
-}
-
-// JWS ES256 signatures are r||s (32 bytes each); OpenSSL verifies DER.
-std::string rawToDer(std::string_view raw) {
-  if (raw.size() != 64) return {};
-  EcdsaSig sig(ECDSA_SIG_new());
-  BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), 32, nullptr);
-  BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + 32, 32, nullptr);
-  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-    BN_free(r);
-    BN_free(s);
-    return {};
-  }
-  unsigned char* der = nullptr;
-  int len = i2d_ECDSA_SIG(sig.get(), &der);
-  if (len <= 0) return {};
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
-  return out;
 }
 
 }  // namespace
@@ -141,7 +121,7 @@ bool JwkSet::verify(std::string_view alg, std::string_view kid, std::string_view
   }
   if (!key) return false;
   *found = true;
-  std::string sig = alg == "ES256" ? rawToDer(signature) : std::string(signature);
+  std::string sig = alg == "ES256" ? es256RawToDer(signature) : std::string(signature);
   if (sig.empty()) return false;
   EvpMdCtx ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key->pkey.get()) != 1) return false;

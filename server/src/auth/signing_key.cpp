@@ -13,21 +13,16 @@
 
 #include "auth/base64url.h"
 #include "auth/key_file.h"
+#include "auth/openssl_util.h"
 
 namespace tether::server {
 namespace {
 
-template <auto Fn> struct CFree { template <class T> void operator()(T* p) const { Fn(p); } };
-using EvpPkey = std::unique_ptr<EVP_PKEY, CFree<EVP_PKEY_free>>;
-using EvpMdCtx = std::unique_ptr<EVP_MD_CTX, CFree<EVP_MD_CTX_free>>;
-using Bio = std::unique_ptr<BIO, CFree<BIO_free_all>>;
-using Bignum = std::unique_ptr<BIGNUM, CFree<BN_free>>;
-using EcdsaSig = std::unique_ptr<ECDSA_SIG, CFree<ECDSA_SIG_free>>;
-void freeOpensslBytes(unsigned char* p) { OPENSSL_free(p); }  // OPENSSL_free is a macro
-using OpensslBytes = std::unique_ptr<unsigned char, CFree<freeOpensslBytes>>;
+using EvpPkey = EvpPkeyPtr;
+using EvpMdCtx = EvpMdCtxPtr;
+using Bio = std::unique_ptr<BIO, OpensslFree<BIO_free_all>>;
 
-constexpr size_t kCoordBytes = 32;          // P-256 field size
-constexpr size_t kRawSigBytes = 2 * kCoordBytes;
+constexpr size_t kRawSigBytes = kEs256RawSigBytes;
 constexpr size_t kMaxKeyFileBytes = 16384;  // a P-256 PKCS#8 PEM is about 240 bytes
 
 // Never prompt for a passphrase (PEM_read's default would read the terminal); an encrypted
@@ -64,8 +59,8 @@ Result<std::string> generatePem() {
 Result<std::string> coordinate(EVP_PKEY* key, const char* param) {
   BIGNUM* raw = nullptr;
   if (EVP_PKEY_get_bn_param(key, param, &raw) != 1) return Status::internal("cannot read EC public key");
-  Bignum bn(raw);
-  std::array<unsigned char, kCoordBytes> buf{};
+  BignumPtr bn(raw);
+  std::array<unsigned char, kEs256CoordBytes> buf{};
   if (BN_bn2binpad(bn.get(), buf.data(), static_cast<int>(buf.size())) != static_cast<int>(buf.size()))
     return Status::internal("EC coordinate does not fit 32 bytes");
   return std::string(reinterpret_cast<const char*>(buf.data()), buf.size());
@@ -130,38 +125,20 @@ Result<std::string> SigningKey::sign(std::string_view data) const {
   der.resize(derLen);
 
   // JWS wants r and s as two fixed-width big-endian integers (RFC 7518 section 3.4).
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  EcdsaSig sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
-  if (!sig) return Status::internal("cannot decode our own ECDSA signature");
-  const BIGNUM* r = nullptr;
-  const BIGNUM* s = nullptr;
-  ECDSA_SIG_get0(sig.get(), &r, &s);
-  std::string raw(kRawSigBytes, '\0');
-  auto* out = reinterpret_cast<unsigned char*>(raw.data());
-  if (BN_bn2binpad(r, out, kCoordBytes) != static_cast<int>(kCoordBytes) ||
-      BN_bn2binpad(s, out + kCoordBytes, kCoordBytes) != static_cast<int>(kCoordBytes))
-    return Status::internal("ECDSA signature component too large");
+  std::string raw = es256DerToRaw(der);
+  if (raw.empty()) return Status::internal("cannot convert our own ECDSA signature to r||s");
   return raw;
 }
 
 bool SigningKey::verify(std::string_view data, std::string_view rawSignature) const {
   if (rawSignature.size() != kRawSigBytes) return false;
-  const auto* in = reinterpret_cast<const unsigned char*>(rawSignature.data());
-  Bignum r(BN_bin2bn(in, kCoordBytes, nullptr));
-  Bignum s(BN_bin2bn(in + kCoordBytes, kCoordBytes, nullptr));
-  EcdsaSig sig(ECDSA_SIG_new());
-  if (!r || !s || !sig || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return false;
-  r.release();  // owned by sig now
-  s.release();
-  unsigned char* der = nullptr;
-  int derLen = i2d_ECDSA_SIG(sig.get(), &der);
-  if (derLen <= 0) return false;
-  OpensslBytes derOwner(der);
+  std::string der = es256RawToDer(rawSignature);
+  if (der.empty()) return false;
 
   EvpMdCtx ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, impl_->key.get()) != 1)
     return false;
-  return EVP_DigestVerify(ctx.get(), der, static_cast<size_t>(derLen),
+  return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(der.data()), der.size(),
                           reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
 }
 

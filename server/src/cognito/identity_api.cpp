@@ -5,6 +5,7 @@
 
 #include "auth/ids.h"
 #include "auth/login_resolver.h"
+#include "cognito/pool_page.h"
 #include "tether/limits.h"
 
 namespace tether::server::cognito {
@@ -381,24 +382,13 @@ ApiResult<Json> IdentityApi::describeIdentityPool(const Json& in) {
 ApiResult<Json> IdentityApi::listIdentityPools(const Json& in) {
   API_TRY(int limit, getLimit(in, true));
   API_TRY(auto nextToken, getString(in, "NextToken"));
-  Result<std::vector<PoolInfo>> pools = ctx_.store.listPools();
-  if (!pools.isOk()) return fromStatus(kSvc, pools.status());
-  std::vector<PoolInfo> sorted = *pools;
-  std::sort(sorted.begin(), sorted.end(), [](const PoolInfo& a, const PoolInfo& b) { return a.id < b.id; });
+  const std::string* after = nextToken ? &*nextToken : nullptr;
+  Result<PoolPage> page = pagePools(ctx_.store, after, static_cast<size_t>(limit));
+  if (!page.isOk()) return fromStatus(kSvc, page.status());
   Json list = Json::array();
-  std::string last;
-  bool more = false;
-  for (const PoolInfo& p : sorted) {
-    if (nextToken && p.id <= *nextToken) continue;
-    if (static_cast<int>(list.size()) == limit) {
-      more = true;
-      break;
-    }
-    list.push_back({{"IdentityPoolId", p.id}, {"IdentityPoolName", p.name}});
-    last = p.id;
-  }
+  for (const PoolInfo& p : page->pools) list.push_back({{"IdentityPoolId", p.id}, {"IdentityPoolName", p.name}});
   Json out = {{"IdentityPools", list}};
-  if (more) out["NextToken"] = last;
+  if (page->nextToken) out["NextToken"] = *page->nextToken;
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "auth/ids.h"
+#include "cognito/pool_page.h"
 #include "tether/limits.h"
 
 namespace tether::server::cognito {
@@ -290,25 +291,15 @@ ApiResult<Json> SyncApi::poolLevel(const SyncRoute& route, const HttpRequest& re
     API_TRY(std::optional<int64_t> max, queryInt(request, "maxResults", 1, INT32_MAX));
     int64_t limit = std::min(max.value_or(kMaxPoolUsagePage), kMaxPoolUsagePage);
     const std::string* next = request.queryParam("nextToken");
-    Result<std::vector<PoolInfo>> pools = ctx_.store.listPools();
-    if (!pools.isOk()) return fail(pools.status());
-    std::vector<PoolInfo> sorted = *pools;
-    std::sort(sorted.begin(), sorted.end(), [](const PoolInfo& a, const PoolInfo& b) { return a.id < b.id; });
+    Result<PoolPage> page = pagePools(ctx_.store, next, static_cast<size_t>(limit));
+    if (!page.isOk()) return fail(page.status());
     Json list = Json::array();
-    std::string last;
-    bool more = false;
-    for (const PoolInfo& p : sorted) {
-      if (next && p.id <= *next) continue;
-      if (static_cast<int64_t>(list.size()) == limit) {
-        more = true;
-        break;
-      }
+    for (const PoolInfo& p : page->pools) {
       API_TRY(Json usage, poolUsage(p));
       list.push_back(std::move(usage));
-      last = p.id;
     }
     Json out = {{"IdentityPoolUsages", list}, {"MaxResults", limit}, {"Count", list.size()}};
-    if (more) out["NextToken"] = last;
+    if (page->nextToken) out["NextToken"] = *page->nextToken;
     return out;
   }
   Result<std::optional<PoolInfo>> pool = ctx_.store.getPool(route.poolId);

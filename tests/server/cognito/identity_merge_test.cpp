@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "auth/session_token_signer.h"
+#include "cognito/pool_page.h"
 #include "storage/sqlite_store.h"
 #include "sync/sync_service.h"
 
@@ -105,6 +106,72 @@ TEST_F(IdentityMergeTest, MergeRenamesTheLosersDatasetsAndDisablesIt) {
   ASSERT_TRUE(loser.isOk());
   EXPECT_TRUE((*loser)->disabled);
   EXPECT_EQ(*store_->findLogin(kPool, "dev.app", "loser"), std::optional<std::string>(kWinner));
+}
+
+TEST_F(IdentityMergeTest, MergeMovesDevicesAndRefusesLaterWritesToTheLoser) {
+  write(kLoser, "game", "level", "l");
+  // The loser's device follows it; a device whose token the winner already has is dropped.
+  auto moved = store_->registerDevice(DeviceInfo{kPool, kLoser, "local:dev-a", "GCM", "token-a", 1}, 64);
+  ASSERT_TRUE(moved.isOk()) << moved.status();
+  auto dup = store_->registerDevice(DeviceInfo{kPool, kLoser, "local:dev-b", "GCM", "token-b", 1}, 64);
+  ASSERT_TRUE(dup.isOk()) << dup.status();
+  auto kept = store_->registerDevice(DeviceInfo{kPool, kWinner, "local:dev-c", "GCM", "token-b", 1}, 64);
+  ASSERT_TRUE(kept.isOk()) << kept.status();
+  ASSERT_TRUE(store_->subscribeDevice(kPool, kLoser, *moved, "game", 100).isOk());
+  ASSERT_TRUE(store_->subscribeDevice(kPool, kLoser, *dup, "game", 100).isOk());
+
+  // A session token the loser's device obtained before the merge.
+  Caller loser{kPool, kLoser, "dev"};
+  auto before = sync_->listRecords(loser, proto::ListRecordsRequest{"game", 0, 0, ""});
+  ASSERT_TRUE(before.isOk());
+
+  ASSERT_TRUE(mergeIdentities(*store_, kPool, kWinner, kLoser, clock_.nowMs()).isOk());
+
+  auto dev = store_->getDevice(kPool, kWinner, *moved);
+  ASSERT_TRUE(dev.isOk());
+  ASSERT_TRUE(dev->has_value());
+  EXPECT_EQ(*store_->listDeviceSubscriptions(kPool, kWinner, *moved), std::vector<std::string>{"game"});
+  EXPECT_FALSE(store_->getDevice(kPool, kLoser, *dup)->has_value());
+  EXPECT_FALSE(store_->getDevice(kPool, kWinner, *dup)->has_value());
+
+  // Its still-valid session token cannot write into the retired identity, nor delete there.
+  proto::UpdateRecordsRequest late{"game", before->syncSessionToken, "dev",
+                                   {RecordPatch{PatchOp::kReplace, "level", "late", 0, 0}}};
+  EXPECT_EQ(sync_->updateRecords(loser, late).status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(sync_->deleteDataset(loser, proto::DeleteDatasetRequest{"game"}).status().code(),
+            StatusCode::kUnauthenticated);
+  auto datasets = sync_->listDatasets(loser, {});
+  ASSERT_TRUE(datasets.isOk());
+  EXPECT_TRUE(datasets->datasets.empty());
+}
+
+TEST_F(IdentityMergeTest, PoolsArePagedInIdOrder) {
+  const std::vector<std::string> ids = {"local:00000000-0000-0000-0000-000000000003",
+                                        "local:00000000-0000-0000-0000-000000000001",
+                                        "local:00000000-0000-0000-0000-000000000002"};
+  for (const std::string& id : ids) ASSERT_TRUE(store_->putPool(PoolInfo{id, "p", false, 5}).isOk());
+  std::vector<std::string> seen;
+  const std::string* after = nullptr;
+  std::string token;
+  int pages = 0;
+  while (true) {
+    auto page = pagePools(*store_, after, 2);
+    ASSERT_TRUE(page.isOk()) << page.status();
+    ASSERT_LE(page->pools.size(), 2u);
+    for (const PoolInfo& p : page->pools) seen.push_back(p.id);
+    ++pages;
+    if (!page->nextToken) break;
+    EXPECT_EQ(*page->nextToken, page->pools.back().id);
+    token = *page->nextToken;
+    after = &token;
+  }
+  // kPool ("local:1111...") sorts after the three zero-prefixed ones.
+  EXPECT_EQ(seen, (std::vector<std::string>{ids[1], ids[2], ids[0], kPool}));
+  EXPECT_EQ(pages, 2);
+  auto none = pagePools(*store_, &seen.back(), 2);
+  ASSERT_TRUE(none.isOk());
+  EXPECT_TRUE(none->pools.empty());
+  EXPECT_FALSE(none->nextToken.has_value());
 }
 
 TEST_F(IdentityMergeTest, DeleteIdentityRemovesItsDataAndLogins) {
