@@ -453,6 +453,16 @@ class SyncApiTest(CognitoTestCase):
         self.assertIn('Signature expired', resp)
         fresh = datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%dT%H%M%SZ')
         self.assertIn(' 200 ', raw_http(signed_get(path, creds, fresh).encode()).split('\r\n')[0])
+        # Headers outside the usual set are part of the signature when the client signs them
+        # (the Android SDK signs content-md5 when present): accepted when intact ...
+        md5 = ('content-md5', '1B2M2Y8AsgTpgAmY7PhCfg==')
+        resp = raw_http(signed_get(path, creds, fresh, [md5, ('x-custom-thing', 'a b')]).encode())
+        self.assertIn(' 200 ', resp.split('\r\n')[0], resp)
+        # ... and refused when changed in transit.
+        tampered = signed_get(path, creds, fresh, [md5]).replace('1B2M2Y8AsgTpgAmY7PhCfg==', 'AAAAAAAAAAAAAAAAAAAAAA==')
+        resp = raw_http(tampered.encode())
+        self.assertIn(' 403 ', resp.split('\r\n')[0], resp)
+        self.assertIn('x-amzn-ErrorType: InvalidSignatureException:', resp)
 
     def test_push_events_streams_and_pool_operations(self):
         # RegisterDevice / Subscribe / Unsubscribe: push_sync_compat_test.py.
@@ -486,20 +496,23 @@ class SyncApiTest(CognitoTestCase):
         self.assertEqual(dev.list_datasets(IdentityPoolId=SERVER.pool_id, IdentityId=iid)['Datasets'], [])
 
 
-def signed_get(path, creds, amz_date):
+def signed_get(path, creds, amz_date, extra=None):
+    """A GET signed by hand; `extra` = more (lower-case name, value) headers, sent and signed."""
     host = f'127.0.0.1:{SERVER.port}'
     canon_uri = urllib.parse.quote(path, safe='/~')
-    sh = 'host;x-amz-date;x-amz-security-token'
-    creq = '\n'.join(['GET', canon_uri, '', f'host:{host}\nx-amz-date:{amz_date}\n'
-                      f'x-amz-security-token:{creds["SessionToken"]}\n', sh, hashlib.sha256(b'').hexdigest()])
+    headers = sorted([('host', host), ('x-amz-date', amz_date),
+                      ('x-amz-security-token', creds['SessionToken'])] + list(extra or []))
+    sh = ';'.join(n for n, _ in headers)
+    creq = '\n'.join(['GET', canon_uri, '', ''.join(f'{n}:{v}\n' for n, v in headers), sh,
+                      hashlib.sha256(b'').hexdigest()])
     scope = f'{amz_date[:8]}/{REGION}/cognito-sync/aws4_request'
     sts = '\n'.join(['AWS4-HMAC-SHA256', amz_date, scope, hashlib.sha256(creq.encode()).hexdigest()])
     k = ('AWS4' + creds['SecretKey']).encode()
     for part in (amz_date[:8], REGION, 'cognito-sync', 'aws4_request'):
         k = hmac.new(k, part.encode(), hashlib.sha256).digest()
     sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
-    return (f'GET {path} HTTP/1.1\r\nHost: {host}\r\nX-Amz-Date: {amz_date}\r\n'
-            f'X-Amz-Security-Token: {creds["SessionToken"]}\r\nAuthorization: AWS4-HMAC-SHA256 '
+    lines = ''.join(f'{n}: {v}\r\n' for n, v in headers if n != 'host')
+    return (f'GET {path} HTTP/1.1\r\nHost: {host}\r\n{lines}Authorization: AWS4-HMAC-SHA256 '
             f'Credential={creds["AccessKeyId"]}/{scope}, SignedHeaders={sh}, Signature={sig}\r\n\r\n')
 
 

@@ -110,15 +110,35 @@ void collectHeaders(lws* wsi, HttpRequest& req) {
     for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     req.headers[n] = copyHeader(wsi, tok);
   }
-  for (const char* name : kCustomHeaders) {
-    int len = lws_hdr_custom_length(wsi, name, static_cast<int>(std::strlen(name)));
-    if (len <= 0) continue;
+  auto custom = [&](std::string_view key) {  // lower-case name without the colon
+    std::string name = std::string(key) + ":";
+    int len = lws_hdr_custom_length(wsi, name.c_str(), static_cast<int>(name.size()));
+    if (len <= 0) return;
     std::string v(static_cast<size_t>(len) + 1, '\0');
-    int n = lws_hdr_custom_copy(wsi, v.data(), len + 1, name, static_cast<int>(std::strlen(name)));
-    if (n < 0) continue;
+    int n = lws_hdr_custom_copy(wsi, v.data(), len + 1, name.c_str(), static_cast<int>(name.size()));
+    if (n < 0) return;
     v.resize(static_cast<size_t>(n));
-    std::string key(name, std::strlen(name) - 1);
-    req.headers[key] = v;
+    req.headers[std::string(key)] = std::move(v);
+  };
+  for (const char* name : kCustomHeaders) custom(std::string_view(name, std::strlen(name) - 1));
+  // SigV4 covers whatever headers the client chose to sign (e.g. Android's content-md5), and
+  // lws only collects the headers it knows: fetch each signed header not collected yet.
+  auto auth = req.headers.find("authorization");
+  if (auth == req.headers.end()) return;
+  size_t at = auth->second.find("SignedHeaders=");
+  if (at == std::string::npos) return;
+  std::string_view list(auth->second);
+  list.remove_prefix(at + std::strlen("SignedHeaders="));
+  list = list.substr(0, std::min(list.find(','), list.size()));
+  int fetched = 0;
+  while (!list.empty() && fetched < 32) {  // a bound: the header is attacker-controlled
+    size_t semi = std::min(list.find(';'), list.size());
+    std::string key(list.substr(0, semi));
+    list.remove_prefix(std::min(semi + 1, list.size()));
+    if (key.empty() || key.size() > 64 || req.headers.count(key)) continue;
+    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    custom(key);
+    ++fetched;
   }
 }
 
