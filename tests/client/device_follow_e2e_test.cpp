@@ -155,17 +155,19 @@ class SignedSyncClient {
   std::string accessKeyId_, secretKey_, sessionToken_;
 };
 
-// What the change listener heard: (dataset, key) pairs, thread-safe.
-struct Heard {
+// What the change listener heard: (dataset, key) pairs, thread-safe. Held by shared_ptr in the
+// listener: a listener call may still be running on the sync thread when the test body ends.
+struct Heard : std::enable_shared_from_this<Heard> {
   std::mutex mu;
   std::set<std::pair<std::string, std::string>> keys;
   std::set<std::string> datasets;
 
   ChangeListener listener() {
-    return [this](const std::string& ds, const std::vector<std::string>& changed) {
-      std::lock_guard lock(mu);
-      datasets.insert(ds);
-      for (const std::string& k : changed) keys.insert({ds, k});
+    return [self = shared_from_this()](const std::string& ds, const std::vector<std::string>& changed) {
+      Heard& h = *self;
+      std::lock_guard lock(h.mu);
+      h.datasets.insert(ds);
+      for (const std::string& k : changed) h.keys.insert({ds, k});
     };
   }
   bool heard(const std::string& ds) {
@@ -256,7 +258,8 @@ TEST_F(DeviceFollowE2ETest, ClientFollowsDatasetsSubscribedForItsDeviceOverHttp)
   TcpProxy proxy(server_->port());
   auto c = open("phone", true, "ws://127.0.0.1:" + std::to_string(proxy.port()));
   ASSERT_TRUE(c);
-  Heard heard;
+  auto heardPtr = std::make_shared<Heard>();
+  Heard& heard = *heardPtr;
   c->addChangeListener(heard.listener());
   ASSERT_TRUE(waitUntil([&] { return local(*c, "settings") == "v1"; }, 20s))
       << "subscribes " << stats(*c).subscribeCalls << ", syncs " << stats(*c).backgroundSyncs;

@@ -88,7 +88,9 @@ class Dataset {
   // Subscribing twice is a no-op. kCancelled if the client is closed.
   virtual Status subscribe() = 0;
   // Stops the announcements (a background sync already running finishes). No-op if not
-  // subscribed. kCancelled if the client is closed.
+  // subscribed. With ClientOptions::followDeviceSubscriptions, a dataset stored for the device
+  // (Cognito SubscribeToDataset) stays followed: only UnsubscribeFromDataset ends that (client.h).
+  // kCancelled if the client is closed.
   virtual Status unsubscribe() = 0;
   virtual bool isSubscribed() const = 0;
 };

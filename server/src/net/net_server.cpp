@@ -26,6 +26,9 @@ namespace {
 
 using LwsContextPtr = std::unique_ptr<lws_context, decltype(&lws_context_destroy)>;
 
+// Received bytes of a frame after which its whole length (from the header) is reserved at once.
+constexpr size_t kRxReserveAfterBytes = 64 * 1024;
+
 // State of one WebSocket connection; owned by LwsNetServer::conns_, network thread only.
 struct WsConn {
   ConnId id = 0;
@@ -344,8 +347,8 @@ class LwsNetServer final : public NetServer {
           return -1;
         }
         // The frame header tells how much payload is still to come: an oversized frame is
-        // refused before it is buffered, and the buffer is reserved once, so a 1 MB frame that
-        // arrives in 4 KB chunks is not re-grown and memmoved on the way.
+        // refused before it is buffered, and past its first 64 KB the buffer is reserved once, so
+        // a 1 MB frame arriving in 4 KB chunks is not re-grown and memmoved all the way up.
         // (Compared without a sum that could wrap: the peer chooses the 63-bit length.)
         size_t remaining = lws_remaining_packet_payload(wsi);
         size_t max = s->options_.maxFrameBytes;
@@ -355,8 +358,11 @@ class LwsNetServer final : public NetServer {
                            reinterpret_cast<unsigned char*>(why.data()), why.size());
           return -1;
         }
+        // Reserve the whole frame only once a real part of it has arrived: a peer that sends
+        // just a header must not make the server hold maxFrameBytes for each connection.
         size_t needed = c->rx.size() + len + remaining;
-        if (needed > c->rx.capacity()) c->rx.reserve(std::max(needed, c->rx.size() * 2));
+        if (needed > c->rx.capacity() && c->rx.size() + len >= kRxReserveAfterBytes)
+          c->rx.reserve(std::max(needed, c->rx.size() * 2));
         c->rx.append(static_cast<const char*>(in), len);
         if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
           std::string frame;
