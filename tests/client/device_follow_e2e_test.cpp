@@ -3,13 +3,8 @@
 // UnsubscribeFromDataset) over SigV4-signed HTTP with temporary credentials from
 // GetCredentialsForIdentity, as an AWS SDK would; a libtether Client presenting that DeviceId
 // with no app subscription of its own keeps the device's datasets current; a native connection
-// plays the other writer. The signed HTTP client is the one of
-// tests/integration/device_subscriptions_test.cpp (copied: that one is file-local).
-#include <arpa/inet.h>
+// plays the other writer. The signed HTTP client is tests/support/signed_sync_client.h.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -21,7 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client_impl.h"
-#include "cognito/sigv4.h"
+#include "signed_sync_client.h"
 #include "tcp_proxy.h"
 #include "test_util.h"
 #include "tether/client.h"
@@ -36,124 +31,9 @@ using namespace std::chrono_literals;
 using Json = nlohmann::json;
 using tether::testing::TetherdProcess;
 using tether::testing::WsTestClient;
-namespace sigv4 = tether::server::cognito;
 
-struct HttpReply {
-  int status = 0;
-  Json body;
-};
-
-// One HTTP/1.1 request over loopback with Connection: close; the JSON body parsed (null if none).
-HttpReply httpRequest(int port, const std::string& method, const std::string& path,
-                      const std::map<std::string, std::string>& headers, const std::string& body) {
-  HttpReply out;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return out;
-  }
-  std::string req = method + " " + path + " HTTP/1.1\r\nConnection: close\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\n";
-  for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
-  req += "\r\n" + body;
-  (void)::write(fd, req.data(), req.size());
-  std::string raw;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) raw.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  if (raw.rfind("HTTP/1.1 ", 0) == 0) out.status = std::atoi(raw.c_str() + 9);
-  size_t split = raw.find("\r\n\r\n");
-  if (split != std::string::npos && split + 4 < raw.size())
-    out.body = Json::parse(raw.substr(split + 4), nullptr, false);
-  return out;
-}
-
-// A Cognito Sync client for one identity, signing as boto3 does (host, x-amz-date,
-// x-amz-security-token, plus content-type when there is a body).
-class SignedSyncClient {
- public:
-  SignedSyncClient(int port, std::string poolId, std::string identityId)
-      : port_(port), poolId_(std::move(poolId)), identityId_(std::move(identityId)) {}
-
-  bool fetchCredentials() {
-    HttpReply r = httpRequest(port_, "POST", "/",
-                              {{"Host", host()},
-                               {"Content-Type", "application/x-amz-json-1.1"},
-                               {"X-Amz-Target", "AWSCognitoIdentityService.GetCredentialsForIdentity"}},
-                              Json{{"IdentityId", identityId_}}.dump());
-    if (r.status != 200 || !r.body.is_object()) return false;
-    const Json& c = r.body["Credentials"];
-    accessKeyId_ = c.value("AccessKeyId", "");
-    secretKey_ = c.value("SecretKey", "");
-    sessionToken_ = c.value("SessionToken", "");
-    return !accessKeyId_.empty();
-  }
-  // The DeviceId, or "" on failure.
-  std::string registerDevice(const std::string& platform, const std::string& token) {
-    HttpReply r = call("POST", {"identitypools", poolId_, "identity", identityId_, "device"},
-                       Json{{"Platform", platform}, {"Token", token}}.dump());
-    EXPECT_EQ(r.status, 200) << r.body.dump();
-    return r.status == 200 && r.body.is_object() ? r.body.value("DeviceId", "") : "";
-  }
-  int subscribe(const std::string& dataset, const std::string& deviceId) {
-    return call("POST", subscriptionPath(dataset, deviceId), "").status;
-  }
-  int unsubscribe(const std::string& dataset, const std::string& deviceId) {
-    return call("DELETE", subscriptionPath(dataset, deviceId), "").status;
-  }
-
- private:
-  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
-  std::vector<std::string> subscriptionPath(const std::string& dataset, const std::string& deviceId) const {
-    return {"identitypools", poolId_, "identities", identityId_, "datasets", dataset, "subscriptions", deviceId};
-  }
-
-  HttpReply call(const std::string& method, const std::vector<std::string>& segments, const std::string& body) {
-    std::time_t now = std::time(nullptr);
-    std::tm utc{};
-    gmtime_r(&now, &utc);
-    char amzDate[32];
-    std::strftime(amzDate, sizeof amzDate, "%Y%m%dT%H%M%SZ", &utc);
-    std::map<std::string, std::string> lower = {
-        {"host", host()}, {"x-amz-date", amzDate}, {"x-amz-security-token", sessionToken_}};
-    if (!body.empty()) lower["content-type"] = "application/json";
-    sigv4::SigV4Authorization auth;
-    auth.accessKeyId = accessKeyId_;
-    auth.date = std::string(amzDate, 8);
-    auth.region = "us-east-1";
-    auth.service = "cognito-sync";
-    for (const auto& [k, v] : lower) {
-      auth.signedHeaders.push_back(k);
-      auth.signedHeadersText += (auth.signedHeadersText.empty() ? "" : ";") + k;
-    }
-    std::string canonicalUri = sigv4::canonicalUri(segments);
-    std::string payloadHash = sigv4::sha256Hex(body);
-    Result<std::string> creq = sigv4::canonicalRequest(
-        sigv4::CanonicalInput{method, canonicalUri, "", &lower, payloadHash}, auth);
-    EXPECT_TRUE(creq.isOk()) << creq.status();
-    if (!creq.isOk()) return {};
-    std::string sts = sigv4::stringToSign(amzDate, auth.scope(), *creq);
-    std::string signature = sigv4::computeSignature(secretKey_, auth, sts);
-    std::map<std::string, std::string> headers = {
-        {"Host", host()}, {"X-Amz-Date", amzDate}, {"X-Amz-Security-Token", sessionToken_},
-        {"Authorization", std::string(sigv4::kSigV4Algorithm) + " Credential=" + auth.accessKeyId + "/" +
-                              auth.scope() + ", SignedHeaders=" + auth.signedHeadersText +
-                              ", Signature=" + signature}};
-    if (!body.empty()) headers["Content-Type"] = "application/json";
-    std::string path;
-    for (const std::string& s : segments) path += "/" + sigv4::uriEncode(s);
-    return httpRequest(port_, method, path, headers, body);
-  }
-
-  int port_;
-  std::string poolId_, identityId_;
-  std::string accessKeyId_, secretKey_, sessionToken_;
-};
+using tether::testing::HttpReply;
+using tether::testing::SignedSyncClient;
 
 // What the change listener heard: (dataset, key) pairs, thread-safe. Held by shared_ptr in the
 // listener: a listener call may still be running on the sync thread when the test body ends.
@@ -194,7 +74,9 @@ class DeviceFollowE2ETest : public ::testing::Test {
     identity_ = *id;
     http_ = std::make_unique<SignedSyncClient>(server_->port(), server_->poolId(), identity_);
     ASSERT_TRUE(http_->fetchCredentials());
-    device_ = http_->registerDevice("GCM", "push-token-of-this-phone");
+    HttpReply reg = http_->registerDevice("GCM", "push-token-of-this-phone");
+    ASSERT_EQ(reg.status, 200) << reg.raw;
+    device_ = reg.body.value("DeviceId", "");
     ASSERT_FALSE(device_.empty());
   }
 
@@ -252,7 +134,7 @@ class DeviceFollowE2ETest : public ::testing::Test {
 using Names = std::vector<std::string>;
 
 TEST_F(DeviceFollowE2ETest, ClientFollowsDatasetsSubscribedForItsDeviceOverHttp) {
-  ASSERT_EQ(http_->subscribe("settings", device_), 200);
+  ASSERT_EQ(http_->subscribe("settings", device_).status, 200);
   write("settings", "v1");  // before the client connects: pulled because it is behind
 
   TcpProxy proxy(server_->port());
@@ -283,7 +165,7 @@ TEST_F(DeviceFollowE2ETest, ClientFollowsDatasetsSubscribedForItsDeviceOverHttp)
   EXPECT_GE(stats(*c).notifications, 1u);
 
   // SubscribeToDataset while connected: the first announcement of "other" is acted on.
-  ASSERT_EQ(http_->subscribe("other", device_), 200);
+  ASSERT_EQ(http_->subscribe("other", device_).status, 200);
   write("other", "y");
   ASSERT_TRUE(waitUntil([&] { return local(*c, "other") == "y"; }, 10s))
       << "refreshes " << stats(*c).deviceRefreshes;
@@ -292,7 +174,7 @@ TEST_F(DeviceFollowE2ETest, ClientFollowsDatasetsSubscribedForItsDeviceOverHttp)
 
   // UnsubscribeFromDataset: the server stops announcing "settings" at once ("other", written
   // after it, arrives while "settings" stays at v2)...
-  ASSERT_EQ(http_->unsubscribe("settings", device_), 200);
+  ASSERT_EQ(http_->unsubscribe("settings", device_).status, 200);
   write("settings", "v3");
   write("other", "z");
   ASSERT_TRUE(waitUntil([&] { return local(*c, "other") == "z"; }, 10s));
@@ -315,8 +197,8 @@ TEST_F(DeviceFollowE2ETest, ClientFollowsDatasetsSubscribedForItsDeviceOverHttp)
 // dataset that is only the device's changes nothing; one the app and the device both had stays
 // followed after the app unsubscribes.
 TEST_F(DeviceFollowE2ETest, AppSubscriptionsWorkBesideDeviceSubscriptions) {
-  ASSERT_EQ(http_->subscribe("settings", device_), 200);
-  ASSERT_EQ(http_->subscribe("shared", device_), 200);
+  ASSERT_EQ(http_->subscribe("settings", device_).status, 200);
+  ASSERT_EQ(http_->subscribe("shared", device_).status, 200);
   auto c = open("phone", true);
   ASSERT_TRUE(c);
   ASSERT_TRUE(waitUntil([&] { return followed(*c) == Names{"settings", "shared"}; }, 20s))
@@ -356,7 +238,7 @@ TEST_F(DeviceFollowE2ETest, AppSubscriptionsWorkBesideDeviceSubscriptions) {
 // Option off (the default): the same registered DeviceId as deviceName follows nothing of the
 // device's; only Dataset::subscribe()d datasets are kept current.
 TEST_F(DeviceFollowE2ETest, WithTheOptionOffNothingOfTheDeviceIsFollowed) {
-  ASSERT_EQ(http_->subscribe("settings", device_), 200);
+  ASSERT_EQ(http_->subscribe("settings", device_).status, 200);
   write("settings", "v1");
   auto c = open("phone", false);
   ASSERT_TRUE(c);
@@ -376,7 +258,7 @@ TEST_F(DeviceFollowE2ETest, WithTheOptionOffNothingOfTheDeviceIsFollowed) {
 
 // The C API carries the option (follow_device_subscriptions).
 TEST_F(DeviceFollowE2ETest, CApiOptionFollowsTheDevice) {
-  ASSERT_EQ(http_->subscribe("settings", device_), 200);
+  ASSERT_EQ(http_->subscribe("settings", device_).status, 200);
   write("settings", "c1");
   std::string cache = dir_ + "/c.db";
   std::string url = server_->url();

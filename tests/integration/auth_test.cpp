@@ -6,9 +6,6 @@
 // token refused, merged dataset names reported, subscribers told); the native developer-token
 // request; and `tetherd pool add-oidc-provider`, `set-developer-provider` and `credentials
 // create|list|delete` run as commands and then used against the running server.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -22,6 +19,7 @@
 
 #include "auth/developer_signature.h"
 #include "cognito/sigv4.h"
+#include "http_test_client.h"
 #include "test_oidc_issuer.h"
 #include "tetherd_process.h"
 #include "ws_test_client.h"
@@ -44,45 +42,11 @@ int64_t nowMs() {
       .count();
 }
 
-struct HttpResult {
-  int status = 0;
-  json body;
-};
+using HttpResult = HttpReply;
 
-// One HTTP/1.1 POST over loopback.
+// A POST to / (the Cognito Identity API).
 HttpResult httpPost(int port, const std::map<std::string, std::string>& headers, const std::string& body) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return {};
-  }
-  std::string req = "POST / HTTP/1.1\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
-  req += "\r\n" + body;
-  for (size_t off = 0; off < req.size();) {
-    ssize_t n = ::write(fd, req.data() + off, req.size() - off);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
-  std::string out;
-  char buf[8192];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  HttpResult r;
-  if (out.size() > 12) r.status = std::atoi(out.c_str() + 9);
-  size_t split = out.find("\r\n\r\n");
-  if (split != std::string::npos) {
-    std::string payload = out.substr(split + 4);
-    // Chunked transfer: take the JSON between the first '{' and the last '}'.
-    size_t a = payload.find('{'), b = payload.rfind('}');
-    if (a != std::string::npos && b != std::string::npos) r.body = json::parse(payload.substr(a, b - a + 1), nullptr, false);
-  }
-  return r;
+  return httpRequest(port, "POST", "/", headers, body);
 }
 
 std::string amzDate(int64_t ms) {

@@ -3,11 +3,7 @@
 // then a native connection presenting that DeviceId is told about writes of other connections to
 // the subscribed datasets, follows Subscribe/UnsubscribeFromDataset made while it is open, and
 // finds its stored subscriptions again after tetherd restarts.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <ctime>
@@ -17,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cognito/sigv4.h"
+#include "signed_sync_client.h"
 #include "tetherd_process.h"
 #include "ws_test_client.h"
 
@@ -27,7 +23,6 @@ namespace {
 using namespace proto;
 using Json = nlohmann::json;
 using SteadyClock = std::chrono::steady_clock;
-namespace sigv4 = tether::server::cognito;
 
 bool waitUntil(const std::function<bool()>& done, int timeoutMs) {
   auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeoutMs);
@@ -37,123 +32,6 @@ bool waitUntil(const std::function<bool()>& done, int timeoutMs) {
   }
   return done();
 }
-
-struct HttpReply {
-  int status = 0;
-  Json body;
-};
-
-// One HTTP/1.1 request over loopback with Connection: close; the JSON body parsed (null if none).
-HttpReply httpRequest(int port, const std::string& method, const std::string& path,
-                      const std::map<std::string, std::string>& headers, const std::string& body) {
-  HttpReply out;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return out;
-  }
-  std::string req = method + " " + path + " HTTP/1.1\r\nConnection: close\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\n";
-  for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
-  req += "\r\n" + body;
-  (void)::write(fd, req.data(), req.size());
-  std::string raw;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) raw.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  if (raw.rfind("HTTP/1.1 ", 0) == 0) out.status = std::atoi(raw.c_str() + 9);
-  size_t split = raw.find("\r\n\r\n");
-  if (split != std::string::npos && split + 4 < raw.size())
-    out.body = Json::parse(raw.substr(split + 4), nullptr, false);
-  return out;
-}
-
-struct Credentials {
-  std::string accessKeyId, secretKey, sessionToken;
-};
-
-// A Cognito Sync client for one identity: signs each request as boto3 does (host, x-amz-date,
-// x-amz-security-token, plus content-type when there is a body).
-class SignedSyncClient {
- public:
-  SignedSyncClient(int port, std::string poolId, std::string identityId)
-      : port_(port), poolId_(std::move(poolId)), identityId_(std::move(identityId)) {}
-
-  bool fetchCredentials() {
-    HttpReply r = httpRequest(port_, "POST", "/",
-                              {{"Host", host()},
-                               {"Content-Type", "application/x-amz-json-1.1"},
-                               {"X-Amz-Target", "AWSCognitoIdentityService.GetCredentialsForIdentity"}},
-                              Json{{"IdentityId", identityId_}}.dump());
-    if (r.status != 200 || !r.body.is_object()) return false;
-    const Json& c = r.body["Credentials"];
-    creds_ = {c.value("AccessKeyId", ""), c.value("SecretKey", ""), c.value("SessionToken", "")};
-    return !creds_.accessKeyId.empty();
-  }
-
-  HttpReply registerDevice(const std::string& platform, const std::string& token) {
-    return call("POST", {"identitypools", poolId_, "identity", identityId_, "device"},
-                Json{{"Platform", platform}, {"Token", token}}.dump());
-  }
-  HttpReply subscribe(const std::string& dataset, const std::string& deviceId) {
-    return call("POST", subscriptionPath(dataset, deviceId), "");
-  }
-  HttpReply unsubscribe(const std::string& dataset, const std::string& deviceId) {
-    return call("DELETE", subscriptionPath(dataset, deviceId), "");
-  }
-
- private:
-  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
-  std::vector<std::string> subscriptionPath(const std::string& dataset, const std::string& deviceId) const {
-    return {"identitypools", poolId_, "identities", identityId_, "datasets", dataset, "subscriptions", deviceId};
-  }
-
-  HttpReply call(const std::string& method, const std::vector<std::string>& segments, const std::string& body) {
-    std::time_t now = std::time(nullptr);
-    std::tm utc{};
-    gmtime_r(&now, &utc);
-    char amzDate[32];
-    std::strftime(amzDate, sizeof amzDate, "%Y%m%dT%H%M%SZ", &utc);
-    std::map<std::string, std::string> lower = {
-        {"host", host()}, {"x-amz-date", amzDate}, {"x-amz-security-token", creds_.sessionToken}};
-    if (!body.empty()) lower["content-type"] = "application/json";
-    sigv4::SigV4Authorization auth;
-    auth.accessKeyId = creds_.accessKeyId;
-    auth.date = std::string(amzDate, 8);
-    auth.region = "us-east-1";
-    auth.service = "cognito-sync";
-    for (const auto& [k, v] : lower) {
-      auth.signedHeaders.push_back(k);
-      auth.signedHeadersText += (auth.signedHeadersText.empty() ? "" : ";") + k;
-    }
-    std::string canonicalUri = sigv4::canonicalUri(segments);
-    std::string payloadHash = sigv4::sha256Hex(body);
-    Result<std::string> creq = sigv4::canonicalRequest(
-        sigv4::CanonicalInput{method, canonicalUri, "", &lower, payloadHash}, auth);
-    EXPECT_TRUE(creq.isOk()) << creq.status();
-    if (!creq.isOk()) return {};
-    std::string sts = sigv4::stringToSign(amzDate, auth.scope(), *creq);
-    std::string signature = sigv4::computeSignature(creds_.secretKey, auth, sts);
-    std::map<std::string, std::string> headers = {
-        {"Host", host()}, {"X-Amz-Date", amzDate}, {"X-Amz-Security-Token", creds_.sessionToken},
-        {"Authorization", std::string(sigv4::kSigV4Algorithm) + " Credential=" + auth.accessKeyId + "/" +
-                              auth.scope() + ", SignedHeaders=" + auth.signedHeadersText +
-                              ", Signature=" + signature}};
-    if (!body.empty()) headers["Content-Type"] = "application/json";
-    std::string path;
-    for (const std::string& s : segments) path += "/" + sigv4::uriEncode(s);
-    return httpRequest(port_, method, path, headers, body);
-  }
-
-  int port_;
-  std::string poolId_, identityId_;
-  Credentials creds_;
-};
 
 class DeviceSubscriptionsTest : public ::testing::Test {
  protected:

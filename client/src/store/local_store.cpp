@@ -170,12 +170,7 @@ Status LocalStore::changeIdentity(const std::string& oldId, const std::string& n
         if (lastSync != kPendingDeleteSyncCount) {
           if (!clash) {
             // Not ensureDatasetLocked: a merge may pass the 20-dataset limit, as on the server.
-            int64_t now = nowMs_();
-            TETHER_TRY(Statement mk, db_.prepare(
-                "INSERT INTO datasets(identity_id, dataset_name, creation_ms, last_modified_ms)"
-                " VALUES(?1, ?2, ?3, ?3)"));
-            mk.bind(1, newId).bind(2, name).bind(3, now);
-            TETHER_RETURN_IF_ERROR(mk.exec());
+            TETHER_RETURN_IF_ERROR(insertDatasetRowLocked(newId, name));
           }
           TETHER_TRY(Statement copy, db_.prepare(
               "INSERT INTO records(identity_id, dataset_name, key, value, sync_count, last_modified_ms,"
@@ -282,11 +277,14 @@ Status LocalStore::ensureDatasetLocked(std::string_view id, std::string_view nam
   TETHER_TRY(bool row, count.step());
   if (row && count.columnInt64(0) >= kMaxDatasetsPerIdentity)
     return Status::limitExceeded("an identity may have at most 20 datasets");
-  int64_t now = nowMs_();
+  return insertDatasetRowLocked(id, name);
+}
+
+Status LocalStore::insertDatasetRowLocked(std::string_view id, std::string_view name) {
   TETHER_TRY(Statement st, db_.prepare(
       "INSERT INTO datasets(identity_id, dataset_name, creation_ms, last_modified_ms)"
       " VALUES(?1, ?2, ?3, ?3)"));
-  st.bind(1, id).bind(2, name).bind(3, now);
+  st.bind(1, id).bind(2, name).bind(3, nowMs_());
   return st.exec();
 }
 
@@ -605,12 +603,7 @@ Status LocalStore::applyPulled(std::string_view idArg, std::string_view dataset,
   if (!syncCount) {
     // Pulled before any local write (e.g. a fresh device): the dataset row may not exist yet.
     // The 20-dataset limit is the server's business here: it already holds the dataset.
-    int64_t now = nowMs_();
-    TETHER_TRY(Statement st, db_.prepare(
-        "INSERT INTO datasets(identity_id, dataset_name, creation_ms, last_modified_ms)"
-        " VALUES(?1, ?2, ?3, ?3)"));
-    st.bind(1, id).bind(2, dataset).bind(3, now);
-    TETHER_RETURN_IF_ERROR(st.exec());
+    TETHER_RETURN_IF_ERROR(insertDatasetRowLocked(id, dataset));
   }
   {
     // One statement per record: the WHERE of the upsert leaves a row alone that is dirty with

@@ -158,6 +158,8 @@ class LocalStore {
   Result<std::optional<int64_t>> datasetSyncCountLocked(std::string_view id,
                                                         std::string_view name);
   Status ensureDatasetLocked(std::string_view id, std::string_view name);
+  // Inserts an empty dataset row created now, without the 20-dataset check (callers decide).
+  Status insertDatasetRowLocked(std::string_view id, std::string_view name);
   // `base` (cut to 128 characters) if no dataset of `id` has that name, else "<base>-2", ...
   Result<std::string> unusedDatasetNameLocked(std::string_view id, std::string base);
   Status upsertRecordLocked(std::string_view id, std::string_view dataset, const Record& r,

@@ -327,28 +327,7 @@ class SqliteStore final : public Store {
 
   Status moveDevices(std::string_view poolId, std::string_view fromIdentity, std::string_view toIdentity) override {
     TETHER_TRY(auto lock, lockConnection());
-    return devicesTxn([&]() -> Status {
-      // OR IGNORE leaves behind the devices whose token the survivor already has (unique index);
-      // the last two steps drop those and their subscriptions.
-      struct Step {
-        const char* sql;
-        bool usesTo;
-      };
-      const Step kSteps[] = {
-          {"UPDATE OR IGNORE devices SET identity_id = ?3 WHERE pool_id = ?1 AND identity_id = ?2", true},
-          {"UPDATE OR IGNORE dataset_subscriptions SET identity_id = ?3 WHERE pool_id = ?1 AND identity_id = ?2"
-           " AND device_id IN (SELECT device_id FROM devices WHERE pool_id = ?1 AND identity_id = ?3)", true},
-          {"DELETE FROM dataset_subscriptions WHERE pool_id = ?1 AND identity_id = ?2", false},
-          {"DELETE FROM devices WHERE pool_id = ?1 AND identity_id = ?2", false},
-      };
-      for (const Step& step : kSteps) {
-        TETHER_TRY(Statement st, conn_.db->prepare(step.sql));
-        st.bind(1, poolId).bind(2, fromIdentity);
-        if (step.usesTo) st.bind(3, toIdentity);
-        TETHER_RETURN_IF_ERROR(st.run());
-      }
-      return Status::ok();
-    });
+    return devicesTxn([&] { return moveDevicesSql(*conn_.db, poolId, fromIdentity, toIdentity); });
   }
 
   Result<std::unique_ptr<StoreTransaction>> begin() override {

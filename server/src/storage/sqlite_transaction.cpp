@@ -385,15 +385,25 @@ Result<bool> SqliteTransaction::identityDisabled(std::string_view identityId) {
 Status SqliteTransaction::retireIdentity(std::string_view poolId, std::string_view loserId,
                                          std::string_view winnerId) {
   TETHER_RETURN_IF_ERROR(checkOpen());
-  // OR IGNORE leaves behind the devices whose token the winner already has (unique index); the
-  // two DELETEs drop those and their subscriptions.
+  TETHER_TRY(Statement off, db_->prepare("UPDATE identities SET disabled = 1 WHERE id = ?2 AND pool_id = ?1"));
+  off.bind(1, poolId).bind(2, loserId);
+  TETHER_RETURN_IF_ERROR(off.run());
+  TETHER_TRY(Statement logins, db_->prepare(
+      "UPDATE logins SET identity_id = ?3 WHERE pool_id = ?1 AND identity_id = ?2"));
+  logins.bind(1, poolId).bind(2, loserId).bind(3, winnerId);
+  TETHER_RETURN_IF_ERROR(logins.run());
+  return moveDevicesSql(*db_, poolId, loserId, winnerId);
+}
+
+Status moveDevicesSql(SqliteDb& db, std::string_view poolId, std::string_view fromIdentity,
+                      std::string_view toIdentity) {
+  // OR IGNORE leaves behind the devices whose token the survivor already has (unique index);
+  // the two DELETEs drop those and their subscriptions.
   struct Step {
     const char* sql;
-    bool usesWinner;
+    bool usesTo;
   };
   static constexpr Step kSteps[] = {
-      {"UPDATE identities SET disabled = 1 WHERE id = ?2 AND pool_id = ?1", false},
-      {"UPDATE logins SET identity_id = ?3 WHERE pool_id = ?1 AND identity_id = ?2", true},
       {"UPDATE OR IGNORE devices SET identity_id = ?3 WHERE pool_id = ?1 AND identity_id = ?2", true},
       {"UPDATE OR IGNORE dataset_subscriptions SET identity_id = ?3 WHERE pool_id = ?1 AND identity_id = ?2"
        " AND device_id IN (SELECT device_id FROM devices WHERE pool_id = ?1 AND identity_id = ?3)", true},
@@ -401,9 +411,9 @@ Status SqliteTransaction::retireIdentity(std::string_view poolId, std::string_vi
       {"DELETE FROM devices WHERE pool_id = ?1 AND identity_id = ?2", false},
   };
   for (const Step& step : kSteps) {
-    TETHER_TRY(Statement st, db_->prepare(step.sql));
-    st.bind(1, poolId).bind(2, loserId);
-    if (step.usesWinner) st.bind(3, winnerId);
+    TETHER_TRY(Statement st, db.prepare(step.sql));
+    st.bind(1, poolId).bind(2, fromIdentity);
+    if (step.usesTo) st.bind(3, toIdentity);
     TETHER_RETURN_IF_ERROR(st.run());
   }
   return Status::ok();

@@ -76,6 +76,13 @@ struct SqliteConnection {
   void handOffOrCloseLocked();
 };
 
+// Moves every push-sync device of `fromIdentity` (with its subscriptions) to `toIdentity` on
+// `db`, inside the caller's transaction; a device whose token `toIdentity` already has is
+// dropped with its subscriptions. Shared by Store::moveDevices and
+// StoreTransaction::retireIdentity.
+Status moveDevicesSql(SqliteDb& db, std::string_view poolId, std::string_view fromIdentity,
+                      std::string_view toIdentity);
+
 class SqliteTransaction final : public StoreTransaction {
  public:
   // kWrite: joins the open commit group or opens one with BEGIN IMMEDIATE (takes the file's

@@ -1,0 +1,39 @@
+// A Cognito Sync client for one identity, for tests that need the push-sync operations over
+// SigV4-signed HTTP against a local tetherd: it fetches temporary credentials with
+// GetCredentialsForIdentity and signs each request as boto3 does (host, x-amz-date,
+// x-amz-security-token, plus content-type when there is a body). Blocking; one thread at a time.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "http_test_client.h"
+
+namespace tether::testing {
+
+class SignedSyncClient {
+ public:
+  SignedSyncClient(int port, std::string poolId, std::string identityId);
+
+  // GetCredentialsForIdentity for a guest identity; false if it failed.
+  bool fetchCredentials();
+
+  HttpReply registerDevice(const std::string& platform, const std::string& token);
+  HttpReply subscribe(const std::string& dataset, const std::string& deviceId);
+  HttpReply unsubscribe(const std::string& dataset, const std::string& deviceId);
+
+ private:
+  struct Credentials {
+    std::string accessKeyId, secretKey, sessionToken;
+  };
+
+  std::string host() const;
+  std::vector<std::string> subscriptionPath(const std::string& dataset, const std::string& deviceId) const;
+  HttpReply call(const std::string& method, const std::vector<std::string>& segments, const std::string& body);
+
+  int port_;
+  std::string poolId_, identityId_;
+  Credentials creds_;
+};
+
+}  // namespace tether::testing
