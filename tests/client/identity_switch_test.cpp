@@ -17,24 +17,9 @@ namespace {
 constexpr const char* kOld = "local:aaaaaaaa-bbbb-4ccc-8ddd-000000000001";
 constexpr const char* kNew = "local:aaaaaaaa-bbbb-4ccc-8ddd-000000000002";
 
-class IdentitySwitchTest : public ::testing::Test {
+class IdentitySwitchTest : public LocalStoreFixture {
  protected:
-  void SetUp() override {
-    dir_ = makeTempDir("identity_switch");
-    path_ = dir_ + "/cache.db";
-    reopen();
-  }
-  void reopen() {
-    store_.reset();
-    auto s = LocalStore::open(path_, clock_.fn());
-    ASSERT_TRUE(s.isOk()) << s.status();
-    store_ = std::move(*s);
-  }
-  std::optional<LocalRecord> rec(std::string_view id, std::string_view ds, std::string_view key) {
-    auto r = store_->getRecord(id, ds, key);
-    EXPECT_TRUE(r.isOk()) << r.status();
-    return r.isOk() ? *r : std::nullopt;
-  }
+  IdentitySwitchTest() : LocalStoreFixture("identity_switch") {}
   std::vector<std::string> names(std::string_view id) {
     std::vector<std::string> out;
     auto l = store_->listDatasets(id);
@@ -80,10 +65,6 @@ class IdentitySwitchTest : public ::testing::Test {
     ASSERT_TRUE(store_->put("", "prefs", "c", std::nullopt, "dev").isOk());             // dirty tombstone
     ASSERT_TRUE(store_->put("", "notes", "n", std::string("note"), "dev").isOk());      // never synced
   }
-
-  ManualClock clock_;
-  std::string dir_, path_;
-  std::unique_ptr<LocalStore> store_;
 };
 
 TEST_F(IdentitySwitchTest, RealToRealCopiesLiveRecordsAndKeepsMergedOriginals) {

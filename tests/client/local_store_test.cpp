@@ -17,28 +17,9 @@ namespace {
 constexpr const char* kId = "local:aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
 constexpr const char* kOtherId = "local:aaaaaaaa-bbbb-4ccc-8ddd-ffffffffffff";
 
-class LocalStoreTest : public ::testing::Test {
+class LocalStoreTest : public LocalStoreFixture {
  protected:
-  void SetUp() override {
-    dir_ = makeTempDir("local_store");
-    path_ = dir_ + "/cache.db";
-    reopen();
-  }
-  void reopen() {
-    store_.reset();
-    auto s = LocalStore::open(path_, clock_.fn());
-    ASSERT_TRUE(s.isOk()) << s.status();
-    store_ = std::move(*s);
-  }
-  std::optional<LocalRecord> rec(std::string_view id, std::string_view ds, std::string_view key) {
-    auto r = store_->getRecord(id, ds, key);
-    EXPECT_TRUE(r.isOk());
-    return r.isOk() ? *r : std::nullopt;
-  }
-
-  ManualClock clock_;
-  std::string dir_, path_;
-  std::unique_ptr<LocalStore> store_;
+  LocalStoreTest() : LocalStoreFixture("local_store") {}
 };
 
 TEST_F(LocalStoreTest, UnknownIdentityBeforeFirstGetId) {

@@ -15,6 +15,7 @@
 
 #include "client_impl.h"
 #include "fake_remote.h"
+#include "store/local_store.h"
 #include "tether/client.h"
 
 namespace tether::client::testing {
@@ -84,6 +85,33 @@ struct TestDevice {
     EXPECT_TRUE(ds.isOk()) << ds.status();
     return ds.isOk() ? *ds : nullptr;
   }
+};
+
+// A LocalStore on a fresh cache file with a ManualClock, reopenable (for durability checks).
+class LocalStoreFixture : public ::testing::Test {
+ protected:
+  explicit LocalStoreFixture(std::string tag) : tag_(std::move(tag)) {}
+  void SetUp() override {
+    dir_ = makeTempDir(tag_);
+    path_ = dir_ + "/cache.db";
+    reopen();
+  }
+  void reopen() {
+    store_.reset();
+    auto s = LocalStore::open(path_, clock_.fn());
+    ASSERT_TRUE(s.isOk()) << s.status();
+    store_ = std::move(*s);
+  }
+  std::optional<LocalRecord> rec(std::string_view id, std::string_view ds, std::string_view key) {
+    auto r = store_->getRecord(id, ds, key);
+    EXPECT_TRUE(r.isOk()) << r.status();
+    return r.isOk() ? *r : std::nullopt;
+  }
+
+  std::string tag_;
+  ManualClock clock_;
+  std::string dir_, path_;
+  std::unique_ptr<LocalStore> store_;
 };
 
 }  // namespace tether::client::testing

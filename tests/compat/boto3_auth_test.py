@@ -11,17 +11,14 @@ import sys
 import time
 import unittest
 
-import boto3
-import botocore
-from botocore.config import Config
+import botocore.exceptions
 from cryptography.hazmat.primitives import hashes, hmac as chmac, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tap_unittest  # noqa: E402
-from tetherd_fixture import DEV_PROVIDER, REGION, Tetherd  # noqa: E402
+from tetherd_fixture import DEV_PROVIDER, Tetherd  # noqa: E402
 
-CFG = Config(retries={'max_attempts': 1}, connect_timeout=5, read_timeout=30)
 PROVIDER = 'login.compat-oidc.test'
 AUD = 'compat-client'
 SERVER = None
@@ -95,18 +92,15 @@ def tearDownModule():
 
 
 def identity(key='unused', secret='unused'):
-    return boto3.client('cognito-identity', endpoint_url=SERVER.endpoint, region_name=REGION,
-                        aws_access_key_id=key, aws_secret_access_key=secret, config=CFG)
+    return SERVER.identity_client(key, secret)
 
 
 def developer():
-    return identity(SERVER.dev_key, SERVER.dev_secret)
+    return SERVER.identity_client(SERVER.dev_key, SERVER.dev_secret)
 
 
 def sync(creds):
-    return boto3.client('cognito-sync', endpoint_url=SERVER.endpoint, region_name=REGION,
-                        aws_access_key_id=creds['AccessKeyId'], aws_secret_access_key=creds['SecretKey'],
-                        aws_session_token=creds['SessionToken'], config=CFG)
+    return SERVER.sync_client(creds)
 
 
 def put(creds, identity_id, dataset, key, value):

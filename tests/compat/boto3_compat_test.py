@@ -38,30 +38,24 @@ def tearDownModule():
 
 
 def identity_client(key='unused', secret='unused'):
-    return boto3.client('cognito-identity', endpoint_url=SERVER.endpoint, region_name=REGION,
-                        aws_access_key_id=key, aws_secret_access_key=secret, config=CFG)
+    return SERVER.identity_client(key, secret)
 
 
 def developer_identity():
-    return identity_client(SERVER.dev_key, SERVER.dev_secret)
+    return SERVER.identity_client(SERVER.dev_key, SERVER.dev_secret)
 
 
 def developer_sync():
-    return boto3.client('cognito-sync', endpoint_url=SERVER.endpoint, region_name=REGION,
-                        aws_access_key_id=SERVER.dev_key, aws_secret_access_key=SERVER.dev_secret, config=CFG)
+    return SERVER.sync_client()
 
 
 def sync_client(creds):
-    return boto3.client('cognito-sync', endpoint_url=SERVER.endpoint, region_name=REGION,
-                        aws_access_key_id=creds['AccessKeyId'], aws_secret_access_key=creds['SecretKey'],
-                        aws_session_token=creds['SessionToken'], config=CFG)
+    return SERVER.sync_client(creds)
 
 
 def new_guest():
-    ci = identity_client()
-    iid = ci.get_id(IdentityPoolId=SERVER.pool_id)['IdentityId']
-    creds = ci.get_credentials_for_identity(IdentityId=iid)['Credentials']
-    return iid, sync_client(creds), creds
+    iid, creds = SERVER.new_guest()
+    return iid, SERVER.sync_client(creds), creds
 
 
 def raw_http(data, timeout=10):

@@ -9,15 +9,12 @@ import os
 import sys
 import unittest
 
-import boto3
-import botocore
-from botocore.config import Config
+import botocore.exceptions
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tap_unittest  # noqa: E402
-from tetherd_fixture import REGION, Tetherd  # noqa: E402
+from tetherd_fixture import Tetherd  # noqa: E402
 
-CFG = Config(retries={'max_attempts': 1}, connect_timeout=5, read_timeout=30)
 SERVER = None
 
 
@@ -31,22 +28,9 @@ def tearDownModule():
         SERVER.stop()
 
 
-def identity_client():
-    return boto3.client('cognito-identity', endpoint_url=SERVER.endpoint, region_name=REGION,
-                        aws_access_key_id='unused', aws_secret_access_key='unused', config=CFG)
-
-
-def sync_client(creds):
-    return boto3.client('cognito-sync', endpoint_url=SERVER.endpoint, region_name=REGION,
-                        aws_access_key_id=creds['AccessKeyId'], aws_secret_access_key=creds['SecretKey'],
-                        aws_session_token=creds['SessionToken'], config=CFG)
-
-
 def new_guest():
-    ci = identity_client()
-    iid = ci.get_id(IdentityPoolId=SERVER.pool_id)['IdentityId']
-    creds = ci.get_credentials_for_identity(IdentityId=iid)['Credentials']
-    return iid, sync_client(creds)
+    iid, creds = SERVER.new_guest()
+    return iid, SERVER.sync_client(creds)
 
 
 def body(resp):
@@ -135,8 +119,7 @@ class PushSyncTest(unittest.TestCase):
 
     def test_developer_credentials_are_refused(self):
         iid, _ = new_guest()
-        dev = boto3.client('cognito-sync', endpoint_url=SERVER.endpoint, region_name=REGION,
-                           aws_access_key_id=SERVER.dev_key, aws_secret_access_key=SERVER.dev_secret, config=CFG)
+        dev = SERVER.sync_client()
         kw = dict(IdentityPoolId=SERVER.pool_id, IdentityId=iid)
         self.assertError('NotAuthorizedException', 403, dev.register_device, Platform='GCM', Token='t', **kw)
         self.assertError('NotAuthorizedException', 403, dev.subscribe_to_dataset, DatasetName='d', DeviceId='x',
@@ -148,8 +131,8 @@ class PushSyncTest(unittest.TestCase):
         dev = cs.register_device(Platform='GCM', Token='keep', **kw)['DeviceId']
         cs.subscribe_to_dataset(DatasetName='kept', DeviceId=dev, **kw)
         SERVER.restart()
-        creds = identity_client().get_credentials_for_identity(IdentityId=iid)['Credentials']
-        cs = sync_client(creds)
+        creds = SERVER.identity_client().get_credentials_for_identity(IdentityId=iid)['Credentials']
+        cs = SERVER.sync_client(creds)
         self.assertEqual(cs.register_device(Platform='GCM', Token='keep', **kw)['DeviceId'], dev)
         self.assertEqual(body(cs.unsubscribe_from_dataset(DatasetName='kept', DeviceId=dev, **kw)), {})
 

@@ -17,6 +17,11 @@ DEV_PROVIDER = 'login.compat.test'
 REGION = 'us-east-1'
 
 
+def _boto_config():
+    from botocore.config import Config
+    return Config(retries={'max_attempts': 1}, connect_timeout=5, read_timeout=30)
+
+
 class Tetherd:
     def __init__(self):
         root = os.environ.get('TETHER_TEST_TMP', tempfile.gettempdir())
@@ -93,6 +98,30 @@ secret_access_key = "{self.dev_secret}"
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    # boto3 clients for this server (boto3 is imported here: only the boto3 suites use them).
+    # One attempt per call, so an error the test expects is not retried away.
+    def identity_client(self, key='unused', secret='unused'):
+        import boto3
+        return boto3.client('cognito-identity', endpoint_url=self.endpoint, region_name=REGION,
+                            aws_access_key_id=key, aws_secret_access_key=secret, config=_boto_config())
+
+    def sync_client(self, creds=None):
+        """Cognito Sync signed with temporary credentials, or the developer credential if None."""
+        import boto3
+        if creds is None:
+            keys = dict(aws_access_key_id=self.dev_key, aws_secret_access_key=self.dev_secret)
+        else:
+            keys = dict(aws_access_key_id=creds['AccessKeyId'], aws_secret_access_key=creds['SecretKey'],
+                        aws_session_token=creds['SessionToken'])
+        return boto3.client('cognito-sync', endpoint_url=self.endpoint, region_name=REGION,
+                            config=_boto_config(), **keys)
+
+    def new_guest(self):
+        """A new guest identity and its temporary credentials: (identity_id, credentials)."""
+        ci = self.identity_client()
+        iid = ci.get_id(IdentityPoolId=self.pool_id)['IdentityId']
+        return iid, ci.get_credentials_for_identity(IdentityId=iid)['Credentials']
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

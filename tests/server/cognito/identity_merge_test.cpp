@@ -1,5 +1,5 @@
-// Logins in the SQLite store and identity merging (cognito/identity_merge.h), on a real file.
-#include "cognito/identity_merge.h"
+// Logins in the SQLite store and identity merging (auth/identity_merge.h), on a real file.
+#include "auth/identity_merge.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
