@@ -26,6 +26,7 @@ class SignedInDevice : public BenchDevice {
     request(GetIdRequest{poolId_, {}});
   }
   void onMessage(ServerMessage msg) override {
+    if (auto* ack = std::get_if<HelloAck>(&msg)) conditionalPush_ = ack->conditionalPush;
     auto* resp = std::get_if<Response>(&msg);
     if (!resp) return;
     if (auto* err = std::get_if<Status>(&resp->body)) {
@@ -51,6 +52,7 @@ class SignedInDevice : public BenchDevice {
  protected:
   std::string poolId_;
   std::string identity_;
+  bool conditionalPush_ = false;  // the server's helloAck announced it
 };
 
 class ThroughputDevice final : public SignedInDevice {
@@ -58,25 +60,32 @@ class ThroughputDevice final : public SignedInDevice {
   ThroughputDevice(std::string poolId, int rounds, int recordsPerRound, const bool* go)
       : SignedInDevice(std::move(poolId)), rounds_(rounds), perRound_(recordsPerRound), go_(go) {}
   void onSignedIn() override { ready = true; }
-  void start() { pull(); }
+  void start() { sync(); }
+  // A round syncs as libtether does: with conditional pushes, push first on the condition that
+  // the server is still at our last count, and pull only if refused; without, pull then push.
   void onResponse(Response& r) override {
     if (auto* lr = std::get_if<ListRecordsResponse>(&r.body)) {
       for (auto& rec : lr->records) counts_[rec.key] = rec.syncCount;
       lastSync_ = lr->datasetSyncCount;
-      std::vector<RecordPatch> patches;
-      for (int i = 0; i < perRound_; ++i) {
-        std::string key = "k" + std::to_string(i);
-        std::string value(100, static_cast<char>('a' + (round_ + i) % 26));
-        patches.push_back(RecordPatch{PatchOp::kReplace, key, value, counts_[key], 1});
-      }
-      request(UpdateRecordsRequest{"w4", lr->syncSessionToken, "bench", std::move(patches)});
+      push(lr->syncSessionToken);
     } else if (auto* ur = std::get_if<UpdateRecordsResponse>(&r.body)) {
-      for (auto& rec : ur->records) counts_[rec.key] = rec.syncCount;
-      accepted += static_cast<int64_t>(ur->records.size());
+      if (ur->records.empty()) {  // omitValues: the batch's count stands for every record
+        for (int i = 0; i < perRound_; ++i) counts_["k" + std::to_string(i)] = ur->syncCount;
+        accepted += perRound_;
+      } else {
+        for (auto& rec : ur->records) counts_[rec.key] = rec.syncCount;
+        accepted += static_cast<int64_t>(ur->records.size());
+      }
+      lastSync_ = ur->syncCount;  // we are the dataset's only writer
       next();
     }
   }
-  void onError(const Status&) override {
+  void onError(const Status& s) override {
+    if (conditional_ && s.code() == StatusCode::kConflict) {
+      conditional_ = false;  // someone else wrote: pull, then push with the token
+      pull();
+      return;
+    }
     errors++;
     next();
   }
@@ -85,15 +94,37 @@ class ThroughputDevice final : public SignedInDevice {
   int64_t errors = 0;
 
  private:
+  void sync() {
+    if (conditionalPush_) {
+      conditional_ = true;
+      push("");
+    } else {
+      pull();
+    }
+  }
   void pull() { request(ListRecordsRequest{"w4", lastSync_, 0, ""}); }
+  void push(std::string sessionToken) {
+    std::vector<RecordPatch> patches;
+    for (int i = 0; i < perRound_; ++i) {
+      std::string key = "k" + std::to_string(i);
+      std::string value(100, static_cast<char>('a' + (round_ + i) % 26));
+      patches.push_back(RecordPatch{PatchOp::kReplace, key, value, counts_[key], 1});
+    }
+    UpdateRecordsRequest req{"w4", std::move(sessionToken), "bench", std::move(patches)};
+    if (conditional_) req.ifDatasetSyncCount = lastSync_;
+    req.omitValues = conditionalPush_;
+    request(std::move(req));
+  }
   void next() {
+    conditional_ = false;
     if (++round_ >= rounds_) done = true;
-    else pull();
+    else sync();
   }
   int rounds_, perRound_;
   const bool* go_;
   int round_ = 0;
   int64_t lastSync_ = 0;
+  bool conditional_ = false;  // the push in flight is conditional
   std::map<std::string, int64_t> counts_;
 };
 
@@ -106,7 +137,9 @@ class IdleDevice final : public SignedInDevice {
   }
 };
 
-// W1/W2 server share: per trial, token pull -> timed push -> timed full pull.
+// W1/W2 server share: per trial, a timed push of a new dataset (as libtether pushes: conditional,
+// without the echo, when the server announces it; else after a pull for the session token),
+// then a timed full pull.
 class RawSyncDevice final : public SignedInDevice {
  public:
   RawSyncDevice(std::string poolId, int trials, int records, int valueBytes)
@@ -115,17 +148,7 @@ class RawSyncDevice final : public SignedInDevice {
   void onResponse(Response& r) override {
     if (auto* lr = std::get_if<ListRecordsResponse>(&r.body)) {
       if (!pulling_) {  // the session token for the push
-        std::vector<RecordPatch> patches;
-        patches.reserve(static_cast<size_t>(records_));
-        for (int i = 0; i < records_; ++i) {
-          char key[16];
-          std::snprintf(key, sizeof key, "k%04d", i);
-          patches.push_back(RecordPatch{PatchOp::kReplace, key,
-                                        std::string(static_cast<size_t>(bytes_), static_cast<char>('a' + i % 26)),
-                                        0, 1});
-        }
-        t0_ = Clock::now();
-        request(UpdateRecordsRequest{dataset(), lr->syncSessionToken, "raw", std::move(patches)});
+        push(lr->syncSessionToken);
         return;
       }
       double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0_).count();
@@ -135,7 +158,9 @@ class RawSyncDevice final : public SignedInDevice {
       else startTrial();
     } else if (auto* ur = std::get_if<UpdateRecordsResponse>(&r.body)) {
       double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0_).count();
-      if (ur->records.size() != static_cast<size_t>(records_)) errors++;
+      bool whole = conditionalPush_ ? ur->syncCount == 1
+                                    : ur->records.size() == static_cast<size_t>(records_);
+      if (!whole) errors++;
       else pushMs.push_back(ms);
       pulling_ = true;
       t0_ = Clock::now();
@@ -153,7 +178,26 @@ class RawSyncDevice final : public SignedInDevice {
   std::string dataset() const { return "raw" + std::to_string(trial_); }
   void startTrial() {
     pulling_ = false;
-    request(ListRecordsRequest{dataset(), 0, 0, ""});
+    if (conditionalPush_) push("");
+    else request(ListRecordsRequest{dataset(), 0, 0, ""});
+  }
+  void push(std::string sessionToken) {
+    std::vector<RecordPatch> patches;
+    patches.reserve(static_cast<size_t>(records_));
+    for (int i = 0; i < records_; ++i) {
+      char key[16];
+      std::snprintf(key, sizeof key, "k%04d", i);
+      patches.push_back(RecordPatch{PatchOp::kReplace, key,
+                                    std::string(static_cast<size_t>(bytes_), static_cast<char>('a' + i % 26)),
+                                    0, 1});
+    }
+    UpdateRecordsRequest req{dataset(), std::move(sessionToken), "raw", std::move(patches)};
+    if (conditionalPush_) {
+      req.ifDatasetSyncCount = 0;  // a new dataset
+      req.omitValues = true;
+    }
+    t0_ = Clock::now();
+    request(std::move(req));
   }
   int trials_, records_, bytes_;
   int trial_ = 0;

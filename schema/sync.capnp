@@ -160,6 +160,16 @@ struct UpdateRecordsRequest {
   syncSessionToken @1 :Text;    # from a listRecords of this dataset within its lifetime
   deviceId @2 :Text;            # this device's ID; recorded as lastModifiedBy (may be empty)
   patches @3 :List(RecordPatch);
+  ifDatasetSyncCount @4 :Int64 = -1;
+  # A conditional push (servers announcing HelloAck.conditionalPush): when >= 0, no
+  # syncSessionToken is needed, and the server writes the batch only if the dataset's sync
+  # count is exactly this (0 = the dataset was never written) and no merged dataset is reported
+  # for it; otherwise resourceConflict and nothing is written, and the client pulls, then pushes
+  # as usual. A device that pulled to this count earlier skips the pull before each push: one
+  # round trip per sync instead of two. -1 = not conditional (a syncSessionToken is required).
+  omitValues @5 :Bool;
+  # The response leaves `records` empty and carries only the batch's common fields (below):
+  # every record of the batch was stored as sent, with those. Saves echoing every value.
 }
 
 struct DeleteDatasetRequest {
@@ -216,6 +226,7 @@ struct HelloAck {
   protocolVersion @0 :UInt32;   # the version this connection will use
   serverName @1 :Text;          # e.g. "tetherd/0.1"
   maxFrameBytes @2 :UInt32;     # frames larger than this are refused and the connection closed
+  conditionalPush @3 :Bool;     # updateRecords understands ifDatasetSyncCount and omitValues
 }
 
 struct Response {
@@ -274,7 +285,12 @@ struct ListRecordsResponse {
 }
 
 struct UpdateRecordsResponse {
-  records @0 :List(Record);     # every record written, as now stored (new sync counts)
+  records @0 :List(Record);     # every record written, as now stored (new sync counts); empty
+                                # when the request set omitValues
+  syncCount @1 :Int64;          # the batch's new dataset sync count: every record's syncCount
+                                # (0 when the batch was empty and nothing was written)
+  lastModifiedMs @2 :Int64;     # server time of the batch: every record's lastModifiedMs
+  lastModifiedBy @3 :Text;      # the writer recorded for every record of the batch
 }
 
 struct DeleteDatasetResponse {

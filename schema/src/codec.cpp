@@ -176,6 +176,8 @@ struct RequestFiller {
       pb.setSyncCount(p.syncCount);
       pb.setDeviceLastModifiedMs(p.deviceLastModifiedMs);
     }
+    g.setIfDatasetSyncCount(r.ifDatasetSyncCount);
+    g.setOmitValues(r.omitValues);
   }
   void operator()(const DeleteDatasetRequest& r) {
     b.initDeleteDataset().setDatasetName(txt(r.datasetName));
@@ -275,6 +277,8 @@ Result<ClientMessage> readClientMessage(w::ClientMessage::Reader m) {
         rp.deviceLastModifiedMs = p.getDeviceLastModifiedMs();
         u.patches.push_back(std::move(rp));
       }
+      u.ifDatasetSyncCount = g.getIfDatasetSyncCount();
+      u.omitValues = g.getOmitValues();
       out.body = std::move(u);
       break;
     }
@@ -356,7 +360,11 @@ struct ResponseFiller {
     g.setSyncSessionToken(txt(r.syncSessionToken));
   }
   void operator()(const UpdateRecordsResponse& r) {
-    fillRecords(b.initUpdateRecords().initRecords(r.records.size()), r.records);
+    auto g = b.initUpdateRecords();
+    fillRecords(g.initRecords(r.records.size()), r.records);
+    g.setSyncCount(r.syncCount);
+    g.setLastModifiedMs(r.lastModifiedMs);
+    g.setLastModifiedBy(txt(r.lastModifiedBy));
   }
   void operator()(const DeleteDatasetResponse& r) {
     fillMetadata(b.initDeleteDataset().initDataset(), r.dataset);
@@ -384,7 +392,8 @@ Result<ServerMessage> readServerMessage(w::ServerMessage::Reader m) {
   switch (m.which()) {
     case w::ServerMessage::HELLO_ACK: {
       auto h = m.getHelloAck();
-      return ServerMessage{HelloAck{h.getProtocolVersion(), str(h.getServerName()), h.getMaxFrameBytes()}};
+      return ServerMessage{HelloAck{h.getProtocolVersion(), str(h.getServerName()), h.getMaxFrameBytes(),
+                                  h.getConditionalPush()}};
     }
     case w::ServerMessage::DATASET_CHANGED: {
       auto d = m.getDatasetChanged();
@@ -435,9 +444,12 @@ Result<ServerMessage> readServerMessage(w::ServerMessage::Reader m) {
       out.body = std::move(l);
       break;
     }
-    case w::Response::UPDATE_RECORDS:
-      out.body = UpdateRecordsResponse{readRecords(r.getUpdateRecords().getRecords())};
+    case w::Response::UPDATE_RECORDS: {
+      auto g = r.getUpdateRecords();
+      out.body = UpdateRecordsResponse{readRecords(g.getRecords()), g.getSyncCount(),
+                                       g.getLastModifiedMs(), str(g.getLastModifiedBy())};
       break;
+    }
     case w::Response::DELETE_DATASET:
       out.body = DeleteDatasetResponse{readMetadata(r.getDeleteDataset().getDataset())};
       break;
@@ -523,6 +535,7 @@ std::string encode(const ServerMessage& msg) {
     hb.setProtocolVersion(h->protocolVersion);
     hb.setServerName(txt(h->serverName));
     hb.setMaxFrameBytes(h->maxFrameBytes);
+    hb.setConditionalPush(h->conditionalPush);
   } else if (const auto* d = std::get_if<DatasetChanged>(&msg)) {
     auto db = root.initDatasetChanged();
     db.setIdentityPoolId(txt(d->identityPoolId));

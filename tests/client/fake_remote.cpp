@@ -146,6 +146,7 @@ Result<proto::ListDatasetsResponse> FakeServer::listDatasets(const std::string& 
 
 Result<proto::ListRecordsResponse> FakeServer::listRecords(const std::string& id,
                                                            const proto::ListRecordsRequest& req) {
+  ++listCalls_;
   TETHER_RETURN_IF_ERROR(validateDatasetName(req.datasetName));
   if (req.lastSyncCount < 0) return Status::invalidArgument("negative lastSyncCount");
   std::lock_guard lock(mu_);
@@ -190,7 +191,10 @@ Result<proto::UpdateRecordsResponse> FakeServer::updateRecords(const std::string
                                                                uint64_t origin) {
   ++updateCalls_;
   TETHER_RETURN_IF_ERROR(validateDatasetName(req.datasetName));
-  if (req.syncSessionToken != sessionToken(id, req.datasetName))
+  const bool conditional = req.ifDatasetSyncCount >= 0;
+  if (conditional && !conditionalPush_)
+    return Status::invalidArgument("SyncSessionToken not valid for these inputs");  // an old server
+  if (!conditional && req.syncSessionToken != sessionToken(id, req.datasetName))
     return Status::invalidArgument("SyncSessionToken not valid for these inputs");
   if (req.patches.size() > static_cast<size_t>(kMaxPatchesPerBatch))
     return Status::invalidArgument("too many patches");
@@ -205,6 +209,10 @@ Result<proto::UpdateRecordsResponse> FakeServer::updateRecords(const std::string
   if (req.patches.empty()) return out;
   auto& sets = data_[id];
   DatasetState ds = sets.count(req.datasetName) ? sets[req.datasetName] : DatasetState{};
+  if (conditional && (ds.syncCount != req.ifDatasetSyncCount || !ds.mergedNames.empty())) {
+    ++conditionalRefusals_;
+    return Status::conflict("dataset changed since " + std::to_string(req.ifDatasetSyncCount));
+  }
   for (const RecordPatch& p : req.patches) {
     auto it = ds.records.find(p.key);
     int64_t cur = it == ds.records.end() ? 0 : it->second.syncCount;
@@ -239,6 +247,10 @@ Result<proto::UpdateRecordsResponse> FakeServer::updateRecords(const std::string
   ds.syncCount = d;
   sets[req.datasetName] = std::move(ds);
   notifyLocked(id, req.datasetName, d, origin);
+  out.syncCount = d;
+  out.lastModifiedMs = nowMs_;
+  out.lastModifiedBy = req.deviceId.empty() ? id : req.deviceId;
+  if (req.omitValues && conditionalPush_) out.records.clear();
   return out;
 }
 

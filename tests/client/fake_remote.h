@@ -79,6 +79,12 @@ class FakeServer {
   void setMergedNames(const std::string& id, const std::string& name, std::vector<std::string> merged);
   void setNowMs(int64_t ms) { nowMs_ = ms; }
   int updateCalls() const { return updateCalls_; }
+  int listCalls() const { return listCalls_; }
+  // Understand conditional pushes (ifDatasetSyncCount, omitValues) like tetherd; off = an
+  // older server that requires a sync session token. FakeRemotes announce what this says.
+  void setConditionalPush(bool on) { conditionalPush_ = on; }
+  bool conditionalPush() const { return conditionalPush_; }
+  int conditionalRefusals() const { return conditionalRefusals_; }
 
  private:
   std::mutex mu_;
@@ -90,6 +96,9 @@ class FakeServer {
   int identitySeq_ = 0;
   std::atomic<int64_t> nowMs_{1'000'000};
   std::atomic<int> updateCalls_{0};
+  std::atomic<int> listCalls_{0};
+  std::atomic<bool> conditionalPush_{false};
+  std::atomic<int> conditionalRefusals_{0};
   struct Connection {
     Notify notify;
     std::string identity;
@@ -119,6 +128,13 @@ class FakeRemote final : public Remote {
   void subscribe(proto::SubscribeRequest req, Callback<proto::SubscribeResponse> done) override;
   void unsubscribe(proto::UnsubscribeRequest req, Callback<proto::UnsubscribeResponse> done) override;
   void setListener(RemoteListener* listener) override;
+  // What the server understands, unless announceConditionalPush() overrode it (e.g. to model a
+  // client whose connection moved to an older server after the helloAck it remembers).
+  bool conditionalPush() const override {
+    int a = announce_;
+    return a < 0 ? server_->conditionalPush() : a == 1;
+  }
+  void announceConditionalPush(bool on) { announce_ = on ? 1 : 0; }
 
   // false: requests fail kUnavailable and the connection's subscriptions are dropped.
   // true (from false): a new connection; the listener hears onConnected().
@@ -153,6 +169,7 @@ class FakeRemote final : public Remote {
   std::string identity_;  // guarded by mu_
   std::atomic<bool> online_{true};
   std::atomic<int> forcedConflicts_{0};
+  std::atomic<int> announce_{-1};  // -1: as the server
   std::atomic<int> getIdCalls_{0};
   std::atomic<int> getTokenCalls_{0};
   std::atomic<int> renewCalls_{0};

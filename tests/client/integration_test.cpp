@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "http_test_client.h"
 #include "process_util.h"
 #include "tetherd_process.h"
 #include "tether/client.h"
@@ -18,6 +19,7 @@
 namespace tether::client::testing {
 namespace {
 
+using tether::testing::httpGet;
 using tether::testing::TetherdOptions;
 using tether::testing::TetherdProcess;
 
@@ -132,6 +134,58 @@ TEST_F(IntegrationTest, OfflineEditsConflictOnlyOnTheSameKeys) {
   // The server agrees: a fresh device of the same identity pulls exactly that.
   auto c = open("c", a->identityId());
   auto dc = ds(*c, "game");
+  ASSERT_TRUE(syncUntilUp(*dc).isOk());
+  EXPECT_EQ(*dc->getAll(), expected);
+}
+
+// tetherd announces conditional pushes: a device that is current pushes its edits in one
+// request, without the pull first; a device that is behind is refused once, writes nothing,
+// then pulls and pushes. Counted with tetherd's own /metrics.
+TEST_F(IntegrationTest, CurrentDeviceSyncsInOneRequestABehindOneIsRefusedOnce) {
+  auto metric = [&](const std::string& name) -> long {
+    std::string text = httpGet(server_->port(), "/metrics");
+    size_t at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stol(text.substr(at + name.size() + 2));
+  };
+  auto a = open("a");
+  auto da = ds(*a, "prefs");
+  ASSERT_TRUE(da->put("theme", "dark").isOk());
+  ASSERT_TRUE(syncUntilUp(*da).isOk());  // a new dataset: current at 0 already
+  auto b = open("b", a->identityId());
+  auto db = ds(*b, "prefs");
+  ASSERT_TRUE(syncUntilUp(*db).isOk());  // nothing to push: a plain pull
+
+  ASSERT_TRUE(da->put("theme", "light").isOk());
+  ASSERT_TRUE(da->put("lang", "en").isOk());
+  long requests = metric("tether_requests_total");
+  long conflicts = metric("tether_conflicts_total");
+  ASSERT_GE(requests, 0);
+  ASSERT_TRUE(syncUntilUp(*da).isOk());
+  EXPECT_EQ(metric("tether_requests_total"), requests + 1);
+  EXPECT_EQ(metric("tether_conflicts_total"), conflicts);
+  EXPECT_EQ(*da->lastSyncCount(), 2);
+  auto rows = da->getAllRecords();
+  ASSERT_TRUE(rows.isOk());
+  for (const LocalRecord& lr : *rows) {
+    EXPECT_FALSE(lr.dirty) << lr.record.key;
+    EXPECT_EQ(lr.record.syncCount, 2) << lr.record.key;
+    EXPECT_EQ(lr.record.lastModifiedBy, a->deviceId()) << lr.record.key;
+  }
+
+  // B is at 1 and edits another key: refused (nothing written), then pull + push.
+  ASSERT_TRUE(db->put("font", "mono").isOk());
+  requests = metric("tether_requests_total");
+  ASSERT_TRUE(syncUntilUp(*db).isOk());
+  EXPECT_EQ(metric("tether_requests_total"), requests + 3);
+  EXPECT_EQ(metric("tether_conflicts_total"), conflicts + 1);
+  auto expected = std::map<std::string, std::string>{{"font", "mono"}, {"lang", "en"}, {"theme", "light"}};
+  EXPECT_EQ(*db->getAll(), expected);
+  EXPECT_EQ(*db->lastSyncCount(), 3);
+  ASSERT_TRUE(syncUntilUp(*da).isOk());
+  EXPECT_EQ(*da->getAll(), expected);
+  // A fresh device agrees with both: the server holds exactly that.
+  auto c = open("c", a->identityId());
+  auto dc = ds(*c, "prefs");
   ASSERT_TRUE(syncUntilUp(*dc).isOk());
   EXPECT_EQ(*dc->getAll(), expected);
 }

@@ -13,11 +13,14 @@
 namespace tether::client::testing {
 namespace {
 
-class SyncEngineTest : public ::testing::Test {
+// Every case runs twice: against a server without conditional pushes (pull, then push with
+// the pull's session token) and against one with them (push first, pull only when refused).
+class SyncEngineTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     dir_ = makeTempDir("sync_engine");
     server_ = std::make_shared<FakeServer>();
+    server_->setConditionalPush(GetParam());
     a_ = TestDevice::open(server_, dir_ + "/a.db", clock_.fn(), "", "device-a");
     ASSERT_TRUE(a_);
     auto id = a_->client->getIdentityId();
@@ -38,7 +41,7 @@ class SyncEngineTest : public ::testing::Test {
   std::string id_;
 };
 
-TEST_F(SyncEngineTest, FirstSyncGetsIdentityOnceAndReparentsUnknownData) {
+TEST_P(SyncEngineTest, FirstSyncGetsIdentityOnceAndReparentsUnknownData) {
   auto fresh = TestDevice::open(server_, dir_ + "/fresh.db", clock_.fn());
   EXPECT_EQ(fresh->client->identityId(), "");
   auto ds = fresh->dataset("prefs");
@@ -61,7 +64,7 @@ TEST_F(SyncEngineTest, FirstSyncGetsIdentityOnceAndReparentsUnknownData) {
   EXPECT_FALSE(*ds->isChanged("theme"));
 }
 
-TEST_F(SyncEngineTest, TwoDevicesConverge) {
+TEST_P(SyncEngineTest, TwoDevicesConverge) {
   auto da = a_->dataset("prefs");
   ASSERT_TRUE(da->put("theme", "dark").isOk());
   ASSERT_TRUE(da->put("lang", "en").isOk());
@@ -118,7 +121,7 @@ class ConflictTest : public SyncEngineTest {
   std::vector<std::string> seen_;
 };
 
-TEST_F(ConflictTest, ResolveWithRemote) {
+TEST_P(ConflictTest, ResolveWithRemote) {
   ASSERT_TRUE(syncB([](auto& cs) {
     EXPECT_EQ(cs[0].local().value, "b-value");
     EXPECT_EQ(cs[0].remote().value, "a-value");
@@ -130,7 +133,7 @@ TEST_F(ConflictTest, ResolveWithRemote) {
   EXPECT_EQ(server_->liveValues(id_, "prefs")["k"], "a-value");
 }
 
-TEST_F(ConflictTest, ResolveWithLocal) {
+TEST_P(ConflictTest, ResolveWithLocal) {
   ASSERT_TRUE(syncB([](auto& cs) { cs[0].resolveWithLocalRecord(); }).isOk());
   EXPECT_EQ(*db_->get("k"), "b-value");
   EXPECT_FALSE(*db_->isChanged("k"));
@@ -139,7 +142,7 @@ TEST_F(ConflictTest, ResolveWithLocal) {
   EXPECT_EQ(*da_->get("k"), "b-value");
 }
 
-TEST_F(ConflictTest, ResolveWithNewValueOrRemoval) {
+TEST_P(ConflictTest, ResolveWithNewValueOrRemoval) {
   ASSERT_TRUE(syncB([](auto& cs) { cs[0].resolveWithValue("merged"); }).isOk());
   EXPECT_EQ(server_->liveValues(id_, "prefs")["k"], "merged");
   EXPECT_EQ(*db_->get("k"), "merged");
@@ -154,7 +157,7 @@ TEST_F(ConflictTest, ResolveWithNewValueOrRemoval) {
   EXPECT_EQ(*db_->get("k"), std::nullopt);
 }
 
-TEST_F(ConflictTest, AndroidStyleResolveThroughDataset) {
+TEST_P(ConflictTest, AndroidStyleResolveThroughDataset) {
   ASSERT_TRUE(syncB([this](auto& cs) {
     cs[0].resolveWithLocalRecord();
     std::vector<SyncConflict> copy = cs;
@@ -164,13 +167,13 @@ TEST_F(ConflictTest, AndroidStyleResolveThroughDataset) {
   EXPECT_EQ(server_->liveValues(id_, "prefs")["k"], "b-value");
 }
 
-TEST_F(ConflictTest, DefaultIsLastWriterWins) {
+TEST_P(ConflictTest, DefaultIsLastWriterWins) {
   // B's edit is later (clock advanced), so B wins without a handler.
   ASSERT_TRUE(sync(*db_).isOk());
   EXPECT_EQ(server_->liveValues(id_, "prefs")["k"], "b-value");
 }
 
-TEST_F(ConflictTest, LastWriterWinsRemoteLaterAndTieBreak) {
+TEST_P(ConflictTest, LastWriterWinsRemoteLaterAndTieBreak) {
   Record local{"k", std::string("aaa"), 1, 0, "x", 100};
   Record remote{"k", std::string("bbb"), 2, 0, "y", 200};
   EXPECT_FALSE(SyncConflict::localWinsLastWriterWins(local, remote));
@@ -183,7 +186,7 @@ TEST_F(ConflictTest, LastWriterWinsRemoteLaterAndTieBreak) {
   EXPECT_FALSE(SyncConflict::localWinsLastWriterWins(removed, local));
 }
 
-TEST_F(ConflictTest, StopLeavesEverythingAsItWas) {
+TEST_P(ConflictTest, StopLeavesEverythingAsItWas) {
   int64_t before = *db_->lastSyncCount();
   auto r = syncB(nullptr, SyncAction::kStop);
   ASSERT_FALSE(r.isOk());
@@ -194,7 +197,7 @@ TEST_F(ConflictTest, StopLeavesEverythingAsItWas) {
   EXPECT_EQ(server_->liveValues(id_, "prefs")["k"], "a-value");
 }
 
-TEST_F(SyncEngineTest, DatasetDeletedOnServer) {
+TEST_P(SyncEngineTest, DatasetDeletedOnServer) {
   auto da = a_->dataset("prefs");
   auto db = b_->dataset("prefs");
   ASSERT_TRUE(da->put("k", "v").isOk());
@@ -220,7 +223,7 @@ TEST_F(SyncEngineTest, DatasetDeletedOnServer) {
   EXPECT_TRUE(b_->client->listDatasets()->empty());
 }
 
-TEST_F(SyncEngineTest, UnpushedEditsSurviveRemoteDeletion) {
+TEST_P(SyncEngineTest, UnpushedEditsSurviveRemoteDeletion) {
   auto da = a_->dataset("prefs");
   auto db = b_->dataset("prefs");
   ASSERT_TRUE(da->put("synced", "1").isOk());
@@ -240,7 +243,7 @@ TEST_F(SyncEngineTest, UnpushedEditsSurviveRemoteDeletion) {
   EXPECT_FALSE(*db->isChanged("offline-edit"));
 }
 
-TEST_F(SyncEngineTest, LocalOnlyDatasetDeleteIgnoresNotFound) {
+TEST_P(SyncEngineTest, LocalOnlyDatasetDeleteIgnoresNotFound) {
   auto da = a_->dataset("scratch");
   ASSERT_TRUE(da->put("k", "v").isOk());
   ASSERT_TRUE(da->remove().isOk());
@@ -248,7 +251,7 @@ TEST_F(SyncEngineTest, LocalOnlyDatasetDeleteIgnoresNotFound) {
   EXPECT_FALSE(server_->dataset(id_, "scratch"));
 }
 
-TEST_F(SyncEngineTest, PutAfterDeleteRecreatesDataset) {
+TEST_P(SyncEngineTest, PutAfterDeleteRecreatesDataset) {
   auto da = a_->dataset("prefs");
   ASSERT_TRUE(da->put("old", "1").isOk());
   ASSERT_TRUE(sync(*da).isOk());
@@ -259,7 +262,7 @@ TEST_F(SyncEngineTest, PutAfterDeleteRecreatesDataset) {
   EXPECT_EQ(*da->getAll(), (std::map<std::string, std::string>{{"new", "2"}}));
 }
 
-TEST_F(SyncEngineTest, MergedDatasetsReportedAndStoppable) {
+TEST_P(SyncEngineTest, MergedDatasetsReportedAndStoppable) {
   auto da = a_->dataset("prefs");
   ASSERT_TRUE(da->put("k", "v").isOk());
   ASSERT_TRUE(sync(*da).isOk());
@@ -278,7 +281,7 @@ TEST_F(SyncEngineTest, MergedDatasetsReportedAndStoppable) {
   EXPECT_EQ(server_->liveValues(id_, "prefs")["k"], "v2");
 }
 
-TEST_F(SyncEngineTest, UnknownDataJoinsKnownIdentity) {
+TEST_P(SyncEngineTest, UnknownDataJoinsKnownIdentity) {
   // Data written before any identity in a cache then opened with a known identity (--identity):
   // it is re-parented and merged into that identity's dataset on the next sync.
   auto dev = TestDevice::open(server_, dir_ + "/c.db", clock_.fn());
@@ -296,7 +299,7 @@ TEST_F(SyncEngineTest, UnknownDataJoinsKnownIdentity) {
   EXPECT_EQ(again->remote->getIdCalls(), 0);
 }
 
-TEST_F(SyncEngineTest, LocalMergedDatasetsReported) {
+TEST_P(SyncEngineTest, LocalMergedDatasetsReported) {
   // A "<name>.<identity id>" dataset left locally by an identity merge makes "<name>" report it.
   auto da = a_->dataset("prefs");
   std::string merged = "prefs.local:00000000-0000-4000-8000-0000000000aa";
@@ -316,7 +319,7 @@ TEST_F(SyncEngineTest, LocalMergedDatasetsReported) {
   EXPECT_TRUE(names.empty());
 }
 
-TEST_F(SyncEngineTest, RetriesExhausted) {
+TEST_P(SyncEngineTest, RetriesExhausted) {
   auto da = a_->dataset("prefs");
   ASSERT_TRUE(da->put("k", "v").isOk());
   a_->remote->failNextUpdatesWithConflict(100);
@@ -328,7 +331,7 @@ TEST_F(SyncEngineTest, RetriesExhausted) {
   ASSERT_TRUE(sync(*da).isOk());
 }
 
-TEST_F(SyncEngineTest, ConflictRetryRewindsAndSucceeds) {
+TEST_P(SyncEngineTest, ConflictRetryRewindsAndSucceeds) {
   auto da = a_->dataset("prefs");
   auto db = b_->dataset("prefs");
   ASSERT_TRUE(da->put("k", "1").isOk());
@@ -338,8 +341,11 @@ TEST_F(SyncEngineTest, ConflictRetryRewindsAndSucceeds) {
   ASSERT_TRUE(db->put("k", "b").isOk());
   bool injected = false;
   std::vector<std::string> conflicts;
+  // With conditional pushes B does not pull first: the write lands just before its push.
+  const std::string when = GetParam() ? "updateRecords" : "listRecords";
+  const auto phaseOf = GetParam() ? FakeRemote::Phase::kBefore : FakeRemote::Phase::kAfter;
   b_->remote->setHook([&](const std::string& op, FakeRemote::Phase phase) {
-    if (op == "listRecords" && phase == FakeRemote::Phase::kAfter && !injected) {
+    if (op == when && phase == phaseOf && !injected) {
       injected = true;
       clock_.advance(1);
       server_->remoteWrite(id_, "prefs", "k", std::string("other"), clock_.now->load() + 1000);
@@ -357,7 +363,7 @@ TEST_F(SyncEngineTest, ConflictRetryRewindsAndSucceeds) {
   EXPECT_EQ(server_->liveValues(id_, "prefs")["k"], "other");
 }
 
-TEST_F(SyncEngineTest, EditDuringPushStaysDirtyAndIsPushedNextTime) {
+TEST_P(SyncEngineTest, EditDuringPushStaysDirtyAndIsPushedNextTime) {
   auto da = a_->dataset("prefs");
   ASSERT_TRUE(da->put("theme", "dark").isOk());
   a_->remote->setHook([&](const std::string& op, FakeRemote::Phase phase) {
@@ -380,7 +386,7 @@ TEST_F(SyncEngineTest, EditDuringPushStaysDirtyAndIsPushedNextTime) {
   EXPECT_EQ(server_->liveValues(id_, "prefs")["theme"], "light");
 }
 
-TEST_F(SyncEngineTest, EditDuringPullIsNotOverwritten) {
+TEST_P(SyncEngineTest, EditDuringPullIsNotOverwritten) {
   auto da = a_->dataset("prefs");
   auto db = b_->dataset("prefs");
   ASSERT_TRUE(da->put("k", "from-a").isOk());
@@ -400,7 +406,7 @@ TEST_F(SyncEngineTest, EditDuringPullIsNotOverwritten) {
   EXPECT_EQ(server_->liveValues(id_, "prefs")["k"], "from-b");
 }
 
-TEST_F(SyncEngineTest, OfflineFailsFastAndTouchesNothing) {
+TEST_P(SyncEngineTest, OfflineFailsFastAndTouchesNothing) {
   auto da = a_->dataset("prefs");
   ASSERT_TRUE(da->put("k", "v").isOk());
   auto before = *da->getAllRecords();
@@ -419,7 +425,7 @@ TEST_F(SyncEngineTest, OfflineFailsFastAndTouchesNothing) {
   EXPECT_EQ(server_->liveValues(id_, "prefs").size(), 2u);
 }
 
-TEST_F(SyncEngineTest, SyncsOfOneDatasetNeverOverlap) {
+TEST_P(SyncEngineTest, SyncsOfOneDatasetNeverOverlap) {
   auto da = a_->dataset("prefs");
   ASSERT_TRUE(da->put("k", "v").isOk());
   std::mutex mu;
@@ -442,12 +448,16 @@ TEST_F(SyncEngineTest, SyncsOfOneDatasetNeverOverlap) {
   while (done < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
   ASSERT_EQ(done, 3);
   std::lock_guard lock(mu);
-  // Each sync is a complete pull -> push before the next starts.
-  EXPECT_EQ(ops, (std::vector<std::string>{"listRecords", "updateRecords", "listRecords",
-                                           "updateRecords", "listRecords", "updateRecords"}));
+  // Each sync is a complete pull -> push before the next starts (with conditional pushes a
+  // device that stays current never needs the pull).
+  if (GetParam())
+    EXPECT_EQ(ops, (std::vector<std::string>{"updateRecords", "updateRecords", "updateRecords"}));
+  else
+    EXPECT_EQ(ops, (std::vector<std::string>{"listRecords", "updateRecords", "listRecords",
+                                             "updateRecords", "listRecords", "updateRecords"}));
 }
 
-TEST_F(SyncEngineTest, PagedPull) {
+TEST_P(SyncEngineTest, PagedPull) {
   auto dev = TestDevice::open(server_, dir_ + "/paged.db", clock_.fn(), id_, "paged",
                               SyncEngineOptions{3, 7});
   auto da = a_->dataset("big");
@@ -461,7 +471,7 @@ TEST_F(SyncEngineTest, PagedPull) {
   EXPECT_EQ(*ds->lastSyncCount(), 1);
 }
 
-TEST_F(SyncEngineTest, ServerLimitRefusalIsReported) {
+TEST_P(SyncEngineTest, ServerLimitRefusalIsReported) {
   // The fake server refuses a 21st dataset; the local store only knows its own datasets.
   for (int i = 0; i < 20; ++i) server_->remoteWrite(id_, "s" + std::to_string(i), "k", std::string("v"), 1);
   auto da = a_->dataset("one-too-many");
@@ -472,7 +482,7 @@ TEST_F(SyncEngineTest, ServerLimitRefusalIsReported) {
   EXPECT_TRUE(*da->isChanged("k"));
 }
 
-TEST_F(SyncEngineTest, RefreshDatasetMetadataListsRemoteDatasets) {
+TEST_P(SyncEngineTest, RefreshDatasetMetadataListsRemoteDatasets) {
   server_->remoteWrite(id_, "elsewhere", "k", std::string("v"), 1);
   ASSERT_TRUE(a_->client->refreshDatasetMetadata().isOk());
   auto list = a_->client->listDatasets();
@@ -481,12 +491,89 @@ TEST_F(SyncEngineTest, RefreshDatasetMetadataListsRemoteDatasets) {
   EXPECT_EQ((*list)[0].name, "elsewhere");
 }
 
-TEST_F(SyncEngineTest, ClosedClientCancels) {
+TEST_P(SyncEngineTest, ClosedClientCancels) {
   auto da = a_->dataset("prefs");
   a_->client.reset();
   EXPECT_EQ(da->synchronize({}).code(), StatusCode::kCancelled);
   EXPECT_TRUE(da->put("k", "still works locally").isOk());
 }
+
+// Conditional pushes only: what they save, and that being refused costs nothing but a pull.
+class ConditionalPushTest : public SyncEngineTest {};
+
+TEST_P(ConditionalPushTest, CurrentDeviceSyncsInOneRoundTrip) {
+  auto da = a_->dataset("prefs");
+  ASSERT_TRUE(da->put("theme", "dark").isOk());
+  ASSERT_TRUE(da->put("lang", "en").isOk());
+  ASSERT_TRUE(sync(*da).isOk());  // a new dataset: the server is at 0, as is the device
+  ASSERT_TRUE(da->put("theme", "light").isOk());
+  ASSERT_TRUE(da->remove("lang").isOk());
+  server_->setNowMs(1'800'000'000'000);
+  ASSERT_TRUE(sync(*da).isOk());
+  EXPECT_EQ(server_->listCalls(), 0);
+  EXPECT_EQ(server_->updateCalls(), 2);
+  EXPECT_EQ(server_->conditionalRefusals(), 0);
+  EXPECT_EQ(*da->lastSyncCount(), 2);
+  // The reply carried no values: the local rows are what was sent, with the batch's fields.
+  auto all = da->getAllRecords();
+  ASSERT_TRUE(all.isOk());
+  ASSERT_EQ(all->size(), 2u);
+  for (const LocalRecord& lr : *all) {
+    EXPECT_FALSE(lr.dirty) << lr.record.key;
+    EXPECT_EQ(lr.record.syncCount, 2) << lr.record.key;
+    EXPECT_EQ(lr.record.lastModifiedBy, "device-a") << lr.record.key;
+    EXPECT_EQ(lr.record.lastModifiedMs, 1'800'000'000'000) << lr.record.key;
+  }
+  EXPECT_EQ(*da->get("theme"), "light");
+  EXPECT_EQ(server_->liveValues(id_, "prefs"), (std::map<std::string, std::string>{{"theme", "light"}}));
+  // B, behind, pulls both batches and agrees.
+  auto db = b_->dataset("prefs");
+  ASSERT_TRUE(sync(*db).isOk());
+  EXPECT_EQ(*db->getAll(), *da->getAll());
+}
+
+TEST_P(ConditionalPushTest, DeviceBehindIsRefusedThenPullsAndPushes) {
+  auto da = a_->dataset("prefs");
+  auto db = b_->dataset("prefs");
+  ASSERT_TRUE(da->put("a", "1").isOk());
+  ASSERT_TRUE(sync(*da).isOk());
+  ASSERT_TRUE(db->put("b", "2").isOk());  // B never pulled: the server is ahead of it
+  auto r = sync(*db);
+  ASSERT_TRUE(r.isOk()) << r.status();
+  EXPECT_EQ(server_->conditionalRefusals(), 1);
+  EXPECT_EQ(server_->listCalls(), 1);
+  EXPECT_EQ(*db->getAll(), (std::map<std::string, std::string>{{"a", "1"}, {"b", "2"}}));
+  EXPECT_EQ(server_->liveValues(id_, "prefs"), *db->getAll());
+  EXPECT_FALSE(*db->isChanged("b"));
+  EXPECT_EQ(*db->lastSyncCount(), 2);
+  // Now B is current: its next edit goes straight through.
+  ASSERT_TRUE(db->put("b", "3").isOk());
+  ASSERT_TRUE(sync(*db).isOk());
+  EXPECT_EQ(server_->conditionalRefusals(), 1);
+  EXPECT_EQ(server_->listCalls(), 1);
+}
+
+TEST_P(ConditionalPushTest, ServerWithoutItAfterAnnouncingFallsBackToPull) {
+  // The client remembers a helloAck that announced it, but its request reaches a server that
+  // wants a session token (invalidArgument): the sync still completes the old way.
+  server_->setConditionalPush(false);
+  a_->remote->announceConditionalPush(true);
+  auto da = a_->dataset("prefs");
+  ASSERT_TRUE(da->put("k", "v").isOk());
+  auto r = sync(*da);
+  ASSERT_TRUE(r.isOk()) << r.status();
+  EXPECT_EQ(server_->listCalls(), 1);
+  EXPECT_EQ(server_->updateCalls(), 2);
+  EXPECT_EQ(server_->liveValues(id_, "prefs")["k"], "v");
+  EXPECT_FALSE(*da->isChanged("k"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Push, ConditionalPushTest, ::testing::Values(true),
+                         [](const auto&) { return "Conditional"; });
+INSTANTIATE_TEST_SUITE_P(Push, SyncEngineTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Conditional" : "AfterPull"; });
+INSTANTIATE_TEST_SUITE_P(Push, ConflictTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Conditional" : "AfterPull"; });
 
 }  // namespace
 }  // namespace tether::client::testing

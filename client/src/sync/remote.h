@@ -54,6 +54,10 @@ class Remote {
                            Callback<proto::ListRecordsResponse> done) = 0;
   virtual void updateRecords(proto::UpdateRecordsRequest req,
                              Callback<proto::UpdateRecordsResponse> done) = 0;
+  // Whether the server of the current (or, between connections, the last) connection
+  // announced conditional pushes (HelloAck.conditionalPush): updateRecords without a prior
+  // pull (ifDatasetSyncCount) and replies without values (omitValues).
+  virtual bool conditionalPush() const { return false; }
   virtual void deleteDataset(proto::DeleteDatasetRequest req,
                              Callback<proto::DeleteDatasetResponse> done) = 0;
   // Live sync, on the current connection (needs an authenticated identity).

@@ -21,6 +21,8 @@ struct SyncEngine::Run {
   std::set<std::string> mergedNames;
   std::vector<Record> updated;             // applied from the server, all passes
   int pages = 0;
+  bool conditional = false;  // this pass pushes without pulling first (ifDatasetSyncCount)
+  bool pullFirst = false;    // a conditional push was refused: pull before pushing from now on
 };
 
 namespace {
@@ -202,6 +204,20 @@ void SyncEngine::passOnLoop(RunPtr run) {
   run->pulledRecords.clear();
   run->mergedNames.clear();
   run->pages = 0;
+  run->conditional = false;
+  if (!run->pullFirst && remote_.conditionalPush()) {
+    // Push first, on the condition that the server is still at our last synced count: when
+    // no other device wrote meanwhile (the common case) the sync is one round trip. If it did,
+    // the server refuses and writes nothing, and this sync pulls first as usual.
+    Result<std::vector<LocalRecord>> dirty = store_.dirtyRecords(run->identity, run->name);
+    if (!dirty.isOk()) return finishOnLoop(run, dirty.status());
+    if (!dirty->empty()) {
+      run->conditional = true;
+      run->pulled = proto::ListRecordsResponse{};
+      run->pulled.datasetSyncCount = run->lastSyncCount;
+      return pushRecordsOnLoop(run, std::move(*dirty));
+    }
+  }
   pullPageOnLoop(run, "");
 }
 
@@ -333,15 +349,23 @@ void SyncEngine::pushOnLoop(RunPtr run) {
   Result<std::vector<LocalRecord>> dirty = store_.dirtyRecords(run->identity, run->name);
   if (!dirty.isOk()) return finishOnLoop(run, dirty.status());
   if (dirty->empty()) return finishOnLoop(run, Status::ok());
-  if (dirty->size() > static_cast<size_t>(kMaxPatchesPerBatch)) dirty->resize(kMaxPatchesPerBatch);
+  pushRecordsOnLoop(std::move(run), std::move(*dirty));
+}
+
+void SyncEngine::pushRecordsOnLoop(RunPtr run, std::vector<LocalRecord> dirty) {
+  if (dirty.size() > static_cast<size_t>(kMaxPatchesPerBatch)) dirty.resize(kMaxPatchesPerBatch);
 
   proto::UpdateRecordsRequest req;
   req.datasetName = run->name;
-  req.syncSessionToken = run->pulled.syncSessionToken;
   req.deviceId = deviceId_;
+  if (run->conditional) req.ifDatasetSyncCount = run->pulled.datasetSyncCount;
+  else req.syncSessionToken = run->pulled.syncSessionToken;
+  // The server stores what we send or nothing: its echo of our values would only cost time.
+  const bool omitValues = remote_.conditionalPush();
+  req.omitValues = omitValues;
   auto snapshot = std::make_shared<std::map<std::string, LocalRecord>>();
   int64_t maxPatch = 0;
-  for (const LocalRecord& lr : *dirty) {
+  for (const LocalRecord& lr : dirty) {
     RecordPatch p;
     p.op = lr.record.value ? PatchOp::kReplace : PatchOp::kRemove;
     p.key = lr.record.key;
@@ -354,8 +378,16 @@ void SyncEngine::pushOnLoop(RunPtr run) {
   }
   const int64_t base = run->pulled.datasetSyncCount;
   const bool fullBatch = req.patches.size() == static_cast<size_t>(kMaxPatchesPerBatch);
-  remote_.updateRecords(std::move(req), [this, run, snapshot, base, maxPatch, fullBatch](
+  remote_.updateRecords(std::move(req), [this, run, snapshot, base, maxPatch, fullBatch, omitValues](
                                             Result<proto::UpdateRecordsResponse> r) {
+    if (!r.isOk() && run->conditional &&
+        (r.status().code() == StatusCode::kConflict ||
+         r.status().code() == StatusCode::kInvalidArgument)) {
+      // Someone wrote since our last sync (or the server we reconnected to does not know
+      // conditional pushes): nothing was written. Pull, resolve, push, as without it.
+      run->pullFirst = true;
+      return passOnLoop(run);
+    }
     if (!r.isOk()) {
       if (r.status().code() != StatusCode::kConflict) return finishOnLoop(run, r.status());
       // Someone else wrote first: rewind so the next pull returns the keys we are stale on.
@@ -365,6 +397,19 @@ void SyncEngine::pushOnLoop(RunPtr run) {
       }
       --run->retriesLeft;
       return passOnLoop(run);
+    }
+    if (omitValues && r->records.empty()) {
+      if (r->syncCount <= 0)
+        return finishOnLoop(run, Status::protocolError("push reply without a sync count"));
+      // Every record was stored as sent, with the batch's common fields.
+      r->records.reserve(snapshot->size());
+      for (const auto& [key, lr] : *snapshot) {
+        Record rec = lr.record;
+        rec.syncCount = r->syncCount;
+        rec.lastModifiedMs = r->lastModifiedMs;
+        rec.lastModifiedBy = r->lastModifiedBy;
+        r->records.push_back(std::move(rec));
+      }
     }
     int64_t maxReturned = 0;
     for (const Record& rec : r->records) maxReturned = std::max(maxReturned, rec.syncCount);

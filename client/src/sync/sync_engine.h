@@ -89,6 +89,7 @@ class SyncEngine {
   void pullPageOnLoop(RunPtr run, std::string nextToken);
   void afterPullOnLoop(RunPtr run);
   void pushOnLoop(RunPtr run);
+  void pushRecordsOnLoop(RunPtr run, std::vector<LocalRecord> dirty);
   void finishOnLoop(RunPtr run, Status status);
   void listDatasetsPageOnLoop(std::string identity, std::string nextToken,
                               std::shared_ptr<std::vector<DatasetMetadata>> acc,

@@ -457,6 +457,7 @@ void WsTransport::onFrameOnLoop(std::string frame) {
       onDisconnectedOnLoop(lastError_);
       return;
     }
+    conditionalPush_ = ack->conditionalPush;
     onOpenOnLoop();
     return;
   }

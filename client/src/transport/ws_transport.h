@@ -68,6 +68,7 @@ class WsTransport final : public Executor, public Remote {
   void listDatasets(proto::ListDatasetsRequest req, Callback<proto::ListDatasetsResponse> done) override;
   void listRecords(proto::ListRecordsRequest req, Callback<proto::ListRecordsResponse> done) override;
   void updateRecords(proto::UpdateRecordsRequest req, Callback<proto::UpdateRecordsResponse> done) override;
+  bool conditionalPush() const override { return conditionalPush_; }
   void deleteDataset(proto::DeleteDatasetRequest req, Callback<proto::DeleteDatasetResponse> done) override;
   void subscribe(proto::SubscribeRequest req, Callback<proto::SubscribeResponse> done) override;
   void unsubscribe(proto::UnsubscribeRequest req, Callback<proto::UnsubscribeResponse> done) override;
@@ -137,6 +138,7 @@ class WsTransport final : public Executor, public Remote {
   std::string token_;
   int64_t tokenExpiresMs_ = 0;
   bool connAuthenticated_ = false;  // this connection presented token_
+  bool conditionalPush_ = false;    // the last helloAck announced it
   RemoteListener* listener_ = nullptr;  // not owned; see setListener
 };
 

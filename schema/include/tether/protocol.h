@@ -34,6 +34,10 @@ struct UpdateRecordsRequest {
   std::string syncSessionToken;
   std::string deviceId;
   std::vector<RecordPatch> patches;
+  // Conditional push (sync.capnp): >= 0 = write only if the dataset's sync count is exactly
+  // this, no syncSessionToken needed; -1 = a syncSessionToken is required.
+  int64_t ifDatasetSyncCount = -1;
+  bool omitValues = false;  // reply without `records`, only the batch's common fields
 };
 struct DeleteDatasetRequest { std::string datasetName; };
 struct DescribeIdentityUsageRequest {};
@@ -62,7 +66,12 @@ struct Request { uint64_t id = 0; RequestBody body; };
 using ClientMessage = std::variant<Hello, Request>;
 
 // ---- responses (server -> client)
-struct HelloAck { uint32_t protocolVersion = kProtocolVersion; std::string serverName; uint32_t maxFrameBytes = 0; };
+struct HelloAck {
+  uint32_t protocolVersion = kProtocolVersion;
+  std::string serverName;
+  uint32_t maxFrameBytes = 0;
+  bool conditionalPush = false;  // updateRecords understands ifDatasetSyncCount and omitValues
+};
 struct GetIdResponse { std::string identityId; };
 struct GetTokenResponse { std::string identityId; std::string token; int64_t expiresAtMs = 0; };
 struct AuthenticateResponse { std::string identityId; std::string identityPoolId; int64_t expiresAtMs = 0; };
@@ -78,7 +87,12 @@ struct ListRecordsResponse {
   bool datasetDeletedAfterRequestedSyncCount = false;
   std::string syncSessionToken;
 };
-struct UpdateRecordsResponse { std::vector<Record> records; };
+struct UpdateRecordsResponse {
+  std::vector<Record> records;  // empty when the request set omitValues
+  int64_t syncCount = 0;        // the batch's new dataset sync count (0: nothing written)
+  int64_t lastModifiedMs = 0;
+  std::string lastModifiedBy;
+};
 struct DeleteDatasetResponse { DatasetMetadata dataset; };
 struct DescribeIdentityUsageResponse {
   std::string identityId;

@@ -104,7 +104,8 @@ void NativeHandler::onHello(Session& s, const proto::Hello& hello) {
   // A newer client is answered with our version; it must speak it or hang up.
   s.helloDone = true;
   server_->send(s.id, codec::encode(proto::ServerMessage{proto::HelloAck{
-                          proto::kProtocolVersion, "tetherd/0.1", static_cast<uint32_t>(kMaxFrameBytes)}}));
+                          proto::kProtocolVersion, "tetherd/0.1", static_cast<uint32_t>(kMaxFrameBytes),
+                          /*conditionalPush=*/true}}));
 }
 
 void NativeHandler::onRequest(const std::shared_ptr<Session>& s, proto::Request request) {

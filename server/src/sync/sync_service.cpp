@@ -169,9 +169,15 @@ Result<proto::UpdateRecordsResponse> SyncService::updateRecords(
   TETHER_RETURN_IF_ERROR(validateDatasetName(request.datasetName));
   if (!request.deviceId.empty()) TETHER_RETURN_IF_ERROR(validateDeviceId(request.deviceId));
   const int64_t now = clock_.nowMs();
-  if (request.syncSessionToken.empty() ||
-      !tokens_.verify(request.syncSessionToken, caller.poolId, caller.identityId,
-                      request.datasetName, now).isOk()) {
+  const bool conditional = request.ifDatasetSyncCount >= 0;
+  if (request.ifDatasetSyncCount < -1)
+    return Status::invalidArgument("ifDatasetSyncCount must be -1 or a sync count");
+  // A conditional push needs no token: its precondition (checked below, in the transaction) is
+  // stronger than "pulled lately". A token it does carry must still be valid.
+  if ((!conditional || !request.syncSessionToken.empty()) &&
+      (request.syncSessionToken.empty() ||
+       !tokens_.verify(request.syncSessionToken, caller.poolId, caller.identityId,
+                       request.datasetName, now).isOk())) {
     return Status::invalidArgument("SyncSessionToken not valid for these inputs");
   }
   TETHER_RETURN_IF_ERROR(validatePatches(request.patches));
@@ -188,6 +194,20 @@ Result<proto::UpdateRecordsResponse> SyncService::updateRecords(
   TETHER_TRY(auto txn, store_.begin());
   TETHER_RETURN_IF_ERROR(checkNotRetired(*txn, caller));
   TETHER_TRY(std::optional<DatasetRow> row, txn->getDataset(owner, request.datasetName));
+  if (conditional) {
+    // The device's picture of the dataset must be current: no write, deletion or merge report
+    // it has not pulled. Otherwise it pulls first (it may have records to apply or conflicts
+    // to resolve), exactly as without the shortcut.
+    const int64_t count = row ? row->syncCount : 0;
+    if (count != request.ifDatasetSyncCount) {
+      return Status::conflict("Dataset " + request.datasetName + " is at SyncCount " +
+                              std::to_string(count) + ", not " +
+                              std::to_string(request.ifDatasetSyncCount) + "; pull first");
+    }
+    TETHER_TRY(std::vector<std::string> merged, txn->listMergedDatasets(owner, request.datasetName));
+    if (!merged.empty())
+      return Status::conflict("Dataset " + request.datasetName + " has merged datasets to report; pull first");
+  }
   TETHER_TRY(std::vector<Record> current, txn->getRecords(owner, request.datasetName, keys));
   std::unordered_map<std::string_view, const Record*> byKey;
   for (const Record& r : current) byKey.emplace(r.key, &r);
@@ -251,8 +271,8 @@ Result<proto::UpdateRecordsResponse> SyncService::updateRecords(
   next.numRecords = numRecords;
   next.dataStorage = bytes;
 
-  proto::UpdateRecordsResponse out;
-  out.records.reserve(request.patches.size());
+  std::vector<Record> written;
+  written.reserve(request.patches.size());
   for (const RecordPatch& p : request.patches) {
     Record r;
     r.key = p.key;
@@ -261,12 +281,17 @@ Result<proto::UpdateRecordsResponse> SyncService::updateRecords(
     r.lastModifiedMs = now;
     r.lastModifiedBy = writer;
     r.deviceLastModifiedMs = p.deviceLastModifiedMs;
-    out.records.push_back(std::move(r));
+    written.push_back(std::move(r));
   }
   TETHER_RETURN_IF_ERROR(txn->putDataset(owner, next));
-  TETHER_RETURN_IF_ERROR(txn->putRecords(owner, request.datasetName, out.records));
+  TETHER_RETURN_IF_ERROR(txn->putRecords(owner, request.datasetName, written));
   TETHER_RETURN_IF_ERROR(txn->commit());
   if (listener_) listener_->datasetChanged(caller, request.datasetName, next.syncCount);
+  proto::UpdateRecordsResponse out;
+  if (!request.omitValues) out.records = std::move(written);
+  out.syncCount = next.syncCount;
+  out.lastModifiedMs = now;
+  out.lastModifiedBy = writer;
   return out;
 }
 

@@ -356,6 +356,87 @@ TEST_F(SyncServiceTest, MergedNamesAreReportedUntilTheMergedDatasetIsDeleted) {
   EXPECT_TRUE(pull("prefs").mergedDatasetNames.empty());
 }
 
+// ---- conditional pushes (ifDatasetSyncCount, omitValues)
+
+proto::UpdateRecordsRequest conditionalPush(const std::string& dataset, int64_t ifCount,
+                                            std::vector<RecordPatch> patches, bool omitValues) {
+  proto::UpdateRecordsRequest rq;
+  rq.datasetName = dataset;
+  rq.deviceId = "device-1";
+  rq.patches = std::move(patches);
+  rq.ifDatasetSyncCount = ifCount;
+  rq.omitValues = omitValues;
+  return rq;
+}
+
+TEST_F(SyncServiceTest, ConditionalPushNeedsNoTokenAndWritesOnlyAtTheStatedCount) {
+  const int64_t t0 = clock_.nowMs();
+  // A dataset never written is at 0.
+  auto first = service_->updateRecords(alice_, conditionalPush("d", 0, {put("a", "1", 0)}, true));
+  ASSERT_TRUE(first.isOk()) << first.status();
+  EXPECT_TRUE(first->records.empty());  // omitValues: only the batch's fields
+  EXPECT_EQ(first->syncCount, 1);
+  EXPECT_EQ(first->lastModifiedMs, t0);
+  EXPECT_EQ(first->lastModifiedBy, "device-1");
+  // Without omitValues the records come back as with a token.
+  auto second = service_->updateRecords(alice_, conditionalPush("d", 1, {put("b", "2", 0)}, false));
+  ASSERT_TRUE(second.isOk()) << second.status();
+  ASSERT_EQ(second->records.size(), 1u);
+  EXPECT_EQ(second->records[0], (Record{"b", "2", 2, t0, "device-1", 5}));
+  EXPECT_EQ(second->syncCount, 2);
+
+  // Stale (another batch came in since 1) or ahead: refused, nothing written.
+  auto before = pull("d");
+  for (int64_t stale : {0, 1, 3}) {
+    auto r = service_->updateRecords(alice_, conditionalPush("d", stale, {put("c", "3", 0)}, true));
+    ASSERT_FALSE(r.isOk()) << stale;
+    EXPECT_EQ(r.status().code(), StatusCode::kConflict) << stale;
+    EXPECT_EQ(r.status().message(), "Dataset d is at SyncCount 2, not " + std::to_string(stale) +
+                                        "; pull first");
+  }
+  EXPECT_EQ(pull("d").records, before.records);
+  EXPECT_EQ(pull("d").datasetSyncCount, 2);
+  // The record sync counts are still checked at the right dataset count.
+  auto staleRecord = service_->updateRecords(alice_, conditionalPush("d", 2, {put("a", "x", 0)}, true));
+  EXPECT_EQ(staleRecord.status().code(), StatusCode::kConflict);
+  EXPECT_EQ(staleRecord.status().message(), "Current SyncCount for: a is: 1 not: 0");
+  // A deletion consumes a count: a device that did not see it is refused too.
+  ASSERT_TRUE(remove("d").isOk());
+  EXPECT_EQ(service_->updateRecords(alice_, conditionalPush("d", 2, {put("a", "y", 1)}, true))
+                .status().code(), StatusCode::kConflict);
+  EXPECT_EQ(describe("d").status().code(), StatusCode::kNotFound);
+
+  // Bad inputs: a count below -1, or a token that is present but wrong.
+  EXPECT_EQ(service_->updateRecords(alice_, conditionalPush("e", -2, {put("a", "1", 0)}, true))
+                .status().code(), StatusCode::kInvalidArgument);
+  auto forged = conditionalPush("e", 0, {put("a", "1", 0)}, true);
+  forged.syncSessionToken = "garbage";
+  EXPECT_EQ(service_->updateRecords(alice_, forged).status().code(), StatusCode::kInvalidArgument);
+  // -1 (the default) still requires a token.
+  EXPECT_EQ(service_->updateRecords(alice_, conditionalPush("e", -1, {put("a", "1", 0)}, true))
+                .status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(describe("e").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(SyncServiceTest, ConditionalPushIsRefusedWhileMergedDatasetsAreReported) {
+  const OwnerRef alice{kPool, kAliceId};
+  const std::string merged = std::string("prefs.") + kBobId;
+  mustPush("prefs", {put("k", "mine", 0)});
+  mustPush(merged, {put("k", "from-bob", 0)});
+  {
+    auto txn = store_->begin();
+    ASSERT_TRUE(txn.isOk());
+    ASSERT_TRUE((*txn)->addMergedDataset(alice, "prefs", merged).isOk());
+    ASSERT_TRUE((*txn)->commit().isOk());
+  }
+  // The device is current on "prefs", but only a pull tells it about the merge.
+  auto r = service_->updateRecords(alice_, conditionalPush("prefs", 1, {put("k", "x", 1)}, true));
+  EXPECT_EQ(r.status().code(), StatusCode::kConflict);
+  EXPECT_EQ(pull("prefs").datasetSyncCount, 1);
+  ASSERT_TRUE(remove(merged).isOk());
+  EXPECT_TRUE(service_->updateRecords(alice_, conditionalPush("prefs", 1, {put("k", "x", 1)}, true)).isOk());
+}
+
 // ---- usage
 
 TEST_F(SyncServiceTest, IdentityUsageSumsLiveDatasetsAndTracksLastChange) {
