@@ -18,5 +18,7 @@ extern const int64_t kSqliteSchemaVersion;
 
 // Brings `db` to kSqliteSchemaVersion. kInvalidArgument (nothing changed) if the file is newer.
 Status migrateSqliteSchema(SqliteDb& db);
+// Brings `db` to `target` (<= kSqliteSchemaVersion) only: for tests of later migrations.
+Status migrateSqliteSchemaTo(SqliteDb& db, int64_t target);
 
 }  // namespace tether::server

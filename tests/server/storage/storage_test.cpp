@@ -122,6 +122,80 @@ TEST(SqliteStoreOpen, MigratesEmptyV0File) {
   EXPECT_EQ(raw.integer("SELECT count(*) FROM pools"), 1);
 }
 
+// Migration 5 rebuilt `records` as a rowid table: a version-4 file keeps every record, field
+// for field, with its keys, index and foreign key.
+TEST(SqliteStoreOpen, MigrationFiveKeepsEveryRecord) {
+  TempDir dir;
+  auto file = dir.file("v4.db");
+  {
+    auto db = SqliteDb::open(file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    ASSERT_TRUE(db.isOk()) << db.status();
+    ASSERT_TRUE(migrateSqliteSchemaTo(**db, 4).isOk());
+  }
+  {
+    RawDb raw(file);
+    ASSERT_EQ(raw.integer("PRAGMA user_version"), 4);
+    EXPECT_NE(raw.text("SELECT sql FROM sqlite_master WHERE name = 'records'").find("WITHOUT ROWID"),
+              std::string::npos);
+    raw.exec(
+        "INSERT INTO datasets VALUES ('local:0000aaaa', 'local:1111aaaa', 'prefs', 3, 1, NULL, 100, 200, 'dev', 9, 2);"
+        "INSERT INTO datasets VALUES ('local:0000aaaa', 'local:2222bbbb', 'prefs', 1, 1, NULL, 100, 200, 'dev', 2, 1);"
+        "INSERT INTO records VALUES ('local:0000aaaa', 'local:1111aaaa', 'prefs', 'theme', 'dark', 1, 10, 'a', 11);"
+        "INSERT INTO records VALUES ('local:0000aaaa', 'local:1111aaaa', 'prefs', 'gone', NULL, 2, 20, 'b', 21);"
+        "INSERT INTO records VALUES ('local:0000aaaa', 'local:1111aaaa', 'prefs', 'lang', 'en', 3, 30, 'c', 31);"
+        "INSERT INTO records VALUES ('local:0000aaaa', 'local:2222bbbb', 'prefs', 'x', 'y', 1, 40, 'd', 41);");
+  }
+  auto store = mustOpen(file);
+  ASSERT_NE(store, nullptr);
+  {
+    auto txn = store->beginRead();
+    ASSERT_TRUE(txn.isOk());
+    auto all = (*txn)->listRecords(kAlice, "prefs", RecordQuery{});
+    ASSERT_TRUE(all.isOk()) << all.status();
+    ASSERT_EQ(all->size(), 3u);
+    EXPECT_EQ((*all)[0], (Record{"theme", std::string("dark"), 1, 10, "a", 11}));
+    EXPECT_EQ((*all)[1], (Record{"gone", std::nullopt, 2, 20, "b", 21}));
+    EXPECT_EQ((*all)[2], (Record{"lang", std::string("en"), 3, 30, "c", 31}));
+    auto newer = (*txn)->listRecords(kAlice, "prefs", RecordQuery{2});
+    ASSERT_TRUE(newer.isOk());
+    ASSERT_EQ(newer->size(), 1u);
+    EXPECT_EQ((*newer)[0].key, "lang");
+    const std::vector<std::string> keys{"x", "theme"};
+    auto bob = (*txn)->getRecords(kBob, "prefs", keys);
+    ASSERT_TRUE(bob.isOk());
+    ASSERT_EQ(bob->size(), 1u);
+    EXPECT_EQ((*bob)[0], (Record{"x", std::string("y"), 1, 40, "d", 41}));
+  }
+  // Upserts on the key still replace, and deleting a dataset's records still works.
+  {
+    auto txn = store->begin();
+    ASSERT_TRUE(txn.isOk());
+    const std::vector<Record> update{Record{"theme", std::string("light"), 4, 50, "e", 51}};
+    ASSERT_TRUE((*txn)->putRecords(kAlice, "prefs", update).isOk());
+    ASSERT_TRUE((*txn)->deleteRecords(kBob, "prefs").isOk());
+    ASSERT_TRUE((*txn)->commit().isOk());
+  }
+  store.reset();
+  RawDb raw(file);
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), kSqliteSchemaVersion);
+  EXPECT_EQ(raw.text("SELECT sql FROM sqlite_master WHERE name = 'records'").find("WITHOUT ROWID"),
+            std::string::npos);
+  EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_master WHERE name = 'records_by_sync_count'"), 1);
+  EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_master WHERE name = 'records_v5'"), 0);
+  EXPECT_EQ(raw.integer("SELECT count(*) FROM records"), 3);
+  EXPECT_EQ(raw.text("SELECT value FROM records WHERE key = 'theme'"), "light");
+  EXPECT_EQ(raw.text("SELECT count(*) FROM pragma_foreign_key_check('records')"), "0");
+  // The foreign key survived the rebuild: a record needs its dataset row.
+  char* err = nullptr;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  sqlite3_exec(db, "PRAGMA foreign_keys = ON", nullptr, nullptr, nullptr);
+  EXPECT_NE(sqlite3_exec(db, "INSERT INTO records VALUES ('local:0000aaaa', 'local:9', 'none', 'k', 'v', 1, 1, 'x', 1)",
+                         nullptr, nullptr, &err), SQLITE_OK);
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
 TEST(SqliteStoreOpen, MigratesV0DatabaseAndKeepsForeignTables) {
   TempDir dir;
   auto file = dir.file("v0.db");
