@@ -328,4 +328,10 @@ struct DatasetChanged {
   identityId @1 :Text;
   datasetName @2 :Text;
   syncCount @3 :Int64;
+  records @4 :List(Record);
+  # When hasRecords: every record of the one batch that took the dataset from syncCount - 1 to
+  # syncCount, as stored (sent for batches of up to 64 KiB of keys and values). A subscriber
+  # whose last synced count is exactly syncCount - 1 may apply them and move to syncCount
+  # without pulling; any other subscriber pulls as usual.
+  hasRecords @5 :Bool;
 }

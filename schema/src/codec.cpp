@@ -398,7 +398,8 @@ Result<ServerMessage> readServerMessage(w::ServerMessage::Reader m) {
     case w::ServerMessage::DATASET_CHANGED: {
       auto d = m.getDatasetChanged();
       return ServerMessage{DatasetChanged{str(d.getIdentityPoolId()), str(d.getIdentityId()),
-                                          str(d.getDatasetName()), d.getSyncCount()}};
+                                          str(d.getDatasetName()), d.getSyncCount(),
+                                          readRecords(d.getRecords()), d.getHasRecords()}};
     }
     case w::ServerMessage::RESPONSE: break;
     default: return Status::protocolError("unknown server message type");
@@ -542,6 +543,10 @@ std::string encode(const ServerMessage& msg) {
     db.setIdentityId(txt(d->identityId));
     db.setDatasetName(txt(d->datasetName));
     db.setSyncCount(d->syncCount);
+    if (d->hasRecords) {
+      fillRecords(db.initRecords(d->records.size()), d->records);
+      db.setHasRecords(true);
+    }
   } else {
     const auto& r = std::get<Response>(msg);
     auto rb = root.initResponse();

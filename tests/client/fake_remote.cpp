@@ -246,7 +246,7 @@ Result<proto::UpdateRecordsResponse> FakeServer::updateRecords(const std::string
     return Status::limitExceeded("dataset limits exceeded");
   ds.syncCount = d;
   sets[req.datasetName] = std::move(ds);
-  notifyLocked(id, req.datasetName, d, origin);
+  notifyLocked(id, req.datasetName, d, origin, &out.records);
   out.syncCount = d;
   out.lastModifiedMs = nowMs_;
   out.lastModifiedBy = req.deviceId.empty() ? id : req.deviceId;
@@ -274,16 +274,23 @@ Result<proto::DeleteDatasetResponse> FakeServer::deleteDataset(const std::string
   for (auto& [n, other] : sets)
     other.mergedNames.erase(std::remove(other.mergedNames.begin(), other.mergedNames.end(), req.datasetName),
                             other.mergedNames.end());
-  notifyLocked(id, req.datasetName, sets[req.datasetName].syncCount, origin);
+  notifyLocked(id, req.datasetName, sets[req.datasetName].syncCount, origin, nullptr);
   return out;
 }
 
 void FakeServer::notifyLocked(const std::string& id, const std::string& name, int64_t syncCount,
-                              uint64_t origin) {
+                              uint64_t origin, const std::vector<Record>* batch) {
+  if (!notify_) return;
   for (auto& [conn, c] : connections_) {
     if (conn == origin || c.identity != id || !c.datasets.count(name)) continue;
     ++notificationsSent_;
-    c.notify(proto::DatasetChanged{"local:11111111-2222-3333-4444-555555555555", id, name, syncCount});
+    proto::DatasetChanged change{"local:11111111-2222-3333-4444-555555555555", id, name, syncCount};
+    // Like tetherd (which also announces conditional pushes): the batch travels along.
+    if (batch != nullptr && conditionalPush_) {
+      change.records = *batch;
+      change.hasRecords = true;
+    }
+    c.notify(std::move(change));
   }
 }
 
@@ -356,7 +363,8 @@ void FakeServer::remoteWrite(const std::string& id, const std::string& name, con
   r.lastModifiedBy = "other-device";
   r.deviceLastModifiedMs = deviceLastModifiedMs;
   ds.records[key] = r;
-  notifyLocked(id, name, ds.syncCount, 0);
+  const std::vector<Record> batch{r};
+  notifyLocked(id, name, ds.syncCount, 0, &batch);
 }
 
 void FakeServer::setMergedNames(const std::string& id, const std::string& name,

@@ -69,6 +69,8 @@ class FakeServer {
   void unsubscribe(uint64_t conn, const std::vector<std::string>& names);
   void dropSubscriptions(uint64_t conn);
   int notificationsSent() const { return notificationsSent_; }
+  // Off: writes notify nobody (a subscriber that missed a notification, e.g. coalesced).
+  void setNotifications(bool on) { notify_ = on; }
 
   // Test views and knobs.
   std::optional<DatasetState> dataset(const std::string& id, const std::string& name);
@@ -107,8 +109,12 @@ class FakeServer {
   std::map<uint64_t, Connection> connections_;  // guarded by mu_
   uint64_t nextConn_ = 1;                        // guarded by mu_
   std::atomic<int> notificationsSent_{0};
+  std::atomic<bool> notify_{true};
   // REQUIRES: mu_ held.
-  void notifyLocked(const std::string& id, const std::string& name, int64_t syncCount, uint64_t origin);
+  // `batch`: the records of the write that made syncCount (nullptr: a deletion); sent along
+  // when conditionalPush is on, as tetherd does.
+  void notifyLocked(const std::string& id, const std::string& name, int64_t syncCount, uint64_t origin,
+                    const std::vector<Record>* batch);
 };
 
 class FakeRemote final : public Remote {

@@ -59,11 +59,14 @@ struct Heard {
   }
 };
 
-class LiveSyncTest : public ::testing::Test {
+// Every case runs against a server with conditional pushes (notifications carry small batches,
+// which a subscriber one batch behind applies without pulling) and one without.
+class LiveSyncTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     dir_ = makeTempDir("live_sync");
     server_ = std::make_shared<FakeServer>();
+    server_->setConditionalPush(GetParam());
     a_ = TestDevice::open(server_, dir_ + "/a.db", clock_.fn(), "", "device-a");
     ASSERT_TRUE(a_);
     auto id = a_->client->getIdentityId();
@@ -93,7 +96,7 @@ class LiveSyncTest : public ::testing::Test {
   std::string id_;
 };
 
-TEST_F(LiveSyncTest, SubscriberPullsChangeIntoLocalStoreWithoutSynchronize) {
+TEST_P(LiveSyncTest, SubscriberPullsChangeIntoLocalStoreWithoutSynchronize) {
   auto b = device("b", false);
   Heard heard, removedHeard;
   b->client->addChangeListener(heard.listener());
@@ -124,7 +127,7 @@ TEST_F(LiveSyncTest, SubscriberPullsChangeIntoLocalStoreWithoutSynchronize) {
   EXPECT_EQ(a_->liveStats().notifications, 0u);
 }
 
-TEST_F(LiveSyncTest, AutoSyncPushesABurstOfWritesInFewBatches) {
+TEST_P(LiveSyncTest, AutoSyncPushesABurstOfWritesInFewBatches) {
   auto b = device("b", true, 30ms);
   auto db = b->dataset("notes");
   int before = server_->updateCalls();
@@ -137,7 +140,7 @@ TEST_F(LiveSyncTest, AutoSyncPushesABurstOfWritesInFewBatches) {
   EXPECT_EQ(server_->liveValues(id_, "notes").at("k57"), "57");
 }
 
-TEST_F(LiveSyncTest, DebounceZeroPushesAtOnceAndCoalescesTheRest) {
+TEST_P(LiveSyncTest, DebounceZeroPushesAtOnceAndCoalescesTheRest) {
   auto b = device("b", true, 0ms);
   auto db = b->dataset("notes");
   ASSERT_TRUE(db->put("only", "1").isOk());
@@ -146,31 +149,32 @@ TEST_F(LiveSyncTest, DebounceZeroPushesAtOnceAndCoalescesTheRest) {
 }
 
 // Many notifications while a background sync runs start at most one more sync afterwards.
-TEST_F(LiveSyncTest, NotificationsDuringASyncCoalesceIntoOnePending) {
+TEST_P(LiveSyncTest, NotificationsDuringASyncCoalesceIntoOnePending) {
   auto b = device("b", false);
   auto db = b->dataset("hot");
-  ASSERT_TRUE(db->subscribe().isOk());
-  ASSERT_TRUE(waitUntil([&] { return b->remote->subscribeCalls() >= 1; }));
   auto gate = std::make_shared<Gate>();
   std::atomic<int> pulls{0};
   b->remote->setHook([gate, &pulls](const std::string& op, FakeRemote::Phase phase) {
     if (op == "listRecords" && phase == FakeRemote::Phase::kBefore && pulls++ == 0) gate->arriveAndWait();
   });
+  // Written before B subscribes: B catches up with a pull (a notification's batch would spare
+  // it the pull, and there would be nothing to hold).
   server_->remoteWrite(id_, "hot", "k", "0", 1);
+  ASSERT_TRUE(db->subscribe().isOk());
   ASSERT_TRUE(gate->waitReached());  // B's first background sync is pulling, its thread held
   for (int i = 1; i < 200; ++i) server_->remoteWrite(id_, "hot", "k", std::to_string(i), 1);
   gate->release();
   ASSERT_TRUE(waitUntil([&] { return db->get("k").isOk() && *db->get("k") == "199"; }));
   ASSERT_TRUE(waitUntil([&] { return *db->lastSyncCount() == 200; }));
   // Every notification was handled (late ones at or below the local count are ignored).
-  ASSERT_TRUE(waitUntil([&] { return b->liveStats().notifications == 200u; }));
+  ASSERT_TRUE(waitUntil([&] { return b->liveStats().notifications == 199u; }));
   LiveSyncStats st = b->liveStats();
   EXPECT_LE(st.backgroundSyncs, 3u) << "one running + one pending, not one per notification";
   b->remote->setHook({});
 }
 
 // A write that lands while a background sync is pushing stays dirty and goes out next.
-TEST_F(LiveSyncTest, EditDuringBackgroundPushIsNotLost) {
+TEST_P(LiveSyncTest, EditDuringBackgroundPushIsNotLost) {
   auto b = device("b", true, 10ms);
   auto db = b->dataset("doc");
   auto gate = std::make_shared<Gate>();
@@ -193,7 +197,7 @@ TEST_F(LiveSyncTest, EditDuringBackgroundPushIsNotLost) {
 
 // Offline: B misses the notification and writes locally; back online it re-subscribes, pulls
 // what it missed and pushes what it wrote, without any app call.
-TEST_F(LiveSyncTest, ReconnectResubscribesCatchesUpAndPushesOfflineEdits) {
+TEST_P(LiveSyncTest, ReconnectResubscribesCatchesUpAndPushesOfflineEdits) {
   auto b = device("b", true, 10ms);
   auto db = b->dataset("prefs");
   ASSERT_TRUE(db->subscribe().isOk());
@@ -212,7 +216,7 @@ TEST_F(LiveSyncTest, ReconnectResubscribesCatchesUpAndPushesOfflineEdits) {
   ASSERT_TRUE(waitUntil([&] { return db->get("later").isOk() && *db->get("later") == "3"; }));
 }
 
-TEST_F(LiveSyncTest, AutoSyncConflictGoesToTheBackgroundHandler) {
+TEST_P(LiveSyncTest, AutoSyncConflictGoesToTheBackgroundHandler) {
   std::mutex mu;
   std::vector<std::pair<std::string, std::string>> seen;  // local, remote
   SyncCallbacks background;
@@ -242,7 +246,7 @@ TEST_F(LiveSyncTest, AutoSyncConflictGoesToTheBackgroundHandler) {
   EXPECT_EQ(seen[0], std::make_pair(std::string("b2"), std::string("a2")));
 }
 
-TEST_F(LiveSyncTest, UnsubscribedDatasetIsNotPulled) {
+TEST_P(LiveSyncTest, UnsubscribedDatasetIsNotPulled) {
   auto b = device("b", false);
   auto notes = b->dataset("notes");
   auto probe = b->dataset("probe");
@@ -260,7 +264,7 @@ TEST_F(LiveSyncTest, UnsubscribedDatasetIsNotPulled) {
   EXPECT_EQ(*notes->lastSyncCount(), 0);
 }
 
-TEST_F(LiveSyncTest, RemoteDeletionReachesSubscriberAndListener) {
+TEST_P(LiveSyncTest, RemoteDeletionReachesSubscriberAndListener) {
   auto b = device("b", false);
   Heard heard;
   b->client->addChangeListener(heard.listener());
@@ -279,13 +283,86 @@ TEST_F(LiveSyncTest, RemoteDeletionReachesSubscriberAndListener) {
   EXPECT_EQ(events.back().second, std::vector<std::string>{"x"});
 }
 
-TEST_F(LiveSyncTest, ClosedClientRefusesSubscribe) {
+TEST_P(LiveSyncTest, ClosedClientRefusesSubscribe) {
   auto b = device("b", false);
   auto db = b->dataset("fine");
   b->client.reset();
   EXPECT_EQ(db->subscribe().code(), StatusCode::kCancelled);
   EXPECT_EQ(db->unsubscribe().code(), StatusCode::kCancelled);
 }
+
+// Notifications that carry their batch (tetherd, conditional pushes on).
+class InlineChangeTest : public LiveSyncTest {
+ protected:
+  // B's pulls, counted at the remote.
+  std::unique_ptr<TestDevice> subscribedB(std::atomic<int>& pulls) {
+    auto b = device("b", false);
+    b->remote->setHook([&pulls](const std::string& op, FakeRemote::Phase phase) {
+      if (op == "listRecords" && phase == FakeRemote::Phase::kBefore) ++pulls;
+    });
+    EXPECT_TRUE(b->dataset("prefs")->subscribe().isOk());
+    EXPECT_TRUE(waitUntil([&] { return b->remote->subscribeCalls() >= 1; }));
+    return b;
+  }
+};
+
+TEST_P(InlineChangeTest, OneBatchBehindAppliesTheNotificationWithoutPulling) {
+  std::atomic<int> pulls{0};
+  auto b = subscribedB(pulls);
+  Heard heard;
+  b->client->addChangeListener(heard.listener());
+  auto db = b->dataset("prefs");
+  auto da = a_->dataset("prefs");
+  ASSERT_TRUE(da->put("theme", "dark").isOk());
+  ASSERT_TRUE(da->put("lang", "en").isOk());
+  ASSERT_TRUE(da->synchronizeAndWait().isOk());
+  ASSERT_TRUE(waitUntil([&] { return *db->lastSyncCount() == 1; }));
+  EXPECT_EQ(*db->getAll(), (std::map<std::string, std::string>{{"lang", "en"}, {"theme", "dark"}}));
+  EXPECT_FALSE(*db->isChanged("theme"));
+  EXPECT_EQ(pulls.load(), 0);
+  ASSERT_TRUE(waitUntil([&] { return heard.size() >= 1; }));
+  EXPECT_EQ(heard.all()[0].second, (std::vector<std::string>{"lang", "theme"}));
+  // The applied rows are the server's: a later edit on B pushes against their sync count.
+  ASSERT_TRUE(db->put("theme", "light").isOk());
+  ASSERT_TRUE(db->synchronizeAndWait().isOk());
+  EXPECT_EQ(server_->liveValues(id_, "prefs")["theme"], "light");
+  EXPECT_EQ(pulls.load(), 0);
+  EXPECT_EQ(server_->conditionalRefusals(), 0);
+}
+
+TEST_P(InlineChangeTest, MissedBatchMeansAPull) {
+  std::atomic<int> pulls{0};
+  auto b = subscribedB(pulls);
+  auto db = b->dataset("prefs");
+  server_->setNotifications(false);
+  server_->remoteWrite(id_, "prefs", "a", std::string("1"), 1);  // B never hears of count 1
+  server_->setNotifications(true);
+  server_->remoteWrite(id_, "prefs", "b", std::string("2"), 1);  // count 2 carries only "b"
+  ASSERT_TRUE(waitUntil([&] { return *db->lastSyncCount() == 2; }));
+  EXPECT_EQ(*db->getAll(), (std::map<std::string, std::string>{{"a", "1"}, {"b", "2"}}));
+  EXPECT_EQ(pulls.load(), 1);
+}
+
+TEST_P(InlineChangeTest, LocalEditConflictingWithTheBatchIsResolvedThenPushed) {
+  std::atomic<int> pulls{0};
+  auto b = subscribedB(pulls);
+  auto db = b->dataset("prefs");
+  auto da = a_->dataset("prefs");
+  ASSERT_TRUE(da->put("theme", "dark").isOk());
+  clock_.advance(10);
+  ASSERT_TRUE(db->put("theme", "light").isOk());  // later, not pushed: wins last-writer-wins
+  ASSERT_TRUE(da->synchronizeAndWait().isOk());
+  ASSERT_TRUE(waitUntil([&] { return *db->lastSyncCount() == 2; }));
+  EXPECT_EQ(*db->get("theme"), "light");
+  EXPECT_FALSE(*db->isChanged("theme"));
+  EXPECT_EQ(server_->liveValues(id_, "prefs")["theme"], "light");
+  EXPECT_EQ(pulls.load(), 0);  // the batch stood in for the pull; the push was conditional
+}
+
+INSTANTIATE_TEST_SUITE_P(Push, InlineChangeTest, ::testing::Values(true),
+                         [](const auto&) { return "Conditional"; });
+INSTANTIATE_TEST_SUITE_P(Push, LiveSyncTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Conditional" : "AfterPull"; });
 
 }  // namespace
 }  // namespace tether::client::testing

@@ -112,6 +112,44 @@ TEST_F(LiveSyncTest, DeletionNotifiesAndUnsubscribeStops) {
   EXPECT_EQ(lastPushed(*b, "notes"), 2);
 }
 
+// A small batch travels inside the notification (so a subscriber one batch behind needs no
+// pull); a batch over 64 KiB and a deletion do not carry records.
+TEST_F(LiveSyncTest, SmallBatchesTravelInTheNotification) {
+  std::string id = newIdentity();
+  auto a = device(id);
+  auto b = device(id);
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(b->callAs<SubscribeResponse>(SubscribeRequest{{"prefs"}, ""}).isOk());
+  ASSERT_TRUE(write(*a, "prefs", "theme", "dark").isOk());
+  ASSERT_TRUE(waitUntil([&] { return lastPushed(*b, "prefs") == 1; }, 5000));
+  auto first = b->pushes().back();
+  ASSERT_TRUE(first.hasRecords);
+  ASSERT_EQ(first.records.size(), 1u);
+  EXPECT_EQ(first.records[0].key, "theme");
+  EXPECT_EQ(first.records[0].value, "dark");
+  EXPECT_EQ(first.records[0].syncCount, 1);
+  EXPECT_EQ(first.records[0].lastModifiedBy, "dev");
+  // The same as a pull from count 0 returns.
+  auto pulled = b->callAs<ListRecordsResponse>(ListRecordsRequest{"prefs", 0, 0, ""});
+  ASSERT_TRUE(pulled.isOk());
+  EXPECT_EQ(pulled->records, first.records);
+
+  // 70 KiB in one batch: only the count.
+  std::vector<RecordPatch> big;
+  for (int i = 0; i < 7; ++i)
+    big.push_back(RecordPatch{PatchOp::kReplace, "blob" + std::to_string(i), std::string(10 * 1024, 'x'), 0, 1});
+  auto p = a->callAs<ListRecordsResponse>(ListRecordsRequest{"prefs", 0, 0, ""});
+  ASSERT_TRUE(p.isOk());
+  ASSERT_TRUE(a->callAs<UpdateRecordsResponse>(UpdateRecordsRequest{"prefs", p->syncSessionToken, "dev", big}).isOk());
+  ASSERT_TRUE(waitUntil([&] { return lastPushed(*b, "prefs") == 2; }, 5000));
+  EXPECT_FALSE(b->pushes().back().hasRecords);
+  EXPECT_TRUE(b->pushes().back().records.empty());
+
+  ASSERT_TRUE(a->callAs<DeleteDatasetResponse>(DeleteDatasetRequest{"prefs"}).isOk());
+  ASSERT_TRUE(waitUntil([&] { return lastPushed(*b, "prefs") == 3; }, 5000));
+  EXPECT_FALSE(b->pushes().back().hasRecords);
+}
+
 TEST_F(LiveSyncTest, OtherIdentitiesHearNothing) {
   std::string id1 = newIdentity(), id2 = newIdentity();
   auto a = device(id1);

@@ -186,7 +186,7 @@ void LiveSync::onDatasetChanged(const proto::DatasetChanged& change) {
   Result<int64_t> last = store_.lastSyncCount(*identity, change.datasetName);
   // Already at that count (e.g. we pulled it while the push travelled): nothing to fetch.
   if (last.isOk() && *last >= 0 && change.syncCount <= *last) return;
-  requestSyncOnLoop(change.datasetName);
+  requestSyncOnLoop(change.datasetName, change);
 }
 
 void LiveSync::subscribeOnLoop(std::vector<std::string> names) {
@@ -293,16 +293,16 @@ void LiveSync::localWriteOnLoop(const std::string& name) {
   });
 }
 
-void LiveSync::requestSyncOnLoop(const std::string& name) {
+void LiveSync::requestSyncOnLoop(const std::string& name, proto::DatasetChanged change) {
   DatasetState& st = states_[name];
   if (st.running) {
     st.pending = true;  // one pending sync covers any number of requests
     return;
   }
-  startSyncOnLoop(name);
+  startSyncOnLoop(name, std::move(change));
 }
 
-void LiveSync::startSyncOnLoop(const std::string& name) {
+void LiveSync::startSyncOnLoop(const std::string& name, proto::DatasetChanged change) {
   std::shared_ptr<Dataset> ds = factory_(name);
   if (!ds) return;
   DatasetState& st = states_[name];
@@ -323,7 +323,8 @@ void LiveSync::startSyncOnLoop(const std::string& name) {
     if (appFailure) appFailure(d, s);
     finishSyncOnLoop(name, s);
   };
-  if (!engine_.synchronize(std::move(ds), std::move(cb)).isOk()) st.running = false;  // closing
+  if (!engine_.synchronize(std::move(ds), std::move(cb), std::move(change)).isOk())
+    st.running = false;  // closing
 }
 
 void LiveSync::finishSyncOnLoop(const std::string& name, const Status& status) {

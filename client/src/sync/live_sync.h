@@ -129,8 +129,11 @@ class LiveSync final : public RemoteListener {
   bool needsRenewal() const;
   void syncLocalChangesOnLoop(const std::string& identity);
   void localWriteOnLoop(const std::string& name);
-  void requestSyncOnLoop(const std::string& name);
-  void startSyncOnLoop(const std::string& name);
+  // `change`: the notification that asked for it, if any; its batch (hasRecords) may stand in
+  // for the pull (SyncEngine::synchronize). A sync already running makes it pending, and the
+  // pending one pulls.
+  void requestSyncOnLoop(const std::string& name, proto::DatasetChanged change = {});
+  void startSyncOnLoop(const std::string& name, proto::DatasetChanged change = {});
   void finishSyncOnLoop(const std::string& name, const Status& status);
 
   LocalStore& store_;

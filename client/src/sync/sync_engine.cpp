@@ -21,6 +21,7 @@ struct SyncEngine::Run {
   std::set<std::string> mergedNames;
   std::vector<Record> updated;             // applied from the server, all passes
   int pages = 0;
+  std::optional<proto::DatasetChanged> change;  // a notification's batch, used at most once
   bool conditional = false;  // this pass pushes without pulling first (ifDatasetSyncCount)
   bool pullFirst = false;    // a conditional push was refused: pull before pushing from now on
 };
@@ -41,11 +42,17 @@ SyncEngine::SyncEngine(LocalStore& store, Remote& remote, Executor& executor, st
       options_(options) {}
 
 Status SyncEngine::synchronize(std::shared_ptr<Dataset> dataset, SyncCallbacks callbacks) {
+  return synchronize(std::move(dataset), std::move(callbacks), proto::DatasetChanged{});
+}
+
+Status SyncEngine::synchronize(std::shared_ptr<Dataset> dataset, SyncCallbacks callbacks,
+                               proto::DatasetChanged change) {
   auto run = std::make_shared<Run>();
   run->name = dataset->name();
   run->dataset = std::move(dataset);
   run->callbacks = std::move(callbacks);
   run->retriesLeft = options_.maxRetries;
+  if (change.hasRecords) run->change = std::move(change);
   if (!executor_.post([this, run] { enqueueOnLoop(run); }))
     return Status::cancelled("client is closed");
   return Status::ok();
@@ -205,6 +212,25 @@ void SyncEngine::passOnLoop(RunPtr run) {
   run->mergedNames.clear();
   run->pages = 0;
   run->conditional = false;
+  if (run->change) {
+    proto::DatasetChanged change = std::move(*run->change);
+    run->change.reset();
+    // Exactly one batch behind: the notification holds everything the pull would return.
+    // (Its own push, if any, is then conditional on that count: there is no session token.)
+    if (*n == change.syncCount - 1 && remote_.conditionalPush() &&
+        std::all_of(change.records.begin(), change.records.end(),
+                    [](const Record& r) { return validateRecordKey(r.key).isOk(); })) {
+      run->pulled = proto::ListRecordsResponse{};
+      run->pulled.datasetSyncCount = change.syncCount;
+      run->pulled.datasetExists = true;
+      for (Record& r : change.records) {
+        std::string key = r.key;
+        run->pulledRecords[key] = std::move(r);
+      }
+      run->conditional = true;
+      return afterPullOnLoop(run);
+    }
+  }
   if (!run->pullFirst && remote_.conditionalPush()) {
     // Push first, on the condition that the server is still at our last synced count: when
     // no other device wrote meanwhile (the common case) the sync is one round trip. If it did,

@@ -59,6 +59,11 @@ class SyncEngine {
   // Queues a sync of dataset->name(); exactly one of callbacks.onSuccess/onFailure runs later
   // on the executor. Returns kCancelled if the executor is shut down.
   Status synchronize(std::shared_ptr<Dataset> dataset, SyncCallbacks callbacks);
+  // The same, for a "dataset changed" notification that carried its batch (hasRecords): if the
+  // local store is exactly one batch behind (at change.syncCount - 1) when the sync starts,
+  // those records stand in for the pull; otherwise it pulls as usual.
+  Status synchronize(std::shared_ptr<Dataset> dataset, SyncCallbacks callbacks,
+                     proto::DatasetChanged change);
   // The identity ID, from GetId if none is cached (local "unknown" data re-parented first),
   // authenticated with the current logins; a different identity confirmed by the server (a
   // merge) moves the local data first (LocalStore::changeIdentity). A kUnauthenticated answer

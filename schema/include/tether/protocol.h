@@ -120,6 +120,9 @@ struct DatasetChanged {
   std::string identityId;
   std::string datasetName;
   int64_t syncCount = 0;
+  // When hasRecords: the whole batch that took the dataset from syncCount - 1 to syncCount.
+  std::vector<Record> records;
+  bool hasRecords = false;
 };
 
 using ServerMessage = std::variant<HelloAck, Response, DatasetChanged>;

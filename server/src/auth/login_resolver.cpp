@@ -73,8 +73,8 @@ Result<MergeReport> LoginResolver::merge(const std::string& poolId, const std::s
       originals[d.originalName] = row.isOk() && *row ? (*row)->syncCount : 0;
     }
   }
-  for (const MergedDataset& d : report.datasets) listener->datasetChanged(writer, d.mergedName, d.syncCount);
-  for (const auto& [name, count] : originals) listener->datasetChanged(writer, name, count);
+  for (const MergedDataset& d : report.datasets) listener->datasetChanged(writer, d.mergedName, d.syncCount, nullptr);
+  for (const auto& [name, count] : originals) listener->datasetChanged(writer, name, count, nullptr);
   return report;
 }
 

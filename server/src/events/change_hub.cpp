@@ -100,7 +100,8 @@ void ChangeHub::removeConnection(uint64_t connection) {
   byConnection_.erase(it);
 }
 
-void ChangeHub::datasetChanged(const Caller& writer, std::string_view dataset, int64_t syncCount) {
+void ChangeHub::datasetChanged(const Caller& writer, std::string_view dataset, int64_t syncCount,
+                               const std::vector<Record>* batch) {
   std::vector<uint64_t> targets;
   std::string name(dataset);
   {
@@ -121,8 +122,16 @@ void ChangeHub::datasetChanged(const Caller& writer, std::string_view dataset, i
     sent_ += static_cast<int64_t>(targets.size());
   }
   if (targets.empty()) return;
-  std::string frame = codec::encode(proto::ServerMessage{
-      proto::DatasetChanged{writer.poolId, writer.identityId, name, syncCount}});
+  proto::DatasetChanged change{writer.poolId, writer.identityId, name, syncCount};
+  if (batch != nullptr) {
+    size_t bytes = 0;
+    for (const Record& r : *batch) bytes += r.key.size() + (r.value ? r.value->size() : 0);
+    if (bytes <= kInlineChangeBytes) {
+      change.records = *batch;
+      change.hasRecords = true;
+    }
+  }
+  std::string frame = codec::encode(proto::ServerMessage{std::move(change)});
   for (uint64_t conn : targets) sink_.push(conn, name, frame);
 }
 

@@ -52,7 +52,12 @@ class ChangeHub final : public ChangeListener, public DeviceSubscriptionListener
   void unsubscribe(uint64_t connection, const std::vector<std::string>& datasets);
   void removeConnection(uint64_t connection);
 
-  void datasetChanged(const Caller& writer, std::string_view dataset, int64_t syncCount) override;
+  // A small batch (kInlineChangeBytes of keys and values at most) travels inside the
+  // notification, so a subscriber that was current need not pull it. Larger ones are left to
+  // the pull: one copy per subscriber of a big batch would cost more than the round trip.
+  static constexpr size_t kInlineChangeBytes = 64 * 1024;
+  void datasetChanged(const Caller& writer, std::string_view dataset, int64_t syncCount,
+                      const std::vector<Record>* batch) override;
 
   // No-ops when no open connection presents the device (the Store is read on attach).
   void deviceSubscribed(const std::string& poolId, const std::string& identityId, const std::string& deviceId,

@@ -6,6 +6,9 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
+
+#include "tether/model.h"
 
 namespace tether::server {
 
@@ -15,7 +18,10 @@ class ChangeListener {
  public:
   virtual ~ChangeListener() = default;
   // `writer` is the caller that made the change (its `connection` is excluded from the fan-out).
-  virtual void datasetChanged(const Caller& writer, std::string_view dataset, int64_t syncCount) = 0;
+  // `batch`: when the change was one batch of records that took the dataset from
+  // syncCount - 1 to syncCount, those records as stored; nullptr otherwise (a deletion, a merge).
+  virtual void datasetChanged(const Caller& writer, std::string_view dataset, int64_t syncCount,
+                              const std::vector<Record>* batch) = 0;
 };
 
 }  // namespace tether::server

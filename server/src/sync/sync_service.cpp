@@ -286,7 +286,7 @@ Result<proto::UpdateRecordsResponse> SyncService::updateRecords(
   TETHER_RETURN_IF_ERROR(txn->putDataset(owner, next));
   TETHER_RETURN_IF_ERROR(txn->putRecords(owner, request.datasetName, written));
   TETHER_RETURN_IF_ERROR(txn->commit());
-  if (listener_) listener_->datasetChanged(caller, request.datasetName, next.syncCount);
+  if (listener_) listener_->datasetChanged(caller, request.datasetName, next.syncCount, &written);
   proto::UpdateRecordsResponse out;
   if (!request.omitValues) out.records = std::move(written);
   out.syncCount = next.syncCount;
@@ -319,7 +319,7 @@ Result<proto::DeleteDatasetResponse> SyncService::deleteDataset(
   TETHER_RETURN_IF_ERROR(txn->removeMergedDataset(owner, request.datasetName));
   TETHER_RETURN_IF_ERROR(txn->putDataset(owner, next));
   TETHER_RETURN_IF_ERROR(txn->commit());
-  if (listener_) listener_->datasetChanged(caller, request.datasetName, next.syncCount);
+  if (listener_) listener_->datasetChanged(caller, request.datasetName, next.syncCount, nullptr);
   return out;
 }
 

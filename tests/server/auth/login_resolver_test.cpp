@@ -41,7 +41,8 @@ class OffsetClock final : public Clock {
 
 class RecordingListener final : public ChangeListener {
  public:
-  void datasetChanged(const Caller& writer, std::string_view dataset, int64_t syncCount) override {
+  void datasetChanged(const Caller& writer, std::string_view dataset, int64_t syncCount,
+                      const std::vector<Record>*) override {
     std::lock_guard<std::mutex> lock(mu);
     events.push_back(writer.identityId + "/" + std::string(dataset) + "@" + std::to_string(syncCount));
   }
