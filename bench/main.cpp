@@ -188,6 +188,29 @@ int main(int argc, char** argv) {
       std::cerr << "tether_bench: W4 had errors\n";
       if (smoke) return 1;
     }
+    // The same with 2,000 idle subscribed connections open beside the busy ones (not a target:
+    // it shows what the event loop costs per open connection).
+    if (!smoke) {
+      server.reset();
+      server = testing::TetherdProcess::start();
+      if (!server) {
+        std::cerr << "tether_bench: tetherd did not start\n";
+        return 1;
+      }
+      const int idle = 2000;
+      auto ri = bench::runThroughput(server->url(), server->poolId(), server->pid(), devices, rounds, 10, idle);
+      results["w4_with_idle_connections"] = idle;
+      results["w4_with_idle_records_per_second"] = ri.recordsPerSecond;
+      results["w4_with_idle_errors"] = ri.errors;
+      results["w4_with_idle_server_cpu_seconds"] = ri.serverCpuSeconds;
+      md << "| W4 with " << idle << " idle subscribed connections open | records/s | "
+         << fmt(ri.recordsPerSecond, 0) << " | |\n"
+         << "| | errors | " << ri.errors << " | 0 |\n"
+         << "| | server CPU | " << fmt(ri.serverCpuSeconds, 2) << " s for " << fmt(ri.seconds, 2)
+         << " s wall | |\n";
+      std::cout << "W4 + " << idle << " idle: " << fmt(ri.recordsPerSecond, 0) << " records/s, "
+                << ri.errors << " errors, server CPU " << fmt(ri.serverCpuSeconds, 2) << " s\n";
+    }
   }
 
   // W5: idle connections, one fresh server per count; wss once, at the first count (not in

@@ -232,8 +232,23 @@ ProcStats procStats(pid_t pid) {
 ProcStats readProcStats(pid_t pid) { return procStats(pid); }
 
 ThroughputResult runThroughput(const std::string& url, const std::string& poolId, pid_t serverPid,
-                               int devices, int rounds, int recordsPerRound) {
+                               int devices, int rounds, int recordsPerRound, int idleConnections) {
   ThroughputResult out;
+  // The idle ones need no service during the run (the server's first ping is 30 s away).
+  std::vector<std::unique_ptr<IdleDevice>> idle;
+  std::vector<BenchDevice*> idleRaw;
+  for (int i = 0; i < idleConnections; ++i) {
+    idle.push_back(std::make_unique<IdleDevice>(poolId));
+    idleRaw.push_back(idle.back().get());
+  }
+  LoadClient idleClient(url);
+  if (idleConnections > 0 && !idleClient.run(idleRaw, [&] {
+        for (auto& d : idle) if (!d->done && !d->failed) return false;
+        return true;
+      }, std::chrono::seconds(120), 128)) {
+    out.errors = idleConnections;
+    return out;
+  }
   bool go = false;
   std::vector<std::unique_ptr<ThroughputDevice>> devs;
   std::vector<BenchDevice*> raw;

@@ -23,10 +23,12 @@ struct ThroughputResult {
   double recordsPerSecond = 0;
   double serverCpuSeconds = 0;
 };
-// `devices` concurrent guests, each doing `rounds` of "pull, then push recordsPerRound
-// records of ~100 B" on its own dataset.
+// `devices` concurrent guests, each doing `rounds` of "change recordsPerRound records of ~100 B
+// and sync" on its own dataset (as libtether syncs: a conditional push, a pull only if refused).
+// `idleConnections` > 0: that many more guests connect, subscribe and stay idle first, and stay
+// open during the run (live sync's usual picture: many idle subscribers, some busy devices).
 ThroughputResult runThroughput(const std::string& url, const std::string& poolId, pid_t serverPid,
-                               int devices, int rounds, int recordsPerRound);
+                               int devices, int rounds, int recordsPerRound, int idleConnections = 0);
 
 struct IdleResult {
   int connections = 0;

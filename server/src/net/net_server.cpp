@@ -2,15 +2,19 @@
 #include "net/net_server.h"
 
 #include <libwebsockets.h>
+// libev: the network loop runs on lws's libev event-lib plugin (epoll) when it can be loaded.
+#include <ev.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <list>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -25,6 +29,32 @@ namespace tether::server {
 namespace {
 
 using LwsContextPtr = std::unique_ptr<lws_context, decltype(&lws_context_destroy)>;
+
+// libev only: period of the lws timer that keeps lws's own libev timer short (see startTick).
+constexpr lws_usec_t kLibevTickUs = 100 * LWS_US_PER_MS;
+
+// An lws_sul with the context it reschedules itself on; `sul` first, so the callback's
+// pointer is the struct's.
+struct TickSul {
+  lws_sorted_usec_list_t sul;
+  lws_context* context;
+};
+static_assert(std::is_standard_layout_v<TickSul>);
+
+const char* evBackendName(unsigned backend) {
+  switch (backend) {
+    case EVBACKEND_EPOLL: return "epoll";
+    case EVBACKEND_POLL: return "poll";
+    case EVBACKEND_SELECT: return "select";
+#ifdef EVBACKEND_LINUXAIO
+    case EVBACKEND_LINUXAIO: return "linuxaio";
+#endif
+#ifdef EVBACKEND_IOURING
+    case EVBACKEND_IOURING: return "io_uring";
+#endif
+    default: return "other";
+  }
+}
 
 // Received bytes of a frame after which its whole length (from the header) is reserved at once.
 constexpr size_t kRxReserveAfterBytes = 64 * 1024;
@@ -170,7 +200,14 @@ class LwsNetServer final : public NetServer {
     if (options_.idleHangupSeconds == 0) options_.idleHangupSeconds = tuning::kIdleHangupSeconds;
   }
 
-  ~LwsNetServer() override { stop(); }
+  ~LwsNetServer() override {
+    stop();
+    // Teardown order: lws_context_destroy stops lws's watchers on the loop, so the loop must
+    // outlive the context. With libev (unlike libuv) lws closes everything synchronously and
+    // needs no further run of a foreign loop after the destroy.
+    context_.reset();
+    destroyLoop();
+  }
 
   Status init() {
     protocols_[0] = {"http", &LwsNetServer::httpCallback, sizeof(Pss), 0, 0, nullptr, 0};
@@ -200,12 +237,45 @@ class LwsNetServer final : public NetServer {
       info.alpn = "http/1.1";
       tls_ = true;
     }
-    context_.reset(lws_create_context(&info));
+    // The network loop: lws's libev plugin on our own epoll loop, or lws's built-in poll()
+    // loop if that is not possible (an operator's server must start either way).
+    // TETHERD_EVENT_LOOP=poll forces the poll() loop.
+    const char* forced = std::getenv("TETHERD_EVENT_LOOP");
+    bool wantLibev = !(forced && std::strcmp(forced, "poll") == 0);
+    std::string fallbackWhy = "TETHERD_EVENT_LOOP=poll";
+    if (wantLibev) {
+      const unsigned flags = unsigned{EVFLAG_NOENV} | unsigned{EVFLAG_NOSIGMASK};
+      loop_ = ev_loop_new(unsigned{EVBACKEND_EPOLL} | flags);
+      if (!loop_) loop_ = ev_loop_new(unsigned{EVFLAG_AUTO} | flags);
+      if (loop_) {
+        lws_context_creation_info evInfo = info;
+        evInfo.options |= LWS_SERVER_OPTION_LIBEV;
+        evInfo.foreign_loops = reinterpret_cast<void**>(&loop_);
+        context_.reset(lws_create_context(&evInfo));
+        if (!context_) {
+          destroyLoop();
+          fallbackWhy = "lws could not start its libev event loop (plugin libwebsockets-evlib_ev)";
+        }
+      } else {
+        fallbackWhy = "ev_loop_new failed";
+      }
+    }
+    if (!context_) {
+      context_.reset(lws_create_context(&info));
+      if (context_ && wantLibev)
+        spdlog::warn("network loop: falling back to poll(): {}", fallbackWhy);
+    }
     if (!context_)
       return Status::ioError("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
                              (tls_ ? " with the given TLS certificate and key" : ""));
     lws_vhost* vh = lws_get_vhost_by_name(context_.get(), "default");
     port_ = vh ? lws_get_vhost_listen_port(vh) : options_.port;
+    if (loop_) {
+      startTick();
+      spdlog::info("network loop: libev ({})", evBackendName(ev_backend(loop_)));
+    } else {
+      spdlog::info("network loop: poll (lws built-in){}", wantLibev ? "" : ", TETHERD_EVENT_LOOP=poll");
+    }
     ws_.attach(*this);
     thread_ = std::thread([this] { serviceLoop(); });
     return Status::ok();
@@ -230,6 +300,7 @@ class LwsNetServer final : public NetServer {
     stopping_.store(true);
     if (context_) lws_cancel_service(context_.get());
     thread_.join();
+    if (loop_ && context_) lws_sul_cancel(&tick_.sul);
     context_.reset();
   }
 
@@ -242,8 +313,51 @@ class LwsNetServer final : public NetServer {
     if (context_) lws_cancel_service(context_.get());
   }
 
+  void destroyLoop() {
+    if (!loop_) return;
+    ev_loop_destroy(loop_);
+    loop_ = nullptr;
+  }
+
+  // lws 4.1's libev glue keeps one ev_timer for its timers (lws_sul: pings, idle hang-ups,
+  // handshake and close timeouts) and re-arms it after each event with ev_timer_set +
+  // ev_timer_start, which does nothing while that timer is still pending: a timer scheduled
+  // earlier than the armed one (a new connection's ping, then its hang-up) waits for the armed
+  // one, up to lws's 30 s housekeeping timer. (Still so in lws main.) A recurring lws timer of
+  // our own keeps the armed one at most kLibevTickUs away, so lws timers fire at most that late.
+  void startTick() {
+    tick_.context = context_.get();
+    scheduleTick(&tick_.sul);
+  }
+
+  static void scheduleTick(lws_sorted_usec_list_t* sul) {
+    auto* t = reinterpret_cast<TickSul*>(sul);
+    lws_sul_schedule(t->context, 0, &t->sul, &LwsNetServer::scheduleTick, kLibevTickUs);
+  }
+
+  static void onFlushDeadline(struct ev_loop* loop, ev_timer*, int) { ev_break(loop, EVBREAK_ONE); }
+
+  // One wait for network events, at most until `deadline`.
+  void serviceOnce(std::chrono::steady_clock::time_point deadline) {
+    if (!loop_) {
+      lws_service(context_.get(), 0);
+      return;
+    }
+    double left = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+    ev_timer t;
+    ev_timer_init(&t, &LwsNetServer::onFlushDeadline, std::max(left, 0.0), 0.);
+    ev_timer_start(loop_, &t);
+    ev_run(loop_, EVRUN_ONCE);
+    ev_timer_stop(loop_, &t);
+  }
+
   void serviceLoop() {
-    while (!stopping_.load()) lws_service(context_.get(), 0);
+    if (loop_) {
+      // Returns when the EVENT_WAIT_CANCELLED handler sees stopping_ and breaks the loop.
+      while (!stopping_.load()) ev_run(loop_, 0);
+    } else {
+      while (!stopping_.load()) lws_service(context_.get(), 0);
+    }
     // Shutdown: flush what the workers already produced, then close everyone.
     drainOutbox();
     for (auto& [id, c] : conns_) {
@@ -257,7 +371,7 @@ class LwsNetServer final : public NetServer {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(tuning::kShutdownFlushMs);
     while (!conns_.empty() && std::chrono::steady_clock::now() < deadline) {
       drainOutbox();
-      lws_service(context_.get(), 0);
+      serviceOnce(deadline);
     }
   }
 
@@ -451,7 +565,12 @@ class LwsNetServer final : public NetServer {
     LwsNetServer* s = self(wsi);
     switch (reason) {
       case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        if (s) s->drainOutbox();
+        if (s) {
+          s->drainOutbox();
+          // stop(): leave ev_run (serviceLoop then flushes; during the flush this only ends
+          // the current EVRUN_ONCE pass early).
+          if (s->loop_ && s->stopping_.load()) ev_break(s->loop_, EVBREAK_ALL);
+        }
         return 0;
       case LWS_CALLBACK_HTTP: {
         auto h = std::make_unique<HttpConn>();
@@ -538,6 +657,8 @@ class LwsNetServer final : public NetServer {
   lws_protocols protocols_[3];
   lws_retry_bo_t retry_;
   LwsContextPtr context_;
+  struct ev_loop* loop_ = nullptr;  // null: lws's built-in poll() loop
+  TickSul tick_{};                  // libev only: see startTick
   int port_ = 0;
   bool tls_ = false;
   std::thread thread_;
