@@ -217,7 +217,8 @@ void SyncEngine::passOnLoop(RunPtr run) {
     run->change.reset();
     // Exactly one batch behind: the notification holds everything the pull would return.
     // (Its own push, if any, is then conditional on that count: there is no session token.)
-    if (*n == change.syncCount - 1 && remote_.conditionalPush() &&
+    // (syncCount > 0 first: a server's nonsense count must not overflow the subtraction.)
+    if (change.syncCount > 0 && *n == change.syncCount - 1 && remote_.conditionalPush() &&
         std::all_of(change.records.begin(), change.records.end(),
                     [](const Record& r) { return validateRecordKey(r.key).isOk(); })) {
       run->pulled = proto::ListRecordsResponse{};
