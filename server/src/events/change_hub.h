@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -65,6 +66,31 @@ class ChangeHub final : public ChangeListener, public DeviceSubscriptionListener
   void deviceUnsubscribed(const std::string& poolId, const std::string& identityId,
                           const std::string& deviceId, const std::string& dataset) override;
 
+  // ---- what the hub knows of sync counts (for live sync across nodes, events/change_bus.h)
+  // A notice that reached this node some other way than through datasetChanged (the catch-up
+  // read of the database, a subscriber's own read at subscribe time): if `syncCount` is newer
+  // than any the hub has seen for that followed dataset, every following connection except
+  // `exclude` is told, as for a change with no batch. The first count seen for a dataset only
+  // sets the baseline. Returns whether a notification went out. Ignored for datasets nobody
+  // here follows.
+  bool observeSyncCount(const std::string& poolId, const std::string& identityId, const std::string& dataset,
+                        int64_t syncCount, uint64_t exclude = 0);
+  // What this node's connections follow, grouped by identity, with the newest sync count the
+  // hub has seen for each (-1 = none yet): the catch-up compares them with the database.
+  struct FollowedIdentity {
+    std::string poolId;
+    std::string identityId;
+    std::vector<std::pair<std::string, int64_t>> datasets;  // name -> known sync count, by name
+    std::vector<std::string> devices;                       // device IDs presented by open connections
+  };
+  std::vector<FollowedIdentity> followed() const;
+  // The same for one identity (nullopt if no connection here follows it).
+  std::optional<FollowedIdentity> followed(const std::string& poolId, const std::string& identityId) const;
+  // Replaces what the hub knows of a presented device's stored subscriptions (the catch-up
+  // re-reads them after it may have missed a Subscribe/UnsubscribeFromDataset made elsewhere).
+  void setDeviceDatasets(const std::string& poolId, const std::string& identityId, const std::string& deviceId,
+                         const std::vector<std::string>& storedDatasets);
+
   size_t subscribedConnections() const;
   int64_t notificationsSent() const;
   // Devices presented by at least one open connection (for tests and metrics).
@@ -83,12 +109,23 @@ class ChangeHub final : public ChangeListener, public DeviceSubscriptionListener
   // REQUIRES: mu_ held. Resets `subs` to `owner` if it belonged to someone else.
   void setOwnerLocked(uint64_t connection, ConnSubs& subs, const std::string& owner);
   void detachDeviceLocked(uint64_t connection, ConnSubs& subs);
+  // REQUIRES: mu_ held. The connections of `owner` that follow `dataset`, except `exclude`.
+  std::vector<uint64_t> followersLocked(const std::string& owner, const std::string& dataset,
+                                        uint64_t exclude) const;
+  // REQUIRES: mu_ held. Drops what is known of an owner no connection follows any more.
+  void forgetOwnerIfUnfollowedLocked(const std::string& owner);
+  // REQUIRES: mu_ held. `conns` = byOwner_[owner].
+  FollowedIdentity followedLocked(const std::string& owner, const std::set<uint64_t>& conns) const;
+  void send(std::string_view poolId, std::string_view identityId, const std::string& dataset, int64_t syncCount,
+            const std::vector<Record>* batch, const std::vector<uint64_t>& targets);
 
   PushSink& sink_;
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, ConnSubs> byConnection_;                  // guarded by mu_
   std::unordered_map<std::string, std::set<uint64_t>> byOwner_;          // guarded by mu_
   std::unordered_map<std::string, DeviceSubs> byDevice_;                 // guarded by mu_
+  // owner -> dataset -> newest sync count seen (notified or observed); only for followed owners.
+  std::unordered_map<std::string, std::map<std::string, int64_t>> known_;  // guarded by mu_
   int64_t sent_ = 0;                                                      // guarded by mu_
 };
 

@@ -248,6 +248,11 @@ Result<proto::SubscribeResponse> NativeHandler::subscribe(const Caller& caller,
     if (d.isOk()) out.datasets.push_back({name, d->dataset.syncCount, true});
     else if (d.status().code() == StatusCode::kNotFound) out.datasets.push_back({name, 0, false});
     else return d.status();
+    // A count newer than the hub knew means a change this node was not told of (made on
+    // another node, its notice lost): the other followers hear of it now; this connection
+    // learns it from the response.
+    changes_.observeSyncCount(caller.poolId, caller.identityId, name, out.datasets.back().syncCount,
+                              caller.connection);
   }
   return out;
 }
