@@ -18,7 +18,11 @@ int main(int argc, char** argv) {
   std::string configFile, listen, dataDir, tlsCert, tlsKey, logLevel;
   serve->add_option("--config", configFile, "TOML config file (see docs/config.md)")->check(CLI::ExistingFile);
   serve->add_option("--listen", listen, "host:port to listen on (default 127.0.0.1:8080; port 0 = any)");
-  serve->add_option("--data-dir", dataDir, "Directory for the database and keys (default ./tether-data)");
+  serve->add_option("--data-dir", dataDir, "Directory for the database and keys (default ./tether-data); same as --store sqlite:DIR");
+  std::string serveStore;
+  serve->add_option("--store", serveStore,
+                    "Store URL: sqlite:DIR (default sqlite:./tether-data) or postgresql://user@host:port/db "
+                    "(docs/config.md)");
   serve->add_option("--tls-cert", tlsCert, "PEM certificate: serve wss:// and https://")->check(CLI::ExistingFile);
   serve->add_option("--tls-key", tlsKey, "PEM private key for --tls-cert")->check(CLI::ExistingFile);
   serve->add_option("--log-level", logLevel, "trace|debug|info|warn|error (default info)");
@@ -27,23 +31,28 @@ int main(int argc, char** argv) {
                     "Seconds without traffic before a WebSocket is dropped; a ping goes out at "
                     "40% of it (default 75)")->check(CLI::Range(2, 3600));
 
+  // Administration commands take --data-dir DIR or --store URL (one of them).
+  std::string createDir, listDir, oidcDir, authDir, adminStore;
+  auto addStoreOptions = [](CLI::App* cmd, std::string& dir, std::string& store) {
+    CLI::Option* d = cmd->add_option("--data-dir", dir, "Data directory (default ./tether-data)");
+    CLI::Option* s = cmd->add_option("--store", store, "Store URL instead of --data-dir (sqlite:DIR or postgresql://...)");
+    d->excludes(s);
+  };
+
   // pool create / list
   CLI::App* poolCmd = app.add_subcommand("pool", "Manage identity pools");
   poolCmd->require_subcommand(1);
   CLI::App* poolCreate = poolCmd->add_subcommand("create", "Create an identity pool and print its ID");
   PoolCreateArgs createArgs;
-  createArgs.dataDir = "./tether-data";
   poolCreate->add_option("--name", createArgs.name, "Pool name (1-128 characters)")->required();
   poolCreate->add_flag("--allow-guests", createArgs.allowGuests, "Allow unauthenticated (guest) identities");
   poolCreate->add_option("--region", createArgs.region, "Region part of the pool ID (default local)");
-  poolCreate->add_option("--data-dir", createArgs.dataDir, "Data directory (default ./tether-data)");
+  addStoreOptions(poolCreate, createDir, adminStore);
   CLI::App* poolList = poolCmd->add_subcommand("list", "List identity pools");
-  std::filesystem::path listDir = "./tether-data";
-  poolList->add_option("--data-dir", listDir, "Data directory (default ./tether-data)");
+  addStoreOptions(poolList, listDir, adminStore);
 
   // pool add-oidc-provider / remove-oidc-provider / set-developer-provider (docs/authentication.md)
   OidcProviderArgs oidcArgs;
-  oidcArgs.dataDir = "./tether-data";
   CLI::App* addOidc = poolCmd->add_subcommand("add-oidc-provider", "Accept logins from an OpenID Connect issuer");
   addOidc->add_option("--pool", oidcArgs.poolId, "Pool ID")->required();
   addOidc->add_option("--name", oidcArgs.name, "Logins key apps send, e.g. accounts.google.com")->required();
@@ -53,18 +62,17 @@ int main(int argc, char** argv) {
   addOidc->add_option("--jwks", oidcArgs.jwks, "The issuer's JWKS as inline JSON");
   addOidc->add_option("--leeway", oidcArgs.leewaySeconds, "Clock skew allowed on exp/nbf/iat, seconds (default 60)")
       ->check(CLI::Range(0, 600));
-  addOidc->add_option("--data-dir", oidcArgs.dataDir, "Data directory (default ./tether-data)");
+  addStoreOptions(addOidc, oidcDir, adminStore);
   std::string authPool, authName;
-  std::filesystem::path authDir = "./tether-data";
   CLI::App* removeOidc = poolCmd->add_subcommand("remove-oidc-provider", "Stop accepting an OIDC provider's logins");
   removeOidc->add_option("--pool", authPool, "Pool ID")->required();
   removeOidc->add_option("--name", authName, "Provider name")->required();
-  removeOidc->add_option("--data-dir", authDir, "Data directory (default ./tether-data)");
+  addStoreOptions(removeOidc, authDir, adminStore);
   CLI::App* setDev = poolCmd->add_subcommand("set-developer-provider",
                                              "Name the pool's developer provider (cannot be changed later)");
   setDev->add_option("--pool", authPool, "Pool ID")->required();
   setDev->add_option("--name", authName, "Developer provider name, e.g. login.mycompany.myapp")->required();
-  setDev->add_option("--data-dir", authDir, "Data directory (default ./tether-data)");
+  addStoreOptions(setDev, authDir, adminStore);
 
   // credentials create / list / delete
   CLI::App* credsCmd = app.add_subcommand("credentials", "Manage developer credentials (SigV4 / native developer requests)");
@@ -72,12 +80,12 @@ int main(int argc, char** argv) {
   std::string credDescription, credKeyId;
   CLI::App* credsCreate = credsCmd->add_subcommand("create", "Create a credential and print its key pair once");
   credsCreate->add_option("--description", credDescription, "What it is for (shown by list)");
-  credsCreate->add_option("--data-dir", authDir, "Data directory (default ./tether-data)");
+  addStoreOptions(credsCreate, authDir, adminStore);
   CLI::App* credsList = credsCmd->add_subcommand("list", "List credentials (access key IDs only)");
-  credsList->add_option("--data-dir", authDir, "Data directory (default ./tether-data)");
+  addStoreOptions(credsList, authDir, adminStore);
   CLI::App* credsDelete = credsCmd->add_subcommand("delete", "Delete a credential");
   credsDelete->add_option("--access-key-id", credKeyId, "Access key ID")->required();
-  credsDelete->add_option("--data-dir", authDir, "Data directory (default ./tether-data)");
+  addStoreOptions(credsDelete, authDir, adminStore);
 
   try {
     app.parse(argc, argv);
@@ -85,14 +93,24 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
 
-  if (*poolCreate) return runPoolCreate(createArgs);
-  if (*poolList) return runPoolList(listDir);
-  if (*addOidc) return runAddOidcProvider(oidcArgs);
-  if (*removeOidc) return runRemoveOidcProvider(authDir, authPool, authName);
-  if (*setDev) return runSetDeveloperProvider(authDir, authPool, authName);
-  if (*credsCreate) return runCredentialsCreate(authDir, credDescription);
-  if (*credsList) return runCredentialsList(authDir);
-  if (*credsDelete) return runCredentialsDelete(authDir, credKeyId);
+  auto storeUrl = [&adminStore](const std::string& dir) {
+    if (!adminStore.empty()) return adminStore;
+    return "sqlite:" + (dir.empty() ? std::string("./tether-data") : dir);
+  };
+  if (*poolCreate) {
+    createArgs.store = storeUrl(createDir);
+    return runPoolCreate(createArgs);
+  }
+  if (*poolList) return runPoolList(storeUrl(listDir));
+  if (*addOidc) {
+    oidcArgs.store = storeUrl(oidcDir);
+    return runAddOidcProvider(oidcArgs);
+  }
+  if (*removeOidc) return runRemoveOidcProvider(storeUrl(authDir), authPool, authName);
+  if (*setDev) return runSetDeveloperProvider(storeUrl(authDir), authPool, authName);
+  if (*credsCreate) return runCredentialsCreate(storeUrl(authDir), credDescription);
+  if (*credsList) return runCredentialsList(storeUrl(authDir));
+  if (*credsDelete) return runCredentialsDelete(storeUrl(authDir), credKeyId);
 
   ServerConfig config;
   if (!configFile.empty()) {
@@ -111,7 +129,15 @@ int main(int argc, char** argv) {
     }
     config.listen = *addr;
   }
-  if (!dataDir.empty()) config.dataDir = dataDir;
+  if (!dataDir.empty() && !serveStore.empty()) {
+    std::cerr << "tetherd: give --data-dir or --store, not both\n";
+    return 2;
+  }
+  if (!dataDir.empty()) {
+    config.dataDir = dataDir;
+    config.store.reset();
+  }
+  if (!serveStore.empty()) config.store = serveStore;
   if (!tlsCert.empty()) config.tlsCert = tlsCert;
   if (!tlsKey.empty()) config.tlsKey = tlsKey;
   if (!logLevel.empty()) {

@@ -11,18 +11,17 @@
 #include "auth/config.h"
 #include "auth/login_providers.h"
 #include "common/clock.h"
-#include "storage/sqlite_store.h"
+#include "app/open_store.h"
 #include "tether/limits.h"
 
 namespace tether::server {
 namespace {
 
-Result<std::unique_ptr<Store>> openStore(const std::filesystem::path& dataDir) {
-  // Administration of a directory that has no database yet is a mistake (wrong --data-dir),
-  // not a reason to create one.
-  if (!std::filesystem::exists(databasePath(dataDir)))
-    return Status::notFound("no tetherd database in " + dataDir.string() + " (wrong --data-dir?)");
-  return openSqliteStore(databasePath(dataDir));
+// Administration of a directory that has no database yet is a mistake (wrong --data-dir), not a
+// reason to create one (OpenMode::kMustExist).
+Result<std::unique_ptr<Store>> openExistingStore(const std::string& url) {
+  TETHER_TRY(OpenedStore opened, openStore(url, OpenMode::kMustExist));
+  return std::move(opened.store);
 }
 
 int fail(const Status& s, int code = 1) {
@@ -64,7 +63,7 @@ int runAddOidcProvider(const OidcProviderArgs& args) {
       return fail(Status::invalidArgument("--audience must be one non-empty line"), 2);
   if (args.jwksFile.empty() == args.jwks.empty())
     return fail(Status::invalidArgument("give exactly one of --jwks-file and --jwks"), 2);
-  Result<std::unique_ptr<Store>> store = openStore(args.dataDir);
+  Result<std::unique_ptr<Store>> store = openExistingStore(args.store);
   if (!store.isOk()) return fail(store.status());
   if (Status s = requirePool(**store, args.poolId); !s.isOk()) return fail(s);
   Result<std::string> developer = (*store)->getPoolDeveloperProvider(args.poolId);
@@ -89,8 +88,8 @@ int runAddOidcProvider(const OidcProviderArgs& args) {
   return 0;
 }
 
-int runRemoveOidcProvider(const std::filesystem::path& dataDir, const std::string& poolId, const std::string& name) {
-  Result<std::unique_ptr<Store>> store = openStore(dataDir);
+int runRemoveOidcProvider(const std::string& storeUrl, const std::string& poolId, const std::string& name) {
+  Result<std::unique_ptr<Store>> store = openExistingStore(storeUrl);
   if (!store.isOk()) return fail(store.status());
   if (Status s = requirePool(**store, poolId); !s.isOk()) return fail(s);
   if (Status s = (*store)->deleteOidcProvider(poolId, name); !s.isOk()) return fail(s);
@@ -98,9 +97,9 @@ int runRemoveOidcProvider(const std::filesystem::path& dataDir, const std::strin
   return 0;
 }
 
-int runSetDeveloperProvider(const std::filesystem::path& dataDir, const std::string& poolId, const std::string& name) {
+int runSetDeveloperProvider(const std::string& storeUrl, const std::string& poolId, const std::string& name) {
   if (Status s = validateDeveloperProviderName(name); !s.isOk()) return fail(s, 2);
-  Result<std::unique_ptr<Store>> store = openStore(dataDir);
+  Result<std::unique_ptr<Store>> store = openExistingStore(storeUrl);
   if (!store.isOk()) return fail(store.status());
   if (Status s = requirePool(**store, poolId); !s.isOk()) return fail(s);
   Result<std::string> current = (*store)->getPoolDeveloperProvider(poolId);
@@ -115,9 +114,9 @@ int runSetDeveloperProvider(const std::filesystem::path& dataDir, const std::str
   return 0;
 }
 
-int runCredentialsCreate(const std::filesystem::path& dataDir, const std::string& description) {
+int runCredentialsCreate(const std::string& storeUrl, const std::string& description) {
   if (description.size() > 256) return fail(Status::invalidArgument("--description must be at most 256 characters"), 2);
-  Result<std::unique_ptr<Store>> store = openStore(dataDir);
+  Result<std::unique_ptr<Store>> store = openExistingStore(storeUrl);
   if (!store.isOk()) return fail(store.status());
   DeveloperCredentialRow row;
   row.accessKeyId = "AKIA" + randomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
@@ -131,8 +130,8 @@ int runCredentialsCreate(const std::filesystem::path& dataDir, const std::string
   return 0;
 }
 
-int runCredentialsList(const std::filesystem::path& dataDir) {
-  Result<std::unique_ptr<Store>> store = openStore(dataDir);
+int runCredentialsList(const std::string& storeUrl) {
+  Result<std::unique_ptr<Store>> store = openExistingStore(storeUrl);
   if (!store.isOk()) return fail(store.status());
   Result<std::vector<DeveloperCredentialRow>> rows = (*store)->listDeveloperCredentials();
   if (!rows.isOk()) return fail(rows.status());
@@ -140,8 +139,8 @@ int runCredentialsList(const std::filesystem::path& dataDir) {
   return 0;
 }
 
-int runCredentialsDelete(const std::filesystem::path& dataDir, const std::string& accessKeyId) {
-  Result<std::unique_ptr<Store>> store = openStore(dataDir);
+int runCredentialsDelete(const std::string& storeUrl, const std::string& accessKeyId) {
+  Result<std::unique_ptr<Store>> store = openExistingStore(storeUrl);
   if (!store.isOk()) return fail(store.status());
   if (Status s = (*store)->deleteDeveloperCredential(accessKeyId); !s.isOk()) return fail(s);
   std::cout << "deleted " << accessKeyId << "\n";

@@ -14,8 +14,9 @@ namespace tether::server {
 // `idleTimeoutSeconds` 0 = the default (net/tuning.h).
 int runServe(const ServerConfig& config, int idleTimeoutSeconds = 0);
 
+// Every command names its store by URL (app/open_store.h): "sqlite:DIR" or "postgresql://...".
 struct PoolCreateArgs {
-  std::filesystem::path dataDir;
+  std::string store;
   std::string name;
   bool allowGuests = false;
   std::string region = "local";
@@ -23,12 +24,12 @@ struct PoolCreateArgs {
 // `tetherd pool create`: prints the new pool's ID on stdout.
 int runPoolCreate(const PoolCreateArgs& args);
 // `tetherd pool list`: one line per pool: ID, guests, name.
-int runPoolList(const std::filesystem::path& dataDir);
+int runPoolList(const std::string& store);
 
 // `tetherd pool add-oidc-provider`: stores an OpenID Connect provider for a pool after checking
 // it the way the server will (JWKS readable and usable). Exit 0, 1 (store) or 2 (bad input).
 struct OidcProviderArgs {
-  std::filesystem::path dataDir;
+  std::string store;
   std::string poolId;
   std::string name;
   std::string issuer;
@@ -38,14 +39,14 @@ struct OidcProviderArgs {
   int leewaySeconds = 60;
 };
 int runAddOidcProvider(const OidcProviderArgs& args);
-int runRemoveOidcProvider(const std::filesystem::path& dataDir, const std::string& poolId, const std::string& name);
+int runRemoveOidcProvider(const std::string& store, const std::string& poolId, const std::string& name);
 // `tetherd pool set-developer-provider`: names the pool's developer provider (once; it cannot change).
-int runSetDeveloperProvider(const std::filesystem::path& dataDir, const std::string& poolId, const std::string& name);
+int runSetDeveloperProvider(const std::string& store, const std::string& poolId, const std::string& name);
 // `tetherd credentials create`: prints "AccessKeyId: ..." and "SecretAccessKey: ..." once.
-int runCredentialsCreate(const std::filesystem::path& dataDir, const std::string& description);
+int runCredentialsCreate(const std::string& store, const std::string& description);
 // `tetherd credentials list`: access key IDs and descriptions, never secrets.
-int runCredentialsList(const std::filesystem::path& dataDir);
-int runCredentialsDelete(const std::filesystem::path& dataDir, const std::string& accessKeyId);
+int runCredentialsList(const std::string& store);
+int runCredentialsDelete(const std::string& store, const std::string& accessKeyId);
 
 // The SQLite file inside a data directory.
 std::filesystem::path databasePath(const std::filesystem::path& dataDir);

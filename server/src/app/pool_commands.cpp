@@ -1,12 +1,12 @@
-// `tetherd pool create|list`: pool administration (login providers: auth_commands.cpp) straight on the data directory's database.
-// Safe while a server runs on the same directory (SQLite WAL; the server reads pools per request).
+// `tetherd pool create|list`: pool administration (login providers: auth_commands.cpp) straight on the store (--data-dir or --store).
+// Safe while servers run on the same store (SQLite WAL / PostgreSQL; servers read pools per request).
 #include <cstdio>
 #include <iostream>
 
 #include "app/commands.h"
 #include "auth/ids.h"
 #include "common/clock.h"
-#include "storage/sqlite_store.h"
+#include "app/open_store.h"
 #include "tether/limits.h"
 
 namespace tether::server {
@@ -18,11 +18,12 @@ int runPoolCreate(const PoolCreateArgs& args) {
     std::cerr << "tetherd: pool name must be 1-128 characters\n";
     return 2;
   }
-  Result<std::unique_ptr<Store>> store = openSqliteStore(databasePath(args.dataDir));
-  if (!store.isOk()) {
-    std::cerr << "tetherd: " << store.status() << "\n";
+  Result<OpenedStore> opened = openStore(args.store, OpenMode::kCreate);
+  if (!opened.isOk()) {
+    std::cerr << "tetherd: " << opened.status() << "\n";
     return 1;
   }
+  std::unique_ptr<Store>* store = &opened->store;
   PoolInfo pool{newRandomId(args.region), args.name, args.allowGuests, SystemClock().nowMs()};
   if (Status s = validatePoolId(pool.id); !s.isOk()) {
     std::cerr << "tetherd: bad region '" << args.region << "': " << s.message() << "\n";
@@ -36,12 +37,13 @@ int runPoolCreate(const PoolCreateArgs& args) {
   return 0;
 }
 
-int runPoolList(const std::filesystem::path& dataDir) {
-  Result<std::unique_ptr<Store>> store = openSqliteStore(databasePath(dataDir));
-  if (!store.isOk()) {
-    std::cerr << "tetherd: " << store.status() << "\n";
+int runPoolList(const std::string& storeUrl) {
+  Result<OpenedStore> opened = openStore(storeUrl, OpenMode::kCreate);
+  if (!opened.isOk()) {
+    std::cerr << "tetherd: " << opened.status() << "\n";
     return 1;
   }
+  std::unique_ptr<Store>* store = &opened->store;
   Result<std::vector<PoolInfo>> pools = (*store)->listPools();
   if (!pools.isOk()) {
     std::cerr << "tetherd: " << pools.status() << "\n";

@@ -33,7 +33,7 @@
 #include "cognito/temporary_credentials.h"
 #include "net/server_metrics.h"
 #include "net/tuning.h"
-#include "storage/sqlite_store.h"
+#include "app/open_store.h"
 #include "sync/sync_service.h"
 
 namespace tether::server {
@@ -128,25 +128,26 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
     config.listen.port = static_cast<uint16_t>(port);
   }
 
-  std::error_code ec;
-  std::filesystem::create_directories(config.dataDir, ec);
   SystemClock clock;
-  Result<std::unique_ptr<Store>> store = openSqliteStore(databasePath(config.dataDir));
-  if (!store.isOk()) {
-    std::cerr << "tetherd: cannot open the database in " << config.dataDir << ": " << store.status() << "\n";
+  // The database unreachable at start (PostgreSQL down) is an error: exit non-zero, say why.
+  Result<OpenedStore> opened = openStore(config.storeUrl(), OpenMode::kCreate);
+  if (!opened.isOk()) {
+    std::cerr << "tetherd: " << opened.status() << "\n";
     return 1;
   }
+  std::unique_ptr<Store>* store = &opened->store;
+  auth::SecretStore& secrets = *opened->secrets;
   if (Status s = ensurePools(**store, config, clock); !s.isOk()) {
     std::cerr << "tetherd: " << s << "\n";
     return 1;
   }
   std::string issuerUrl = config.effectiveIssuer(config.listen.port);
-  Result<std::unique_ptr<TokenIssuer>> issuer = TokenIssuer::open(config.dataDir, issuerUrl);
+  Result<std::unique_ptr<TokenIssuer>> issuer = TokenIssuer::open(secrets, issuerUrl);
   if (!issuer.isOk()) {
     std::cerr << "tetherd: " << issuer.status() << "\n";
     return 1;
   }
-  Result<std::unique_ptr<SessionTokenSigner>> sessions = SessionTokenSigner::open(config.dataDir);
+  Result<std::unique_ptr<SessionTokenSigner>> sessions = SessionTokenSigner::open(secrets);
   if (!sessions.isOk()) {
     std::cerr << "tetherd: " << sessions.status() << "\n";
     return 1;
@@ -179,7 +180,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   native.setDeviceStore(store->get());  // Cognito push-sync devices -> live sync (docs/live-sync.md)
   // The Cognito-compatible HTTP APIs (docs/cognito.md), behind the operations endpoints.
   Result<std::unique_ptr<cognito::TemporaryCredentials>> credentials =
-      cognito::TemporaryCredentials::open(config.dataDir);
+      cognito::TemporaryCredentials::open(secrets);
   if (!credentials.isOk()) {
     std::cerr << "tetherd: " << credentials.status() << "\n";
     pool.join();
@@ -214,7 +215,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
 
   const char* scheme = (*net)->tls() ? "wss" : "ws";
   std::cout << "tetherd: listening on " << scheme << "://" << config.listen.host << ":" << (*net)->port()
-            << " (data in " << config.dataDir.string() << ")\n";
+            << " (data in " << opened->description << ")\n";
   if (Result<std::vector<PoolInfo>> pools = (*store)->listPools(); pools.isOk()) {
     for (const PoolInfo& p : *pools)
       std::cout << "tetherd: pool " << p.id << " \"" << p.name << "\"" << (p.allowGuests ? " (guests allowed)" : "") << "\n";
@@ -229,6 +230,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   pool.join();              // in-flight requests finish and queue their responses
   (*net)->stop();           // responses are written, connections closed
   net->reset();
+  opened->secrets.reset();
   store->reset();           // database closed
   spdlog::info("stopped");
   return 0;

@@ -111,7 +111,15 @@ Status parseServer(const Checker& ck, const toml::table& server, const std::file
       out.listen = *addr;
     } else if (key == "data_dir") {
       TETHER_TRY(std::string s, ck.nonEmptyString(node, path));
+      if (server.contains("store")) return ck.error(node, "server.data_dir and server.store: give one of them");
       out.dataDir = resolve(baseDir, s);
+    } else if (key == "store") {
+      // sqlite:DIR, postgresql://..., or a libpq keyword string (app/open_store.h checks it).
+      TETHER_TRY(std::string s, ck.nonEmptyString(node, path));
+      // A relative sqlite: directory is relative to the file, like data_dir.
+      if (s.rfind("sqlite:", 0) == 0 && s.size() > 7 && s.compare(7, 2, "//") != 0)
+        s = "sqlite:" + resolve(baseDir, s.substr(7)).string();
+      out.store = s;
     } else if (key == "issuer") {
       TETHER_TRY(std::string s, ck.nonEmptyString(node, path));
       if (!s.starts_with("http://") && !s.starts_with("https://"))

@@ -53,6 +53,9 @@ struct DeveloperCredential {
 struct ServerConfig {
   ListenAddress listen;
   std::filesystem::path dataDir = "./tether-data";
+  // The store URL (app/open_store.h): `store = "..."` in the file or --store. nullopt: the SQLite
+  // store in dataDir. Set together with data_dir in one file is an error.
+  std::optional<std::string> store;
   std::optional<std::string> issuer;            // nullopt: effectiveIssuer() derives it
   std::optional<std::filesystem::path> tlsCert; // both set or neither
   std::optional<std::filesystem::path> tlsKey;
@@ -61,6 +64,8 @@ struct ServerConfig {
   std::vector<DeveloperCredential> developerCredentials;  // [[developer_credentials]]
 
   bool tlsEnabled() const { return tlsCert.has_value(); }
+  // `store`, else "sqlite:<dataDir>".
+  std::string storeUrl() const { return store ? *store : "sqlite:" + dataDir.string(); }
   // The configured issuer, else "http://<host>:<port>" ("https://" with TLS), using
   // `boundPort` (the port actually bound, which differs from listen.port when that is 0).
   std::string effectiveIssuer(uint16_t boundPort) const;

@@ -9,10 +9,13 @@ namespace tether::server {
 
 Result<MergeReport> mergeIdentities(Store& store, const std::string& poolId, const std::string& winnerId,
                                     const std::string& loserId, int64_t nowMs) {
-  MergeReport report;
-  if (winnerId == loserId) return report;
-  {
-    TETHER_TRY(std::unique_ptr<StoreTransaction> txn, store.begin());
+  if (winnerId == loserId) return MergeReport{};
+  return runWriteTransaction(store, [&](StoreTransaction& tx) -> Result<MergeReport> {
+    MergeReport report;
+    StoreTransaction* txn = &tx;
+    // Both identities exclusively, before anything is read: no write of either (on any node)
+    // runs between our reads and our commit, and writes that waited see the loser disabled.
+    TETHER_RETURN_IF_ERROR(txn->lockIdentities({winnerId, loserId}));
     OwnerRef winner{poolId, winnerId};
     OwnerRef loser{poolId, loserId};
     TETHER_TRY(std::vector<DatasetRow> rows, txn->listDatasets(loser, DatasetFilter::kLiveOnly, "", 1000));
@@ -60,8 +63,8 @@ Result<MergeReport> mergeIdentities(Store& store, const std::string& poolId, con
     // (SyncService checks identityDisabled inside each write transaction).
     TETHER_RETURN_IF_ERROR(txn->retireIdentity(poolId, loserId, winnerId));
     TETHER_RETURN_IF_ERROR(txn->commit());
-  }
-  return report;
+    return report;
+  });
 }
 
 }  // namespace tether::server

@@ -73,8 +73,8 @@ Result<proto::GetTokenResponse> IdentityService::getDeveloperToken(const proto::
     secret = it->second;
   } else {
     Result<std::optional<DeveloperCredentialRow>> row = store_.findDeveloperCredential(request.accessKeyId);
-    if (!row.isOk() && row.status().message() != storeNotSupported().message()) return row.status();
-    if (!row.isOk() || !*row) return Status::unauthenticated("The security token included in the request is invalid.");
+    if (!row.isOk()) return row.status();
+    if (!*row) return Status::unauthenticated("The security token included in the request is invalid.");
     secret = (*row)->secret;
   }
   TETHER_RETURN_IF_ERROR(verifyDeveloperSignature(secret, request, clock_.nowMs()));

@@ -20,8 +20,6 @@ constexpr const char* kLoginsDontMatch =
     "Logins don't match. Please include at least one valid login for this identity or identity pool.";
 constexpr const char* kUnsupportedProvider = "Token is not from a supported provider of this identity pool.";
 constexpr const char* kGuestsNotAllowed = "Unauthenticated access is not supported for this identity pool.";
-// Internal marker: a login was linked by a concurrent call between our check and our write.
-constexpr const char* kLinkRace = "login linked concurrently";
 
 Status forbidden(std::string_view id) {
   return Status::unauthenticated("Access to Identity '" + std::string(id) + "' is forbidden.");
@@ -31,11 +29,9 @@ std::string_view regionOf(std::string_view poolId) { return poolId.substr(0, poo
 
 bool isCognitoProvider(std::string_view p) { return p == kCognitoLoginProvider || p == kCognitoLoginProviderCn; }
 
-// The pool's developer provider; "" if none (or the store cannot say).
+// The pool's developer provider; "" if none.
 Result<std::string> developerProviderOf(Store& store, std::string_view poolId) {
-  Result<std::string> p = store.getPoolDeveloperProvider(poolId);
-  if (!p.isOk() && p.status().message() == storeNotSupported().message()) return std::string();
-  return p;
+  return store.getPoolDeveloperProvider(poolId);
 }
 
 struct Presented {
@@ -92,16 +88,18 @@ Result<ResolvedIdentity> LoginResolver::finish(const IdentityInfo& identity, boo
 
 Result<ResolvedIdentity> LoginResolver::resolve(std::string_view poolId, const std::vector<Login>& logins,
                                                 std::string_view identityId) {
-  Result<ResolvedIdentity> r = resolveOnce(poolId, logins, identityId);
-  if (!r.isOk() && r.status().code() == StatusCode::kConflict && r.status().message() == kLinkRace)
-    r = resolveOnce(poolId, logins, identityId);  // the other call's identity now exists
-  if (!r.isOk() && r.status().message() == kLinkRace)
-    return Status::unavailable("logins changed concurrently; retry");
+  bool lostLinkRace = false;
+  Result<ResolvedIdentity> r = resolveOnce(poolId, logins, identityId, lostLinkRace);
+  if (lostLinkRace) {
+    lostLinkRace = false;
+    r = resolveOnce(poolId, logins, identityId, lostLinkRace);  // the other call's identity now exists
+  }
+  if (lostLinkRace) return Status::unavailable("logins changed concurrently; retry");
   return r;
 }
 
 Result<ResolvedIdentity> LoginResolver::resolveOnce(std::string_view poolIdIn, const std::vector<Login>& logins,
-                                                    std::string_view identityIdIn) {
+                                                    std::string_view identityIdIn, bool& lostLinkRace) {
   // ---- input shape (kInvalidArgument), before anything is looked up
   if (logins.size() > static_cast<size_t>(kMaxLoginsPerRequest))
     return Status::invalidArgument("Logins must have at most " + std::to_string(kMaxLoginsPerRequest) + " entries");
@@ -232,7 +230,8 @@ Result<ResolvedIdentity> LoginResolver::resolveOnce(std::string_view poolIdIn, c
     Status s = store_.linkLogin(LoginLink{poolId, e.provider, e.subject, *winner});
     if (s.code() == StatusCode::kConflict) {
       if (created) (void)store_.deleteIdentity(*winner);
-      return Status::conflict(kLinkRace);
+      lostLinkRace = true;  // a concurrent call linked it between our check and our write
+      return Status::conflict("login linked concurrently");
     }
     TETHER_RETURN_IF_ERROR(s);
   }

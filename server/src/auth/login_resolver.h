@@ -89,8 +89,10 @@ class LoginResolver {
   static std::vector<std::string> amrFor(const std::vector<LoginLink>& links);
 
  private:
+  // `lostLinkRace` is set when a login was linked to another identity by a concurrent call
+  // between our check and our write (then resolve() runs it once more).
   Result<ResolvedIdentity> resolveOnce(std::string_view poolId, const std::vector<Login>& logins,
-                                       std::string_view identityId);
+                                       std::string_view identityId, bool& lostLinkRace);
   Result<ResolvedIdentity> finish(const IdentityInfo& identity, bool created, std::vector<std::string> merged);
 
   Store& store_;

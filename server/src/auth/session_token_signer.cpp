@@ -10,6 +10,7 @@
 
 #include "auth/base64url.h"
 #include "auth/key_file.h"
+#include "auth/secret_store.h"
 
 namespace tether::server {
 namespace {
@@ -86,17 +87,21 @@ std::filesystem::path SessionTokenSigner::keyPath(const std::filesystem::path& d
 
 Result<std::unique_ptr<SessionTokenSigner>> SessionTokenSigner::open(
     const std::filesystem::path& dataDir) {
-  std::filesystem::path path = keyPath(dataDir);
-  TETHER_RETURN_IF_ERROR(auth::ensurePrivateDir(path.parent_path()));
+  auth::FileSecretStore files(dataDir);
+  return open(files);
+}
+
+Result<std::unique_ptr<SessionTokenSigner>> SessionTokenSigner::open(auth::SecretStore& secrets) {
+  constexpr const char* kName = "session-key";
   auto generate = []() -> Result<std::string> {
     std::string key(kSessionKeyBytes, '\0');
     if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1)
       return Status::internal("RAND_bytes failed while creating the session-token key");
     return key;
   };
-  TETHER_TRY(std::string key, auth::loadOrCreateSecretFile(path, kSessionKeyBytes, generate));
+  TETHER_TRY(std::string key, secrets.loadOrCreate(kName, kSessionKeyBytes, generate));
   if (key.size() != kSessionKeyBytes)
-    return Status::corruption("session key " + path.string() + " is not " +
+    return Status::corruption("session key " + secrets.describe(kName) + " is not " +
                               std::to_string(kSessionKeyBytes) + " bytes");
   return std::make_unique<SessionTokenSigner>(std::move(key));
 }

@@ -20,6 +20,10 @@
 #include "tether/status.h"
 
 namespace tether::server {
+namespace auth {
+class SecretStore;
+}  // namespace auth
+
 
 // How long a session token stays valid after ListRecords issued it. Longer lets a slow client
 // (a large offline edit) push later without re-listing; shorter narrows the window in which a
@@ -35,6 +39,8 @@ class SessionTokenSigner final : public SessionTokens {
   // Loads the key from `<dataDir>/keys/session-key`, creating it on first use.
   // kIOError if it cannot be read or created; kCorruption if it is not kSessionKeyBytes long.
   static Result<std::unique_ptr<SessionTokenSigner>> open(const std::filesystem::path& dataDir);
+  // The same through any secret store (the key is "session-key" there).
+  static Result<std::unique_ptr<SessionTokenSigner>> open(auth::SecretStore& secrets);
 
   // For tests and for callers that manage the key themselves.
   // REQUIRES: key.size() >= 16 (aborts otherwise; a short HMAC key is a bug, not input).

@@ -13,6 +13,7 @@
 
 #include "auth/base64url.h"
 #include "auth/key_file.h"
+#include "auth/secret_store.h"
 #include "auth/openssl_util.h"
 
 namespace tether::server {
@@ -29,18 +30,18 @@ constexpr size_t kMaxKeyFileBytes = 16384;  // a P-256 PKCS#8 PEM is about 240 b
 // key file simply fails to load.
 int noPassword(char*, int, int, void*) { return 0; }
 
-Result<EvpPkey> parsePem(std::string_view pem, const std::filesystem::path& path) {
+Result<EvpPkey> parsePem(std::string_view pem, const std::string& where) {
   Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return Status::internal("BIO_new_mem_buf failed");
   EvpPkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassword, nullptr));
-  if (!key) return Status::corruption("signing key " + path.string() + " is not a PEM private key");
+  if (!key) return Status::corruption("signing key " + where + " is not a PEM private key");
   char group[64] = {};
   size_t groupLen = 0;
   if (!EVP_PKEY_is_a(key.get(), "EC") ||
       EVP_PKEY_get_utf8_string_param(key.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
                                      &groupLen) != 1 ||
       std::strcmp(group, "prime256v1") != 0)
-    return Status::corruption("signing key " + path.string() + " is not an EC P-256 key");
+    return Status::corruption("signing key " + where + " is not an EC P-256 key");
   return key;
 }
 
@@ -84,15 +85,22 @@ SigningKey::SigningKey(std::unique_ptr<Impl> impl, PublicJwk jwk)
     : impl_(std::move(impl)), jwk_(std::move(jwk)) {}
 SigningKey::~SigningKey() = default;
 
+namespace {
+constexpr const char* kKeyName = "signing-key.pem";
+}  // namespace
+
 std::filesystem::path SigningKey::keyPath(const std::filesystem::path& dataDir) {
-  return dataDir / "keys" / "signing-key.pem";
+  return dataDir / "keys" / kKeyName;
 }
 
 Result<std::unique_ptr<SigningKey>> SigningKey::loadOrCreate(const std::filesystem::path& dataDir) {
-  std::filesystem::path path = keyPath(dataDir);
-  TETHER_RETURN_IF_ERROR(auth::ensurePrivateDir(path.parent_path()));
-  TETHER_TRY(std::string pem, auth::loadOrCreateSecretFile(path, kMaxKeyFileBytes, generatePem));
-  TETHER_TRY(EvpPkey key, parsePem(pem, path));
+  auth::FileSecretStore files(dataDir);
+  return loadOrCreate(files);
+}
+
+Result<std::unique_ptr<SigningKey>> SigningKey::loadOrCreate(auth::SecretStore& secrets) {
+  TETHER_TRY(std::string pem, secrets.loadOrCreate(kKeyName, kMaxKeyFileBytes, generatePem));
+  TETHER_TRY(EvpPkey key, parsePem(pem, secrets.describe(kKeyName)));
 
   PublicJwk jwk;
   TETHER_TRY(std::string x, coordinate(key.get(), OSSL_PKEY_PARAM_EC_PUB_X));

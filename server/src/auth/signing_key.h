@@ -15,6 +15,10 @@
 #include "tether/status.h"
 
 namespace tether::server {
+namespace auth {
+class SecretStore;
+}  // namespace auth
+
 
 // The public half as a JSON Web Key (RFC 7517/7518): kty "EC", crv "P-256".
 struct PublicJwk {
@@ -32,6 +36,8 @@ class SigningKey {
   // kIOError if the directory or file cannot be created or read; kCorruption if the file is not
   // an unencrypted P-256 private key in PEM.
   static Result<std::unique_ptr<SigningKey>> loadOrCreate(const std::filesystem::path& dataDir);
+  // The same through any secret store (the key is "signing-key.pem" there).
+  static Result<std::unique_ptr<SigningKey>> loadOrCreate(auth::SecretStore& secrets);
 
   ~SigningKey();
   SigningKey(const SigningKey&) = delete;

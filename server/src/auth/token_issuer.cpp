@@ -4,6 +4,8 @@
 // public method, converted to a Status there (STYLE.md 5).
 #include "auth/token_issuer.h"
 
+#include "auth/secret_store.h"
+
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -41,7 +43,14 @@ Result<std::unique_ptr<TokenIssuer>> TokenIssuer::open(const std::filesystem::pa
                                                        std::string issuerUrl) {
   if (issuerUrl.empty()) return Status::invalidArgument("token issuer URL is empty");
   if (utf8Length(issuerUrl) < 0) return Status::invalidArgument("token issuer URL is not UTF-8");
-  TETHER_TRY(std::unique_ptr<SigningKey> key, SigningKey::loadOrCreate(dataDir));
+  auth::FileSecretStore files(dataDir);
+  return open(files, std::move(issuerUrl));
+}
+
+Result<std::unique_ptr<TokenIssuer>> TokenIssuer::open(auth::SecretStore& secrets, std::string issuerUrl) {
+  if (issuerUrl.empty()) return Status::invalidArgument("token issuer URL is empty");
+  if (utf8Length(issuerUrl) < 0) return Status::invalidArgument("token issuer URL is not UTF-8");
+  TETHER_TRY(std::unique_ptr<SigningKey> key, SigningKey::loadOrCreate(secrets));
   return std::unique_ptr<TokenIssuer>(new TokenIssuer(std::move(key), std::move(issuerUrl)));
 }
 

@@ -51,6 +51,8 @@ class TokenIssuer {
   // kInvalidArgument if issuerUrl is empty; the key's errors otherwise.
   static Result<std::unique_ptr<TokenIssuer>> open(const std::filesystem::path& dataDir,
                                                    std::string issuerUrl);
+  // The same with the key from any secret store (auth/secret_store.h).
+  static Result<std::unique_ptr<TokenIssuer>> open(auth::SecretStore& secrets, std::string issuerUrl);
 
   // A JWT for `claims`, iat = floor(nowMs / 1000), exp = iat + ttlSeconds.
   // kInvalidArgument if the pool or identity ID is malformed, ttlSeconds is outside

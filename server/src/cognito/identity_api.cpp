@@ -122,8 +122,7 @@ ApiResult<std::string> IdentityApi::developerProvider(const std::string& poolId)
   if (it != ctx_.developerProviders.end()) return it->second;
   Result<std::string> stored = ctx_.store.getPoolDeveloperProvider(poolId);
   if (stored.isOk() && !stored->empty()) return *stored;
-  if (!stored.isOk() && stored.status().code() != StatusCode::kNotFound &&
-      stored.status().message() != storeNotSupported().message())
+  if (!stored.isOk() && stored.status().code() != StatusCode::kNotFound)
     return fromStatus(kSvc, stored.status());
   return invalid("Identity pool " + poolId + " has no developer provider configured.");
 }

@@ -10,6 +10,7 @@
 
 #include "auth/base64url.h"
 #include "auth/key_file.h"
+#include "auth/secret_store.h"
 #include "tether/limits.h"
 
 namespace tether::server::cognito {
@@ -57,8 +58,13 @@ std::filesystem::path TemporaryCredentials::keyPath(const std::filesystem::path&
 }
 
 Result<std::unique_ptr<TemporaryCredentials>> TemporaryCredentials::open(const std::filesystem::path& dataDir) {
-  TETHER_RETURN_IF_ERROR(auth::ensurePrivateDir(dataDir / "keys"));
-  TETHER_TRY(std::string key, auth::loadOrCreateSecretFile(keyPath(dataDir), kCredentialKeyBytes,
+  auth::FileSecretStore files(dataDir);
+  return open(files);
+}
+
+Result<std::unique_ptr<TemporaryCredentials>> TemporaryCredentials::open(auth::SecretStore& secrets) {
+  constexpr const char* kName = "credentials-key";
+  TETHER_TRY(std::string key, secrets.loadOrCreate(kName, kCredentialKeyBytes,
                                                            []() -> Result<std::string> {
                                                              std::string k(kCredentialKeyBytes, '\0');
                                                              if (RAND_bytes(reinterpret_cast<unsigned char*>(k.data()),
@@ -67,7 +73,7 @@ Result<std::unique_ptr<TemporaryCredentials>> TemporaryCredentials::open(const s
                                                              return k;
                                                            }));
   if (key.size() != kCredentialKeyBytes)
-    return Status::corruption("credentials key " + keyPath(dataDir).string() + " has the wrong size");
+    return Status::corruption("credentials key " + secrets.describe(kName) + " has the wrong size");
   return std::make_unique<TemporaryCredentials>(std::move(key));
 }
 

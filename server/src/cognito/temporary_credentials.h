@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "auth/secret_store.h"
 #include "tether/status.h"
 
 namespace tether::server::cognito {
@@ -54,6 +55,8 @@ class TemporaryCredentials {
   static std::filesystem::path keyPath(const std::filesystem::path& dataDir);
   // Loads the key, creating it on first use. kIOError / kCorruption from the key file.
   static Result<std::unique_ptr<TemporaryCredentials>> open(const std::filesystem::path& dataDir);
+  // The same through any secret store (the key is "credentials-key" there).
+  static Result<std::unique_ptr<TemporaryCredentials>> open(auth::SecretStore& secrets);
   // REQUIRES: key.size() >= 16.
   explicit TemporaryCredentials(std::string key);
 

@@ -356,6 +356,18 @@ class SqliteStore final : public Store {
     return st.run();
   }
 
+  Result<std::string> putMetaIfAbsent(std::string_view key, std::string_view value) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement ins, conn_.db->prepare("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING"));
+    ins.bind(1, key).bind(2, value);
+    TETHER_RETURN_IF_ERROR(ins.run());
+    TETHER_TRY(Statement st, conn_.db->prepare("SELECT value FROM meta WHERE key = ?1"));
+    st.bind(1, key);
+    TETHER_TRY(bool row, st.step());
+    if (!row) return Status::internal("meta key vanished after insert");
+    return st.columnText(0);
+  }
+
   // ---- auth block: login providers and developer credentials (issue 5).
   Status putOidcProvider(const OidcProviderRow& p) override {
     std::string audiences;

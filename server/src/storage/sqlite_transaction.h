@@ -112,6 +112,9 @@ class SqliteTransaction final : public StoreTransaction {
                           std::string_view mergedName) override;
   Status removeMergedDataset(const OwnerRef& owner, std::string_view mergedName) override;
   Result<bool> identityDisabled(std::string_view identityId) override;
+  // Write transactions run one at a time on the one write connection: nothing to lock.
+  Status lockIdentities(std::vector<std::string_view>) override { return checkOpen(); }
+  bool failedRetryably() const override { return false; }
   Status retireIdentity(std::string_view poolId, std::string_view loserId,
                         std::string_view winnerId) override;
   Status commit() override;

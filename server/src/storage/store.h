@@ -1,10 +1,13 @@
-// Store: everything tetherd keeps, behind one interface. The sync logic (sync/) and the identity
-// logic (auth/) see only this; SQLite (sqlite_store.h) is the default implementation and
-// PostgreSQL comes later behind the same interface.
+// Store: everything tetherd keeps, behind one interface split by concern (pools, identities and
+// logins, push-sync devices, auth configuration, datasets and records). The sync logic (sync/)
+// and the identity logic (auth/) see only these interfaces; SQLite (sqlite_store.h, the default)
+// and PostgreSQL (pg_store.h) implement them all: every method is pure virtual, so a backend
+// that misses one does not compile. app/open_store.h picks the backend from a store URL.
 //
-// Thread-safety: every method may be called from any thread, concurrently. Callers serialize
-// the work of one identity themselves (a strand per identity), so two write transactions for
-// the same identity never overlap; transactions of different identities may.
+// Thread-safety: every method may be called from any thread, concurrently, and from several
+// processes (nodes) on one database. Callers serialize the work of one identity themselves
+// within a node (a strand per identity); across nodes the backends guarantee the isolation rule
+// of docs/storage.md: two write transactions of one dataset never both pass the sync-count check.
 #pragma once
 
 #include <cstdint>
@@ -91,149 +94,133 @@ struct DeviceInfo {
   friend bool operator==(const DeviceInfo&, const DeviceInfo&) = default;
 };
 
-class Store {
+// ---- identity pools
+class PoolStore {
  public:
-  virtual ~Store() = default;
-
-  // ---- identity pools
+  virtual ~PoolStore() = default;
   // Insert, or replace the pool with the same id. Durable when it returns.
   virtual Status putPool(const PoolInfo& pool) = 0;
   virtual Result<std::optional<PoolInfo>> getPool(std::string_view poolId) = 0;
   virtual Result<std::vector<PoolInfo>> listPools() = 0;  // ordered by createdMs, then id
+  // Totals over the pool's live datasets (Cognito DescribeIdentityPoolUsage).
+  virtual Result<PoolUsage> poolUsage(std::string_view poolId) = 0;
+};
 
-  // ---- identities
+// ---- identities, linked logins and identity administration (Cognito developer operations)
+class IdentityStore {
+ public:
+  virtual ~IdentityStore() = default;
   // kConflict if the id exists. Durable when it returns.
   virtual Status createIdentity(const IdentityInfo& identity) = 0;
   virtual Result<std::optional<IdentityInfo>> getIdentity(std::string_view identityId) = 0;
-
-  // ---- linked logins and identity administration (Cognito developer operations).
-  // Added after the first Store implementations: the defaults answer kInternal "not supported"
-  // so that test fakes which never use logins keep compiling; the SQLite store implements all.
   // The identity a login is linked to, or nullopt.
   virtual Result<std::optional<std::string>> findLogin(std::string_view poolId, std::string_view provider,
-                                                       std::string_view subject);
-  // Links the login. Linking it again to the same identity is a no-op; kConflict if it is linked
-  // to another identity. Durable when it returns.
-  virtual Status linkLogin(const LoginLink& login);
+                                                       std::string_view subject) = 0;
+  // Links the login. Linking it again to the same identity is a no-op; kConflict (and nothing
+  // else means that) if it is linked to another identity. Durable when it returns.
+  virtual Status linkLogin(const LoginLink& login) = 0;
   // kNotFound if the login is not linked to `identityId`.
-  virtual Status unlinkLogin(std::string_view identityId, std::string_view provider, std::string_view subject);
+  virtual Status unlinkLogin(std::string_view identityId, std::string_view provider, std::string_view subject) = 0;
   // The identity's logins, ordered by provider then subject.
-  virtual Result<std::vector<LoginLink>> listLogins(std::string_view identityId);
+  virtual Result<std::vector<LoginLink>> listLogins(std::string_view identityId) = 0;
   // Moves every login of `fromIdentity` to `toIdentity` (identity merge).
-  virtual Status moveLogins(std::string_view fromIdentity, std::string_view toIdentity);
+  virtual Status moveLogins(std::string_view fromIdentity, std::string_view toIdentity) = 0;
   // Identities of a pool ordered by id, ids strictly greater than afterId, at most `limit`.
   virtual Result<std::vector<IdentityInfo>> listIdentities(std::string_view poolId, std::string_view afterId,
-                                                           int limit);
+                                                           int limit) = 0;
   // kNotFound if the identity does not exist.
-  virtual Status setIdentityDisabled(std::string_view identityId, bool disabled);
-  // Removes the identity with its logins, datasets and records. kNotFound if absent.
-  virtual Status deleteIdentity(std::string_view identityId);
-  virtual Result<PoolUsage> poolUsage(std::string_view poolId);
+  virtual Status setIdentityDisabled(std::string_view identityId, bool disabled) = 0;
+  // Removes the identity with its logins, datasets, records, devices and subscriptions,
+  // atomically. kNotFound if absent.
+  virtual Status deleteIdentity(std::string_view identityId) = 0;
+};
 
-  // ---- push-sync devices and their dataset subscriptions (Cognito RegisterDevice,
-  // SubscribeToDataset, UnsubscribeFromDataset). Added later: the defaults answer kInternal
-  // "not supported"; the SQLite store implements all. Each call is atomic and durable when it
-  // returns.
+// ---- push-sync devices and their dataset subscriptions (Cognito RegisterDevice,
+// SubscribeToDataset, UnsubscribeFromDataset). Each call is atomic and durable when it returns.
+class DeviceStore {
+ public:
+  virtual ~DeviceStore() = default;
   // Registers `device`. If (poolId, identityId, platform, pushToken) is already registered, returns
   // that device's ID and changes nothing (AWS returns the same DeviceId); otherwise stores it with
   // device.deviceId and returns that. If the identity then has more than `maxDevices` devices, the
   // oldest (by createdMs, then deviceId) are removed with their subscriptions: a push token that
   // rotates registers again, and the stale registrations must not pile up.
-  virtual Result<std::string> registerDevice(const DeviceInfo& device, int maxDevices);
+  virtual Result<std::string> registerDevice(const DeviceInfo& device, int maxDevices) = 0;
   virtual Result<std::optional<DeviceInfo>> getDevice(std::string_view poolId, std::string_view identityId,
-                                                      std::string_view deviceId);
+                                                      std::string_view deviceId) = 0;
   // Subscribing again is a no-op. kNotFound: the device is not registered for this identity;
   // kLimitExceeded: the device already has `maxSubscriptions` other subscriptions.
   virtual Status subscribeDevice(std::string_view poolId, std::string_view identityId, std::string_view deviceId,
-                                 std::string_view dataset, int maxSubscriptions);
+                                 std::string_view dataset, int maxSubscriptions) = 0;
   // kNotFound: the device is not registered for this identity, or not subscribed to `dataset`.
   virtual Status unsubscribeDevice(std::string_view poolId, std::string_view identityId,
-                                   std::string_view deviceId, std::string_view dataset);
+                                   std::string_view deviceId, std::string_view dataset) = 0;
   // The datasets the device is subscribed to, by name; empty for an unknown device.
   virtual Result<std::vector<std::string>> listDeviceSubscriptions(std::string_view poolId,
                                                                    std::string_view identityId,
-                                                                   std::string_view deviceId);
+                                                                   std::string_view deviceId) = 0;
   // Identity merge: moves every device of `fromIdentity` (with its subscriptions, dataset names
   // unchanged) to `toIdentity`. A device whose (platform, pushToken) `toIdentity` already has is
   // dropped with its subscriptions (the survivor's registration wins). deleteIdentity() removes
   // an identity's devices and subscriptions itself.
-  virtual Status moveDevices(std::string_view poolId, std::string_view fromIdentity, std::string_view toIdentity);
+  virtual Status moveDevices(std::string_view poolId, std::string_view fromIdentity, std::string_view toIdentity) = 0;
+};
 
-  // ---- login providers and developer credentials (auth block; defaults: storeNotSupported).
+// ---- auth configuration kept in the database: login providers, developer credentials, and
+// meta (small server key-value settings, e.g. the shared signing keys on PostgreSQL).
+class AuthConfigStore {
+ public:
+  virtual ~AuthConfigStore() = default;
   // Insert, or replace the provider with the same (poolId, name). Durable when it returns.
-  virtual Status putOidcProvider(const OidcProviderRow& provider);
+  virtual Status putOidcProvider(const OidcProviderRow& provider) = 0;
   // kNotFound if the pool has no provider of that name.
-  virtual Status deleteOidcProvider(std::string_view poolId, std::string_view name);
+  virtual Status deleteOidcProvider(std::string_view poolId, std::string_view name) = 0;
   // The providers of one pool ("" = every pool), ordered by pool then name.
-  virtual Result<std::vector<OidcProviderRow>> listOidcProviders(std::string_view poolId);
+  virtual Result<std::vector<OidcProviderRow>> listOidcProviders(std::string_view poolId) = 0;
   // The pool's developer provider name ("" = none). kNotFound if the pool does not exist.
-  virtual Result<std::string> getPoolDeveloperProvider(std::string_view poolId);
+  virtual Result<std::string> getPoolDeveloperProvider(std::string_view poolId) = 0;
   // kNotFound if the pool does not exist. "" removes it.
-  virtual Status setPoolDeveloperProvider(std::string_view poolId, std::string_view name);
+  virtual Status setPoolDeveloperProvider(std::string_view poolId, std::string_view name) = 0;
   // kConflict if the access key ID exists.
-  virtual Status createDeveloperCredential(const DeveloperCredentialRow& credential);
-  virtual Result<std::optional<DeveloperCredentialRow>> findDeveloperCredential(std::string_view accessKeyId);
-  virtual Result<std::vector<DeveloperCredentialRow>> listDeveloperCredentials();  // by access key ID
+  virtual Status createDeveloperCredential(const DeveloperCredentialRow& credential) = 0;
+  virtual Result<std::optional<DeveloperCredentialRow>> findDeveloperCredential(std::string_view accessKeyId) = 0;
+  virtual Result<std::vector<DeveloperCredentialRow>> listDeveloperCredentials() = 0;  // by access key ID
   // kNotFound if absent.
-  virtual Status deleteDeveloperCredential(std::string_view accessKeyId);
+  virtual Status deleteDeveloperCredential(std::string_view accessKeyId) = 0;
 
-  // ---- datasets and records (store_transaction.h)
+  virtual Result<std::optional<std::string>> getMeta(std::string_view key) = 0;
+  // Insert or replace. Durable when it returns.
+  virtual Status putMeta(std::string_view key, std::string_view value) = 0;
+  // Insert unless the key exists; returns the stored value (ours, or the one that was there or
+  // won a concurrent insert on another node). Durable when it returns.
+  virtual Result<std::string> putMetaIfAbsent(std::string_view key, std::string_view value) = 0;
+};
+
+// ---- datasets and records (store_transaction.h)
+class DatasetStore {
+ public:
+  virtual ~DatasetStore() = default;
   // A read-write transaction: the sync logic reads, checks and writes inside it atomically.
-  // Write transactions are serialized (at most one open at a time per Store); the caller's
-  // per-identity strand keeps one identity's batches in order.
+  // Isolation (docs/storage.md): inside a write transaction, getDataset locks the dataset (a
+  // missing dataset, and countLiveDatasets, lock the identity's dataset set), so two write
+  // transactions of one dataset, on one node or on two, never both pass the sync-count check.
+  // The SQLite store runs write transactions one at a time; the PostgreSQL store runs them
+  // concurrently under row locks, and may abort one (a deadlock or serialization failure:
+  // nothing was written, failedRetryably() is true, and the caller runs its whole logic again
+  // in a new transaction; runWriteTransaction() does that, bounded).
   virtual Result<std::unique_ptr<StoreTransaction>> begin() = 0;
   // A transaction for reads only (a consistent snapshot); writing through it is a bug.
   // Implementations may let these run beside a writer.
   virtual Result<std::unique_ptr<StoreTransaction>> beginRead() = 0;
-
-  // ---- meta: small operator/server key-value settings (e.g. a server instance id).
-  virtual Result<std::optional<std::string>> getMeta(std::string_view key) = 0;
-  // Insert or replace. Durable when it returns.
-  virtual Status putMeta(std::string_view key, std::string_view value) = 0;
 };
 
-inline Status storeNotSupported() { return Status::internal("operation not supported by this store"); }
-inline Result<std::optional<std::string>> Store::findLogin(std::string_view, std::string_view, std::string_view) {
-  return storeNotSupported();
-}
-inline Status Store::linkLogin(const LoginLink&) { return storeNotSupported(); }
-inline Status Store::unlinkLogin(std::string_view, std::string_view, std::string_view) { return storeNotSupported(); }
-inline Result<std::vector<LoginLink>> Store::listLogins(std::string_view) { return storeNotSupported(); }
-inline Status Store::moveLogins(std::string_view, std::string_view) { return storeNotSupported(); }
-inline Result<std::vector<IdentityInfo>> Store::listIdentities(std::string_view, std::string_view, int) {
-  return storeNotSupported();
-}
-inline Status Store::setIdentityDisabled(std::string_view, bool) { return storeNotSupported(); }
-inline Status Store::deleteIdentity(std::string_view) { return storeNotSupported(); }
-inline Result<PoolUsage> Store::poolUsage(std::string_view) { return storeNotSupported(); }
-// Push-sync devices (defaults; see above).
-inline Result<std::string> Store::registerDevice(const DeviceInfo&, int) { return storeNotSupported(); }
-inline Result<std::optional<DeviceInfo>> Store::getDevice(std::string_view, std::string_view, std::string_view) {
-  return storeNotSupported();
-}
-inline Status Store::subscribeDevice(std::string_view, std::string_view, std::string_view, std::string_view, int) {
-  return storeNotSupported();
-}
-inline Status Store::unsubscribeDevice(std::string_view, std::string_view, std::string_view, std::string_view) {
-  return storeNotSupported();
-}
-inline Result<std::vector<std::string>> Store::listDeviceSubscriptions(std::string_view, std::string_view,
-                                                                       std::string_view) {
-  return storeNotSupported();
-}
-inline Status Store::moveDevices(std::string_view, std::string_view, std::string_view) { return storeNotSupported(); }
-
-// auth block defaults
-inline Status Store::putOidcProvider(const OidcProviderRow&) { return storeNotSupported(); }
-inline Status Store::deleteOidcProvider(std::string_view, std::string_view) { return storeNotSupported(); }
-inline Result<std::vector<OidcProviderRow>> Store::listOidcProviders(std::string_view) { return storeNotSupported(); }
-inline Result<std::string> Store::getPoolDeveloperProvider(std::string_view) { return storeNotSupported(); }
-inline Status Store::setPoolDeveloperProvider(std::string_view, std::string_view) { return storeNotSupported(); }
-inline Status Store::createDeveloperCredential(const DeveloperCredentialRow&) { return storeNotSupported(); }
-inline Result<std::optional<DeveloperCredentialRow>> Store::findDeveloperCredential(std::string_view) {
-  return storeNotSupported();
-}
-inline Result<std::vector<DeveloperCredentialRow>> Store::listDeveloperCredentials() { return storeNotSupported(); }
-inline Status Store::deleteDeveloperCredential(std::string_view) { return storeNotSupported(); }
+class Store : public PoolStore,
+              public IdentityStore,
+              public DeviceStore,
+              public AuthConfigStore,
+              public DatasetStore {
+ public:
+  ~Store() override = default;
+};
 
 }  // namespace tether::server

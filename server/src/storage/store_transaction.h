@@ -11,7 +11,11 @@
 // visible through another's OwnerRef.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
+#include <thread>
+#include <utility>
 #include <limits>
 #include <optional>
 #include <span>
@@ -105,25 +109,53 @@ class StoreTransaction {
   // Drops every relation whose merged name is `mergedName`.
   virtual Status removeMergedDataset(const OwnerRef& owner, std::string_view mergedName) = 0;
 
-  // ---- identities. Defaults let test fakes that do not model identities keep compiling: they
-  // report every identity as enabled and cannot retire one.
-  // True if the identity exists and is disabled (merged away). A write checks this inside its
-  // own transaction, so once a merge has committed no write can land in the loser's datasets.
-  virtual Result<bool> identityDisabled(std::string_view identityId);
+  // ---- identities
+  // True if the identity exists and is disabled (merged away). A write checks this first inside
+  // its own transaction, so once a merge has committed no write can land in the loser's
+  // datasets. In a write transaction this also takes the identity's shared lock (PostgreSQL:
+  // merges, which take it exclusively, wait for the write and vice versa).
+  virtual Result<bool> identityDisabled(std::string_view identityId) = 0;
+  // Takes the exclusive lock of each identity until commit: no other write transaction of
+  // these identities runs meanwhile, on any node (identity merge). Locks in ascending id order
+  // whatever the order given, so two merges of overlapping identities cannot deadlock.
+  // SQLite: a no-op (its write transactions already run one at a time).
+  virtual Status lockIdentities(std::vector<std::string_view> identityIds) = 0;
   // The loser's side of a merge, in this transaction (so it commits atomically with the moved
   // data): the loser is disabled and its logins, push-sync devices and their subscriptions move
   // to the winner (a device whose token the winner already has is dropped).
   virtual Status retireIdentity(std::string_view poolId, std::string_view loserId,
-                                std::string_view winnerId);
+                                std::string_view winnerId) = 0;
+
+  // True once a call of this transaction failed because the database aborted the transaction
+  // (PostgreSQL deadlock or serialization failure, SQLSTATE 40P01/40001): nothing of it is
+  // written, and running the same logic again in a new transaction may succeed. Never true for
+  // any other failure (a lost connection during COMMIT leaves the outcome unknown: kUnavailable,
+  // not retried here). Always false on SQLite.
+  virtual bool failedRetryably() const = 0;
 
   // Durable when it returns ok. After commit (ok or not) the transaction is finished: every
   // further call returns kInternal.
   virtual Status commit() = 0;
 };
 
-inline Result<bool> StoreTransaction::identityDisabled(std::string_view) { return false; }
-inline Status StoreTransaction::retireIdentity(std::string_view, std::string_view, std::string_view) {
-  return Status::internal("this store cannot retire identities");
+// How often runWriteTransaction() runs a transaction the database aborted.
+constexpr int kMaxWriteTransactionAttempts = 5;
+
+// Begins a write transaction on `store`, runs `body(txn)` (which commits), and when the
+// transaction failed retryably (failedRetryably()) runs it again in a new one, at most
+// kMaxWriteTransactionAttempts times with a short growing pause. Returns body's result, or the
+// failure of begin(). The body must have no effect outside the transaction before it commits.
+template <class Store_, class Fn>
+auto runWriteTransaction(Store_& store, Fn&& body) -> decltype(body(std::declval<StoreTransaction&>())) {
+  for (int attempt = 1;; ++attempt) {
+    auto txn = store.begin();
+    if (!txn.isOk()) return txn.status();
+    auto result = body(**txn);
+    if (result.isOk() || !(*txn)->failedRetryably() || attempt >= kMaxWriteTransactionAttempts)
+      return result;
+    txn->reset();  // roll back before pausing: its locks must not make the others wait
+    std::this_thread::sleep_for(std::chrono::milliseconds(attempt * attempt));
+  }
 }
 
 }  // namespace tether::server

@@ -191,105 +191,115 @@ Result<proto::UpdateRecordsResponse> SyncService::updateRecords(
   keys.reserve(request.patches.size());
   for (const RecordPatch& p : request.patches) keys.push_back(p.key);
 
-  TETHER_TRY(auto txn, store_.begin());
-  TETHER_RETURN_IF_ERROR(checkNotRetired(*txn, caller));
-  TETHER_TRY(std::optional<DatasetRow> row, txn->getDataset(owner, request.datasetName));
-  if (conditional) {
-    // The device's picture of the dataset must be current: no write, deletion or merge report
-    // it has not pulled. Otherwise it pulls first (it may have records to apply or conflicts
-    // to resolve), exactly as without the shortcut.
-    const int64_t count = row ? row->syncCount : 0;
-    if (count != request.ifDatasetSyncCount) {
-      return Status::conflict("Dataset " + request.datasetName + " is at SyncCount " +
-                              std::to_string(count) + ", not " +
-                              std::to_string(request.ifDatasetSyncCount) + "; pull first");
-    }
-    TETHER_TRY(std::vector<std::string> merged, txn->listMergedDatasets(owner, request.datasetName));
-    if (!merged.empty())
-      return Status::conflict("Dataset " + request.datasetName + " has merged datasets to report; pull first");
-  }
-  TETHER_TRY(std::vector<Record> current, txn->getRecords(owner, request.datasetName, keys));
-  std::unordered_map<std::string_view, const Record*> byKey;
-  for (const Record& r : current) byKey.emplace(r.key, &r);
-  auto stored = [&byKey](const std::string& key) -> const Record* {
-    auto it = byKey.find(key);
-    return it == byKey.end() ? nullptr : it->second;
+  // The check and the write in one transaction; run again if the database aborted it (a
+  // deadlock between nodes on PostgreSQL): nothing of it was written.
+  struct Applied {
+    int64_t syncCount = 0;
+    std::vector<Record> written;
   };
-
-  // 1. Conflicts: every patch must carry the stored record's sync count (0 when none).
-  for (const RecordPatch& p : request.patches) {
-    const Record* cur = stored(p.key);
-    const int64_t curCount = cur != nullptr ? cur->syncCount : 0;
-    if (p.syncCount != curCount) {
-      return Status::conflict("Current SyncCount for: " + p.key + " is: " +
-                              std::to_string(curCount) + " not: " + std::to_string(p.syncCount));
+  TETHER_TRY(Applied applied, runWriteTransaction(store_, [&](StoreTransaction& tx) -> Result<Applied> {
+    StoreTransaction* txn = &tx;
+    TETHER_RETURN_IF_ERROR(checkNotRetired(*txn, caller));
+    TETHER_TRY(std::optional<DatasetRow> row, txn->getDataset(owner, request.datasetName));
+    if (conditional) {
+      // The device's picture of the dataset must be current: no write, deletion or merge report
+      // it has not pulled. Otherwise it pulls first (it may have records to apply or conflicts
+      // to resolve), exactly as without the shortcut.
+      const int64_t count = row ? row->syncCount : 0;
+      if (count != request.ifDatasetSyncCount) {
+        return Status::conflict("Dataset " + request.datasetName + " is at SyncCount " +
+                                std::to_string(count) + ", not " +
+                                std::to_string(request.ifDatasetSyncCount) + "; pull first");
+      }
+      TETHER_TRY(std::vector<std::string> merged, txn->listMergedDatasets(owner, request.datasetName));
+      if (!merged.empty())
+        return Status::conflict("Dataset " + request.datasetName + " has merged datasets to report; pull first");
     }
-  }
+    TETHER_TRY(std::vector<Record> current, txn->getRecords(owner, request.datasetName, keys));
+    std::unordered_map<std::string_view, const Record*> byKey;
+    for (const Record& r : current) byKey.emplace(r.key, &r);
+    auto stored = [&byKey](const std::string& key) -> const Record* {
+      auto it = byKey.find(key);
+      return it == byKey.end() ? nullptr : it->second;
+    };
 
-  // 2. Limits, on the batch's result and before any write.
-  const bool live = row && row->live;
-  if (!live) {
-    TETHER_TRY(int64_t liveDatasets, txn->countLiveDatasets(owner));
-    if (liveDatasets >= kMaxDatasetsPerIdentity) {
-      return Status::limitExceeded("an identity may have at most " +
-                                   std::to_string(kMaxDatasetsPerIdentity) + " datasets");
+    // 1. Conflicts: every patch must carry the stored record's sync count (0 when none).
+    for (const RecordPatch& p : request.patches) {
+      const Record* cur = stored(p.key);
+      const int64_t curCount = cur != nullptr ? cur->syncCount : 0;
+      if (p.syncCount != curCount) {
+        return Status::conflict("Current SyncCount for: " + p.key + " is: " +
+                                std::to_string(curCount) + " not: " + std::to_string(p.syncCount));
+      }
     }
-  }
-  int64_t numRecords = live ? row->numRecords : 0;
-  int64_t bytes = live ? row->dataStorage : 0;
-  for (const RecordPatch& p : request.patches) {
-    const Record* cur = stored(p.key);
-    if (cur != nullptr && cur->value) {
-      numRecords -= 1;
-      bytes -= recordSize(cur->key, *cur->value);
-    }
-    if (p.op == PatchOp::kReplace) {
-      numRecords += 1;
-      bytes += recordSize(p.key, p.value);
-    }
-  }
-  if (numRecords > kMaxRecordsPerDataset) {
-    return Status::limitExceeded("a dataset may hold at most " +
-                                 std::to_string(kMaxRecordsPerDataset) + " records; this call " +
-                                 "would make " + std::to_string(numRecords));
-  }
-  if (bytes > kMaxDatasetBytes) {
-    return Status::limitExceeded("a dataset may hold at most " + std::to_string(kMaxDatasetBytes) +
-                                 " bytes; this call would make " + std::to_string(bytes));
-  }
 
-  // 3. Apply: one new dataset sync count for the whole batch.
-  DatasetRow next = row ? *row : DatasetRow{};
-  next.name = request.datasetName;
-  if (!live) {
-    next.live = true;
-    next.creationMs = now;  // re-creation keeps syncCount and deletedAtSyncCount
-  }
-  next.syncCount += 1;
-  next.lastModifiedMs = now;
-  next.lastModifiedBy = writer;
-  next.numRecords = numRecords;
-  next.dataStorage = bytes;
+    // 2. Limits, on the batch's result and before any write.
+    const bool live = row && row->live;
+    if (!live) {
+      TETHER_TRY(int64_t liveDatasets, txn->countLiveDatasets(owner));
+      if (liveDatasets >= kMaxDatasetsPerIdentity) {
+        return Status::limitExceeded("an identity may have at most " +
+                                     std::to_string(kMaxDatasetsPerIdentity) + " datasets");
+      }
+    }
+    int64_t numRecords = live ? row->numRecords : 0;
+    int64_t bytes = live ? row->dataStorage : 0;
+    for (const RecordPatch& p : request.patches) {
+      const Record* cur = stored(p.key);
+      if (cur != nullptr && cur->value) {
+        numRecords -= 1;
+        bytes -= recordSize(cur->key, *cur->value);
+      }
+      if (p.op == PatchOp::kReplace) {
+        numRecords += 1;
+        bytes += recordSize(p.key, p.value);
+      }
+    }
+    if (numRecords > kMaxRecordsPerDataset) {
+      return Status::limitExceeded("a dataset may hold at most " +
+                                   std::to_string(kMaxRecordsPerDataset) + " records; this call " +
+                                   "would make " + std::to_string(numRecords));
+    }
+    if (bytes > kMaxDatasetBytes) {
+      return Status::limitExceeded("a dataset may hold at most " + std::to_string(kMaxDatasetBytes) +
+                                   " bytes; this call would make " + std::to_string(bytes));
+    }
 
-  std::vector<Record> written;
-  written.reserve(request.patches.size());
-  for (const RecordPatch& p : request.patches) {
-    Record r;
-    r.key = p.key;
-    if (p.op == PatchOp::kReplace) r.value = p.value;
-    r.syncCount = next.syncCount;
-    r.lastModifiedMs = now;
-    r.lastModifiedBy = writer;
-    r.deviceLastModifiedMs = p.deviceLastModifiedMs;
-    written.push_back(std::move(r));
-  }
-  TETHER_RETURN_IF_ERROR(txn->putDataset(owner, next));
-  TETHER_RETURN_IF_ERROR(txn->putRecords(owner, request.datasetName, written));
-  TETHER_RETURN_IF_ERROR(txn->commit());
-  if (listener_) listener_->datasetChanged(caller, request.datasetName, next.syncCount, &written);
+    // 3. Apply: one new dataset sync count for the whole batch.
+    DatasetRow next = row ? *row : DatasetRow{};
+    next.name = request.datasetName;
+    if (!live) {
+      next.live = true;
+      next.creationMs = now;  // re-creation keeps syncCount and deletedAtSyncCount
+    }
+    next.syncCount += 1;
+    next.lastModifiedMs = now;
+    next.lastModifiedBy = writer;
+    next.numRecords = numRecords;
+    next.dataStorage = bytes;
+
+    std::vector<Record> written;
+    written.reserve(request.patches.size());
+    for (const RecordPatch& p : request.patches) {
+      Record r;
+      r.key = p.key;
+      if (p.op == PatchOp::kReplace) r.value = p.value;
+      r.syncCount = next.syncCount;
+      r.lastModifiedMs = now;
+      r.lastModifiedBy = writer;
+      r.deviceLastModifiedMs = p.deviceLastModifiedMs;
+      written.push_back(std::move(r));
+    }
+    TETHER_RETURN_IF_ERROR(txn->putDataset(owner, next));
+    TETHER_RETURN_IF_ERROR(txn->putRecords(owner, request.datasetName, written));
+    TETHER_RETURN_IF_ERROR(txn->commit());
+    return Applied{next.syncCount, std::move(written)};
+  }));
+  std::vector<Record>& written = applied.written;
+  if (listener_) listener_->datasetChanged(caller, request.datasetName, applied.syncCount, &written);
   proto::UpdateRecordsResponse out;
   if (!request.omitValues) out.records = std::move(written);
-  out.syncCount = next.syncCount;
+  out.syncCount = applied.syncCount;
   out.lastModifiedMs = now;
   out.lastModifiedBy = writer;
   return out;
@@ -300,27 +310,31 @@ Result<proto::DeleteDatasetResponse> SyncService::deleteDataset(
   TETHER_RETURN_IF_ERROR(validateCaller(caller));
   TETHER_RETURN_IF_ERROR(validateDatasetName(request.datasetName));
   const OwnerRef owner = ownerOf(caller);
-  TETHER_TRY(auto txn, store_.begin());
-  TETHER_RETURN_IF_ERROR(checkNotRetired(*txn, caller));
-  TETHER_TRY(std::optional<DatasetRow> row, txn->getDataset(owner, request.datasetName));
-  if (!row || !row->live) return Status::notFound("Dataset " + request.datasetName + " not found");
+  using Deleted = std::pair<proto::DeleteDatasetResponse, int64_t>;  // response, new sync count
+  TETHER_TRY(Deleted deleted, runWriteTransaction(store_, [&](StoreTransaction& tx) -> Result<Deleted> {
+    StoreTransaction* txn = &tx;
+    TETHER_RETURN_IF_ERROR(checkNotRetired(*txn, caller));
+    TETHER_TRY(std::optional<DatasetRow> row, txn->getDataset(owner, request.datasetName));
+    if (!row || !row->live) return Status::notFound("Dataset " + request.datasetName + " not found");
 
-  proto::DeleteDatasetResponse out{row->metadata()};
-  DatasetRow next = *row;
-  next.live = false;
-  next.syncCount += 1;  // the deletion consumes a count: D stays monotonic across re-creation
-  next.deletedAtSyncCount = next.syncCount;
-  next.lastModifiedMs = clock_.nowMs();
-  next.lastModifiedBy = !caller.deviceId.empty() ? caller.deviceId : caller.identityId;
-  next.numRecords = 0;
-  next.dataStorage = 0;
-  TETHER_RETURN_IF_ERROR(txn->deleteRecords(owner, request.datasetName));
-  // "Datasets that this dataset was merged with will no longer report the merge."
-  TETHER_RETURN_IF_ERROR(txn->removeMergedDataset(owner, request.datasetName));
-  TETHER_RETURN_IF_ERROR(txn->putDataset(owner, next));
-  TETHER_RETURN_IF_ERROR(txn->commit());
-  if (listener_) listener_->datasetChanged(caller, request.datasetName, next.syncCount, nullptr);
-  return out;
+    proto::DeleteDatasetResponse out{row->metadata()};
+    DatasetRow next = *row;
+    next.live = false;
+    next.syncCount += 1;  // the deletion consumes a count: D stays monotonic across re-creation
+    next.deletedAtSyncCount = next.syncCount;
+    next.lastModifiedMs = clock_.nowMs();
+    next.lastModifiedBy = !caller.deviceId.empty() ? caller.deviceId : caller.identityId;
+    next.numRecords = 0;
+    next.dataStorage = 0;
+    TETHER_RETURN_IF_ERROR(txn->deleteRecords(owner, request.datasetName));
+    // "Datasets that this dataset was merged with will no longer report the merge."
+    TETHER_RETURN_IF_ERROR(txn->removeMergedDataset(owner, request.datasetName));
+    TETHER_RETURN_IF_ERROR(txn->putDataset(owner, next));
+    TETHER_RETURN_IF_ERROR(txn->commit());
+    return std::make_pair(std::move(out), next.syncCount);
+  }));
+  if (listener_) listener_->datasetChanged(caller, request.datasetName, deleted.second, nullptr);
+  return std::move(deleted.first);
 }
 
 Result<proto::DescribeIdentityUsageResponse> SyncService::describeIdentityUsage(

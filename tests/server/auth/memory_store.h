@@ -1,13 +1,18 @@
-// MemoryStore: an in-memory Store for the auth tests (pools, identities, meta). Dataset
-// transactions are not needed by auth/ and report kInternal. `failNext` injects one Store
-// failure to check that errors pass through unchanged.
+// MemoryStore: an in-memory Store for the auth tests: pools, identities, logins, developer
+// credentials, OIDC providers and meta are modelled; datasets and push-sync devices are not
+// (auth/ reaches them only through merges, which these tests do not make) and answer kInternal
+// saying so. `failNext` injects one failure into the next pool or identity call (put/get/list pools,
+// create/get identity) to check that errors pass through unchanged.
 // Thread-safety: all methods lock one mutex, like a real Store they may be called concurrently.
 #pragma once
 
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "storage/store.h"
 
@@ -15,6 +20,7 @@ namespace tether::server::testing {
 
 class MemoryStore final : public Store {
  public:
+  // ---- pools
   Status putPool(const PoolInfo& pool) override {
     std::lock_guard lock(mu_);
     TETHER_RETURN_IF_ERROR(takeFailure());
@@ -35,6 +41,9 @@ class MemoryStore final : public Store {
     for (const auto& [id, pool] : pools_) out.push_back(pool);
     return out;
   }
+  Result<PoolUsage> poolUsage(std::string_view) override { return notModelled("datasets"); }
+
+  // ---- identities and logins
   Status createIdentity(const IdentityInfo& identity) override {
     std::lock_guard lock(mu_);
     TETHER_RETURN_IF_ERROR(takeFailure());
@@ -49,14 +58,137 @@ class MemoryStore final : public Store {
     if (it == identities_.end()) return std::optional<IdentityInfo>();
     return std::optional<IdentityInfo>(it->second);
   }
-  // Guests only: no identity here has linked logins (the login resolver asks).
-  Result<std::vector<LoginLink>> listLogins(std::string_view) override { return std::vector<LoginLink>{}; }
-
-  Result<std::unique_ptr<StoreTransaction>> begin() override {
-    return Status::internal("MemoryStore has no dataset transactions");
+  Result<std::optional<std::string>> findLogin(std::string_view poolId, std::string_view provider,
+                                               std::string_view subject) override {
+    std::lock_guard lock(mu_);
+    auto it = logins_.find(LoginKey{std::string(poolId), std::string(provider), std::string(subject)});
+    if (it == logins_.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
   }
-  Result<std::unique_ptr<StoreTransaction>> beginRead() override {
-    return Status::internal("MemoryStore has no dataset transactions");
+  Status linkLogin(const LoginLink& login) override {
+    std::lock_guard lock(mu_);
+    auto [it, fresh] = logins_.emplace(LoginKey{login.poolId, login.provider, login.subject}, login.identityId);
+    if (!fresh && it->second != login.identityId) return Status::conflict("login is already linked to another identity");
+    return Status::ok();
+  }
+  Status unlinkLogin(std::string_view identityId, std::string_view provider, std::string_view subject) override {
+    std::lock_guard lock(mu_);
+    for (auto it = logins_.begin(); it != logins_.end(); ++it) {
+      if (it->second == identityId && std::get<1>(it->first) == provider && std::get<2>(it->first) == subject) {
+        logins_.erase(it);
+        return Status::ok();
+      }
+    }
+    return Status::notFound("login is not linked to this identity");
+  }
+  Result<std::vector<LoginLink>> listLogins(std::string_view identityId) override {
+    std::lock_guard lock(mu_);
+    std::vector<LoginLink> out;
+    for (const auto& [key, id] : logins_)
+      if (id == identityId) out.push_back(LoginLink{std::get<0>(key), std::get<1>(key), std::get<2>(key), id});
+    std::sort(out.begin(), out.end(), [](const LoginLink& a, const LoginLink& b) {
+      return std::tie(a.provider, a.subject) < std::tie(b.provider, b.subject);
+    });
+    return out;
+  }
+  Status moveLogins(std::string_view fromIdentity, std::string_view toIdentity) override {
+    std::lock_guard lock(mu_);
+    for (auto& [key, id] : logins_)
+      if (id == fromIdentity) id = std::string(toIdentity);
+    return Status::ok();
+  }
+  Result<std::vector<IdentityInfo>> listIdentities(std::string_view poolId, std::string_view afterId,
+                                                   int limit) override {
+    std::lock_guard lock(mu_);
+    std::vector<IdentityInfo> out;
+    for (const auto& [id, info] : identities_) {
+      if (static_cast<int>(out.size()) >= limit) break;
+      if (info.poolId == poolId && id > afterId) out.push_back(info);
+    }
+    return out;
+  }
+  Status setIdentityDisabled(std::string_view identityId, bool disabled) override {
+    std::lock_guard lock(mu_);
+    auto it = identities_.find(std::string(identityId));
+    if (it == identities_.end()) return Status::notFound("no such identity");
+    it->second.disabled = disabled;
+    return Status::ok();
+  }
+  Status deleteIdentity(std::string_view identityId) override {
+    std::lock_guard lock(mu_);
+    if (identities_.erase(std::string(identityId)) == 0) return Status::notFound("no such identity");
+    for (auto it = logins_.begin(); it != logins_.end();) it = it->second == identityId ? logins_.erase(it) : std::next(it);
+    return Status::ok();
+  }
+
+  // ---- push-sync devices: not modelled
+  Result<std::string> registerDevice(const DeviceInfo&, int) override { return notModelled("devices"); }
+  Result<std::optional<DeviceInfo>> getDevice(std::string_view, std::string_view, std::string_view) override {
+    return notModelled("devices");
+  }
+  Status subscribeDevice(std::string_view, std::string_view, std::string_view, std::string_view, int) override {
+    return notModelled("devices");
+  }
+  Status unsubscribeDevice(std::string_view, std::string_view, std::string_view, std::string_view) override {
+    return notModelled("devices");
+  }
+  Result<std::vector<std::string>> listDeviceSubscriptions(std::string_view, std::string_view,
+                                                           std::string_view) override {
+    return notModelled("devices");
+  }
+  Status moveDevices(std::string_view, std::string_view, std::string_view) override { return notModelled("devices"); }
+
+  // ---- auth configuration
+  Status putOidcProvider(const OidcProviderRow& provider) override {
+    std::lock_guard lock(mu_);
+    oidc_[{provider.poolId, provider.name}] = provider;
+    return Status::ok();
+  }
+  Status deleteOidcProvider(std::string_view poolId, std::string_view name) override {
+    std::lock_guard lock(mu_);
+    if (oidc_.erase({std::string(poolId), std::string(name)}) == 0) return Status::notFound("no such OIDC provider");
+    return Status::ok();
+  }
+  Result<std::vector<OidcProviderRow>> listOidcProviders(std::string_view poolId) override {
+    std::lock_guard lock(mu_);
+    std::vector<OidcProviderRow> out;
+    for (const auto& [key, row] : oidc_)
+      if (poolId.empty() || key.first == poolId) out.push_back(row);
+    return out;
+  }
+  Result<std::string> getPoolDeveloperProvider(std::string_view poolId) override {
+    std::lock_guard lock(mu_);
+    if (pools_.count(std::string(poolId)) == 0) return Status::notFound("no such pool");
+    auto it = developerProviders_.find(std::string(poolId));
+    return it == developerProviders_.end() ? std::string() : it->second;
+  }
+  Status setPoolDeveloperProvider(std::string_view poolId, std::string_view name) override {
+    std::lock_guard lock(mu_);
+    if (pools_.count(std::string(poolId)) == 0) return Status::notFound("no such pool");
+    developerProviders_[std::string(poolId)] = std::string(name);
+    return Status::ok();
+  }
+  Status createDeveloperCredential(const DeveloperCredentialRow& credential) override {
+    std::lock_guard lock(mu_);
+    if (!credentials_.emplace(credential.accessKeyId, credential).second) return Status::conflict("credential exists");
+    return Status::ok();
+  }
+  Result<std::optional<DeveloperCredentialRow>> findDeveloperCredential(std::string_view accessKeyId) override {
+    std::lock_guard lock(mu_);
+    auto it = credentials_.find(std::string(accessKeyId));
+    if (it == credentials_.end()) return std::optional<DeveloperCredentialRow>();
+    return std::optional<DeveloperCredentialRow>(it->second);
+  }
+  Result<std::vector<DeveloperCredentialRow>> listDeveloperCredentials() override {
+    std::lock_guard lock(mu_);
+    std::vector<DeveloperCredentialRow> out;
+    for (const auto& [id, row] : credentials_) out.push_back(row);
+    return out;
+  }
+  Status deleteDeveloperCredential(std::string_view accessKeyId) override {
+    std::lock_guard lock(mu_);
+    if (credentials_.erase(std::string(accessKeyId)) == 0) return Status::notFound("no such credential");
+    return Status::ok();
   }
   Result<std::optional<std::string>> getMeta(std::string_view key) override {
     std::lock_guard lock(mu_);
@@ -69,6 +201,14 @@ class MemoryStore final : public Store {
     meta_[std::string(key)] = std::string(value);
     return Status::ok();
   }
+  Result<std::string> putMetaIfAbsent(std::string_view key, std::string_view value) override {
+    std::lock_guard lock(mu_);
+    return meta_.emplace(std::string(key), std::string(value)).first->second;
+  }
+
+  // ---- datasets: not modelled
+  Result<std::unique_ptr<StoreTransaction>> begin() override { return notModelled("datasets"); }
+  Result<std::unique_ptr<StoreTransaction>> beginRead() override { return notModelled("datasets"); }
 
   // Test controls.
   void setDisabled(const std::string& identityId, bool disabled) {
@@ -93,6 +233,10 @@ class MemoryStore final : public Store {
   }
 
  private:
+  using LoginKey = std::tuple<std::string, std::string, std::string>;  // pool, provider, subject
+  static Status notModelled(const char* what) {
+    return Status::internal(std::string("MemoryStore does not model ") + what);
+  }
   Status takeFailure() {
     if (!failure_) return Status::ok();
     Status s = std::move(*failure_);
@@ -101,7 +245,11 @@ class MemoryStore final : public Store {
   }
   std::mutex mu_;
   std::map<std::string, PoolInfo> pools_;
+  std::map<std::string, std::string> developerProviders_;
   std::map<std::string, IdentityInfo> identities_;
+  std::map<LoginKey, std::string> logins_;
+  std::map<std::pair<std::string, std::string>, OidcProviderRow> oidc_;
+  std::map<std::string, DeveloperCredentialRow> credentials_;
   std::map<std::string, std::string> meta_;
   std::optional<Status> failure_;
 };

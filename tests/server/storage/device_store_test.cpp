@@ -166,31 +166,5 @@ TEST_F(DeviceStoreTest, DeleteIdentityRemovesItsDevices) {
   EXPECT_EQ(*reg(kAlice, "a2", "GCM", "t"), "a2");
 }
 
-// A Store that implements only the required methods answers the device calls with kInternal.
-class MinimalStore final : public Store {
- public:
-  Status putPool(const PoolInfo&) override { return Status::ok(); }
-  Result<std::optional<PoolInfo>> getPool(std::string_view) override { return std::optional<PoolInfo>(); }
-  Result<std::vector<PoolInfo>> listPools() override { return std::vector<PoolInfo>(); }
-  Status createIdentity(const IdentityInfo&) override { return Status::ok(); }
-  Result<std::optional<IdentityInfo>> getIdentity(std::string_view) override {
-    return std::optional<IdentityInfo>();
-  }
-  Result<std::unique_ptr<StoreTransaction>> begin() override { return storeNotSupported(); }
-  Result<std::unique_ptr<StoreTransaction>> beginRead() override { return storeNotSupported(); }
-  Result<std::optional<std::string>> getMeta(std::string_view) override { return std::optional<std::string>(); }
-  Status putMeta(std::string_view, std::string_view) override { return Status::ok(); }
-};
-
-TEST(DeviceStoreDefaultsTest, UnimplementedDeviceCallsAnswerInternal) {
-  MinimalStore s;
-  EXPECT_EQ(s.registerDevice(DeviceInfo{}, 1).status().code(), StatusCode::kInternal);
-  EXPECT_EQ(s.getDevice("p", "i", "d").status().code(), StatusCode::kInternal);
-  EXPECT_EQ(s.subscribeDevice("p", "i", "d", "x", 1).code(), StatusCode::kInternal);
-  EXPECT_EQ(s.unsubscribeDevice("p", "i", "d", "x").code(), StatusCode::kInternal);
-  EXPECT_EQ(s.listDeviceSubscriptions("p", "i", "d").status().code(), StatusCode::kInternal);
-  EXPECT_EQ(s.moveDevices("p", "a", "b").code(), StatusCode::kInternal);
-}
-
 }  // namespace
 }  // namespace tether::server

@@ -1,0 +1,44 @@
+#include "auth/secret_store.h"
+
+#include "auth/base64url.h"
+#include "auth/key_file.h"
+
+namespace tether::server::auth {
+
+Result<std::string> FileSecretStore::loadOrCreate(std::string_view name, size_t maxBytes,
+                                                  const std::function<Result<std::string>()>& generate) {
+  std::filesystem::path path = dataDir_ / "keys" / std::string(name);
+  TETHER_RETURN_IF_ERROR(ensurePrivateDir(path.parent_path()));
+  return loadOrCreateSecretFile(path, maxBytes, generate);
+}
+
+std::string FileSecretStore::describe(std::string_view name) const {
+  return (dataDir_ / "keys" / std::string(name)).string();
+}
+
+namespace {
+std::string metaKey(std::string_view name) { return "secret/" + std::string(name); }
+}  // namespace
+
+Result<std::string> DatabaseSecretStore::loadOrCreate(std::string_view name, size_t maxBytes,
+                                                      const std::function<Result<std::string>()>& generate) {
+  const std::string key = metaKey(name);
+  TETHER_TRY(std::optional<std::string> stored, store_.getMeta(key));
+  if (!stored) {
+    TETHER_TRY(std::string fresh, generate());
+    // Nodes starting at once all generate; the first insert wins and everyone reads it back.
+    TETHER_TRY(std::string winner, store_.putMetaIfAbsent(key, base64UrlEncode(fresh)));
+    stored = std::move(winner);
+  }
+  std::optional<std::string> bytes = base64UrlDecode(*stored);
+  if (!bytes) return Status::corruption(describe(name) + " is not base64url");
+  if (bytes->size() > maxBytes)
+    return Status::corruption(describe(name) + " is larger than " + std::to_string(maxBytes) + " bytes");
+  return std::move(*bytes);
+}
+
+std::string DatabaseSecretStore::describe(std::string_view name) const {
+  return "database meta key " + metaKey(name);
+}
+
+}  // namespace tether::server::auth
