@@ -26,6 +26,12 @@ int main(int argc, char** argv) {
   serve->add_option("--tls-cert", tlsCert, "PEM certificate: serve wss:// and https://")->check(CLI::ExistingFile);
   serve->add_option("--tls-key", tlsKey, "PEM private key for --tls-cert")->check(CLI::ExistingFile);
   serve->add_option("--log-level", logLevel, "trace|debug|info|warn|error (default info)");
+  std::string nodeName, issuer;
+  serve->add_option("--node-name", nodeName,
+                    "This node's name when several share a PostgreSQL store (default: the host name)");
+  serve->add_option("--issuer", issuer,
+                    "Issuer URL of the OpenID tokens tetherd signs: the deployment's public URL, the "
+                    "same on every node (default http(s)://LISTEN-ADDRESS)");
   int idleTimeout = 0;
   serve->add_option("--idle-timeout", idleTimeout,
                     "Seconds without traffic before a WebSocket is dropped; a ping goes out at "
@@ -138,6 +144,14 @@ int main(int argc, char** argv) {
     config.store.reset();
   }
   if (!serveStore.empty()) config.store = serveStore;
+  if (!nodeName.empty()) config.nodeName = nodeName;
+  if (!issuer.empty()) {
+    if (!issuer.starts_with("http://") && !issuer.starts_with("https://")) {
+      std::cerr << "tetherd: --issuer must be an http:// or https:// URL\n";
+      return 2;
+    }
+    config.issuer = issuer;
+  }
   if (!tlsCert.empty()) config.tlsCert = tlsCert;
   if (!tlsKey.empty()) config.tlsKey = tlsKey;
   if (!logLevel.empty()) {

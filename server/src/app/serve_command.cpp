@@ -8,6 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
+#include <atomic>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -31,6 +34,9 @@
 #include "cognito/cognito_http.h"
 #include "cognito/request_auth.h"
 #include "cognito/temporary_credentials.h"
+#include "events/change_catch_up.h"
+#include "events/cluster_fanout.h"
+#include "events/pg_change_bus.h"
 #include "net/server_metrics.h"
 #include "net/tuning.h"
 #include "app/open_store.h"
@@ -80,6 +86,55 @@ int pickFreePort(const std::string& host) {
 
 // Pools from the config file are written to the store (the file wins for its pools). With no
 // pool at all, a demo pool that allows guests is created so that `make run` serves at once.
+std::string hostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "tetherd";
+  std::string name;
+  for (const char* p = buf; *p != '\0' && name.size() < 48; ++p) {
+    char c = *p;
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+    name += ok ? c : '-';
+  }
+  return name;
+}
+
+std::string randomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+std::string clusterMetricsText(const PgChangeBus::Stats& bus, int64_t catchUpSent, int64_t catchUpErrors,
+                               int64_t received) {
+  std::string out;
+  auto line = [&out](const char* name, const char* type, const char* help, int64_t v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+           std::to_string(v) + "\n";
+  };
+  line("tether_cluster_notices_published_total", "counter", "Change notices sent to the other nodes (NOTIFY).",
+       bus.published);
+  line("tether_cluster_notices_received_total", "counter", "Change notices received from other nodes.", received);
+  line("tether_cluster_notices_dropped_total", "counter",
+       "Change notices not sent (bus connection down or queue full); the catch-up covers them.", bus.dropped);
+  line("tether_cluster_bus_connected", "gauge", "1 while this node listens for other nodes' notices.",
+       bus.connected ? 1 : 0);
+  line("tether_cluster_bus_reconnects_total", "counter", "Times the listening connection was re-established.",
+       bus.reconnects);
+  line("tether_cluster_catch_up_passes_total", "counter", "Catch-up passes over the followed datasets.",
+       bus.catchUps);
+  line("tether_cluster_catch_up_notices_total", "counter",
+       "Notifications sent because a catch-up found a change no notice had announced.", catchUpSent);
+  line("tether_cluster_catch_up_errors_total", "counter", "Catch-up reads of an identity that failed.",
+       catchUpErrors);
+  return out;
+}
+
 Status ensurePools(Store& store, const ServerConfig& config, const Clock& clock) {
   for (const PoolConfig& p : config.pools) {
     TETHER_TRY(std::optional<PoolInfo> existing, store.getPool(p.id));
@@ -93,9 +148,14 @@ Status ensurePools(Store& store, const ServerConfig& config, const Clock& clock)
   }
   TETHER_TRY(std::vector<PoolInfo> pools, store.listPools());
   if (pools.empty()) {
-    PoolInfo demo{newRandomId("local"), "demo", true, clock.nowMs()};
-    TETHER_RETURN_IF_ERROR(store.putPool(demo));
-    spdlog::info("created demo pool {} (guests allowed)", demo.id);
+    // Several nodes may start at once on one empty database: the first to record its demo
+    // pool's ID wins and every node creates that one pool (idempotent), never one each.
+    TETHER_TRY(std::string id, store.putMetaIfAbsent("demo_pool", newRandomId("local")));
+    TETHER_TRY(std::optional<PoolInfo> existing, store.getPool(id));
+    if (!existing) {
+      TETHER_RETURN_IF_ERROR(store.putPool(PoolInfo{id, "demo", true, clock.nowMs()}));
+      spdlog::info("created demo pool {} (guests allowed)", id);
+    }
   }
   return Status::ok();
 }
@@ -141,6 +201,16 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
     std::cerr << "tetherd: " << s << "\n";
     return 1;
   }
+  // Nodes that share a PostgreSQL store (docs/scale-out.md) must agree on the issuer of the
+  // tokens they sign, and tell each other of changes.
+  Result<StoreUrl> storeUrl = parseStoreUrl(config.storeUrl());
+  const bool shared = storeUrl.isOk() && storeUrl->kind == StoreUrl::Kind::kPostgres;
+  if (shared && !config.issuer) {
+    std::cerr << "tetherd: with a shared PostgreSQL store every node must sign tokens as the same issuer: "
+                 "set server.issuer (or --issuer) to the deployment's public URL\n";
+    return 1;
+  }
+  std::string nodeName = config.nodeName.empty() ? hostName() : config.nodeName;
   std::string issuerUrl = config.effectiveIssuer(config.listen.port);
   Result<std::unique_ptr<TokenIssuer>> issuer = TokenIssuer::open(secrets, issuerUrl);
   if (!issuer.isOk()) {
@@ -174,9 +244,43 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   unsigned workers = std::max(tuning::kMinWorkerThreads, std::thread::hardware_concurrency());
   WorkPool pool(workers);
   NativeHandler native(identities, sync, pool, clock, metrics);
-  sync.setChangeListener(&native.changes());
+  // Live sync: this node's hub, and on a shared store the bus to the other nodes with its
+  // catch-up (events/change_bus.h). The bus listens before the node serves.
+  ChangeListener* changes = &native.changes();
+  DeviceSubscriptionListener* deviceChanges = &native.changes();
+  std::unique_ptr<ChangeCatchUp> catchUp;
+  std::unique_ptr<ClusterFanout> fanout;
+  std::atomic<ClusterFanout*> fanoutReady{nullptr};
+  std::unique_ptr<PgChangeBus> bus;
+  if (shared) {
+    catchUp = std::make_unique<ChangeCatchUp>(**store, native.changes(), pool);
+    PgChangeBusOptions busOptions;
+    busOptions.conninfo = storeUrl->conninfo;
+    busOptions.catchUpIntervalMs = config.catchUpIntervalMs;
+    Result<std::unique_ptr<PgChangeBus>> started = PgChangeBus::start(
+        busOptions,
+        [&fanoutReady](const ChangeNotice& n) {
+          if (ClusterFanout* f = fanoutReady.load()) f->deliver(n);
+        },
+        [c = catchUp.get()] { c->run(); });
+    if (!started.isOk()) {
+      std::cerr << "tetherd: " << started.status() << "\n";
+      pool.join();
+      return 1;
+    }
+    bus = std::move(started).value();
+    // The instance suffix keeps two nodes given the same name from dropping each other's notices.
+    fanout = std::make_unique<ClusterFanout>(native.changes(), *bus, nodeName + "." + randomHex(4));
+    fanoutReady.store(fanout.get());
+    changes = fanout.get();
+    deviceChanges = fanout.get();
+    metrics.moreText = [b = bus.get(), c = catchUp.get(), f = fanout.get()] {
+      return clusterMetricsText(b->stats(), c->noticesSent(), c->readErrors(), f->noticesReceived());
+    };
+  }
+  sync.setChangeListener(changes);
   // Identity merges (both front ends) tell live-sync subscribers about moved datasets.
-  identities.resolver().setChangeListener(&native.changes());
+  identities.resolver().setChangeListener(changes);
   native.setDeviceStore(store->get());  // Cognito push-sync devices -> live sync (docs/live-sync.md)
   // The Cognito-compatible HTTP APIs (docs/cognito.md), behind the operations endpoints.
   Result<std::unique_ptr<cognito::TemporaryCredentials>> credentials =
@@ -192,7 +296,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
                                          clock, pool, {}};
   for (const PoolConfig& p : config.pools)
     if (!p.developerProvider.empty()) cognitoContext.developerProviders[p.id] = p.developerProvider;
-  cognitoContext.deviceSubscriptions = &native.changes();
+  cognitoContext.deviceSubscriptions = deviceChanges;
   cognito::CognitoHttp cognitoHttp(cognitoContext);
   OpsHttp ops((*issuer)->jwksJson(), (*issuer)->discoveryJson(), metrics, &cognitoHttp);
 
@@ -221,12 +325,14 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
       std::cout << "tetherd: pool " << p.id << " \"" << p.name << "\"" << (p.allowGuests ? " (guests allowed)" : "") << "\n";
   }
   std::cout << "tetherd: ready" << std::endl;
-  spdlog::info("listening port={} tls={} workers={} issuer={}", (*net)->port(), (*net)->tls(), workers, issuerUrl);
+  spdlog::info("listening port={} tls={} workers={} issuer={} node={}{}", (*net)->port(), (*net)->tls(), workers,
+               issuerUrl, nodeName, shared ? " (shared store: cross-node live sync on)" : "");
 
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("signal {} received, shutting down", sig);
   native.beginShutdown();   // new requests are refused from here on
+  bus.reset();              // no more notices or catch-up passes (they post to the pool)
   pool.join();              // in-flight requests finish and queue their responses
   (*net)->stop();           // responses are written, connections closed
   net->reset();

@@ -125,6 +125,15 @@ Status parseServer(const Checker& ck, const toml::table& server, const std::file
       if (!s.starts_with("http://") && !s.starts_with("https://"))
         return ck.error(node, "server.issuer must be an http:// or https:// URL");
       out.issuer = s;
+    } else if (key == "node_name") {
+      TETHER_TRY(std::string s, ck.nonEmptyString(node, path));
+      if (Status v = validateNodeName(s); !v.isOk()) return ck.withPlace(node, v);
+      out.nodeName = s;
+    } else if (key == "catch_up_interval_ms") {
+      const auto* ms = node.as_integer();
+      if (ms == nullptr) return ck.wrongType(node, path, "an integer");
+      if (ms->get() < 50 || ms->get() > 3600000) return ck.error(node, path + " must be 50-3600000");
+      out.catchUpIntervalMs = static_cast<int>(ms->get());
     } else if (key == "tls_cert") {
       TETHER_TRY(std::string s, ck.nonEmptyString(node, path));
       out.tlsCert = resolve(baseDir, s);
@@ -314,6 +323,15 @@ Status parsePools(const Checker& ck, const toml::array& pools, ServerConfig& out
 
 }  // namespace
 
+Status validateNodeName(std::string_view name) {
+  bool ok = !name.empty() && name.size() <= 48;
+  for (char c : name)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                c == '_' || c == ':' || c == '-');
+  if (!ok) return Status::invalidArgument("node name '" + std::string(name) + "' must be 1-48 of [A-Za-z0-9._:-]");
+  return Status::ok();
+}
+
 std::string ServerConfig::effectiveIssuer(uint16_t boundPort) const {
   if (issuer) return *issuer;
   std::string host = listen.host.find(':') != std::string::npos ? "[" + listen.host + "]" : listen.host;
@@ -374,6 +392,7 @@ Status validateConfig(const ServerConfig& config) {
     return Status::invalidArgument("TLS needs both a certificate and a key");
   if (config.dataDir.empty()) return Status::invalidArgument("data directory must not be empty");
   if (config.issuer && config.issuer->empty()) return Status::invalidArgument("issuer must not be empty");
+  if (!config.nodeName.empty()) TETHER_RETURN_IF_ERROR(validateNodeName(config.nodeName));
   std::set<std::string> seen;
   for (const PoolConfig& pool : config.pools) {
     TETHER_RETURN_IF_ERROR(validatePoolId(pool.id));

@@ -57,6 +57,11 @@ struct ServerConfig {
   // store in dataDir. Set together with data_dir in one file is an error.
   std::optional<std::string> store;
   std::optional<std::string> issuer;            // nullopt: effectiveIssuer() derives it
+  // Scale-out (docs/scale-out.md): this node's name in logs and cross-node notices (1..48 of
+  // [A-Za-z0-9._:-]; empty = the host name), and how often it compares the sync counts its
+  // connections follow with the shared database (the catch-up behind lost notices).
+  std::string nodeName;
+  int catchUpIntervalMs = 5000;
   std::optional<std::filesystem::path> tlsCert; // both set or neither
   std::optional<std::filesystem::path> tlsKey;
   LogLevel logLevel = LogLevel::kInfo;
@@ -94,6 +99,8 @@ Status validateOidcProviderName(std::string_view name);
 // A pool's developer provider name: 1..128 of [A-Za-z0-9_.-]. kInvalidArgument otherwise.
 Status validateDeveloperProviderName(std::string_view name);
 
+// A node name (server.node_name, --node-name): 1..48 of [A-Za-z0-9._:-].
+Status validateNodeName(std::string_view name);
 // "trace" | "debug" | "info" | "warn" | "error". kInvalidArgument otherwise.
 Result<LogLevel> parseLogLevel(std::string_view text);
 std::string_view logLevelName(LogLevel level);

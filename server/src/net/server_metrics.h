@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace tether::server {
@@ -19,6 +20,9 @@ struct ServerMetrics {
   std::atomic<int64_t> httpRequestsTotal{0};
   std::atomic<int64_t> slowReadersClosedTotal{0};
   std::atomic<int64_t> pushesCoalescedTotal{0};
+  // More families, rendered by their owner (the cross-node change bus when the store is
+  // shared). Set before serving; called on the network thread.
+  std::function<std::string()> moreText;
 
   std::string prometheusText() const {
     std::string out;
@@ -41,6 +45,7 @@ struct ServerMetrics {
     line("tether_pushes_coalesced_total", "counter",
          "Change notifications superseded by a newer one before they were written.",
          pushesCoalescedTotal.load());
+    if (moreText) out += moreText();
     return out;
   }
 };
