@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
+#include "app/store_copy.h"
 #include "auth/config.h"
 
 using namespace tether::server;
@@ -93,6 +94,16 @@ int main(int argc, char** argv) {
   credsDelete->add_option("--access-key-id", credKeyId, "Access key ID")->required();
   addStoreOptions(credsDelete, authDir, adminStore);
 
+  // store copy (docs/scale-out.md: moving off SQLite)
+  CLI::App* storeCmd = app.add_subcommand("store", "Move a deployment between stores");
+  storeCmd->require_subcommand(1);
+  CLI::App* storeCopy = storeCmd->add_subcommand(
+      "copy", "Copy everything (data, identities, keys, credentials) into an empty store, then verify both");
+  std::string copyFrom, copyTo;
+  storeCopy->add_option("--from", copyFrom, "Source store URL, e.g. sqlite:./tether-data (stop its tetherd first)")
+      ->required();
+  storeCopy->add_option("--to", copyTo, "Empty target store URL, e.g. postgresql://tether@db/tether")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -117,6 +128,7 @@ int main(int argc, char** argv) {
   if (*credsCreate) return runCredentialsCreate(storeUrl(authDir), credDescription);
   if (*credsList) return runCredentialsList(storeUrl(authDir));
   if (*credsDelete) return runCredentialsDelete(storeUrl(authDir), credKeyId);
+  if (*storeCopy) return runStoreCopy(copyFrom, copyTo);
 
   ServerConfig config;
   if (!configFile.empty()) {

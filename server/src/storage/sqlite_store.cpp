@@ -273,6 +273,22 @@ class SqliteStore final : public Store {
                                                 st.columnText(0), st.columnText(1), st.columnInt64(2)});
   }
 
+  Result<std::vector<DeviceInfo>> listDevices(std::string_view poolId, std::string_view identityId) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "SELECT device_id, platform, push_token, created_ms FROM devices WHERE pool_id = ?1 AND identity_id = ?2"
+        " ORDER BY device_id"));
+    st.bind(1, poolId).bind(2, identityId);
+    std::vector<DeviceInfo> out;
+    while (true) {
+      TETHER_TRY(bool row, st.step());
+      if (!row) break;
+      out.push_back(DeviceInfo{std::string(poolId), std::string(identityId), st.columnText(0), st.columnText(1),
+                               st.columnText(2), st.columnInt64(3)});
+    }
+    return out;
+  }
+
   Status subscribeDevice(std::string_view poolId, std::string_view identityId, std::string_view deviceId,
                          std::string_view dataset, int maxSubscriptions) override {
     TETHER_TRY(auto lock, lockConnection());
@@ -354,6 +370,21 @@ class SqliteStore final : public Store {
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
     st.bind(1, key).bind(2, value);
     return st.run();
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> listMeta(std::string_view prefix) override {
+    TETHER_TRY(auto lock, lockConnection());
+    // substr instead of LIKE: a prefix may hold '%' or '_'.
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key"));
+    st.bind(1, prefix);
+    std::vector<std::pair<std::string, std::string>> out;
+    while (true) {
+      TETHER_TRY(bool row, st.step());
+      if (!row) break;
+      out.emplace_back(st.columnText(0), st.columnText(1));
+    }
+    return out;
   }
 
   Result<std::string> putMetaIfAbsent(std::string_view key, std::string_view value) override {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "storage/store_transaction.h"
@@ -155,6 +156,8 @@ class DeviceStore {
   // kNotFound: the device is not registered for this identity, or not subscribed to `dataset`.
   virtual Status unsubscribeDevice(std::string_view poolId, std::string_view identityId,
                                    std::string_view deviceId, std::string_view dataset) = 0;
+  // Every device of the identity, ordered by deviceId (`tetherd store copy`, administration).
+  virtual Result<std::vector<DeviceInfo>> listDevices(std::string_view poolId, std::string_view identityId) = 0;
   // The datasets the device is subscribed to, by name; empty for an unknown device.
   virtual Result<std::vector<std::string>> listDeviceSubscriptions(std::string_view poolId,
                                                                    std::string_view identityId,
@@ -191,6 +194,8 @@ class AuthConfigStore {
   virtual Result<std::optional<std::string>> getMeta(std::string_view key) = 0;
   // Insert or replace. Durable when it returns.
   virtual Status putMeta(std::string_view key, std::string_view value) = 0;
+  // Every meta key that starts with `prefix` ("" = all) with its value, ordered by key.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> listMeta(std::string_view prefix) = 0;
   // Insert unless the key exists; returns the stored value (ours, or the one that was there or
   // won a concurrent insert on another node). Durable when it returns.
   virtual Result<std::string> putMetaIfAbsent(std::string_view key, std::string_view value) = 0;

@@ -123,6 +123,9 @@ class MemoryStore final : public Store {
 
   // ---- push-sync devices: not modelled
   Result<std::string> registerDevice(const DeviceInfo&, int) override { return notModelled("devices"); }
+  Result<std::vector<DeviceInfo>> listDevices(std::string_view, std::string_view) override {
+    return notModelled("devices");
+  }
   Result<std::optional<DeviceInfo>> getDevice(std::string_view, std::string_view, std::string_view) override {
     return notModelled("devices");
   }
@@ -200,6 +203,13 @@ class MemoryStore final : public Store {
     std::lock_guard lock(mu_);
     meta_[std::string(key)] = std::string(value);
     return Status::ok();
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> listMeta(std::string_view prefix) override {
+    std::lock_guard lock(mu_);
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& [k, v] : meta_)
+      if (k.compare(0, prefix.size(), prefix) == 0) out.emplace_back(k, v);
+    return out;
   }
   Result<std::string> putMetaIfAbsent(std::string_view key, std::string_view value) override {
     std::lock_guard lock(mu_);

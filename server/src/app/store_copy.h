@@ -1,0 +1,51 @@
+// `tetherd store copy --from URL --to URL`: moves a deployment from one store to another (the
+// usual case: off the SQLite default onto PostgreSQL for scale-out, docs/scale-out.md), with
+// everything a device or an app backend holds a reference to, unchanged: pools and their login
+// providers, identities (disabled ones too) and logins, datasets with their sync counts, dates
+// and deletion markers, every record with its sync count and dates (tombstones included), merged
+// dataset relations, push-sync devices and subscriptions, developer credentials, meta settings
+// and the secrets (token signing key, session-token key, credential key). Devices therefore go
+// on syncing against the new store without a re-pull and without conflicts, and the tokens and
+// credentials they hold stay valid.
+//
+// The target must be empty (no pool, credential, provider or secret): copying into a live
+// deployment would merge two histories. The source should not be served while it is copied
+// (stop tetherd first): the copy reads it in many transactions. Afterwards both sides are read
+// again and compared, dataset by dataset (record counts and a SHA-256 over every field).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "auth/secret_store.h"
+#include "storage/store.h"
+#include "tether/status.h"
+
+namespace tether::server {
+
+struct StoreCopyCounts {
+  int64_t pools = 0, identities = 0, logins = 0, datasets = 0, records = 0, tombstones = 0, mergedRelations = 0,
+          devices = 0, subscriptions = 0, oidcProviders = 0, developerCredentials = 0, metaKeys = 0, secrets = 0;
+  friend bool operator==(const StoreCopyCounts&, const StoreCopyCounts&) = default;
+};
+
+// Copies `from` into `to`. kFailedPrecondition-like refusal as kConflict ("target is not
+// empty") before anything is written; other errors as the stores report them (a failure part
+// way leaves a partial target: empty it, e.g. DROP and re-create the database, and run again).
+Result<StoreCopyCounts> copyStore(Store& from, auth::SecretStore& fromSecrets, Store& to,
+                                  auth::SecretStore& toSecrets);
+
+// What a store holds, dataset by dataset: the counts and one SHA-256 (hex) over every pool,
+// identity, login, device, subscription, dataset row, record and merged relation, in a fixed
+// order. Two stores with equal summaries hold the same data.
+struct StoreSummary {
+  StoreCopyCounts counts;
+  std::string checksum;
+  friend bool operator==(const StoreSummary&, const StoreSummary&) = default;
+};
+Result<StoreSummary> summarizeStore(Store& store);
+
+// The command: opens both URLs, copies, verifies, prints the counts. Exit code.
+int runStoreCopy(const std::string& fromUrl, const std::string& toUrl);
+
+}  // namespace tether::server
