@@ -20,6 +20,13 @@ ApiError fromStatus(Service service, const Status& status) {
     case StatusCode::kUnauthenticated:
     case StatusCode::kPermissionDenied: return {sync ? 403 : 400, name, status.message()};
     case StatusCode::kTooManyRequests: return {sync ? 429 : 400, name, status.message()};
+    case StatusCode::kUnavailable:
+      // The store is unreachable for now (PostgreSQL restarting, a node's connections lost).
+      // TooManyRequestsException is in every operation's documented error list and every AWS
+      // SDK retries it with backoff by itself (botocore, SDK v2/v3 for JavaScript, Android),
+      // whereas InternalErrorException reads as a bug. Nothing was written.
+      spdlog::warn("cognito: store unavailable: {}", status.message());
+      return {sync ? 429 : 400, "TooManyRequestsException", "The service is temporarily unavailable; retry later."};
     default:
       spdlog::error("cognito: internal error: {}", status.toString());
       return ApiError::internal("An internal error occurred.");

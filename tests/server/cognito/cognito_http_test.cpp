@@ -10,6 +10,7 @@
 #include <future>
 
 #include "auth/session_token_signer.h"
+#include "cognito/api_error.h"
 #include "cognito/sigv4.h"
 #include "storage/sqlite_store.h"
 
@@ -222,6 +223,25 @@ TEST_F(CognitoHttpTest, CorsPreflightAndHeaders) {
   EXPECT_EQ(h["Access-Control-Allow-Headers"], "authorization,x-amz-date");
   EXPECT_NE(h["Access-Control-Allow-Methods"].find("DELETE"), std::string::npos);
   EXPECT_FALSE(h["x-amzn-RequestId"].empty());
+}
+
+}  // namespace
+}  // namespace tether::server::cognito
+
+namespace tether::server::cognito {
+namespace {
+
+// The store unreachable (PostgreSQL down) is an error the AWS SDKs retry by themselves, on both
+// APIs, never the InternalErrorException a bug gets.
+TEST(ApiErrorTest, StoreUnavailableIsARetryableThrottle) {
+  ApiError sync = fromStatus(Service::kSync, Status::unavailable("PostgreSQL: connection refused"));
+  EXPECT_EQ(sync.status, 429);
+  EXPECT_EQ(sync.type, "TooManyRequestsException");
+  EXPECT_EQ(sync.message.find("PostgreSQL"), std::string::npos);  // internals stay in the log
+  ApiError identity = fromStatus(Service::kIdentity, Status::unavailable("x"));
+  EXPECT_EQ(identity.status, 400);
+  EXPECT_EQ(identity.type, "TooManyRequestsException");
+  EXPECT_EQ(fromStatus(Service::kSync, Status::internal("bug")).type, "InternalErrorException");
 }
 
 }  // namespace
