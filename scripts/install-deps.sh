@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
   meson ninja-build pkg-config g++ openssl
   libsqlite3-dev libwebsockets-dev capnproto libcapnp-dev libboost-dev libssl-dev
+  libpq-dev postgresql
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
   python3 python3-cryptography nodejs
 )

@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "app/commands.h"
+#include "storage/pg_conn.h"
+#include "storage/pg_store.h"
 #include "storage/sqlite_store.h"
 
 namespace tether::server {
@@ -118,8 +120,16 @@ Result<OpenedStore> openStore(std::string_view url, OpenMode mode) {
     out.description = parsed.dataDir.string();
     return out;
   }
-  (void)parsed;
-  return Status::invalidArgument("this tetherd has no PostgreSQL backend yet");
+  PgStoreOptions options;
+  options.poolSize = parsed.poolSize;
+  Result<std::unique_ptr<Store>> store = openPgStore(parsed.conninfo, options);
+  if (!store.isOk())
+    return Status(store.status().code(), "cannot open the PostgreSQL store " + describePgConninfo(parsed.conninfo) +
+                                             ": " + store.status().message());
+  out.store = std::move(*store);
+  out.secrets = std::make_unique<auth::DatabaseSecretStore>(*out.store);
+  out.description = describePgConninfo(parsed.conninfo);
+  return out;
 }
 
 }  // namespace tether::server

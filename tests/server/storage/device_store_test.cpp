@@ -1,5 +1,5 @@
 // Tests of the push-sync device part of the Store (Cognito RegisterDevice, SubscribeToDataset,
-// UnsubscribeFromDataset) over real SQLite files: same token -> same DeviceId, identity
+// UnsubscribeFromDataset) on both backends: same token -> same DeviceId, identity
 // isolation, idempotent subscribe, not-found cases, limits, eviction of the oldest devices,
 // durability across reopen, identity merge (moveDevices) and deleteIdentity.
 #include <gtest/gtest.h>
@@ -9,12 +9,11 @@
 
 #include "storage/sqlite_store.h"
 #include "storage/store.h"
-#include "temp_dir.h"
+#include "store_backend.h"
 
 namespace tether::server {
 namespace {
 
-using testing::TempDir;
 
 const std::string kPool = "local:00000000-0000-0000-0000-0000000000aa";
 const std::string kAlice = "local:00000000-0000-0000-0000-00000000a11c";
@@ -22,12 +21,16 @@ const std::string kBob = "local:00000000-0000-0000-0000-000000000b0b";
 constexpr int kMaxDevices = 64;
 constexpr int kMaxSubs = 100;
 
-class DeviceStoreTest : public ::testing::Test {
+class DeviceStoreTest : public tether::testing::StoreBackendFixture {
  protected:
-  void SetUp() override { reopen(); }
+  void SetUp() override {
+    StoreBackendFixture::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    reopen();
+  }
   void reopen() {
     store_.reset();
-    auto s = openSqliteStore(dir_.file("tether.db"));
+    auto s = tryOpenStore();
     ASSERT_TRUE(s.isOk()) << s.status();
     store_ = std::move(s).value();
     ASSERT_TRUE(store_->putPool({kPool, "p", true, 1}).isOk());
@@ -42,11 +45,11 @@ class DeviceStoreTest : public ::testing::Test {
     return r.isOk() ? *r : std::vector<std::string>{};
   }
 
-  TempDir dir_;
   std::unique_ptr<Store> store_;
 };
+TETHER_INSTANTIATE_BACKENDS(DeviceStoreTest);
 
-TEST_F(DeviceStoreTest, SamePlatformAndTokenReturnsTheFirstDeviceId) {
+TEST_P(DeviceStoreTest, SamePlatformAndTokenReturnsTheFirstDeviceId) {
   auto first = reg(kAlice, "dev-1", "GCM", "tok");
   ASSERT_TRUE(first.isOk()) << first.status();
   EXPECT_EQ(*first, "dev-1");
@@ -67,7 +70,7 @@ TEST_F(DeviceStoreTest, SamePlatformAndTokenReturnsTheFirstDeviceId) {
   EXPECT_EQ(*reg(kBob, "dev-5", "GCM", "tok"), "dev-5");
 }
 
-TEST_F(DeviceStoreTest, DevicesOfOneIdentityAreInvisibleToAnother) {
+TEST_P(DeviceStoreTest, DevicesOfOneIdentityAreInvisibleToAnother) {
   ASSERT_TRUE(reg(kAlice, "dev-a", "GCM", "t").isOk());
   auto d = store_->getDevice(kPool, kBob, "dev-a");
   ASSERT_TRUE(d.isOk());
@@ -81,7 +84,7 @@ TEST_F(DeviceStoreTest, DevicesOfOneIdentityAreInvisibleToAnother) {
   EXPECT_EQ(subs(kAlice, "dev-a"), std::vector<std::string>{"prefs"});
 }
 
-TEST_F(DeviceStoreTest, SubscribeIsIdempotentAndUnsubscribeNeedsASubscription) {
+TEST_P(DeviceStoreTest, SubscribeIsIdempotentAndUnsubscribeNeedsASubscription) {
   ASSERT_TRUE(reg(kAlice, "dev", "APNS_SANDBOX", "t").isOk());
   EXPECT_EQ(store_->subscribeDevice(kPool, kAlice, "nope", "prefs", kMaxSubs).code(), StatusCode::kNotFound);
   ASSERT_TRUE(store_->subscribeDevice(kPool, kAlice, "dev", "prefs", kMaxSubs).isOk());
@@ -96,7 +99,7 @@ TEST_F(DeviceStoreTest, SubscribeIsIdempotentAndUnsubscribeNeedsASubscription) {
   EXPECT_TRUE(subs(kAlice, "unknown-device").empty());
 }
 
-TEST_F(DeviceStoreTest, SubscriptionLimitRejectsWithoutWriting) {
+TEST_P(DeviceStoreTest, SubscriptionLimitRejectsWithoutWriting) {
   ASSERT_TRUE(reg(kAlice, "dev", "GCM", "t").isOk());
   ASSERT_TRUE(store_->subscribeDevice(kPool, kAlice, "dev", "d1", 2).isOk());
   ASSERT_TRUE(store_->subscribeDevice(kPool, kAlice, "dev", "d2", 2).isOk());
@@ -106,7 +109,7 @@ TEST_F(DeviceStoreTest, SubscriptionLimitRejectsWithoutWriting) {
   EXPECT_EQ(subs(kAlice, "dev"), (std::vector<std::string>{"d1", "d2"}));
 }
 
-TEST_F(DeviceStoreTest, OldestDevicesAreDroppedPastTheLimitWithTheirSubscriptions) {
+TEST_P(DeviceStoreTest, OldestDevicesAreDroppedPastTheLimitWithTheirSubscriptions) {
   ASSERT_TRUE(reg(kAlice, "old", "GCM", "t1", 10, 2).isOk());
   ASSERT_TRUE(reg(kAlice, "mid", "GCM", "t2", 20, 2).isOk());
   ASSERT_TRUE(store_->subscribeDevice(kPool, kAlice, "old", "prefs", kMaxSubs).isOk());
@@ -122,7 +125,7 @@ TEST_F(DeviceStoreTest, OldestDevicesAreDroppedPastTheLimitWithTheirSubscription
   EXPECT_TRUE(store_->getDevice(kPool, kBob, "bobs")->has_value());
 }
 
-TEST_F(DeviceStoreTest, DevicesAndSubscriptionsSurviveReopen) {
+TEST_P(DeviceStoreTest, DevicesAndSubscriptionsSurviveReopen) {
   ASSERT_TRUE(reg(kAlice, "dev", "ADM", "t").isOk());
   ASSERT_TRUE(store_->subscribeDevice(kPool, kAlice, "dev", "prefs", kMaxSubs).isOk());
   reopen();
@@ -130,7 +133,7 @@ TEST_F(DeviceStoreTest, DevicesAndSubscriptionsSurviveReopen) {
   EXPECT_EQ(*reg(kAlice, "other", "ADM", "t"), "dev");
 }
 
-TEST_F(DeviceStoreTest, MoveDevicesCarriesSubscriptionsAndDropsDuplicateTokens) {
+TEST_P(DeviceStoreTest, MoveDevicesCarriesSubscriptionsAndDropsDuplicateTokens) {
   ASSERT_TRUE(reg(kBob, "bob-own", "GCM", "shared", 1).isOk());
   ASSERT_TRUE(store_->subscribeDevice(kPool, kBob, "bob-own", "b", kMaxSubs).isOk());
   ASSERT_TRUE(reg(kAlice, "a-unique", "GCM", "only-alice").isOk());
@@ -151,7 +154,7 @@ TEST_F(DeviceStoreTest, MoveDevicesCarriesSubscriptionsAndDropsDuplicateTokens) 
   EXPECT_EQ(*reg(kBob, "again", "GCM", "shared"), "bob-own");
 }
 
-TEST_F(DeviceStoreTest, DeleteIdentityRemovesItsDevices) {
+TEST_P(DeviceStoreTest, DeleteIdentityRemovesItsDevices) {
   ASSERT_TRUE(store_->createIdentity({kAlice, kPool, 1, false}).isOk());
   ASSERT_TRUE(store_->createIdentity({kBob, kPool, 1, false}).isOk());
   ASSERT_TRUE(reg(kAlice, "a", "GCM", "t").isOk());

@@ -1,5 +1,6 @@
-// Tests of the Store interface over real SQLite files: open/migrate/refuse-newer, pools and
-// identities, datasets/records/merges through transactions, rollback, error mapping.
+// Tests of the Store interface: the contract (pools, identities, meta, datasets/records/merges
+// through transactions, rollback) on both backends (StoreContract, TEST_P over SQLite and
+// PostgreSQL), and SQLite's own open/migrate/refuse-newer and error mapping.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -14,6 +15,7 @@
 #include "storage/sqlite_schema.h"
 #include "storage/sqlite_store.h"
 #include "storage/store.h"
+#include "store_backend.h"
 #include "temp_dir.h"
 
 namespace tether::server {
@@ -270,11 +272,15 @@ TEST(SqliteStoreOpen, EmptyPathIsInvalidArgument) {
   EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
 }
 
+// ---- the storage contract, on both backends (tests/support/store_backend.h)
+
+class StoreContract : public tether::testing::StoreBackendFixture {};
+TETHER_INSTANTIATE_BACKENDS(StoreContract);
+
 // ---- pools, identities, meta
 
-TEST(SqliteStorePools, RoundTripReplaceAndOrder) {
-  TempDir dir;
-  auto store = mustOpen(dir.file("t.db"));
+TEST_P(StoreContract, PoolsRoundTripReplaceAndOrder) {
+  auto store = openStore();
   ASSERT_NE(store, nullptr);
   PoolInfo b{"local:0b", "bee", true, 20};
   PoolInfo a{"local:0a", "ay", false, 20};
@@ -298,9 +304,8 @@ TEST(SqliteStorePools, RoundTripReplaceAndOrder) {
   EXPECT_EQ(*all, (std::vector<PoolInfo>{c, a, b}));  // by createdMs, then id
 }
 
-TEST(SqliteStoreIdentities, RoundTripAndDuplicateIsConflict) {
-  TempDir dir;
-  auto store = mustOpen(dir.file("t.db"));
+TEST_P(StoreContract, IdentitiesRoundTripAndDuplicateIsConflict) {
+  auto store = openStore();
   ASSERT_NE(store, nullptr);
   IdentityInfo id{"local:abc-1", "local:0a", 42, false};
   ASSERT_TRUE(store->createIdentity(id).isOk());
@@ -318,9 +323,8 @@ TEST(SqliteStoreIdentities, RoundTripAndDuplicateIsConflict) {
   EXPECT_FALSE(store->getIdentity("local:ffff")->has_value());
 }
 
-TEST(SqliteStoreMeta, RoundTripAndReplace) {
-  TempDir dir;
-  auto store = mustOpen(dir.file("t.db"));
+TEST_P(StoreContract, MetaRoundTripAndReplace) {
+  auto store = openStore();
   ASSERT_NE(store, nullptr);
   EXPECT_FALSE(store->getMeta("server-id")->has_value());
   ASSERT_TRUE(store->putMeta("server-id", "one").isOk());
@@ -330,11 +334,9 @@ TEST(SqliteStoreMeta, RoundTripAndReplace) {
 
 // ---- transactions
 
-TEST(SqliteStoreTransaction, CommitPersistsAcrossReopen) {
-  TempDir dir;
-  auto file = dir.file("t.db");
+TEST_P(StoreContract, TransactionCommitPersistsAcrossReopen) {
   {
-    auto store = mustOpen(file);
+    auto store = openStore();
     ASSERT_NE(store, nullptr);
     auto txn = store->begin();
     ASSERT_TRUE(txn.isOk()) << txn.status();
@@ -347,7 +349,7 @@ TEST(SqliteStoreTransaction, CommitPersistsAcrossReopen) {
     ASSERT_TRUE((*txn)->putRecords(kAlice, "prefs", recs).isOk());
     ASSERT_TRUE((*txn)->commit().isOk());
   }
-  auto store = mustOpen(file);
+  auto store = openStore();
   ASSERT_NE(store, nullptr);
   auto txn = store->beginRead();
   ASSERT_TRUE(txn.isOk());
@@ -366,9 +368,8 @@ TEST(SqliteStoreTransaction, CommitPersistsAcrossReopen) {
   EXPECT_EQ(*got, (std::vector<Record>{rec("gone", std::nullopt, 2), rec("theme", "dark", 2)}));
 }
 
-TEST(SqliteStoreTransaction, DestroyWithoutCommitRollsBack) {
-  TempDir dir;
-  auto store = mustOpen(dir.file("t.db"));
+TEST_P(StoreContract, TransactionDestroyWithoutCommitRollsBack) {
+  auto store = openStore();
   ASSERT_NE(store, nullptr);
   {
     auto txn = store->begin();
@@ -389,9 +390,8 @@ TEST(SqliteStoreTransaction, DestroyWithoutCommitRollsBack) {
   EXPECT_TRUE((*txn)->listMergedDatasets(kAlice, "prefs")->empty());
 }
 
-TEST(SqliteStoreTransaction, FinishedTransactionRefusesFurtherCalls) {
-  TempDir dir;
-  auto store = mustOpen(dir.file("t.db"));
+TEST_P(StoreContract, TransactionFinishedTransactionRefusesFurtherCalls) {
+  auto store = openStore();
   ASSERT_NE(store, nullptr);
   auto txn = store->begin();
   ASSERT_TRUE(txn.isOk());
@@ -413,9 +413,8 @@ TEST(SqliteStoreTransaction, StoreCallOnTheTransactionThreadFailsInsteadOfDeadlo
   EXPECT_TRUE(store->putPool({"local:01", "p", true, 1}).isOk());  // fine once it is gone
 }
 
-TEST(SqliteStoreTransaction, RecordsWithoutDatasetRowAreABug) {
-  TempDir dir;
-  auto store = mustOpen(dir.file("t.db"));
+TEST_P(StoreContract, TransactionRecordsWithoutDatasetRowAreABug) {
+  auto store = openStore();
   ASSERT_NE(store, nullptr);
   auto txn = store->begin();
   ASSERT_TRUE(txn.isOk());
@@ -423,9 +422,8 @@ TEST(SqliteStoreTransaction, RecordsWithoutDatasetRowAreABug) {
   EXPECT_EQ((*txn)->putRecords(kAlice, "nope", recs).code(), StatusCode::kInternal);
 }
 
-TEST(SqliteStoreTransaction, ListRecordsFiltersOrdersAndResumesAfterCursor) {
-  TempDir dir;
-  auto store = mustOpen(dir.file("t.db"));
+TEST_P(StoreContract, TransactionListRecordsFiltersOrdersAndResumesAfterCursor) {
+  auto store = openStore();
   ASSERT_NE(store, nullptr);
   auto txn = store->begin();
   ASSERT_TRUE(txn.isOk());
@@ -460,9 +458,8 @@ TEST(SqliteStoreTransaction, ListRecordsFiltersOrdersAndResumesAfterCursor) {
   EXPECT_TRUE((*txn)->listRecords(kAlice, "d", all)->empty());
 }
 
-TEST(SqliteStoreTransaction, KeysAndValuesAreByteExact) {
-  TempDir dir;
-  auto store = mustOpen(dir.file("t.db"));
+TEST_P(StoreContract, TransactionKeysAndValuesAreByteExact) {
+  auto store = openStore();
   ASSERT_NE(store, nullptr);
   auto txn = store->begin();
   ASSERT_TRUE(txn.isOk());
@@ -486,9 +483,8 @@ TEST(SqliteStoreTransaction, KeysAndValuesAreByteExact) {
   }
 }
 
-TEST(SqliteStoreTransaction, ListDatasetsFiltersAndPages) {
-  TempDir dir;
-  auto store = mustOpen(dir.file("t.db"));
+TEST_P(StoreContract, TransactionListDatasetsFiltersAndPages) {
+  auto store = openStore();
   ASSERT_NE(store, nullptr);
   auto txn = store->begin();
   ASSERT_TRUE(txn.isOk());
@@ -510,9 +506,8 @@ TEST(SqliteStoreTransaction, ListDatasetsFiltersAndPages) {
   EXPECT_EQ(*(*txn)->countLiveDatasets(kBob), 1);
 }
 
-TEST(SqliteStoreTransaction, MergedDatasetRelation) {
-  TempDir dir;
-  auto store = mustOpen(dir.file("t.db"));
+TEST_P(StoreContract, TransactionMergedDatasetRelation) {
+  auto store = openStore();
   ASSERT_NE(store, nullptr);
   auto txn = store->begin();
   ASSERT_TRUE(txn.isOk());
@@ -527,9 +522,8 @@ TEST(SqliteStoreTransaction, MergedDatasetRelation) {
   EXPECT_EQ(*(*txn)->listMergedDatasets(kBob, "x"), (std::vector<std::string>{"x.local:c"}));
 }
 
-TEST(SqliteStoreTransaction, ThreadsEachCommitTheirOwnRows) {
-  TempDir dir;
-  auto store = mustOpen(dir.file("t.db"));
+TEST_P(StoreContract, TransactionThreadsEachCommitTheirOwnRows) {
+  auto store = openStore();
   ASSERT_NE(store, nullptr);
   constexpr int kThreads = 4;
   constexpr int kEach = 25;

@@ -1,0 +1,169 @@
+#include "storage/pg_schema.h"
+
+#include <array>
+#include <string>
+
+namespace tether::server {
+namespace {
+
+// Any constant: the advisory lock every migrating node takes ("tether" + 1).
+constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7310575183440880641)";
+
+// Append only: a released migration never changes (databases in the field have run it). Entry i
+// moves the schema from version i to i + 1. Text columns that are compared or ordered use
+// COLLATE "C" (byte order, as SQLite's BINARY), record keys and values are bytea (any byte, NUL
+// included, as SQLite's TEXT with explicit lengths).
+constexpr std::array<const char*, 1> kMigrations = {
+    // 1: the data model of SQLite schema version 5.
+    R"sql(
+      CREATE TABLE pools (
+        id                 TEXT COLLATE "C" PRIMARY KEY,
+        name               TEXT NOT NULL,
+        allow_guests       BOOLEAN NOT NULL,
+        created_ms         BIGINT NOT NULL,
+        developer_provider TEXT NOT NULL DEFAULT ''
+      );
+      CREATE TABLE identities (
+        id         TEXT COLLATE "C" PRIMARY KEY,
+        pool_id    TEXT COLLATE "C" NOT NULL,
+        created_ms BIGINT NOT NULL,
+        disabled   BOOLEAN NOT NULL
+      );
+      CREATE INDEX identities_by_pool ON identities (pool_id, id);
+      CREATE TABLE meta (
+        key   TEXT COLLATE "C" PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+      -- A dataset row survives DeleteDataset (live = false) so sync_count stays monotonic.
+      CREATE TABLE datasets (
+        identity_id      TEXT COLLATE "C" NOT NULL,
+        pool_id          TEXT COLLATE "C" NOT NULL,
+        name             TEXT COLLATE "C" NOT NULL,
+        sync_count       BIGINT NOT NULL CHECK (sync_count >= 0),
+        live             BOOLEAN NOT NULL,
+        deleted_at       BIGINT,
+        creation_ms      BIGINT NOT NULL,
+        last_modified_ms BIGINT NOT NULL,
+        last_modified_by TEXT NOT NULL,
+        data_storage     BIGINT NOT NULL,
+        num_records      BIGINT NOT NULL,
+        PRIMARY KEY (identity_id, pool_id, name)
+      );
+      CREATE INDEX datasets_by_pool ON datasets (pool_id);
+      CREATE TABLE records (
+        identity_id             TEXT COLLATE "C" NOT NULL,
+        pool_id                 TEXT COLLATE "C" NOT NULL,
+        dataset                 TEXT COLLATE "C" NOT NULL,
+        key                     BYTEA NOT NULL,
+        value                   BYTEA,
+        sync_count              BIGINT NOT NULL,
+        last_modified_ms        BIGINT NOT NULL,
+        last_modified_by        TEXT NOT NULL,
+        device_last_modified_ms BIGINT NOT NULL,
+        PRIMARY KEY (identity_id, pool_id, dataset, key),
+        FOREIGN KEY (identity_id, pool_id, dataset)
+          REFERENCES datasets (identity_id, pool_id, name) ON DELETE CASCADE
+      );
+      CREATE INDEX records_by_sync_count ON records (identity_id, pool_id, dataset, sync_count, key);
+      CREATE TABLE merged_datasets (
+        identity_id TEXT COLLATE "C" NOT NULL,
+        pool_id     TEXT COLLATE "C" NOT NULL,
+        dataset     TEXT COLLATE "C" NOT NULL,
+        merged_name TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (identity_id, pool_id, dataset, merged_name)
+      );
+      CREATE INDEX merged_by_name ON merged_datasets (identity_id, pool_id, merged_name);
+      -- A lookup table from a login to its identity: keyed by the login, not the identity.
+      CREATE TABLE logins (
+        pool_id     TEXT COLLATE "C" NOT NULL,
+        provider    TEXT COLLATE "C" NOT NULL,
+        subject     TEXT COLLATE "C" NOT NULL,
+        identity_id TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (pool_id, provider, subject)
+      );
+      CREATE INDEX logins_by_identity ON logins (identity_id, provider, subject);
+      CREATE TABLE pool_oidc_providers (
+        pool_id        TEXT COLLATE "C" NOT NULL,
+        name           TEXT COLLATE "C" NOT NULL,
+        issuer         TEXT NOT NULL,
+        audiences      TEXT NOT NULL,
+        jwks_file      TEXT,
+        jwks           TEXT,
+        leeway_seconds INTEGER NOT NULL,
+        created_ms     BIGINT NOT NULL,
+        PRIMARY KEY (pool_id, name)
+      );
+      CREATE TABLE developer_credentials (
+        access_key_id TEXT COLLATE "C" PRIMARY KEY,
+        secret        TEXT NOT NULL,
+        description   TEXT NOT NULL,
+        created_ms    BIGINT NOT NULL
+      );
+      CREATE TABLE devices (
+        identity_id TEXT COLLATE "C" NOT NULL,
+        pool_id     TEXT COLLATE "C" NOT NULL,
+        device_id   TEXT COLLATE "C" NOT NULL,
+        platform    TEXT COLLATE "C" NOT NULL,
+        push_token  TEXT COLLATE "C" NOT NULL,
+        created_ms  BIGINT NOT NULL,
+        PRIMARY KEY (identity_id, pool_id, device_id)
+      );
+      CREATE UNIQUE INDEX devices_by_token ON devices (identity_id, pool_id, platform, push_token);
+      CREATE TABLE dataset_subscriptions (
+        identity_id TEXT COLLATE "C" NOT NULL,
+        pool_id     TEXT COLLATE "C" NOT NULL,
+        device_id   TEXT COLLATE "C" NOT NULL,
+        dataset     TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (identity_id, pool_id, device_id, dataset)
+      );
+    )sql",
+};
+
+Status rollback(PgConn& conn, Status s) {
+  (void)conn.execScript("ROLLBACK");
+  return s;
+}
+
+}  // namespace
+
+const int64_t kPgSchemaVersion = static_cast<int64_t>(kMigrations.size());
+
+Result<int64_t> pgSchemaVersion(PgConn& conn) {
+  TETHER_TRY(PgResult exists, conn.exec("SELECT to_regclass('schema_version') IS NOT NULL"));
+  if (!exists.boolean(0, 0)) return int64_t{0};
+  TETHER_TRY(PgResult v, conn.exec("SELECT COALESCE(MAX(version), 0) FROM schema_version"));
+  return v.int64(0, 0);
+}
+
+Status migratePgSchema(PgConn& conn, int64_t target) {
+  if (target < 0) target = kPgSchemaVersion;
+  if (target > kPgSchemaVersion) return Status::invalidArgument("no schema version " + std::to_string(target));
+  TETHER_RETURN_IF_ERROR(conn.execScript("BEGIN"));
+  // The lock first, each later statement in its own snapshot: whoever waited here sees the
+  // schema the winner committed.
+  if (Status s = conn.execScript(kMigrationLock); !s.isOk()) return rollback(conn, s);
+  if (Status s = conn.execScript(
+          "CREATE TABLE IF NOT EXISTS schema_version ("
+          " version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
+      !s.isOk())
+    return rollback(conn, s);
+  Result<int64_t> version = pgSchemaVersion(conn);
+  if (!version.isOk()) return rollback(conn, version.status());
+  if (*version > target) {
+    return rollback(conn, Status::invalidArgument(
+                              "database schema version " + std::to_string(*version) +
+                              " is newer than this tetherd supports (" + std::to_string(target) +
+                              "); run a newer tetherd or use another database"));
+  }
+  for (int64_t v = *version; v < target; ++v) {
+    Status s = conn.execScript(kMigrations[static_cast<size_t>(v)]);
+    if (s.isOk()) s = conn.exec("INSERT INTO schema_version (version) VALUES ($1)", {v + 1}).status();
+    if (!s.isOk())
+      return rollback(conn, Status(s.code(), "schema migration to version " + std::to_string(v + 1) +
+                                                 " failed: " + s.message()));
+  }
+  if (Status s = conn.execScript("COMMIT"); !s.isOk()) return rollback(conn, s);
+  return Status::ok();
+}
+
+}  // namespace tether::server
