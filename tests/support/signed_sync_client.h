@@ -15,6 +15,9 @@ class SignedSyncClient {
  public:
   SignedSyncClient(int port, std::string poolId, std::string identityId);
 
+  // Sends the following requests to another node (the credentials stay: a multi-node test).
+  void retarget(int port) { port_ = port; }
+
   // GetCredentialsForIdentity for a guest identity; false if it failed.
   bool fetchCredentials();
 

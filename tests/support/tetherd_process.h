@@ -24,6 +24,8 @@ TestCert makeTestCert(const std::filesystem::path& dir);
 
 struct TetherdOptions {
   std::filesystem::path dataDir;   // empty = a new temp dir
+  std::string store;               // a store URL (--store, e.g. postgresql://...) instead of dataDir;
+                                   // dataDir then only holds the log
   bool tls = false;                // serve wss:// with a certificate made for the test
   bool createPool = true;          // create a pool that allows guests before starting
   std::vector<std::string> extraArgs;

@@ -257,6 +257,9 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
     PgChangeBusOptions busOptions;
     busOptions.conninfo = storeUrl->conninfo;
     busOptions.catchUpIntervalMs = config.catchUpIntervalMs;
+    // The instance suffix keeps two nodes given the same name from dropping each other's notices.
+    std::string instance = nodeName + "." + randomHex(4);
+    busOptions.applicationName = "tetherd-changes:" + instance;
     Result<std::unique_ptr<PgChangeBus>> started = PgChangeBus::start(
         busOptions,
         [&fanoutReady](const ChangeNotice& n) {
@@ -269,8 +272,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
       return 1;
     }
     bus = std::move(started).value();
-    // The instance suffix keeps two nodes given the same name from dropping each other's notices.
-    fanout = std::make_unique<ClusterFanout>(native.changes(), *bus, nodeName + "." + randomHex(4));
+    fanout = std::make_unique<ClusterFanout>(native.changes(), *bus, instance);
     fanoutReady.store(fanout.get());
     changes = fanout.get();
     deviceChanges = fanout.get();

@@ -66,7 +66,8 @@ Status PgChangeBus::connect() {
   // connect and TCP keepalives, so a database that vanishes without a reset is noticed.
   const char* keys[] = {"dbname", "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
                         "keepalives_count", "application_name", nullptr};
-  const char* values[] = {options_.conninfo.c_str(), "5", "1", "10", "5", "3", "tetherd-changes", nullptr};
+  const char* values[] = {options_.conninfo.c_str(), "5", "1", "10", "5", "3", options_.applicationName.c_str(),
+                          nullptr};
   auto conn = std::make_unique<Conn>();
   conn->pg = PQconnectdbParams(keys, values, 1);
   if (conn->pg == nullptr || PQstatus(conn->pg) != CONNECTION_OK)

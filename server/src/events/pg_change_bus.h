@@ -31,6 +31,7 @@ namespace tether::server {
 struct PgChangeBusOptions {
   std::string conninfo;                     // a libpq URL or keyword string (PG* env vars apply)
   std::string channel = "tether_changes";
+  std::string applicationName = "tetherd-changes";  // pg_stat_activity.application_name (63 bytes max)
   int catchUpIntervalMs = 5000;
   int reconnectMinMs = 100;
   int reconnectMaxMs = 5000;

@@ -587,6 +587,17 @@ class PgStore final : public Store {
                                                 r.text(0, 0), r.text(0, 1), r.int64(0, 2)});
   }
 
+  Result<std::vector<DeviceInfo>> listDevices(std::string_view poolId, std::string_view identityId) override {
+    TETHER_TRY(PgResult r, exec("SELECT device_id, platform, push_token, created_ms FROM devices"
+                                " WHERE identity_id = $1 AND pool_id = $2 ORDER BY device_id COLLATE \"C\"",
+                                {identityId, poolId}));
+    std::vector<DeviceInfo> out;
+    for (int i = 0; i < r.rows(); ++i)
+      out.push_back(DeviceInfo{std::string(poolId), std::string(identityId), r.text(i, 0), r.text(i, 1), r.text(i, 2),
+                               r.int64(i, 3)});
+    return out;
+  }
+
   Status subscribeDevice(std::string_view poolId, std::string_view identityId, std::string_view deviceId,
                          std::string_view dataset, int maxSubscriptions) override {
     TETHER_TRY(PgPool::Lease conn, pool_->acquire());
@@ -749,6 +760,16 @@ class PgStore final : public Store {
     return exec("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 {key, value})
         .status();
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> listMeta(std::string_view prefix) override {
+    // left() instead of LIKE: a prefix may hold '%' or '_'. Byte order, as SQLite sorts.
+    TETHER_TRY(PgResult r, exec("SELECT key, value FROM meta WHERE left(key, length($1)) = $1"
+                                " ORDER BY key COLLATE \"C\"",
+                                {prefix}));
+    std::vector<std::pair<std::string, std::string>> out;
+    for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.text(i, 0), r.text(i, 1));
+    return out;
   }
 
   Result<std::string> putMetaIfAbsent(std::string_view key, std::string_view value) override {
