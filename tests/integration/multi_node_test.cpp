@@ -24,6 +24,7 @@
 #include "pg_test_cluster.h"
 #include "signed_sync_client.h"
 #include "storage/pg_store.h"
+#include "tetherd_cluster.h"
 #include "tetherd_process.h"
 #include "ws_test_client.h"
 
@@ -75,42 +76,25 @@ class MultiNodeTest : public ::testing::Test {
       return;
     }
     pg_ = *cluster;
-    schema_ = "multinode_" + std::to_string(::getpid());
-    if (Status s = pg_->adminExec("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE; CREATE SCHEMA " + schema_);
-        !s.isOk()) {
-      setupError_ = s.toString();
-      return;
-    }
-    url_ = pg_->url(schema_);
     // A long periodic catch-up, so that the listener test below sees the catch-up that the
     // reconnect triggers, not the periodic one.
-    configDir_ = makeTempDir("multinode-config");
-    std::ofstream(configDir_ / "tetherd.toml") << "[server]\ncatch_up_interval_ms = 600000\n";
-    for (int i = 0; i < kNodes; ++i) {
-      TetherdOptions o;
-      o.store = url_;
-      o.createPool = i == 0;  // one pool, created through node 1
-      o.extraArgs = {"--node-name", "node" + std::to_string(i + 1), "--issuer", "http://tether-cluster.test",
-                     "--config", (configDir_ / "tetherd.toml").string()};
-      nodes_[i] = TetherdProcess::start(o).release();
-      if (nodes_[i] == nullptr) {
-        setupError_ = "node " + std::to_string(i + 1) + " did not start";
-        return;
-      }
+    TetherdClusterOptions o;
+    o.name = "multinode";
+    o.configToml = "[server]\ncatch_up_interval_ms = 600000\n";
+    auto started = TetherdCluster::start(*pg_, o);
+    if (!started.isOk()) {
+      setupError_ = started.status().toString();
+      return;
     }
-    pool_ = nodes_[0]->poolId();
-    std::vector<std::string> addrs;
-    for (auto* n : nodes_) addrs.push_back("127.0.0.1:" + std::to_string(n->port()));
-    const char* cfg = std::getenv("TETHER_HAPROXY_CFG");
-    lb_ = HaproxyProcess::start(cfg != nullptr ? cfg : "docs/scale-out/haproxy.cfg", addrs).release();
-    if (lb_ == nullptr) setupError_ = "haproxy did not start";
+    deployment_ = started->release();
+    for (int i = 0; i < kNodes; ++i) nodes_[i] = &deployment_->node(i);
+    lb_ = &deployment_->balancer();
+    pool_ = deployment_->poolId();
+    schema_ = deployment_->schema();
   }
   static void TearDownTestSuite() {
-    delete lb_;
-    for (auto*& n : nodes_) {
-      delete n;
-      n = nullptr;
-    }
+    delete deployment_;
+    deployment_ = nullptr;
   }
   void SetUp() override {
     if (!setupError_.empty()) {
@@ -140,8 +124,8 @@ class MultiNodeTest : public ::testing::Test {
   }
 
   static inline PgTestCluster* pg_ = nullptr;
-  static inline std::string schema_, url_, pool_, setupError_;
-  static inline std::filesystem::path configDir_;
+  static inline TetherdCluster* deployment_ = nullptr;
+  static inline std::string schema_, pool_, setupError_;
   static inline TetherdProcess* nodes_[kNodes] = {};
   static inline HaproxyProcess* lb_ = nullptr;
 };
