@@ -94,6 +94,20 @@ int main(int argc, char** argv) {
   credsDelete->add_option("--access-key-id", credKeyId, "Access key ID")->required();
   addStoreOptions(credsDelete, authDir, adminStore);
 
+  // keys rotate / list (docs/authentication.md: rotating the signing key)
+  CLI::App* keysCmd = app.add_subcommand("keys", "Manage the token signing keys");
+  keysCmd->require_subcommand(1);
+  CLI::App* keysRotate = keysCmd->add_subcommand(
+      "rotate", "Add a new signing key: published in the JWKS at once, signing after --activate-in");
+  int64_t activateIn = 3600;
+  keysRotate->add_option("--activate-in", activateIn,
+                         "Seconds until the new key signs (default 3600, so verifiers that cache the JWKS "
+                         "learn it first; 0 after a key leak)");
+  std::string keysDir;
+  addStoreOptions(keysRotate, keysDir, adminStore);
+  CLI::App* keysList = keysCmd->add_subcommand("list", "List the signing keys and their state");
+  addStoreOptions(keysList, keysDir, adminStore);
+
   // store copy (docs/scale-out.md: moving off SQLite)
   CLI::App* storeCmd = app.add_subcommand("store", "Move a deployment between stores");
   storeCmd->require_subcommand(1);
@@ -129,6 +143,8 @@ int main(int argc, char** argv) {
   if (*credsList) return runCredentialsList(storeUrl(authDir));
   if (*credsDelete) return runCredentialsDelete(storeUrl(authDir), credKeyId);
   if (*storeCopy) return runStoreCopy(copyFrom, copyTo);
+  if (*keysRotate) return runKeysRotate(storeUrl(keysDir), activateIn);
+  if (*keysList) return runKeysList(storeUrl(keysDir));
 
   ServerConfig config;
   if (!configFile.empty()) {

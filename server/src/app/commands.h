@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ int runCredentialsCreate(const std::string& store, const std::string& descriptio
 // `tetherd credentials list`: access key IDs and descriptions, never secrets.
 int runCredentialsList(const std::string& store);
 int runCredentialsDelete(const std::string& store, const std::string& accessKeyId);
+// tetherd keys rotate / list (app/key_commands.cpp).
+int runKeysRotate(const std::string& store, int64_t activateInSeconds);
+int runKeysList(const std::string& store);
 
 // The SQLite file inside a data directory.
 std::filesystem::path databasePath(const std::filesystem::path& dataDir);

@@ -11,6 +11,8 @@
 #include <openssl/rand.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -300,7 +302,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
     if (!p.developerProvider.empty()) cognitoContext.developerProviders[p.id] = p.developerProvider;
   cognitoContext.deviceSubscriptions = deviceChanges;
   cognito::CognitoHttp cognitoHttp(cognitoContext);
-  OpsHttp ops((*issuer)->jwksJson(), (*issuer)->discoveryJson(), metrics, &cognitoHttp);
+  OpsHttp ops([i = issuer->get()] { return i->jwksJson(); }, (*issuer)->discoveryJson(), metrics, &cognitoHttp);
 
   NetServerOptions netOptions;
   netOptions.host = config.listen.host;
@@ -330,8 +332,28 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   spdlog::info("listening port={} tls={} workers={} issuer={} node={}{}", (*net)->port(), (*net)->tls(), workers,
                issuerUrl, nodeName, shared ? " (shared store: cross-node live sync on)" : "");
 
+  // Rotated signing keys (tetherd keys rotate, on any node) are picked up within 30 s even
+  // when no token is issued here, so the JWKS this node serves publishes them in time.
+  std::mutex keysMu;
+  std::condition_variable keysCv;
+  bool keysStop = false;
+  std::thread keysThread([&] {
+    std::unique_lock<std::mutex> lock(keysMu);
+    while (!keysCv.wait_for(lock, std::chrono::seconds(30), [&] { return keysStop; })) {
+      lock.unlock();
+      if (Status s = (*issuer)->reload(clock.nowMs()); !s.isOk()) spdlog::warn("cannot re-read signing keys: {}", s.message());
+      lock.lock();
+    }
+  });
+
   int sig = 0;
   sigwait(&signals, &sig);
+  {
+    std::lock_guard<std::mutex> lock(keysMu);
+    keysStop = true;
+  }
+  keysCv.notify_all();
+  keysThread.join();
   spdlog::info("signal {} received, shutting down", sig);
   native.beginShutdown();   // new requests are refused from here on
   bus.reset();              // no more notices or catch-up passes (they post to the pool)

@@ -1,5 +1,7 @@
 #include "auth/secret_store.h"
 
+#include <algorithm>
+
 #include "auth/base64url.h"
 #include "auth/key_file.h"
 
@@ -10,6 +12,22 @@ Result<std::string> FileSecretStore::loadOrCreate(std::string_view name, size_t 
   std::filesystem::path path = dataDir_ / "keys" / std::string(name);
   TETHER_RETURN_IF_ERROR(ensurePrivateDir(path.parent_path()));
   return loadOrCreateSecretFile(path, maxBytes, generate);
+}
+
+Result<std::vector<std::string>> FileSecretStore::list(std::string_view prefix) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  std::filesystem::path dir = dataDir_ / "keys";
+  if (!std::filesystem::exists(dir, ec)) return out;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    // Skip the temporary files of an interrupted create (key_file.h writes name + ".tmp*").
+    if (name.rfind(prefix, 0) == 0 && name.find(".tmp") == std::string::npos && it->is_regular_file(ec))
+      out.push_back(name);
+  }
+  if (ec) return Status::ioError("cannot list " + dir.string() + ": " + ec.message());
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::string FileSecretStore::describe(std::string_view name) const {
@@ -35,6 +53,13 @@ Result<std::string> DatabaseSecretStore::loadOrCreate(std::string_view name, siz
   if (bytes->size() > maxBytes)
     return Status::corruption(describe(name) + " is larger than " + std::to_string(maxBytes) + " bytes");
   return std::move(*bytes);
+}
+
+Result<std::vector<std::string>> DatabaseSecretStore::list(std::string_view prefix) {
+  TETHER_TRY(auto rows, store_.listMeta(metaKey(prefix)));
+  std::vector<std::string> out;
+  for (const auto& [key, value] : rows) out.push_back(key.substr(metaKey("").size()));
+  return out;
 }
 
 std::string DatabaseSecretStore::describe(std::string_view name) const {

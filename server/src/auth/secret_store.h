@@ -12,6 +12,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/store.h"
 #include "tether/status.h"
@@ -27,6 +28,8 @@ class SecretStore {
   // kUnavailable from the medium.
   virtual Result<std::string> loadOrCreate(std::string_view name, size_t maxBytes,
                                            const std::function<Result<std::string>()>& generate) = 0;
+  // The names of the stored secrets that start with `prefix`, sorted.
+  virtual Result<std::vector<std::string>> list(std::string_view prefix) = 0;
   // Where `name` lives, for messages ("/data/keys/session-key", "database meta secret/session-key").
   virtual std::string describe(std::string_view name) const = 0;
 };
@@ -37,6 +40,7 @@ class FileSecretStore final : public SecretStore {
   explicit FileSecretStore(std::filesystem::path dataDir) : dataDir_(std::move(dataDir)) {}
   Result<std::string> loadOrCreate(std::string_view name, size_t maxBytes,
                                    const std::function<Result<std::string>()>& generate) override;
+  Result<std::vector<std::string>> list(std::string_view prefix) override;
   std::string describe(std::string_view name) const override;
 
  private:
@@ -49,6 +53,7 @@ class DatabaseSecretStore final : public SecretStore {
   explicit DatabaseSecretStore(AuthConfigStore& store) : store_(store) {}
   Result<std::string> loadOrCreate(std::string_view name, size_t maxBytes,
                                    const std::function<Result<std::string>()>& generate) override;
+  Result<std::vector<std::string>> list(std::string_view prefix) override;
   std::string describe(std::string_view name) const override;
 
  private:

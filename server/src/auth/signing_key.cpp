@@ -100,7 +100,13 @@ Result<std::unique_ptr<SigningKey>> SigningKey::loadOrCreate(const std::filesyst
 
 Result<std::unique_ptr<SigningKey>> SigningKey::loadOrCreate(auth::SecretStore& secrets) {
   TETHER_TRY(std::string pem, secrets.loadOrCreate(kKeyName, kMaxKeyFileBytes, generatePem));
-  TETHER_TRY(EvpPkey key, parsePem(pem, secrets.describe(kKeyName)));
+  return fromPem(pem, secrets.describe(kKeyName));
+}
+
+Result<std::string> SigningKey::newPem() { return generatePem(); }
+
+Result<std::unique_ptr<SigningKey>> SigningKey::fromPem(std::string_view pem, const std::string& where) {
+  TETHER_TRY(EvpPkey key, parsePem(pem, where));
 
   PublicJwk jwk;
   TETHER_TRY(std::string x, coordinate(key.get(), OSSL_PKEY_PARAM_EC_PUB_X));

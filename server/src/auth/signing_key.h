@@ -38,6 +38,11 @@ class SigningKey {
   static Result<std::unique_ptr<SigningKey>> loadOrCreate(const std::filesystem::path& dataDir);
   // The same through any secret store (the key is "signing-key.pem" there).
   static Result<std::unique_ptr<SigningKey>> loadOrCreate(auth::SecretStore& secrets);
+  // A key from PKCS#8 PEM (`where` names it in errors: kCorruption if it is not a P-256 key).
+  static Result<std::unique_ptr<SigningKey>> fromPem(std::string_view pem, const std::string& where);
+  // A fresh P-256 key as PKCS#8 PEM (for a rotation).
+  static Result<std::string> newPem();
+  static constexpr size_t kMaxPemBytes = 16384;
 
   ~SigningKey();
   SigningKey(const SigningKey&) = delete;

@@ -23,7 +23,7 @@ void OpsHttp::handle(HttpRequest request, Reply reply) {
   }
   if (path == "/.well-known/jwks.json") {
     if (!get) return json(405, R"({"message":"use GET"})");
-    return json(200, jwks_, {{"Cache-Control", "public, max-age=300"}});
+    return json(200, jwks_(), {{"Cache-Control", "public, max-age=300"}});
   }
   if (path == "/.well-known/openid-configuration") {
     if (!get) return json(405, R"({"message":"use GET"})");

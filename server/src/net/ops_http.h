@@ -4,6 +4,7 @@
 // Cognito-compatible APIs, when present) or get a JSON 404.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "net/http.h"
@@ -13,14 +14,15 @@ namespace tether::server {
 
 class OpsHttp final : public HttpHandler {
  public:
-  OpsHttp(std::string jwksJson, std::string discoveryJson, ServerMetrics& metrics,
+  // `jwksJson` is called for each request (the signing keys rotate); it must answer from memory.
+  OpsHttp(std::function<std::string()> jwksJson, std::string discoveryJson, ServerMetrics& metrics,
           HttpHandler* next = nullptr)
       : jwks_(std::move(jwksJson)), discovery_(std::move(discoveryJson)), metrics_(metrics), next_(next) {}
 
   void handle(HttpRequest request, Reply reply) override;
 
  private:
-  std::string jwks_;
+  std::function<std::string()> jwks_;
   std::string discovery_;
   ServerMetrics& metrics_;
   HttpHandler* next_;
