@@ -117,7 +117,7 @@ def identity_count():
 
 
 def tetherd(*args):
-    return subprocess.run([os.environ['TETHERD_BIN'], *args, '--data-dir', os.path.join(SERVER.dir, 'data')],
+    return subprocess.run([os.environ['TETHERD_BIN'], *args, *SERVER.admin_args()],
                           capture_output=True, text=True, timeout=60)
 
 

@@ -11,6 +11,7 @@ export const REGION = 'us-east-1';
 export const DEV_PROVIDER = 'login.compat.test';
 
 export async function startTetherd(deadlineMs = 20000) {
+  if (Number(process.env.TETHER_COMPAT_NODES || 0) > 0) return startCluster(deadlineMs);
   const root = process.env.TETHER_TEST_TMP || os.tmpdir();
   fs.mkdirSync(root, { recursive: true });
   const dir = fs.mkdtempSync(path.join(root, 'compat-js-'));
@@ -54,6 +55,40 @@ secret_access_key = "${devSecret}"
       if (child.exitCode !== null) return resolve();
       child.on('exit', () => { fs.closeSync(log); resolve(); });
       process.kill(child.pid, 'SIGTERM');
+    }),
+  };
+}
+
+// TETHER_COMPAT_NODES=3: a scale-out deployment (PostgreSQL + 3 nodes + HAProxy) started by
+// tetherd_fixture.py, which prints "endpoint pool devKey devSecret provider" and keeps it up
+// until its stdin closes.
+async function startCluster(deadlineMs) {
+  const root = process.env.TETHER_TEST_TMP || os.tmpdir();
+  fs.mkdirSync(root, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(root, 'compat-js-cluster-'));
+  const fixture = path.join(path.dirname(new URL(import.meta.url).pathname), 'tetherd_fixture.py');
+  const child = spawn('python3', [fixture], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('cluster not ready in time')), deadlineMs * 3);
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`cluster fixture exited (${code})`)); });
+    child.stdout.on('data', (d) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) { clearTimeout(timer); resolve(buf.slice(0, nl)); }
+    });
+  });
+  child.removeAllListeners('exit');
+  const [endpoint, poolId, devKey, devSecret] = line.trim().split(' ');
+  const port = Number(new URL(endpoint).port);
+  return {
+    dir, poolId, devKey, devSecret, port, endpoint,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    alive: () => child.exitCode === null,
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.on('exit', () => resolve());
+      child.stdin.end();
     }),
   };
 }

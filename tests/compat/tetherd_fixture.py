@@ -8,6 +8,7 @@ import os
 import re
 import select
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -15,6 +16,16 @@ import uuid
 
 DEV_PROVIDER = 'login.compat.test'
 REGION = 'us-east-1'
+# TETHER_COMPAT_NODES=3: run the suites against a scale-out deployment (see _start_cluster).
+CLUSTER_NODES = int(os.environ.get('TETHER_COMPAT_NODES', '0') or 0)
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def _boto_config():
@@ -53,6 +64,8 @@ secret_access_key = "{self.dev_secret}"
             raise
 
     def _start(self, deadline_s):
+        if CLUSTER_NODES:
+            return self._start_cluster(deadline_s)
         binary = os.environ['TETHERD_BIN']
         self.log = open(os.path.join(self.dir, 'tetherd.log'), 'a')
         self.proc = subprocess.Popen(
@@ -81,12 +94,96 @@ secret_access_key = "{self.dev_secret}"
                     return self
         raise RuntimeError('tetherd not ready within deadline')
 
+    # ---- a 3-node deployment instead of one tetherd (TETHER_COMPAT_NODES=3): every node on one
+    # PostgreSQL schema (tests/support/pg_launcher), HAProxy with docs/scale-out/haproxy.cfg in
+    # front; the suites talk to the balancer's port. The same config file on every node.
+    def _start_cluster(self, deadline_s):
+        if getattr(self, 'pg', None) is None:
+            self.pg = subprocess.Popen([os.environ['TETHER_PG_LAUNCHER'], 'compat_' + uuid.uuid4().hex[:8]],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            self.store = self.pg.stdout.readline().decode().strip()
+            if not self.store.startswith('postgresql://'):
+                raise RuntimeError('pg_launcher gave no URL')
+        self.log = open(os.path.join(self.dir, 'tetherd.log'), 'a')
+        self.nodes = []
+        addrs = []
+        for i in range(CLUSTER_NODES):
+            proc = subprocess.Popen(
+                [os.environ['TETHERD_BIN'], 'serve', '--config', self.config, '--listen', '127.0.0.1:0',
+                 '--store', self.store, '--node-name', f'node{i + 1}', '--issuer', 'http://compat-cluster.test'],
+                stdout=subprocess.PIPE, stderr=self.log)
+            self.nodes.append(proc)
+            addrs.append(f'127.0.0.1:{self._wait_ready(proc, deadline_s)}')
+        lb_port = _free_port()
+        env = dict(os.environ, TETHER_LB_BIND=f'127.0.0.1:{lb_port}')
+        for i, a in enumerate(addrs):
+            env[f'TETHER_NODE{i + 1}'] = a
+        self.lb = subprocess.Popen(['haproxy', '-db', '-f', os.environ['TETHER_HAPROXY_CFG']], env=env,
+                                   stdout=self.log, stderr=self.log)
+        end = time.monotonic() + deadline_s
+        while time.monotonic() < end:
+            try:
+                socket.create_connection(('127.0.0.1', lb_port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError('haproxy did not listen')
+        self.proc = self.nodes[0]
+        self.port = lb_port
+        return self
+
+    def _wait_ready(self, proc, deadline_s):
+        end = time.monotonic() + deadline_s
+        fd = proc.stdout.fileno()
+        pending, port = b'', None
+        while time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
+            if not ready:
+                continue
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise RuntimeError('tetherd exited before it was ready; see ' + self.log.name)
+            pending += chunk
+            while b'\n' in pending:
+                raw, pending = pending.split(b'\n', 1)
+                line = raw.decode('utf-8', 'replace')
+                m = re.search(r'listening on ws://127\.0\.0\.1:(\d+)', line)
+                if m:
+                    port = int(m.group(1))
+                if line.startswith('tetherd: ready') and port:
+                    return port
+        raise RuntimeError('tetherd not ready within deadline')
+
+    def _stop_cluster(self):
+        for p in [getattr(self, 'lb', None)] + list(getattr(self, 'nodes', [])):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            if p is not None and p.stdout:
+                p.stdout.close()
+        self.nodes, self.lb = [], None
+
     def restart(self, deadline_s=20):
         """Stops and starts again on the same data directory and config (the port may change)."""
+        if CLUSTER_NODES:
+            self._stop_cluster()  # the database stays
+            self.log.close()
+            return self.start(deadline_s)
         self.stop()
         self.proc = None
         self.port = None
         return self.start(deadline_s)
+
+    def admin_args(self):
+        """Where `tetherd <admin command>` finds this server's store."""
+        if CLUSTER_NODES:
+            return ['--store', self.store]
+        return ['--data-dir', os.path.join(self.dir, 'data')]
 
     @property
     def endpoint(self):
@@ -97,6 +194,9 @@ secret_access_key = "{self.dev_secret}"
         return f'ws://127.0.0.1:{self.port}'
 
     def alive(self):
+        if CLUSTER_NODES:
+            return bool(getattr(self, 'nodes', [])) and all(p.poll() is None for p in self.nodes) \
+                and self.lb is not None and self.lb.poll() is None
         return self.proc is not None and self.proc.poll() is None
 
     # boto3 clients for this server (boto3 is imported here: only the boto3 suites use them).
@@ -124,6 +224,16 @@ secret_access_key = "{self.dev_secret}"
         return iid, ci.get_credentials_for_identity(IdentityId=iid)['Credentials']
 
     def stop(self):
+        if CLUSTER_NODES:
+            self._stop_cluster()
+            if getattr(self, 'log', None):
+                self.log.close()
+            if getattr(self, 'pg', None) is not None:
+                self.pg.stdin.close()  # pg_launcher stops its PostgreSQL and exits
+                self.pg.wait(timeout=30)
+                self.pg.stdout.close()
+                self.pg = None
+            return
         if self.proc and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
             try:
