@@ -108,7 +108,10 @@ std::unique_ptr<TetherdProcess> TetherdProcess::start(const TetherdOptions& opti
   }
   if (options.createPool) {
     std::string out, err;
-    int rc = runTool({"pool", "create", "--name", "test", "--allow-guests", "--data-dir", p->dataDir_.string()}, &out, &err);
+    std::vector<std::string> args{"pool", "create", "--name", "test", "--allow-guests"};
+    if (options.store.empty()) args.insert(args.end(), {"--data-dir", p->dataDir_.string()});
+    else args.insert(args.end(), {"--store", options.store});
+    int rc = runTool(args, &out, &err);
     if (rc != 0) {
       std::cerr << "tetherd pool create failed (" << rc << "): " << err << "\n";
       return nullptr;
@@ -125,8 +128,9 @@ bool TetherdProcess::launch() {
   int outPipe[2];
   if (::pipe(outPipe) != 0) return false;
   std::string listen = "127.0.0.1:" + std::to_string(port_);
-  std::vector<std::string> args = {binary(), "serve", "--listen", listen, "--data-dir", dataDir_.string(),
-                                   "--log-level", "debug"};
+  std::vector<std::string> args = {binary(), "serve", "--listen", listen, "--log-level", "debug"};
+  if (options_.store.empty()) args.insert(args.end(), {"--data-dir", dataDir_.string()});
+  else args.insert(args.end(), {"--store", options_.store});
   if (options_.tls) {
     args.insert(args.end(), {"--tls-cert", cert_.certFile.string(), "--tls-key", cert_.keyFile.string()});
   }

@@ -20,6 +20,11 @@ ApiError fromStatus(Service service, const Status& status) {
     case StatusCode::kUnauthenticated:
     case StatusCode::kPermissionDenied: return {sync ? 403 : 400, name, status.message()};
     case StatusCode::kTooManyRequests: return {sync ? 429 : 400, name, status.message()};
+    case StatusCode::kUnavailable:
+      // The database is unreachable (PostgreSQL lost or restarting): nothing was written. A 503
+      // with ServiceUnavailable is a transient error the AWS SDKs retry by themselves.
+      spdlog::warn("cognito: store unavailable: {}", status.message());
+      return {503, "ServiceUnavailable", "The service is temporarily unavailable; retry the request."};
     default:
       spdlog::error("cognito: internal error: {}", status.toString());
       return ApiError::internal("An internal error occurred.");

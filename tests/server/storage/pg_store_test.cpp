@@ -33,9 +33,9 @@ class PgStoreTest : public ::testing::Test {
   void SetUp() override {
     PG_TEST_OR_SKIP(cluster);
     cluster_ = cluster;
-    auto conninfo = cluster->freshSchema(::testing::UnitTest::GetInstance()->current_test_info()->name());
-    ASSERT_TRUE(conninfo.isOk()) << conninfo.status();
-    conninfo_ = *conninfo;
+    auto schema = cluster->freshSchema(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    ASSERT_TRUE(schema.isOk()) << schema.status();
+    conninfo_ = cluster->conninfo(*schema);
   }
   std::unique_ptr<Store> open(int poolSize = 8) {
     PgStoreOptions options;
