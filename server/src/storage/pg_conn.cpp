@@ -92,9 +92,12 @@ Result<std::unique_ptr<PgConn>> PgConn::connect(const std::string& conninfo) {
   std::unique_ptr<PgConn> conn(new PgConn(raw));
   if (PQstatus(raw) != CONNECTION_OK) {
     std::string why = trimmed(PQerrorMessage(raw));
-    // A refused password or role is an operator error, not an outage.
-    if (why.find("authentication failed") != std::string::npos || why.find("does not exist") != std::string::npos)
-      return Status::unauthenticated("PostgreSQL refused the connection: " + why);
+    // A refused login, or a role or database that does not exist, is an operator error, not an
+    // outage: no amount of retrying fixes it. (libpq gives these only as text.)
+    if (why.find("authentication failed") != std::string::npos)
+      return Status::unauthenticated("PostgreSQL refused the login (" + describePgConninfo(conninfo) + "): " + why);
+    if (why.find("does not exist") != std::string::npos)
+      return Status::invalidArgument("PostgreSQL (" + describePgConninfo(conninfo) + "): " + why);
     return Status::unavailable("cannot connect to PostgreSQL (" + describePgConninfo(conninfo) + "): " + why);
   }
   // Acknowledged means durable (synchronous_commit = on, whatever the server default), times in

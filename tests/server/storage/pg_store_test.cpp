@@ -245,6 +245,21 @@ TEST_F(PgStoreTest, MigrationsAreVersionedAndANewerDatabaseIsRefused) {
   EXPECT_EQ(query("SELECT count(*) FROM pools")->int64(0, 0), 1);
 }
 
+TEST_F(PgStoreTest, CommitAfterAFailedStatementIsNeverReportedAsCommitted) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  auto txn = store->begin();
+  ASSERT_TRUE(txn.isOk());
+  ASSERT_TRUE((*txn)->putDataset(kOwner, liveRow("kept?", 1)).isOk());
+  std::vector<Record> orphan{Record{"k", "v", 1, 1, "t", 1}};
+  EXPECT_EQ((*txn)->putRecords(kOwner, "no-such-dataset", orphan).code(), StatusCode::kInternal);
+  // PostgreSQL would answer this COMMIT with ROLLBACK; the store must say so.
+  EXPECT_FALSE((*txn)->commit().isOk());
+  auto read = store->beginRead();
+  ASSERT_TRUE(read.isOk());
+  EXPECT_FALSE((*read)->getDataset(kOwner, "kept?")->has_value());
+}
+
 TEST_F(PgStoreTest, DatabaseDownAtOpenIsUnavailable) {
   // A port nothing listens on (the cluster's port + 1 is not ours; pick one bound and closed).
   auto s = openPgStore("host=127.0.0.1 port=1 user=postgres dbname=postgres connect_timeout=5", PgStoreOptions{});
