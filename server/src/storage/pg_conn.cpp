@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 namespace tether::server {
 namespace {
@@ -87,7 +88,19 @@ Result<std::unique_ptr<PgConn>> PgConn::connect(const std::string& conninfo) {
   }
   PQconninfoFree(parsed);
 
-  pg_conn* raw = PQconnectdb(conninfo.c_str());
+  // libpq waits for an unreachable host as long as the kernel does (minutes) unless told
+  // otherwise: default to 10 s, which the conninfo's own connect_timeout or PGCONNECT_TIMEOUT
+  // overrides (expanded parameters later in the array win over earlier ones).
+  std::vector<const char*> keywords, values;
+  if (std::getenv("PGCONNECT_TIMEOUT") == nullptr) {
+    keywords.push_back("connect_timeout");
+    values.push_back("10");
+  }
+  keywords.push_back("dbname");  // the only dbname: libpq expands the first one only
+  values.push_back(conninfo.c_str());
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+  pg_conn* raw = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
   if (raw == nullptr) return Status::unavailable("PostgreSQL: out of memory while connecting");
   std::unique_ptr<PgConn> conn(new PgConn(raw));
   if (PQstatus(raw) != CONNECTION_OK) {
