@@ -12,6 +12,7 @@
 #include "auth/session_token_signer.h"
 #include "cognito/sigv4.h"
 #include "storage/sqlite_store.h"
+#include "store_backend.h"
 
 namespace tether::server::cognito {
 namespace {
@@ -37,11 +38,14 @@ std::string amzDateNow() {
   return buf;
 }
 
-class CognitoHttpTest : public ::testing::Test {
+// Runs on both store backends (tests/support/store_backend.h).
+class CognitoHttpTest : public tether::testing::StoreBackendFixture {
  protected:
   void SetUp() override {
+    StoreBackendFixture::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
     dir_ = makeTempDir();
-    auto store = openSqliteStore(dir_ / "db.sqlite");
+    auto store = tryOpenStore();
     ASSERT_TRUE(store.isOk()) << store.status();
     store_ = std::move(store).value();
     ASSERT_TRUE(store_->putPool(PoolInfo{kPool, "test", true, 1}).isOk());
@@ -57,7 +61,10 @@ class CognitoHttpTest : public ::testing::Test {
                                                            clock_, pool_, {}});
     http_ = std::make_unique<CognitoHttp>(*ctx_);
   }
-  void TearDown() override { pool_.join(); }
+  void TearDown() override {
+    pool_.join();
+    StoreBackendFixture::TearDown();
+  }
 
   HttpResponse call(HttpRequest req) {
     auto promise = std::make_shared<std::promise<HttpResponse>>();
@@ -127,7 +134,9 @@ class CognitoHttpTest : public ::testing::Test {
   int lastStatus_ = 0;
 };
 
-TEST_F(CognitoHttpTest, GuestWritesThroughHttpAndSyncServiceReadsIt) {
+TETHER_INSTANTIATE_BACKENDS(CognitoHttpTest);
+
+TEST_P(CognitoHttpTest, GuestWritesThroughHttpAndSyncServiceReadsIt) {
   std::string id;
   IssuedCredentials c = guest(id);
   std::vector<std::string> ds = {"identitypools", kPool, "identities", id, "datasets", "prefs"};
@@ -152,7 +161,7 @@ TEST_F(CognitoHttpTest, GuestWritesThroughHttpAndSyncServiceReadsIt) {
   EXPECT_EQ(native->records[0].deviceLastModifiedMs, 1700000000500);
 }
 
-TEST_F(CognitoHttpTest, CredentialsOfOneIdentityCannotTouchAnother) {
+TEST_P(CognitoHttpTest, CredentialsOfOneIdentityCannotTouchAnother) {
   std::string a, b;
   IssuedCredentials ca = guest(a);
   guest(b);
@@ -170,7 +179,7 @@ TEST_F(CognitoHttpTest, CredentialsOfOneIdentityCannotTouchAnother) {
   EXPECT_EQ(r.status, 403);
 }
 
-TEST_F(CognitoHttpTest, BadInputGetsTypedErrorsAndWritesNothing) {
+TEST_P(CognitoHttpTest, BadInputGetsTypedErrorsAndWritesNothing) {
   std::string id;
   IssuedCredentials c = guest(id);
   std::vector<std::string> ds = {"identitypools", kPool, "identities", id, "datasets", "d"};
@@ -210,7 +219,7 @@ TEST_F(CognitoHttpTest, BadInputGetsTypedErrorsAndWritesNothing) {
   EXPECT_EQ(e["__type"], "MissingAuthenticationTokenException");
 }
 
-TEST_F(CognitoHttpTest, CorsPreflightAndHeaders) {
+TEST_P(CognitoHttpTest, CorsPreflightAndHeaders) {
   HttpRequest r;
   r.method = "OPTIONS";
   r.path = "/identitypools/x";
