@@ -77,6 +77,9 @@ enum ErrorCode {
   tooManyRequests @6;           # TooManyRequestsException: throttled; retry with backoff
   protocolError @7;             # the frame or message could not be understood (not a Cognito name)
   unsupportedVersion @8;        # Hello named a protocol version this server does not speak
+  serviceUnavailable @9;        # the server's database is unreachable (lost, restarting, pool
+                                # exhausted); nothing was written; retry later. Older clients
+                                # read it as an unknown code (internal, retryable).
 }
 
 struct Error {

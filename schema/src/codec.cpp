@@ -106,6 +106,7 @@ w::ErrorCode toWireCode(const Status& s) {
     case StatusCode::kUnauthenticated:
     case StatusCode::kPermissionDenied: return w::ErrorCode::NOT_AUTHORIZED;
     case StatusCode::kTooManyRequests: return w::ErrorCode::TOO_MANY_REQUESTS;
+    case StatusCode::kUnavailable: return w::ErrorCode::SERVICE_UNAVAILABLE;
     case StatusCode::kProtocolError:
       return s.message().rfind("unsupported protocol version", 0) == 0
                  ? w::ErrorCode::UNSUPPORTED_VERSION : w::ErrorCode::PROTOCOL_ERROR;
@@ -127,6 +128,7 @@ Status fromWireError(w::Error::Reader e) {
       return Status::protocolError(m.rfind("unsupported protocol version", 0) == 0
                                        ? m : "unsupported protocol version: " + m);
     case w::ErrorCode::INTERNAL_ERROR: return Status::internal(m);
+    case w::ErrorCode::SERVICE_UNAVAILABLE: return Status::unavailable(m);
   }
   return Status::internal("unknown error code " + std::to_string(static_cast<int>(e.getCode())) + ": " + m);
 }

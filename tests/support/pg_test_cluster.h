@@ -18,6 +18,7 @@
 // skip on a developer machine and a failure when CI=true.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,8 +37,9 @@ class PgTestCluster {
   PgTestCluster(const PgTestCluster&) = delete;
   PgTestCluster& operator=(const PgTestCluster&) = delete;
 
-  // A new empty schema (named after `hint`, made unique) and the keyword conninfo that selects
-  // it. `url` variant: the same as a postgresql:// URL (for tetherd --store).
+  // A new empty schema (named after `hint`, made unique); returns its name. conninfo(schema)
+  // is the keyword conninfo that selects it, url(schema) the same as a postgresql:// URL (for
+  // tetherd --store). An empty schema: the server's default search_path.
   Result<std::string> freshSchema(std::string_view hint);
   std::string conninfo(std::string_view schema) const;
   std::string url(std::string_view schema) const;
@@ -72,7 +74,7 @@ class PgTestCluster {
   bool asRoot_ = false;
   int watchdogPipe_ = -1;     // write end; the watchdog stops the server when it closes
   int watchdogPid_ = -1;
-  int schemaCounter_ = 0;
+  std::atomic<int> schemaCounter_{0};
 };
 
 }  // namespace tether::testing

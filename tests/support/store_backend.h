@@ -35,22 +35,23 @@ class StoreBackendFixture : public ::testing::TestWithParam<Backend> {
       PG_TEST_OR_SKIP(cluster);
       cluster_ = cluster;
       const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-      Result<std::string> conninfo = cluster->freshSchema(info != nullptr ? info->name() : "test");
-      ASSERT_TRUE(conninfo.isOk()) << conninfo.status();
-      pgConninfo_ = *conninfo;
+      Result<std::string> schema = cluster->freshSchema(info != nullptr ? info->name() : "test");
+      ASSERT_TRUE(schema.isOk()) << schema.status();
+      pgSchema_ = *schema;
+      pgConninfo_ = cluster->conninfo(*schema);
     } else {
       const char* root = std::getenv("TETHER_TEST_TMP");
       std::filesystem::path base = root != nullptr && *root != '\0' ? root : "/tmp";
       std::filesystem::create_directories(base);
       std::string pattern = (base / "sb-XXXXXX").string();
       ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-      dir_ = pattern;
+      sqliteDir_ = pattern;
     }
   }
   void TearDown() override {
-    if (!dir_.empty()) {
+    if (!sqliteDir_.empty()) {
       std::error_code ec;
-      std::filesystem::remove_all(dir_, ec);
+      std::filesystem::remove_all(sqliteDir_, ec);
     }
   }
 
@@ -63,7 +64,7 @@ class StoreBackendFixture : public ::testing::TestWithParam<Backend> {
       options.poolSize = pgPoolSize;
       return server::openPgStore(pgConninfo_, options);
     }
-    return server::openSqliteStore(dir_ / "tether.db");
+    return server::openSqliteStore(sqliteDir_ / "tether.db");
   }
   std::unique_ptr<server::Store> openStore(int pgPoolSize = 8) {
     auto s = tryOpenStore(pgPoolSize);
@@ -72,8 +73,9 @@ class StoreBackendFixture : public ::testing::TestWithParam<Backend> {
   }
 
   PgTestCluster* cluster_ = nullptr;  // kPostgres
-  std::string pgConninfo_;            // kPostgres: selects this test's schema
-  std::filesystem::path dir_;         // kSqlite
+  std::string pgSchema_;              // kPostgres: this test's schema
+  std::string pgConninfo_;            // kPostgres: selects it
+  std::filesystem::path sqliteDir_;         // kSqlite
 };
 
 }  // namespace tether::testing

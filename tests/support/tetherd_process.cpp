@@ -108,11 +108,9 @@ std::unique_ptr<TetherdProcess> TetherdProcess::start(const TetherdOptions& opti
   }
   if (options.createPool) {
     std::string out, err;
-    std::vector<std::string> where = options.store.empty()
-                                         ? std::vector<std::string>{"--data-dir", p->dataDir_.string()}
-                                         : std::vector<std::string>{"--store", options.store};
-    std::vector<std::string> args = {"pool", "create", "--name", "test", "--allow-guests"};
-    args.insert(args.end(), where.begin(), where.end());
+    std::vector<std::string> args{"pool", "create", "--name", "test", "--allow-guests"};
+    if (options.store.empty()) args.insert(args.end(), {"--data-dir", p->dataDir_.string()});
+    else args.insert(args.end(), {"--store", options.store});
     int rc = runTool(args, &out, &err);
     if (rc != 0) {
       std::cerr << "tetherd pool create failed (" << rc << "): " << err << "\n";

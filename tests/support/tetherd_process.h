@@ -23,9 +23,10 @@ struct TestCert {
 TestCert makeTestCert(const std::filesystem::path& dir);
 
 struct TetherdOptions {
-  std::filesystem::path dataDir;   // empty = a new temp dir
-  std::string store;               // a store URL (--store, e.g. postgresql://...) instead of dataDir;
-                                   // dataDir then only holds the log
+  std::filesystem::path dataDir;   // empty = a new temp dir (also holds the log)
+  // A store URL for --store (e.g. a PostgreSQL test schema's postgresql:// URL); empty = the
+  // SQLite store in dataDir.
+  std::string store;
   bool tls = false;                // serve wss:// with a certificate made for the test
   bool createPool = true;          // create a pool that allows guests before starting
   std::vector<std::string> extraArgs;

@@ -73,6 +73,8 @@ Status takePoolSizeFromKeywords(std::string& conninfo, int& poolSize) {
 
 }  // namespace
 
+std::filesystem::path databasePath(const std::filesystem::path& dataDir) { return dataDir / "tether.db"; }
+
 std::string sqliteStoreUrl(const std::filesystem::path& dataDir) { return "sqlite:" + dataDir.string(); }
 
 Result<StoreUrl> parseStoreUrl(std::string_view url) {

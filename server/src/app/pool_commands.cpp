@@ -11,8 +11,6 @@
 
 namespace tether::server {
 
-std::filesystem::path databasePath(const std::filesystem::path& dataDir) { return dataDir / "tether.db"; }
-
 int runPoolCreate(const PoolCreateArgs& args) {
   if (args.name.empty() || args.name.size() > 128) {
     std::cerr << "tetherd: pool name must be 1-128 characters\n";

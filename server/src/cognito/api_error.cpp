@@ -21,12 +21,10 @@ ApiError fromStatus(Service service, const Status& status) {
     case StatusCode::kPermissionDenied: return {sync ? 403 : 400, name, status.message()};
     case StatusCode::kTooManyRequests: return {sync ? 429 : 400, name, status.message()};
     case StatusCode::kUnavailable:
-      // The store is unreachable for now (PostgreSQL restarting, a node's connections lost).
-      // TooManyRequestsException is in every operation's documented error list and every AWS
-      // SDK retries it with backoff by itself (botocore, SDK v2/v3 for JavaScript, Android),
-      // whereas InternalErrorException reads as a bug. Nothing was written.
+      // The database is unreachable (PostgreSQL lost or restarting): nothing was written. A 503
+      // with ServiceUnavailable is a transient error the AWS SDKs retry by themselves.
       spdlog::warn("cognito: store unavailable: {}", status.message());
-      return {sync ? 429 : 400, "TooManyRequestsException", "The service is temporarily unavailable; retry later."};
+      return {503, "ServiceUnavailable", "The service is temporarily unavailable; retry the request."};
     default:
       spdlog::error("cognito: internal error: {}", status.toString());
       return ApiError::internal("An internal error occurred.");

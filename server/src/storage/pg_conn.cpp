@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 namespace tether::server {
 namespace {
@@ -87,14 +88,29 @@ Result<std::unique_ptr<PgConn>> PgConn::connect(const std::string& conninfo) {
   }
   PQconninfoFree(parsed);
 
-  pg_conn* raw = PQconnectdb(conninfo.c_str());
+  // libpq waits for an unreachable host as long as the kernel does (minutes) unless told
+  // otherwise: default to 10 s, which the conninfo's own connect_timeout or PGCONNECT_TIMEOUT
+  // overrides (expanded parameters later in the array win over earlier ones).
+  std::vector<const char*> keywords, values;
+  if (std::getenv("PGCONNECT_TIMEOUT") == nullptr) {
+    keywords.push_back("connect_timeout");
+    values.push_back("10");
+  }
+  keywords.push_back("dbname");  // the only dbname: libpq expands the first one only
+  values.push_back(conninfo.c_str());
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+  pg_conn* raw = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
   if (raw == nullptr) return Status::unavailable("PostgreSQL: out of memory while connecting");
   std::unique_ptr<PgConn> conn(new PgConn(raw));
   if (PQstatus(raw) != CONNECTION_OK) {
     std::string why = trimmed(PQerrorMessage(raw));
-    // A refused password or role is an operator error, not an outage.
-    if (why.find("authentication failed") != std::string::npos || why.find("does not exist") != std::string::npos)
-      return Status::unauthenticated("PostgreSQL refused the connection: " + why);
+    // A refused login, or a role or database that does not exist, is an operator error, not an
+    // outage: no amount of retrying fixes it. (libpq gives these only as text.)
+    if (why.find("authentication failed") != std::string::npos)
+      return Status::unauthenticated("PostgreSQL refused the login (" + describePgConninfo(conninfo) + "): " + why);
+    if (why.find("does not exist") != std::string::npos)
+      return Status::invalidArgument("PostgreSQL (" + describePgConninfo(conninfo) + "): " + why);
     return Status::unavailable("cannot connect to PostgreSQL (" + describePgConninfo(conninfo) + "): " + why);
   }
   // Acknowledged means durable (synchronous_commit = on, whatever the server default), times in

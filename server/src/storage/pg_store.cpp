@@ -335,8 +335,9 @@ class PgTransaction final : public StoreTransaction {
     TETHER_RETURN_IF_ERROR(run("UPDATE logins SET identity_id = $3 WHERE pool_id = $1 AND identity_id = $2",
                                {poolId, loserId, winnerId})
                                .status());
-    TETHER_RETURN_IF_ERROR(lock(kDevicesLock, loserId, false));
-    TETHER_RETURN_IF_ERROR(lock(kDevicesLock, winnerId, false));
+    // Both identities' device locks, in id order like moveDevices (no deadlock between them).
+    TETHER_RETURN_IF_ERROR(lock(kDevicesLock, std::min(loserId, winnerId), false));
+    if (loserId != winnerId) TETHER_RETURN_IF_ERROR(lock(kDevicesLock, std::max(loserId, winnerId), false));
     Status s = moveDevicesSql(*conn_, poolId, loserId, winnerId);
     if (!s.isOk()) noteFailure();
     return s;
@@ -347,6 +348,13 @@ class PgTransaction final : public StoreTransaction {
   Status commit() override {
     TETHER_RETURN_IF_ERROR(checkOpen());
     open_ = false;
+    // PostgreSQL answers COMMIT of a transaction that already failed with a ROLLBACK, not an
+    // error: never report such a transaction as committed.
+    if (failed_) {
+      if (!conn_->broken()) (void)conn_->execScript("ROLLBACK");
+      conn_.release();
+      return Status::internal("commit of a transaction whose earlier statement failed; rolled back");
+    }
     Status s = conn_->execScript("COMMIT");
     if (!s.isOk()) {
       retryable_ = conn_->lastAbortRetryable();
@@ -379,7 +387,10 @@ class PgTransaction final : public StoreTransaction {
     if (!r.isOk()) noteFailure();
     return r;
   }
-  void noteFailure() { retryable_ = retryable_ || conn_->lastAbortRetryable(); }
+  void noteFailure() {
+    failed_ = true;
+    retryable_ = retryable_ || conn_->lastAbortRetryable();
+  }
 
   Status lock(int space, std::string_view identityId, bool shared) {
     Status s = lockAdvisory(*conn_, space, identityId, shared);
@@ -395,6 +406,7 @@ class PgTransaction final : public StoreTransaction {
   const Mode mode_;
   bool open_ = true;
   bool retryable_ = false;
+  bool failed_ = false;  // a statement failed: the transaction is aborted, commit() must not succeed
   std::set<std::string> datasetSetsLocked_;
 };
 

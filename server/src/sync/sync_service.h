@@ -8,8 +8,10 @@
 //
 // Threading: holds no mutable state of its own; callable from any thread concurrently. Each
 // batch reads, checks and writes inside one Store transaction, so concurrent batches on one
-// dataset never lose an update: the loser sees kConflict. The server still serializes one
-// identity's requests (a strand) so they apply in arrival order.
+// dataset never lose an update, on one node or across nodes of one database (docs/storage.md,
+// section 0): the loser sees kConflict. A transaction the database aborted (a PostgreSQL
+// deadlock) is run again, bounded (runWriteTransaction). The server still serializes one
+// identity's requests on a node (a strand) so they apply in arrival order.
 #pragma once
 
 #include <cstdint>

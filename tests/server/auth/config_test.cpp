@@ -72,6 +72,18 @@ TEST(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(c->effectiveIssuer(41234), "http://127.0.0.1:41234") << "port 0 resolved by caller";
 }
 
+TEST(ConfigTest, StoreUrlInsteadOfDataDir) {
+  auto pg = parse("[server]\nstore = \"postgresql://tether@db:5432/tether?pool_size=4\"\n");
+  ASSERT_TRUE(pg.isOk()) << pg.status();
+  EXPECT_EQ(pg->storeUrl(), "postgresql://tether@db:5432/tether?pool_size=4");
+  auto sqlite = parse("[server]\nstore = \"sqlite:data\"\n");
+  ASSERT_TRUE(sqlite.isOk()) << sqlite.status();
+  EXPECT_EQ(sqlite->storeUrl(), "sqlite:/etc/tether/data") << "relative to the file's directory";
+  EXPECT_EQ(parse("")->storeUrl(), "sqlite:./tether-data") << "the default";
+  expectError("[server]\ndata_dir = \"d\"\nstore = \"sqlite:d\"\n", "give one of them", "both");
+  expectError("[server]\nstore = \"\"\n", "must not be empty", "empty store");
+}
+
 TEST(ConfigTest, DerivedIssuerUsesSchemeAndBrackets) {
   auto c = parse("[server]\nlisten = \"[::1]:0\"\ntls_cert = \"c\"\ntls_key = \"k\"\n");
   ASSERT_TRUE(c.isOk()) << c.status();

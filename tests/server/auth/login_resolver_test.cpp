@@ -17,6 +17,7 @@
 #include "auth/session_token_signer.h"
 #include "storage/sqlite_store.h"
 #include "sync/sync_service.h"
+#include "store_backend.h"
 #include "temp_dir.h"
 #include "tether/codec.h"
 #include "test_oidc_issuer.h"
@@ -50,10 +51,13 @@ class RecordingListener final : public ChangeListener {
   std::vector<std::string> events;
 };
 
-class LoginResolverTest : public ::testing::Test {
+// Runs on both store backends (tests/support/store_backend.h).
+class LoginResolverTest : public tether::testing::StoreBackendFixture {
  protected:
   void SetUp() override {
-    auto store = openSqliteStore(dir_.path() / "db.sqlite");
+    StoreBackendFixture::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    auto store = tryOpenStore();
     ASSERT_TRUE(store.isOk()) << store.status();
     store_ = std::move(store).value();
     ASSERT_TRUE(store_->putPool(PoolInfo{kPool, "open", true, 1}).isOk());
@@ -146,7 +150,9 @@ class LoginResolverTest : public ::testing::Test {
   std::unique_ptr<SyncService> sync_;
 };
 
-TEST_F(LoginResolverTest, FirstLoginCreatesSameLoginReturnsSame) {
+TETHER_INSTANTIATE_BACKENDS(LoginResolverTest);
+
+TEST_P(LoginResolverTest, FirstLoginCreatesSameLoginReturnsSame) {
   auto first = resolver().resolve(kPool, {login("alice")}, "");
   ASSERT_TRUE(first.isOk()) << first.status();
   EXPECT_TRUE(first->created);
@@ -170,7 +176,7 @@ TEST_F(LoginResolverTest, FirstLoginCreatesSameLoginReturnsSame) {
   EXPECT_EQ(identityCount(), 1u);
 }
 
-TEST_F(LoginResolverTest, LoginCreatesIdentityInPoolWithoutGuests) {
+TEST_P(LoginResolverTest, LoginCreatesIdentityInPoolWithoutGuests) {
   auto r = resolver().resolve(kClosedPool, {login("carol")}, "");
   ASSERT_TRUE(r.isOk()) << r.status();
   EXPECT_EQ(r->identity.poolId, kClosedPool);
@@ -181,7 +187,7 @@ TEST_F(LoginResolverTest, LoginCreatesIdentityInPoolWithoutGuests) {
   EXPECT_TRUE(identities_->authenticate(token->token).isOk());
 }
 
-TEST_F(LoginResolverTest, GuestUpgradedInPlaceKeepsData) {
+TEST_P(LoginResolverTest, GuestUpgradedInPlaceKeepsData) {
   std::string guest = newGuest();
   write(guest, "prefs", "theme", "dark");
   auto r = resolver().resolve("", {login("bob")}, guest);
@@ -201,7 +207,7 @@ TEST_F(LoginResolverTest, GuestUpgradedInPlaceKeepsData) {
   EXPECT_EQ(identityCount(), 1u);
 }
 
-TEST_F(LoginResolverTest, LoginsThatDontMatchAreRefusedAndChangeNothing) {
+TEST_P(LoginResolverTest, LoginsThatDontMatchAreRefusedAndChangeNothing) {
   std::string a = authenticatedIdentity(login("alice"));
   std::string b = authenticatedIdentity(otherLogin("bob"));
   auto r = resolver().resolve("", {otherLogin("bob")}, a);
@@ -219,7 +225,7 @@ TEST_F(LoginResolverTest, LoginsThatDontMatchAreRefusedAndChangeNothing) {
   EXPECT_FALSE(carol->has_value());
 }
 
-TEST_F(LoginResolverTest, GuestPresentingAnotherIdentitysLoginIsMergedIntoIt) {
+TEST_P(LoginResolverTest, GuestPresentingAnotherIdentitysLoginIsMergedIntoIt) {
   std::string a = authenticatedIdentity(login("alice"));
   write(a, "prefs", "theme", "light");
   std::string guest = newGuest();
@@ -254,7 +260,7 @@ TEST_F(LoginResolverTest, GuestPresentingAnotherIdentitysLoginIsMergedIntoIt) {
   EXPECT_EQ(resolver().resolve("", {login("alice")}, guest).status().code(), StatusCode::kUnauthenticated);
 }
 
-TEST_F(LoginResolverTest, TwoAuthenticatedIdentitiesMergeIntoTheOlder) {
+TEST_P(LoginResolverTest, TwoAuthenticatedIdentitiesMergeIntoTheOlder) {
   std::string a = authenticatedIdentity(login("alice"));
   clock_.offset += 1000;  // b is strictly younger
   std::string b = authenticatedIdentity(otherLogin("alice-elsewhere"));
@@ -270,7 +276,7 @@ TEST_F(LoginResolverTest, TwoAuthenticatedIdentitiesMergeIntoTheOlder) {
   EXPECT_EQ(authenticatedIdentity(otherLogin("alice-elsewhere")), a);
 }
 
-TEST_F(LoginResolverTest, ConcurrentFirstLoginsOfOneUserAgreeOnOneIdentity) {
+TEST_P(LoginResolverTest, ConcurrentFirstLoginsOfOneUserAgreeOnOneIdentity) {
   std::vector<Login> tokens;
   for (int i = 0; i < 8; ++i) tokens.push_back(login("zed"));
   std::vector<Result<ResolvedIdentity>> results(tokens.size(), Status::internal("not run"));
@@ -291,7 +297,7 @@ TEST_F(LoginResolverTest, ConcurrentFirstLoginsOfOneUserAgreeOnOneIdentity) {
   EXPECT_EQ(identityCount(), 1u) << "the losers' half-made identities were removed";
 }
 
-TEST_F(LoginResolverTest, OneLoginPerProviderPerIdentity) {
+TEST_P(LoginResolverTest, OneLoginPerProviderPerIdentity) {
   std::string a = authenticatedIdentity(login("alice"));
   auto r = resolver().resolve("", {ourToken(a), login("mallory")}, a);
   EXPECT_EQ(r.status().code(), StatusCode::kConflict) << r.status();
@@ -304,7 +310,7 @@ TEST_F(LoginResolverTest, OneLoginPerProviderPerIdentity) {
   EXPECT_EQ(links(a).size(), 1u);
 }
 
-TEST_F(LoginResolverTest, OurOwnTokenIsALogin) {
+TEST_P(LoginResolverTest, OurOwnTokenIsALogin) {
   std::string a = authenticatedIdentity(login("alice"));
   auto r = resolver().resolve(kPool, {ourToken(a)}, "");
   ASSERT_TRUE(r.isOk()) << r.status();
@@ -314,7 +320,7 @@ TEST_F(LoginResolverTest, OurOwnTokenIsALogin) {
   EXPECT_EQ(t->identityId, a);
 }
 
-TEST_F(LoginResolverTest, EveryBadTokenIsRefusedAndChangesNothing) {
+TEST_P(LoginResolverTest, EveryBadTokenIsRefusedAndChangesNothing) {
   std::string guest = newGuest();
   std::string a = authenticatedIdentity(login("alice"));
   size_t before = identityCount();
@@ -336,7 +342,7 @@ TEST_F(LoginResolverTest, EveryBadTokenIsRefusedAndChangesNothing) {
   EXPECT_FALSE(eve->has_value());
 }
 
-TEST_F(LoginResolverTest, BadRequestsAreRefused) {
+TEST_P(LoginResolverTest, BadRequestsAreRefused) {
   std::string guest = newGuest();
   size_t before = identityCount();
   auto unknown = resolver().resolve(kPool, {Login{"accounts.google.com", oidc_.sign(oidc_.claims("u", kAud))}}, "");
@@ -370,7 +376,7 @@ TEST_F(LoginResolverTest, BadRequestsAreRefused) {
   EXPECT_EQ(identityCount(), before);
 }
 
-TEST_F(LoginResolverTest, DeveloperFlow) {
+TEST_P(LoginResolverTest, DeveloperFlow) {
   ASSERT_TRUE(store_->setPoolDeveloperProvider(kPool, "login.dev").isOk());
   auto first = resolver().resolveDeveloper(kPool, "", "login.dev", "user-1");
   ASSERT_TRUE(first.isOk()) << first.status();
@@ -401,7 +407,7 @@ TEST_F(LoginResolverTest, DeveloperFlow) {
             StatusCode::kInvalidArgument);
 }
 
-TEST_F(LoginResolverTest, NativeDeveloperTokenRequest) {
+TEST_P(LoginResolverTest, NativeDeveloperTokenRequest) {
   ASSERT_TRUE(store_->setPoolDeveloperProvider(kPool, "login.dev").isOk());
   ASSERT_TRUE(store_->createDeveloperCredential({"AKIADBKEY0000000001", "db-secret-0123456789", "test", 1}).isOk());
   identities_->setDeveloperKeys({{"AKIACONFIGKEY000001", "config-secret-0123456789"}});
@@ -447,7 +453,7 @@ TEST_F(LoginResolverTest, NativeDeveloperTokenRequest) {
   EXPECT_EQ(identities_->getDeveloperToken(rq).status().code(), StatusCode::kUnauthenticated);
 }
 
-TEST_F(LoginResolverTest, DeveloperSignatureCanonicalStringIsUnambiguous) {
+TEST_P(LoginResolverTest, DeveloperSignatureCanonicalStringIsUnambiguous) {
   proto::GetDeveloperTokenRequest a{kPool, "", "u\n1", 60, "AKIA", 5, ""};
   proto::GetDeveloperTokenRequest b{kPool, "", "u", 160, "AKIA", 5, ""};
   EXPECT_NE(developerCanonicalString(a), developerCanonicalString(b));
@@ -475,7 +481,7 @@ TEST(DeveloperTokenRequestTest, RoundTripsThroughTheCodec) {
   EXPECT_EQ(got->signature, rq.signature);
 }
 
-TEST_F(LoginResolverTest, ProvidersAddedToTheDatabaseWorkWithoutRestart) {
+TEST_P(LoginResolverTest, ProvidersAddedToTheDatabaseWorkWithoutRestart) {
   TestOidcIssuer late("https://late.test.example");
   late.writeJwks(dir_.path() / "late.json");
   Login l{"late.test.example", late.sign(late.claims("dora", "late-client"))};
@@ -495,7 +501,7 @@ TEST_F(LoginResolverTest, ProvidersAddedToTheDatabaseWorkWithoutRestart) {
   EXPECT_EQ(resolver().resolve(kPool, {l}, "").status().code(), StatusCode::kUnauthenticated);
 }
 
-TEST_F(LoginResolverTest, StoreRowsRoundTrip) {
+TEST_P(LoginResolverTest, StoreRowsRoundTrip) {
   OidcProviderRow row{kPool, "p.example", "https://p.example", {"a", "b"}, "", R"({"keys":[]})", 5, 7};
   ASSERT_TRUE(store_->putOidcProvider(row).isOk());
   auto rows = store_->listOidcProviders(kPool);

@@ -9,6 +9,7 @@
 #include "auth/session_token_signer.h"
 #include "cognito/pool_page.h"
 #include "storage/sqlite_store.h"
+#include "store_backend.h"
 #include "sync/sync_service.h"
 
 namespace tether::server::cognito {
@@ -23,15 +24,13 @@ class ManualClock final : public Clock {
   int64_t nowMs() const override { return 1700000000000; }
 };
 
-class IdentityMergeTest : public ::testing::Test {
+// Runs on both store backends (tests/support/store_backend.h).
+class IdentityMergeTest : public tether::testing::StoreBackendFixture {
  protected:
   void SetUp() override {
-    const char* root = std::getenv("TETHER_TEST_TMP");
-    std::filesystem::path base = root ? root : "/tmp";
-    std::filesystem::create_directories(base);
-    std::string tmpl = (base / "cognito-merge-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    auto s = openSqliteStore(std::filesystem::path(tmpl) / "db.sqlite");
+    StoreBackendFixture::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    auto s = tryOpenStore();
     ASSERT_TRUE(s.isOk()) << s.status();
     store_ = std::move(s).value();
     ASSERT_TRUE(store_->putPool(PoolInfo{kPool, "p", true, 1}).isOk());
@@ -59,7 +58,9 @@ class IdentityMergeTest : public ::testing::Test {
   std::unique_ptr<SyncService> sync_;
 };
 
-TEST_F(IdentityMergeTest, LoginsLinkOnceAndMoveWithTheirIdentity) {
+TETHER_INSTANTIATE_BACKENDS(IdentityMergeTest);
+
+TEST_P(IdentityMergeTest, LoginsLinkOnceAndMoveWithTheirIdentity) {
   ASSERT_TRUE(store_->linkLogin(LoginLink{kPool, "dev.app", "u1", kLoser}).isOk());
   EXPECT_TRUE(store_->linkLogin(LoginLink{kPool, "dev.app", "u1", kLoser}).isOk());  // idempotent
   EXPECT_EQ(store_->linkLogin(LoginLink{kPool, "dev.app", "u1", kWinner}).code(), StatusCode::kConflict);
@@ -76,7 +77,7 @@ TEST_F(IdentityMergeTest, LoginsLinkOnceAndMoveWithTheirIdentity) {
   EXPECT_EQ((*rest)[0].id, kLoser);
 }
 
-TEST_F(IdentityMergeTest, MergeRenamesTheLosersDatasetsAndDisablesIt) {
+TEST_P(IdentityMergeTest, MergeRenamesTheLosersDatasetsAndDisablesIt) {
   write(kWinner, "game", "level", "w");
   write(kLoser, "game", "level", "l");
   write(kLoser, "game", "score", "9");
@@ -108,7 +109,7 @@ TEST_F(IdentityMergeTest, MergeRenamesTheLosersDatasetsAndDisablesIt) {
   EXPECT_EQ(*store_->findLogin(kPool, "dev.app", "loser"), std::optional<std::string>(kWinner));
 }
 
-TEST_F(IdentityMergeTest, MergeMovesDevicesAndRefusesLaterWritesToTheLoser) {
+TEST_P(IdentityMergeTest, MergeMovesDevicesAndRefusesLaterWritesToTheLoser) {
   write(kLoser, "game", "level", "l");
   // The loser's device follows it; a device whose token the winner already has is dropped.
   auto moved = store_->registerDevice(DeviceInfo{kPool, kLoser, "local:dev-a", "GCM", "token-a", 1}, 64);
@@ -145,7 +146,7 @@ TEST_F(IdentityMergeTest, MergeMovesDevicesAndRefusesLaterWritesToTheLoser) {
   EXPECT_TRUE(datasets->datasets.empty());
 }
 
-TEST_F(IdentityMergeTest, PoolsArePagedInIdOrder) {
+TEST_P(IdentityMergeTest, PoolsArePagedInIdOrder) {
   const std::vector<std::string> ids = {"local:00000000-0000-0000-0000-000000000003",
                                         "local:00000000-0000-0000-0000-000000000001",
                                         "local:00000000-0000-0000-0000-000000000002"};
@@ -174,7 +175,7 @@ TEST_F(IdentityMergeTest, PoolsArePagedInIdOrder) {
   EXPECT_FALSE(none->nextToken.has_value());
 }
 
-TEST_F(IdentityMergeTest, DeleteIdentityRemovesItsDataAndLogins) {
+TEST_P(IdentityMergeTest, DeleteIdentityRemovesItsDataAndLogins) {
   write(kLoser, "d", "k", "v");
   ASSERT_TRUE(store_->linkLogin(LoginLink{kPool, "dev.app", "x", kLoser}).isOk());
   ASSERT_TRUE(store_->deleteIdentity(kLoser).isOk());

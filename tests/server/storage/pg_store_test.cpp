@@ -33,9 +33,9 @@ class PgStoreTest : public ::testing::Test {
   void SetUp() override {
     PG_TEST_OR_SKIP(cluster);
     cluster_ = cluster;
-    auto conninfo = cluster->freshSchema(::testing::UnitTest::GetInstance()->current_test_info()->name());
-    ASSERT_TRUE(conninfo.isOk()) << conninfo.status();
-    conninfo_ = *conninfo;
+    auto schema = cluster->freshSchema(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    ASSERT_TRUE(schema.isOk()) << schema.status();
+    conninfo_ = cluster->conninfo(*schema);
   }
   std::unique_ptr<Store> open(int poolSize = 8) {
     PgStoreOptions options;
@@ -243,6 +243,21 @@ TEST_F(PgStoreTest, MigrationsAreVersionedAndANewerDatabaseIsRefused) {
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << refused.status();
   EXPECT_NE(refused.status().message().find("newer"), std::string::npos);
   EXPECT_EQ(query("SELECT count(*) FROM pools")->int64(0, 0), 1);
+}
+
+TEST_F(PgStoreTest, CommitAfterAFailedStatementIsNeverReportedAsCommitted) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  auto txn = store->begin();
+  ASSERT_TRUE(txn.isOk());
+  ASSERT_TRUE((*txn)->putDataset(kOwner, liveRow("kept?", 1)).isOk());
+  std::vector<Record> orphan{Record{"k", "v", 1, 1, "t", 1}};
+  EXPECT_EQ((*txn)->putRecords(kOwner, "no-such-dataset", orphan).code(), StatusCode::kInternal);
+  // PostgreSQL would answer this COMMIT with ROLLBACK; the store must say so.
+  EXPECT_FALSE((*txn)->commit().isOk());
+  auto read = store->beginRead();
+  ASSERT_TRUE(read.isOk());
+  EXPECT_FALSE((*read)->getDataset(kOwner, "kept?")->has_value());
 }
 
 TEST_F(PgStoreTest, DatabaseDownAtOpenIsUnavailable) {

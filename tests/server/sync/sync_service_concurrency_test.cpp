@@ -20,7 +20,7 @@ using namespace ::tether::server::testing;  // NOLINT: test fixture and helpers
 // ---- concurrency
 
 // The server serializes one identity's requests on a strand; a mutex stands in for it here.
-TEST_F(SyncServiceTest, SerializedBatchesFromManyThreadsLoseNoUpdate) {
+TEST_P(SyncServiceTest, SerializedBatchesFromManyThreadsLoseNoUpdate) {
   constexpr int kThreads = 4;
   constexpr int kRounds = 25;
   std::mutex strand;
@@ -63,7 +63,7 @@ TEST_F(SyncServiceTest, SerializedBatchesFromManyThreadsLoseNoUpdate) {
 
 // Without any outside serialization the store transaction still makes read-check-write atomic:
 // racing batches conflict and retry, and none is lost.
-TEST_F(SyncServiceTest, UnserializedRacingBatchesConflictAndRetryWithoutLoss) {
+TEST_P(SyncServiceTest, UnserializedRacingBatchesConflictAndRetryWithoutLoss) {
   constexpr int kThreads = 4;
   constexpr int kIncrements = 15;
   std::atomic<int> failures{0};
@@ -98,7 +98,7 @@ TEST_F(SyncServiceTest, UnserializedRacingBatchesConflictAndRetryWithoutLoss) {
   EXPECT_EQ(pull("counter").datasetSyncCount, kThreads * kIncrements);  // conflicts wrote nothing
 }
 
-TEST_F(SyncServiceTest, DifferentIdentitiesWriteInParallel) {
+TEST_P(SyncServiceTest, DifferentIdentitiesWriteInParallel) {
   constexpr int kIdentities = 4;
   constexpr int kBatches = 20;
   std::atomic<int> failures{0};

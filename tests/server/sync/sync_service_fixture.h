@@ -1,5 +1,7 @@
-// SyncServiceTest: the fixture shared by the sync service tests: a real SQLite store in a temp
-// dir, a manual clock, fake session tokens, two callers, and helpers to pull and push.
+// SyncServiceTest: the fixture shared by the sync service tests: a real store (each test runs on
+// SQLite and on PostgreSQL: TEST_P over tests/support/store_backend.h, instantiated in
+// sync_service_test.cpp), a manual clock, fake session tokens, two callers, and helpers to pull
+// and push.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,8 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "../storage/temp_dir.h"
-#include "storage/sqlite_store.h"
+#include "store_backend.h"
 #include "sync/sync_service.h"
 #include "sync_fakes.h"
 #include "tether/limits.h"
@@ -49,10 +50,12 @@ inline RecordPatch del(std::string key, int64_t syncCount) {
   return p;
 }
 
-class SyncServiceTest : public ::testing::Test {
+class SyncServiceTest : public tether::testing::StoreBackendFixture {
  protected:
   void SetUp() override {
-    auto opened = openSqliteStore(dir_.file("tether.db"));
+    StoreBackendFixture::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    auto opened = tryOpenStore();
     ASSERT_TRUE(opened.isOk()) << opened.status();
     store_ = std::move(opened).value();
     service_ = std::make_unique<SyncService>(*store_, tokens_, clock_);
@@ -106,7 +109,6 @@ class SyncServiceTest : public ::testing::Test {
     return out;
   }
 
-  TempDir dir_;
   ManualClock clock_;
   FakeSessionTokens tokens_;
   std::unique_ptr<Store> store_;

@@ -16,7 +16,7 @@ using namespace ::tether::server::testing;  // NOLINT: test fixture and helpers
 
 // ---- limits
 
-TEST_F(SyncServiceTest, TwentyDatasetsAllowedTheTwentyFirstRejectedBeforeAnyWrite) {
+TEST_P(SyncServiceTest, TwentyDatasetsAllowedTheTwentyFirstRejectedBeforeAnyWrite) {
   for (int i = 0; i < kMaxDatasetsPerIdentity; ++i) mustPush(numbered("ds", i), {put("k", "v", 0)});
   auto r = push("one-too-many", {put("k", "v", 0)});
   ASSERT_FALSE(r.isOk());
@@ -33,7 +33,7 @@ TEST_F(SyncServiceTest, TwentyDatasetsAllowedTheTwentyFirstRejectedBeforeAnyWrit
   EXPECT_TRUE(push("ds0", {put("k", "v", 0)}, &bob_).isOk());
 }
 
-TEST_F(SyncServiceTest, RecordLimitExactlyAtAndOverTheBoundary) {
+TEST_P(SyncServiceTest, RecordLimitExactlyAtAndOverTheBoundary) {
   std::vector<RecordPatch> full;
   for (int i = 0; i < kMaxRecordsPerDataset; ++i) full.push_back(put(numbered("k", i), "v", 0));
   auto r = push("d", full);
@@ -61,14 +61,14 @@ TEST_F(SyncServiceTest, RecordLimitExactlyAtAndOverTheBoundary) {
   EXPECT_TRUE(page2->nextToken.empty());
 }
 
-TEST_F(SyncServiceTest, MoreThan1024PatchesInOneCallIsInvalid) {
+TEST_P(SyncServiceTest, MoreThan1024PatchesInOneCallIsInvalid) {
   std::vector<RecordPatch> many;
   for (int i = 0; i <= kMaxPatchesPerBatch; ++i) many.push_back(put(numbered("k", i), "v", 0));
   EXPECT_EQ(push("d", many).status().code(), StatusCode::kInvalidArgument);
   EXPECT_FALSE(pull("d").datasetExists);
 }
 
-TEST_F(SyncServiceTest, ByteLimitExactlyAtAndOverTheBoundary) {
+TEST_P(SyncServiceTest, ByteLimitExactlyAtAndOverTheBoundary) {
   // "k" (1 byte) + 1,048,575 bytes of value = exactly 1,048,576.
   const std::string big(static_cast<size_t>(kMaxDatasetBytes - 1), 'x');
   ASSERT_TRUE(push("d", {put("k", big, 0)}).isOk());
@@ -82,7 +82,7 @@ TEST_F(SyncServiceTest, ByteLimitExactlyAtAndOverTheBoundary) {
   EXPECT_EQ(describe("d")->dataset.dataStorage, kMaxDatasetBytes);
 }
 
-TEST_F(SyncServiceTest, ByteLimitCountsUtf8BytesNotCharacters) {
+TEST_P(SyncServiceTest, ByteLimitCountsUtf8BytesNotCharacters) {
   // 600,000 two-byte characters: a valid value (< 1,048,575 chars) but 1.2 MB.
   std::string value;
   for (int i = 0; i < 600000; ++i) value += "\xC3\xA9";

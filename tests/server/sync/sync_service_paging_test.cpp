@@ -20,7 +20,7 @@ using namespace ::tether::server::testing;  // NOLINT: test fixture and helpers
 
 // ---- paging
 
-TEST_F(SyncServiceTest, PagesCarryTheSameDatasetFieldsAndCoverEveryRecordOnce) {
+TEST_P(SyncServiceTest, PagesCarryTheSameDatasetFieldsAndCoverEveryRecordOnce) {
   std::vector<RecordPatch> first;
   for (int i = 0; i < 6; ++i) first.push_back(put(numbered("a", i), "v", 0));
   mustPush("d", first);
@@ -59,7 +59,7 @@ TEST_F(SyncServiceTest, PagesCarryTheSameDatasetFieldsAndCoverEveryRecordOnce) {
                                             "b3"}));
 }
 
-TEST_F(SyncServiceTest, PagingIsStableWhileWritesHappenBetweenPages) {
+TEST_P(SyncServiceTest, PagingIsStableWhileWritesHappenBetweenPages) {
   std::vector<RecordPatch> seed;
   for (int i = 0; i < 8; ++i) seed.push_back(put(numbered("k", i), "v1", 0));
   mustPush("d", seed);                                   // D = 1
@@ -101,7 +101,7 @@ TEST_F(SyncServiceTest, PagingIsStableWhileWritesHappenBetweenPages) {
   EXPECT_EQ(client, server);
 }
 
-TEST_F(SyncServiceTest, ForgedOrMisappliedNextTokensAreInvalid) {
+TEST_P(SyncServiceTest, ForgedOrMisappliedNextTokensAreInvalid) {
   std::vector<RecordPatch> seed;
   for (int i = 0; i < 5; ++i) seed.push_back(put(numbered("k", i), "v", 0));
   mustPush("d", seed);
@@ -137,7 +137,7 @@ TEST_F(SyncServiceTest, ForgedOrMisappliedNextTokensAreInvalid) {
             StatusCode::kInvalidArgument);
 }
 
-TEST_F(SyncServiceTest, PageSizeDefaultsAndClamps) {
+TEST_P(SyncServiceTest, PageSizeDefaultsAndClamps) {
   std::vector<RecordPatch> seed;
   for (int i = 0; i < 10; ++i) seed.push_back(put(numbered("k", i), "v", 0));
   mustPush("d", seed);
@@ -152,7 +152,7 @@ TEST_F(SyncServiceTest, PageSizeDefaultsAndClamps) {
   EXPECT_EQ(kMaxRecordsPageSize, 1024u);
 }
 
-TEST_F(SyncServiceTest, ListDatasetsPagesLiveDatasetsByName) {
+TEST_P(SyncServiceTest, ListDatasetsPagesLiveDatasetsByName) {
   for (int i = 0; i < 20; ++i) {
     char name[8];
     std::snprintf(name, sizeof name, "ds%02d", i);

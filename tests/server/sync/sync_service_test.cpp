@@ -16,9 +16,11 @@ namespace {
 
 using namespace ::tether::server::testing;  // NOLINT: test fixture and helpers
 
+TETHER_INSTANTIATE_BACKENDS(SyncServiceTest);
+
 // ---- ListRecords basics
 
-TEST_F(SyncServiceTest, MissingDatasetListsEmptyWithATokenAndNoError) {
+TEST_P(SyncServiceTest, MissingDatasetListsEmptyWithATokenAndNoError) {
   auto r = pull("prefs", 0);
   EXPECT_TRUE(r.records.empty());
   EXPECT_FALSE(r.datasetExists);
@@ -30,7 +32,7 @@ TEST_F(SyncServiceTest, MissingDatasetListsEmptyWithATokenAndNoError) {
   EXPECT_FALSE(describe("prefs").isOk());
 }
 
-TEST_F(SyncServiceTest, FirstPushCreatesDatasetAndStampsRecords) {
+TEST_P(SyncServiceTest, FirstPushCreatesDatasetAndStampsRecords) {
   const int64_t t0 = clock_.nowMs();
   auto r = push("prefs", {put("theme", "dark", 0, 111), put("lang", "en", 0, 222)});
   ASSERT_TRUE(r.isOk()) << r.status();
@@ -51,7 +53,7 @@ TEST_F(SyncServiceTest, FirstPushCreatesDatasetAndStampsRecords) {
   EXPECT_EQ(pulled.records[1], r->records[0]);
 }
 
-TEST_F(SyncServiceTest, LastModifiedByFallsBackToCallerDeviceThenIdentity) {
+TEST_P(SyncServiceTest, LastModifiedByFallsBackToCallerDeviceThenIdentity) {
   auto r = push("a", {put("k", "v", 0)}, nullptr, "");
   ASSERT_TRUE(r.isOk());
   EXPECT_EQ(r->records[0].lastModifiedBy, kAliceId);
@@ -62,7 +64,7 @@ TEST_F(SyncServiceTest, LastModifiedByFallsBackToCallerDeviceThenIdentity) {
   EXPECT_EQ(describe("a")->dataset.lastModifiedBy, "phone-7");
 }
 
-TEST_F(SyncServiceTest, DatasetSyncCountRisesByOnePerBatchAndPullsReturnOnlyNewer) {
+TEST_P(SyncServiceTest, DatasetSyncCountRisesByOnePerBatchAndPullsReturnOnlyNewer) {
   mustPush("d", {put("a", "1", 0), put("b", "1", 0), put("c", "1", 0)});
   clock_.advanceMs(10);
   mustPush("d", {put("a", "2", 1), put("b", "2", 1)});
@@ -82,7 +84,7 @@ TEST_F(SyncServiceTest, DatasetSyncCountRisesByOnePerBatchAndPullsReturnOnlyNewe
   EXPECT_TRUE(pull("d", 99).records.empty());
 }
 
-TEST_F(SyncServiceTest, ZeroPatchesWriteNothingButStillNeedAValidToken) {
+TEST_P(SyncServiceTest, ZeroPatchesWriteNothingButStillNeedAValidToken) {
   auto r = push("d", {});
   ASSERT_TRUE(r.isOk()) << r.status();
   EXPECT_TRUE(r->records.empty());
@@ -99,7 +101,7 @@ TEST_F(SyncServiceTest, ZeroPatchesWriteNothingButStillNeedAValidToken) {
 
 // ---- conflicts
 
-TEST_F(SyncServiceTest, OneStalePatchRejectsTheWholeBatchAndWritesNothing) {
+TEST_P(SyncServiceTest, OneStalePatchRejectsTheWholeBatchAndWritesNothing) {
   mustPush("d", {put("a", "1", 0), put("b", "1", 0)});
   mustPush("d", {put("b", "2", 1)});
   auto before = pull("d");
@@ -116,7 +118,7 @@ TEST_F(SyncServiceTest, OneStalePatchRejectsTheWholeBatchAndWritesNothing) {
   EXPECT_EQ(describe("d")->dataset, metaBefore->dataset);
 }
 
-TEST_F(SyncServiceTest, SyncCountAheadOfServerOrOnUnknownKeyIsAConflict) {
+TEST_P(SyncServiceTest, SyncCountAheadOfServerOrOnUnknownKeyIsAConflict) {
   mustPush("d", {put("a", "1", 0)});
   auto ahead = push("d", {put("a", "x", 5)});
   EXPECT_EQ(ahead.status().code(), StatusCode::kConflict);
@@ -129,7 +131,7 @@ TEST_F(SyncServiceTest, SyncCountAheadOfServerOrOnUnknownKeyIsAConflict) {
 
 // ---- tombstones
 
-TEST_F(SyncServiceTest, RemoveWritesATombstoneThatPullsReturnAndLimitsIgnore) {
+TEST_P(SyncServiceTest, RemoveWritesATombstoneThatPullsReturnAndLimitsIgnore) {
   mustPush("d", {put("a", "12345", 0), put("b", "x", 0)});
   auto r = push("d", {del("a", 1)});
   ASSERT_TRUE(r.isOk()) << r.status();
@@ -151,7 +153,7 @@ TEST_F(SyncServiceTest, RemoveWritesATombstoneThatPullsReturnAndLimitsIgnore) {
   EXPECT_EQ(describe("d")->dataset.numRecords, 2);
 }
 
-TEST_F(SyncServiceTest, RemoveOfANeverSeenKeyIsAcceptedAsATombstone) {
+TEST_P(SyncServiceTest, RemoveOfANeverSeenKeyIsAcceptedAsATombstone) {
   auto r = push("fresh", {del("ghost", 0)});
   ASSERT_TRUE(r.isOk()) << r.status();
   auto pulled = pull("fresh");
@@ -162,7 +164,7 @@ TEST_F(SyncServiceTest, RemoveOfANeverSeenKeyIsAcceptedAsATombstone) {
   EXPECT_EQ(describe("fresh")->dataset.dataStorage, 0);
 }
 
-TEST_F(SyncServiceTest, ReplaceWithEmptyValueIsALiveRecord) {
+TEST_P(SyncServiceTest, ReplaceWithEmptyValueIsALiveRecord) {
   mustPush("d", {put("k", "", 0)});
   auto pulled = pull("d");
   ASSERT_EQ(pulled.records.size(), 1u);
@@ -173,7 +175,7 @@ TEST_F(SyncServiceTest, ReplaceWithEmptyValueIsALiveRecord) {
 
 // ---- delete + re-create
 
-TEST_F(SyncServiceTest, DeleteReturnsMetadataBeforeDeletionAndDescribeThenFails) {
+TEST_P(SyncServiceTest, DeleteReturnsMetadataBeforeDeletionAndDescribeThenFails) {
   const int64_t t0 = clock_.nowMs();
   mustPush("d", {put("a", "1", 0), put("b", "22", 0)});
   clock_.advanceMs(1000);
@@ -187,7 +189,7 @@ TEST_F(SyncServiceTest, DeleteReturnsMetadataBeforeDeletionAndDescribeThenFails)
   EXPECT_TRUE(service_->listDatasets(alice_, lrq)->datasets.empty());
 }
 
-TEST_F(SyncServiceTest, SyncCountStaysMonotonicAcrossDeleteAndRecreate) {
+TEST_P(SyncServiceTest, SyncCountStaysMonotonicAcrossDeleteAndRecreate) {
   mustPush("d", {put("a", "1", 0)});
   mustPush("d", {put("a", "2", 1)});  // D = 2
   ASSERT_TRUE(remove("d").isOk());   // deletion consumes 3
@@ -221,7 +223,7 @@ TEST_F(SyncServiceTest, SyncCountStaysMonotonicAcrossDeleteAndRecreate) {
 
 // ---- session tokens
 
-TEST_F(SyncServiceTest, SessionTokenIsBoundToPoolIdentityDatasetAndExpiry) {
+TEST_P(SyncServiceTest, SessionTokenIsBoundToPoolIdentityDatasetAndExpiry) {
   mustPush("d", {put("a", "1", 0)});
   const std::string good = token("d");
   auto tryWith = [this](const Caller& who, const std::string& dataset, const std::string& tok) {
@@ -249,7 +251,7 @@ TEST_F(SyncServiceTest, SessionTokenIsBoundToPoolIdentityDatasetAndExpiry) {
 
 // ---- identity isolation
 
-TEST_F(SyncServiceTest, IdentitiesNeverSeeEachOthersData) {
+TEST_P(SyncServiceTest, IdentitiesNeverSeeEachOthersData) {
   mustPush("shared-name", {put("secret", "alice", 0)});
   auto bobView = pull("shared-name", 0, &bob_);
   EXPECT_FALSE(bobView.datasetExists);
@@ -271,7 +273,7 @@ TEST_F(SyncServiceTest, IdentitiesNeverSeeEachOthersData) {
 
 // ---- validation
 
-TEST_F(SyncServiceTest, InvalidInputsAreRejectedAndWriteNothing) {
+TEST_P(SyncServiceTest, InvalidInputsAreRejectedAndWriteNothing) {
   mustPush("d", {put("a", "1", 0)});
   auto expectInvalid = [this](std::vector<RecordPatch> patches, std::string dataset = "d",
                               std::string device = "device-1") {
@@ -327,7 +329,7 @@ TEST_F(SyncServiceTest, InvalidInputsAreRejectedAndWriteNothing) {
   }
 }
 
-TEST_F(SyncServiceTest, LongMultibyteKeysAndMergedStyleNamesAreValid) {
+TEST_P(SyncServiceTest, LongMultibyteKeysAndMergedStyleNamesAreValid) {
   std::string key;
   for (int i = 0; i < 1024; ++i) key += "\xF0\x9F\x98\x80";  // 1024 chars, 4096 bytes
   ASSERT_TRUE(push("prefs.local:abc-123", {put(key, "v", 0)}).isOk());
@@ -336,7 +338,7 @@ TEST_F(SyncServiceTest, LongMultibyteKeysAndMergedStyleNamesAreValid) {
 
 // ---- merged datasets
 
-TEST_F(SyncServiceTest, MergedNamesAreReportedUntilTheMergedDatasetIsDeleted) {
+TEST_P(SyncServiceTest, MergedNamesAreReportedUntilTheMergedDatasetIsDeleted) {
   const OwnerRef alice{kPool, kAliceId};
   const std::string merged = std::string("prefs.") + kBobId;
   mustPush(merged, {put("k", "from-bob", 0)});
@@ -369,7 +371,7 @@ proto::UpdateRecordsRequest conditionalPush(const std::string& dataset, int64_t 
   return rq;
 }
 
-TEST_F(SyncServiceTest, ConditionalPushNeedsNoTokenAndWritesOnlyAtTheStatedCount) {
+TEST_P(SyncServiceTest, ConditionalPushNeedsNoTokenAndWritesOnlyAtTheStatedCount) {
   const int64_t t0 = clock_.nowMs();
   // A dataset never written is at 0.
   auto first = service_->updateRecords(alice_, conditionalPush("d", 0, {put("a", "1", 0)}, true));
@@ -418,7 +420,7 @@ TEST_F(SyncServiceTest, ConditionalPushNeedsNoTokenAndWritesOnlyAtTheStatedCount
   EXPECT_EQ(describe("e").status().code(), StatusCode::kNotFound);
 }
 
-TEST_F(SyncServiceTest, ConditionalPushIsRefusedWhileMergedDatasetsAreReported) {
+TEST_P(SyncServiceTest, ConditionalPushIsRefusedWhileMergedDatasetsAreReported) {
   const OwnerRef alice{kPool, kAliceId};
   const std::string merged = std::string("prefs.") + kBobId;
   mustPush("prefs", {put("k", "mine", 0)});
@@ -439,7 +441,7 @@ TEST_F(SyncServiceTest, ConditionalPushIsRefusedWhileMergedDatasetsAreReported) 
 
 // ---- usage
 
-TEST_F(SyncServiceTest, IdentityUsageSumsLiveDatasetsAndTracksLastChange) {
+TEST_P(SyncServiceTest, IdentityUsageSumsLiveDatasetsAndTracksLastChange) {
   auto empty = service_->describeIdentityUsage(alice_);
   ASSERT_TRUE(empty.isOk());
   EXPECT_EQ(empty->identityId, kAliceId);
