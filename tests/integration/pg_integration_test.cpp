@@ -51,6 +51,8 @@ class PgIntegrationTest : public ::testing::Test {
     TetherdOptions o;
     o.store = url_;
     o.createPool = createPool;
+    // Nodes on a shared store must be told the deployment's issuer (docs/scale-out.md).
+    o.extraArgs = {"--issuer", "http://tether-pg.test"};
     auto p = TetherdProcess::start(o);
     EXPECT_NE(p, nullptr);
     return p;

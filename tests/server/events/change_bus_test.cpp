@@ -211,11 +211,12 @@ TEST(ClusterFanoutTest, NoticesFromOtherNodesReachEveryFollowerOwnOnesAreIgnored
   EXPECT_EQ(sink.of(3), std::vector<int64_t>{1});
 }
 
-// The catch-up against a real store: writes that this node's hub never heard of (as if made on
+// The catch-up against a real store (SQLite and PostgreSQL): writes that this node's hub never heard of (as if made on
 // another node whose notice was lost) are found and notified once.
 class ChangeCatchUpTest : public SyncServiceTest {};
+TETHER_INSTANTIATE_BACKENDS(ChangeCatchUpTest);
 
-TEST_F(ChangeCatchUpTest, NotifiesWhatTheHubMissedOnce) {
+TEST_P(ChangeCatchUpTest, NotifiesWhatTheHubMissedOnce) {
   RecordingSink sink;
   ChangeHub hub(sink);
   WorkPool pool(1);
@@ -246,7 +247,7 @@ TEST_F(ChangeCatchUpTest, NotifiesWhatTheHubMissedOnce) {
   EXPECT_EQ(catchUp.readErrors(), 0);
 }
 
-TEST_F(ChangeCatchUpTest, ReReadsPresentedDevicesSubscriptionsAndRunsOnTheWorkPool) {
+TEST_P(ChangeCatchUpTest, ReReadsPresentedDevicesSubscriptionsAndRunsOnTheWorkPool) {
   RecordingSink sink;
   ChangeHub hub(sink);
   WorkPool syncPool(1);
