@@ -85,6 +85,7 @@ struct HttpConn {
   lws* wsi = nullptr;
   HttpRequest request;
   bool bodyTooLarge = false;
+  bool dispatched = false;             // handed to the HttpHandler (once)
   bool replied = false;                // a response is ready in `response`
   bool headersSent = false;
   bool closeAfter = false;             // refused for its framing: close once answered
@@ -619,6 +620,9 @@ class LwsNetServer final : public NetServer {
 
   // ---------------------------------------------------------------- HTTP protocol
   void dispatchHttp(HttpConn* h) {
+    // lws 4.1 repeats BODY_COMPLETION on every loop turn while bytes of a pipelined next request
+    // wait behind the body (until this transaction completes): the request is handled once.
+    h->dispatched = true;
     h->request.bodyTooLarge = h->bodyTooLarge;
     uint64_t id = h->id;
     http_.handle(h->request, [this, id](HttpResponse r) { replyHttp(id, std::move(r)); });
@@ -714,7 +718,15 @@ class LwsNetServer final : public NetServer {
       }
       case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
         HttpConn* h = pss->http;
-        if (h && !h->replied && !h->closeAfter) s->dispatchHttp(h);
+        if (!h || h->closeAfter) return 0;
+        if (h->dispatched) {
+          // A pipelined request waits behind this body: lws 4.1 then repeats BODY_COMPLETION on
+          // every loop turn and, preferring input, never writes the response (a busy loop that
+          // pinned the network thread for good). No HTTP client we serve pipelines: close.
+          spdlog::info("http: {}: pipelined request after a body, closing", h->request.peer);
+          return -1;
+        }
+        s->dispatchHttp(h);
         return 0;
       }
       case LWS_CALLBACK_HTTP_WRITEABLE: {
