@@ -310,6 +310,13 @@ TEST_F(FramingTest, GoodRequestsStillWorkWithKeepAliveAndBodiesInTheSamePacket) 
   }
   ASSERT_TRUE(c->send(kHealthz + kHealthz + kHealthz));
   for (int i = 0; i < 3; ++i) EXPECT_EQ(statusOf(c->readResponse()), 200);
+  // A POST without a body (Content-Length: 0, as SubscribeToDataset sends), then more.
+  ASSERT_TRUE(c->send("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n"
+                      "X-Amz-Target: AWSCognitoIdentityService.GetId\r\n\r\n"));
+  std::string empty = c->readResponse();
+  EXPECT_EQ(statusOf(empty), 400) << empty;  // SerializationException: the body is not JSON
+  ASSERT_TRUE(c->send(kHealthz));
+  EXPECT_EQ(statusOf(c->readResponse()), 200);
 }
 
 // lws 4.1 alone spun forever on a request pipelined behind a body (BODY_COMPLETION repeated on

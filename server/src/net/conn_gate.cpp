@@ -155,7 +155,7 @@ class EpollGate final : public ConnectionGate {
   // reading until the client closes or kLingerMs passes.
   void rejectPending(int fd, Pending& p, int status, const std::string& reason) {
     if (options_.metrics) options_.metrics->countHeadRejection(status);
-    spdlog::info("http: {} from {}: {}", status, p.peer, reason);
+    spdlog::debug("http: {} from {}: {}", status, p.peer, reason);  // counted in /metrics
     std::string response = headRejectResponse(status, reason);
     [[maybe_unused]] ssize_t n = ::send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     ::shutdown(fd, SHUT_WR);

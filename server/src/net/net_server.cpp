@@ -86,6 +86,7 @@ struct HttpConn {
   HttpRequest request;
   bool bodyTooLarge = false;
   bool dispatched = false;             // handed to the HttpHandler (once)
+  int bodyCompletions = 0;             // HTTP_BODY_COMPLETION callbacks seen
   bool replied = false;                // a response is ready in `response`
   bool headersSent = false;
   bool closeAfter = false;             // refused for its framing: close once answered
@@ -690,7 +691,7 @@ class LwsNetServer final : public NetServer {
         std::string why;
         if (int status = framingStatus(wsi, why); status != 0) {
           if (s->options_.metrics) s->options_.metrics->countHeadRejection(status);
-          spdlog::info("http: {} from {}: {}", status, raw->request.peer, why);
+          spdlog::debug("http: {} from {}: {}", status, raw->request.peer, why);
           raw->closeAfter = true;
           raw->replied = true;
           raw->response = framingResponse(status, why);
@@ -719,14 +720,16 @@ class LwsNetServer final : public NetServer {
       case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
         HttpConn* h = pss->http;
         if (!h || h->closeAfter) return 0;
-        if (h->dispatched) {
+        // Once per request; a request without a body (dispatched at LWS_CALLBACK_HTTP, e.g. a
+        // POST with Content-Length: 0) gets it too.
+        if (++h->bodyCompletions > 1) {
           // A pipelined request waits behind this body: lws 4.1 then repeats BODY_COMPLETION on
           // every loop turn and, preferring input, never writes the response (a busy loop that
           // pinned the network thread for good). No HTTP client we serve pipelines: close.
-          spdlog::info("http: {}: pipelined request after a body, closing", h->request.peer);
+          spdlog::debug("http: {}: pipelined request after a body, closing", h->request.peer);
           return -1;
         }
-        s->dispatchHttp(h);
+        if (!h->dispatched) s->dispatchHttp(h);
         return 0;
       }
       case LWS_CALLBACK_HTTP_WRITEABLE: {
