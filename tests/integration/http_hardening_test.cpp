@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -495,6 +496,13 @@ TEST(LimitsTest, SlowClientsGet408WhenTheirHeadIsLate) {
 // partial head) from other addresses, under the default limits; a legitimate client still gets
 // an identity within 1 s on both surfaces.
 TEST(LimitsTest, IdleAndHalfOpenConnectionsDoNotStarveALegitimateClient) {
+  // 1,200 sockets here: raise the soft open-files limit to the hard one (tetherd does the same).
+  if (rlimit rl; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  if (rlimit rl; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1400)
+    GTEST_SKIP() << "open-files limit " << rl.rlim_cur << " is below the 1,400 this test needs";
   auto server = TetherdProcess::start();
   ASSERT_NE(server, nullptr);
   const int port = server->port();
