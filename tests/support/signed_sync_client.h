@@ -24,6 +24,8 @@ class SignedSyncClient {
   HttpReply registerDevice(const std::string& platform, const std::string& token);
   HttpReply subscribe(const std::string& dataset, const std::string& deviceId);
   HttpReply unsubscribe(const std::string& dataset, const std::string& deviceId);
+  // Any Cognito Sync operation: `segments` of the path (percent-encoded here), signed as boto3.
+  HttpReply call(const std::string& method, const std::vector<std::string>& segments, const std::string& body);
 
  private:
   struct Credentials {
@@ -32,7 +34,6 @@ class SignedSyncClient {
 
   std::string host() const;
   std::vector<std::string> subscriptionPath(const std::string& dataset, const std::string& deviceId) const;
-  HttpReply call(const std::string& method, const std::vector<std::string>& segments, const std::string& body);
 
   int port_;
   std::string poolId_, identityId_;

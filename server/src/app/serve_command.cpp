@@ -246,6 +246,8 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   unsigned workers = std::max(tuning::kMinWorkerThreads, std::thread::hardware_concurrency());
   WorkPool pool(workers);
   NativeHandler native(identities, sync, pool, clock, metrics);
+  RateLimiter limiter(config.limits, clock, &metrics);  // docs/security.md
+  native.setRateLimiter(&limiter);
   // Live sync: this node's hub, and on a shared store the bus to the other nodes with its
   // catch-up (events/change_bus.h). The bus listens before the node serves.
   ChangeListener* changes = &native.changes();
@@ -301,6 +303,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   for (const PoolConfig& p : config.pools)
     if (!p.developerProvider.empty()) cognitoContext.developerProviders[p.id] = p.developerProvider;
   cognitoContext.deviceSubscriptions = deviceChanges;
+  cognitoContext.limiter = &limiter;
   cognito::CognitoHttp cognitoHttp(cognitoContext);
   OpsHttp ops([i = issuer->get()] { return i->jwksJson(); }, (*issuer)->discoveryJson(), metrics, &cognitoHttp);
 
@@ -308,6 +311,11 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   netOptions.host = config.listen.host;
   netOptions.port = config.listen.port;
   netOptions.metrics = &metrics;
+  netOptions.maxConnectionsPerAddress = config.limits.maxConnectionsPerAddress;
+  netOptions.headTimeoutMs = config.limits.requestHeadTimeoutSeconds * 1000;
+  netOptions.head.maxHeadBytes = config.limits.maxHeaderBytes;
+  netOptions.head.maxHeaderCount = config.limits.maxHeaderCount;
+  netOptions.head.maxTargetBytes = config.limits.maxUrlBytes;
   if (config.tlsCert) netOptions.tlsCertFile = config.tlsCert->string();
   if (config.tlsKey) netOptions.tlsKeyFile = config.tlsKey->string();
   if (idleTimeoutSeconds > 0) {

@@ -411,6 +411,76 @@ Status validateConfig(const ServerConfig& config) {
   return Status::ok();
 }
 
+namespace {
+
+// [limits] and its [limits.<kind>] rate tables (docs/config.md). Integers within bounds;
+// rates may be integers or floats.
+Status parseLimits(const Checker& ck, const toml::table& t, LimitsConfig& out) {
+  auto integer = [&](const toml::node& node, const std::string& path, int64_t lo, int64_t hi) -> Result<int64_t> {
+    const auto* i = node.as_integer();
+    if (i == nullptr) return ck.wrongType(node, path, "an integer");
+    if (i->get() < lo || i->get() > hi)
+      return ck.error(node, path + " must be " + std::to_string(lo) + "-" + std::to_string(hi));
+    return i->get();
+  };
+  auto number = [&](const toml::node& node, const std::string& path) -> Result<double> {
+    double v;
+    if (const auto* i = node.as_integer()) v = static_cast<double>(i->get());
+    else if (const auto* f = node.as_floating_point()) v = f->get();
+    else return ck.wrongType(node, path, "a number");
+    if (!(v >= 0 && v <= 1e9)) return ck.error(node, path + " must be 0-1000000000");
+    return v;
+  };
+  for (auto&& [key, node] : t) {
+    std::string path = "limits." + std::string(key.str());
+    if (key == "max_connections_per_address") {
+      TETHER_TRY(int64_t v, integer(node, path, 0, 10000000));
+      out.maxConnectionsPerAddress = static_cast<int>(v);
+    } else if (key == "request_head_timeout_seconds") {
+      TETHER_TRY(int64_t v, integer(node, path, 1, 3600));
+      out.requestHeadTimeoutSeconds = static_cast<int>(v);
+    } else if (key == "max_header_bytes") {
+      TETHER_TRY(int64_t v, integer(node, path, 1024, 60000));  // lws keeps headers in < 64 KB
+      out.maxHeaderBytes = static_cast<size_t>(v);
+    } else if (key == "max_header_count") {
+      TETHER_TRY(int64_t v, integer(node, path, 1, 64));  // lws 4.1: see net/request_head.h
+      out.maxHeaderCount = static_cast<size_t>(v);
+    } else if (key == "max_url_bytes") {
+      TETHER_TRY(int64_t v, integer(node, path, 256, 60000));
+      out.maxUrlBytes = static_cast<size_t>(v);
+    } else {
+      int kind = -1;
+      for (int k = 0; k < kRateKindCount; ++k)
+        if (key == kRateKindNames[k]) kind = k;
+      if (kind < 0) return ck.unknownKey(key, path);
+      const toml::table* rt = node.as_table();
+      if (rt == nullptr) return ck.wrongType(node, path, "a table ([" + path + "])");
+      RateLimitSpec& spec = out.rates[kind];
+      for (auto&& [rkey, rnode] : *rt) {
+        std::string rpath = path + "." + std::string(rkey.str());
+        if (rkey == "per_address_per_second") {
+          TETHER_TRY(spec.perAddress.perSecond, number(rnode, rpath));
+        } else if (rkey == "per_address_burst") {
+          TETHER_TRY(spec.perAddress.burst, number(rnode, rpath));
+        } else if (rkey == "per_pool_per_second") {
+          TETHER_TRY(spec.perPool.perSecond, number(rnode, rpath));
+        } else if (rkey == "per_pool_burst") {
+          TETHER_TRY(spec.perPool.burst, number(rnode, rpath));
+        } else {
+          return ck.unknownKey(rkey, rpath);
+        }
+      }
+      for (TokenBucketSpec* b : {&spec.perAddress, &spec.perPool})
+        if (b->enabled() && b->burst < 1) return ck.error(node, path + ": a burst must be at least 1 when its rate is set");
+    }
+  }
+  if (out.maxUrlBytes > out.maxHeaderBytes)
+    return ck.error(t, "limits.max_url_bytes must not exceed limits.max_header_bytes");
+  return Status::ok();
+}
+
+}  // namespace
+
 Result<ServerConfig> parseConfig(std::string_view text, std::string_view sourceName,
                                  const std::filesystem::path& baseDir) {
   Checker ck(sourceName);
@@ -427,6 +497,10 @@ Result<ServerConfig> parseConfig(std::string_view text, std::string_view sourceN
         if (creds == nullptr)
           return ck.wrongType(node, "developer_credentials", "an array of tables ([[developer_credentials]])");
         TETHER_RETURN_IF_ERROR(parseDeveloperCredentials(ck, *creds, config));
+      } else if (key == "limits") {
+        const toml::table* limits = node.as_table();
+        if (limits == nullptr) return ck.wrongType(node, "limits", "a table ([limits])");
+        TETHER_RETURN_IF_ERROR(parseLimits(ck, *limits, config.limits));
       } else if (key == "pools") {
         const toml::array* pools = node.as_array();
         if (pools == nullptr) return ck.wrongType(node, "pools", "an array of tables ([[pools]])");

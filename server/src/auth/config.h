@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/limits_config.h"
 #include "auth/oidc_verifier.h"
 #include "tether/status.h"
 
@@ -67,6 +68,7 @@ struct ServerConfig {
   LogLevel logLevel = LogLevel::kInfo;
   std::vector<PoolConfig> pools;
   std::vector<DeveloperCredential> developerCredentials;  // [[developer_credentials]]
+  LimitsConfig limits;                                    // [limits]
 
   bool tlsEnabled() const { return tlsCert.has_value(); }
   // `store`, else "sqlite:<dataDir>".

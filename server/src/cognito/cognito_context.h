@@ -9,6 +9,7 @@
 #include <string>
 
 #include "auth/identity_service.h"
+#include "auth/rate_limiter.h"
 #include "auth/token_issuer.h"
 #include "cognito/request_auth.h"
 #include "cognito/temporary_credentials.h"
@@ -34,6 +35,8 @@ struct CognitoContext {
   // Told after each stored SubscribeToDataset/UnsubscribeFromDataset (the native handler's
   // ChangeHub); null = nobody follows them live.
   DeviceSubscriptionListener* deviceSubscriptions = nullptr;
+  // Rate limits per client address and pool (docs/security.md); null = none.
+  RateLimiter* limiter = nullptr;
 };
 
 }  // namespace tether::server::cognito

@@ -79,8 +79,44 @@ ApiError resolverError(const Status& s) {
 
 }  // namespace
 
+namespace {
+
+ApiError throttled(const std::string& what) {
+  return fromStatus(Service::kIdentity, Status::tooManyRequests("Rate exceeded: too many " + what + " requests"));
+}
+
+bool hasLogins(const Json& in) {
+  auto it = in.find("Logins");
+  return it != in.end() && it->is_object() && !it->empty();
+}
+
+}  // namespace
+
+// The per-address rate limits (docs/security.md), before any work. Pool buckets are checked
+// by the operations once they know the pool.
+std::optional<ApiError> IdentityApi::throttleAddress(std::string_view op, const Json& in, const HttpRequest& request) {
+  if (!ctx_.limiter) return std::nullopt;
+  auto check = [&](RateKind kind, const char* what) -> std::optional<ApiError> {
+    if (ctx_.limiter->allowAddress(kind, request.peer)) return std::nullopt;
+    return throttled(what);
+  };
+  if (op == "GetId") return hasLogins(in) ? check(RateKind::kSignIn, "sign-in") : check(RateKind::kIdentityCreation, "GetId");
+  if (op == "GetOpenIdToken" || op == "GetCredentialsForIdentity") {
+    if (hasLogins(in))
+      if (auto e = check(RateKind::kSignIn, "sign-in")) return e;
+    return check(RateKind::kTokenIssuance, "token");
+  }
+  if (op == "GetOpenIdTokenForDeveloperIdentity") return check(RateKind::kSignIn, "sign-in");
+  return std::nullopt;
+}
+
+bool IdentityApi::poolAllows(RateKind kind, const std::string& poolId) {
+  return !ctx_.limiter || ctx_.limiter->allowPool(kind, poolId);
+}
+
 ApiResult<Json> IdentityApi::call(std::string_view op, const HttpRequest& request) {
   API_TRY(Json in, parseObject(request.body));
+  if (std::optional<ApiError> e = throttleAddress(op, in, request)) return *e;
   // The unsigned device operations; a signature, if present, is ignored (spec 2.1).
   if (op == "GetId") return getId(in);
   if (op == "GetOpenIdToken") return getOpenIdToken(in);
@@ -143,6 +179,8 @@ ApiResult<Json> IdentityApi::getId(const Json& in) {
   API_TRY(auto logins, getLogins(in, false));
   API_TRY(auto accountId, getString(in, "AccountId"));
   (void)accountId;  // legacy; ignored (spec 2.2)
+  if (!poolAllows(logins && !logins->empty() ? RateKind::kSignIn : RateKind::kIdentityCreation, poolId))
+    return throttled("GetId");
   if (logins && !logins->empty()) {
     // The identity the logins name: created on first use, merged when they name several.
     Result<ResolvedIdentity> r = ctx_.identities.resolver().resolve(poolId, toLogins(logins), "");
@@ -158,6 +196,7 @@ ApiResult<Json> IdentityApi::getOpenIdToken(const Json& in) {
   API_TRY(std::string identityId, requireId(in, "IdentityId"));
   API_TRY(auto logins, getLogins(in, false));
   API_TRY(Access access, checkAccess(identityId, logins));
+  if (!poolAllows(RateKind::kTokenIssuance, access.identity.poolId)) return throttled("token");
   // After a merge the survivor's ID is returned: "the IdentityId returned may not match" (spec 2.2).
   TokenClaims claims{access.identity.poolId, access.identity.id, access.amr, kOpenIdTokenTtlSeconds};
   Result<IssuedToken> token = ctx_.issuer.issue(claims, ctx_.clock.nowMs());
@@ -171,6 +210,7 @@ ApiResult<Json> IdentityApi::getCredentialsForIdentity(const Json& in) {
   API_TRY(auto roleArn, getString(in, "CustomRoleArn"));
   (void)roleArn;  // no IAM here: every identity gets access to its own data only
   API_TRY(Access access, checkAccess(identityId, logins));
+  if (!poolAllows(RateKind::kTokenIssuance, access.identity.poolId)) return throttled("token");
   IssuedCredentials c =
       ctx_.credentials.issue(access.identity.poolId, access.identity.id, access.authenticated, ctx_.clock.nowMs());
   return Json{{"IdentityId", access.identity.id},
@@ -204,6 +244,7 @@ ApiResult<Json> IdentityApi::unlinkIdentity(const Json& in) {
 
 ApiResult<Json> IdentityApi::getOpenIdTokenForDeveloperIdentity(const Json& in) {
   API_TRY(std::string poolId, requireId(in, "IdentityPoolId"));
+  if (!poolAllows(RateKind::kSignIn, poolId)) return throttled("sign-in");
   API_TRY(auto identityIdIn, getString(in, "IdentityId"));
   API_TRY(auto logins, getLogins(in, true));
   API_TRY(std::optional<int64_t> ttl, getInt(in, "TokenDuration"));

@@ -15,6 +15,7 @@
 // Threading: call() blocks on the Store; run it on the worker pool.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include "cognito/api_error.h"
@@ -38,6 +39,8 @@ class IdentityApi {
   ApiResult<Json> call(std::string_view operation, const HttpRequest& request);
 
  private:
+  std::optional<ApiError> throttleAddress(std::string_view op, const Json& in, const HttpRequest& request);
+  bool poolAllows(RateKind kind, const std::string& poolId);
   ApiResult<Json> getId(const Json& in);
   ApiResult<Json> getOpenIdToken(const Json& in);
   ApiResult<Json> getCredentialsForIdentity(const Json& in);

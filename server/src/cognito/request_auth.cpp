@@ -105,7 +105,13 @@ ApiResult<Principal> RequestAuthenticator::authenticate(const HttpRequest& reque
 
   std::string payloadHash;
   if (const std::string* declared = request.header("x-amz-content-sha256")) {
-    if (*declared != "UNSIGNED-PAYLOAD" && *declared != sha256Hex(request.body))
+    // UNSIGNED-PAYLOAD would leave the body out of the signature, so a body could be swapped
+    // after signing; no AWS SDK sends it for the Cognito APIs (issue 13): refused, like a hash
+    // that does not match.
+    if (*declared == "UNSIGNED-PAYLOAD")
+      return gateway(400, "XAmzContentSHA256Mismatch",
+                     "x-amz-content-sha256: UNSIGNED-PAYLOAD is not accepted; sign the SHA-256 of the body.");
+    if (*declared != sha256Hex(request.body))
       return gateway(400, "XAmzContentSHA256Mismatch",
                      "The provided 'x-amz-content-sha256' header does not match what was computed.");
     payloadHash = *declared;

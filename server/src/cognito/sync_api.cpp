@@ -133,6 +133,11 @@ ApiResult<Json> SyncApi::perIdentity(const SyncRoute& route, const HttpRequest& 
     return ApiError::notAuthorized(kSvc, "Access to Identity '" + route.identityId + "' is forbidden.");
 
   Caller caller{route.poolId, route.identityId, ""};
+  // Writes are rate-limited per client address and per pool (docs/security.md).
+  if (ctx_.limiter && (route.op == SyncOp::kUpdateRecords || route.op == SyncOp::kDeleteDataset) &&
+      (!ctx_.limiter->allowAddress(RateKind::kWrites, request.peer) ||
+       !ctx_.limiter->allowPool(RateKind::kWrites, route.poolId)))
+    return fromStatus(kSvc, Status::tooManyRequests("Rate exceeded: too many writes"));
   if (!route.datasetName.empty() && !validateDatasetName(route.datasetName).isOk())
     return invalid("1 validation error detected: Value '" + route.datasetName +
                    "' at 'datasetName' failed to satisfy constraint: Member must satisfy regular expression pattern: "

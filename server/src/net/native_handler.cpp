@@ -115,7 +115,12 @@ void NativeHandler::onRequest(const std::shared_ptr<Session>& s, proto::Request 
     return;
   }
   if (s->inFlight.load() >= tuning::kMaxInFlightPerConnection) {
+    metrics_.limitRejections[ServerMetrics::kPendingRequestsPerConnection]++;
     respond(s->id, request.id, Status::tooManyRequests("too many requests in flight on this connection"));
+    return;
+  }
+  if (!rateAllows(*s, request.body)) {
+    respond(s->id, request.id, Status::tooManyRequests("rate exceeded: try again later"));
     return;
   }
 
@@ -150,6 +155,33 @@ void NativeHandler::onRequest(const std::shared_ptr<Session>& s, proto::Request 
       runDatasetRequest(c, s->id, std::move(rq));
       s->inFlight--;
     });
+}
+
+// The rate limits of docs/security.md, checked on the network thread before any work. A
+// token request's pool is only known once its identity is read: it has the address limit only.
+bool NativeHandler::rateAllows(Session& s, const proto::RequestBody& body) {
+  if (!limiter_) return true;
+  auto both = [&](RateKind kind, const std::string& poolId) {
+    return limiter_->allowAddress(kind, s.peer) && limiter_->allowPool(kind, poolId);
+  };
+  if (auto* r = std::get_if<proto::GetIdRequest>(&body))
+    return both(r->logins.empty() ? RateKind::kIdentityCreation : RateKind::kSignIn, r->identityPoolId);
+  if (auto* r = std::get_if<proto::GetTokenRequest>(&body)) {
+    if (!r->logins.empty() && !limiter_->allowAddress(RateKind::kSignIn, s.peer)) return false;
+    return limiter_->allowAddress(RateKind::kTokenIssuance, s.peer);
+  }
+  if (auto* r = std::get_if<proto::GetDeveloperTokenRequest>(&body)) return both(RateKind::kSignIn, r->identityPoolId);
+  if (std::holds_alternative<proto::UpdateRecordsRequest>(body) ||
+      std::holds_alternative<proto::DeleteDatasetRequest>(body)) {
+    std::string poolId;
+    {
+      std::lock_guard<std::mutex> lock(s.mu);
+      if (s.caller) poolId = s.caller->poolId;
+    }
+    if (poolId.empty()) return true;  // not authenticated: refused as such, not throttled
+    return both(RateKind::kWrites, poolId);
+  }
+  return true;
 }
 
 void NativeHandler::runIdentityRequest(const std::shared_ptr<Session>& s, proto::Request request) {

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "auth/rate_limiter.h"
 #include "common/clock.h"
 #include "common/work_pool.h"
 #include "events/change_hub.h"
@@ -50,6 +51,9 @@ class NativeHandler final : public WsHandler, private PushSink {
   // (SubscribeToDataset), and changes()' device listener keeps them current. Set before serving;
   // must outlive the handler.
   void setDeviceStore(Store* store) { deviceStore_ = store; }
+  // Optional (null = no rate limits): the per-address and per-pool limits on identity creation,
+  // token issuance, sign-in and writes (docs/security.md). Set before serving.
+  void setRateLimiter(RateLimiter* limiter) { limiter_ = limiter; }
 
  private:
   struct Session {
@@ -62,6 +66,7 @@ class NativeHandler final : public WsHandler, private PushSink {
     int64_t expiresAtMs = 0;                // guarded by mu
   };
   void onHello(Session& s, const proto::Hello& hello);
+  bool rateAllows(Session& s, const proto::RequestBody& body);
   void onRequest(const std::shared_ptr<Session>& s, proto::Request request);
   void runIdentityRequest(const std::shared_ptr<Session>& s, proto::Request request);
   void runDatasetRequest(const Caller& caller, ConnId conn, proto::Request request);
@@ -79,6 +84,7 @@ class NativeHandler final : public WsHandler, private PushSink {
   std::atomic<bool> shuttingDown_{false};
   ChangeHub changes_{*this};
   Store* deviceStore_ = nullptr;            // set before serving; see setDeviceStore
+  RateLimiter* limiter_ = nullptr;          // set before serving; see setRateLimiter
   std::unordered_map<ConnId, std::shared_ptr<Session>> sessions_;  // network thread only
 };
 

@@ -2,6 +2,7 @@
 #include "net/net_server.h"
 
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 // libev: the network loop runs on lws's libev event-lib plugin (epoll) when it can be loaded.
 #include <ev.h>
 
@@ -11,6 +12,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <unistd.h>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -21,6 +23,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "net/conn_gate.h"
 #include "net/tuning.h"
 #include "tether/limits.h"
 #include "tether/protocol.h"
@@ -82,10 +85,45 @@ struct HttpConn {
   lws* wsi = nullptr;
   HttpRequest request;
   bool bodyTooLarge = false;
+  bool dispatched = false;             // handed to the HttpHandler (once)
+  int bodyCompletions = 0;             // HTTP_BODY_COMPLETION callbacks seen
   bool replied = false;                // a response is ready in `response`
   bool headersSent = false;
+  bool closeAfter = false;             // refused for its framing: close once answered
   HttpResponse response;
 };
+
+// RFC 9112 section 6 checks on a request lws has parsed: what the gate (request_head.h) checks
+// on a connection's first request, for the requests lws parses alone (later requests of a
+// keep-alive connection, and every request over TLS). lws frames by Content-Length, so a
+// request that has both, two lengths or an invalid one must be answered and its connection
+// closed before lws reads a "next request" out of its body. Returns 0 or the status to answer.
+int framingStatus(lws* wsi, std::string& why) {
+  char buf[64];
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+    // A repeated header is a second fragment.
+    if (lws_hdr_copy_fragment(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_CONTENT_LENGTH, 1) >= 0) {
+      why = "more than one Content-Length (RFC 9112 section 6.3)";
+      return 400;
+    }
+    int n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    bool digits = n > 0 && n <= 18;
+    for (int i = 0; digits && i < n; ++i) digits = buf[i] >= '0' && buf[i] <= '9';
+    if (!digits) {
+      why = "invalid Content-Length";
+      return 400;
+    }
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+      why = "both Content-Length and Transfer-Encoding (RFC 9112 section 6.1)";
+      return 400;
+    }
+  }
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+    why = "chunked request bodies are not accepted: send Content-Length";
+    return 411;
+  }
+  return 0;
+}
 
 // Per-session data lws allocates (zero-filled C memory): we keep one pointer in it.
 struct Pss {
@@ -97,7 +135,11 @@ struct OutFrame { ConnId conn; std::string data; };
 struct OutPush { ConnId conn; std::string key; std::string data; };
 struct OutClose { ConnId conn; uint16_t code; std::string reason; };
 struct OutHttp { uint64_t id; HttpResponse response; };
-using OutItem = std::variant<OutFrame, OutPush, OutClose, OutHttp>;
+struct OutAdopt { int fd; std::string peer; std::string bytes; };
+using OutItem = std::variant<OutFrame, OutPush, OutClose, OutHttp, OutAdopt>;
+
+// Set as an adopted wsi's opaque user data: the address its gate slot is counted under.
+struct GateTicket { std::string peer; };
 
 std::string methodOf(lws* wsi) {
   struct { lws_token_indexes tok; const char* name; } methods[] = {
@@ -221,12 +263,14 @@ class LwsNetServer final : public NetServer {
 
     lws_context_creation_info info;
     std::memset(&info, 0, sizeof info);
-    info.port = options_.port;
-    info.iface = options_.host.c_str();
+    // The ConnectionGate owns the listening socket and hands accepted sockets to this vhost.
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = protocols_;
     info.user = this;
     info.retry_and_idle_policy = &retry_;
-    info.max_http_header_data = 16384;
+    // Room for any head the gate lets through (lws also stores names of unknown headers).
+    info.max_http_header_data = static_cast<unsigned short>(
+        std::clamp<size_t>(options_.head.maxHeadBytes + 1024, 16384, 65535));
     info.timeout_secs = 30;
     if (!options_.tlsCertFile.empty() || !options_.tlsKeyFile.empty()) {
       if (options_.tlsCertFile.empty() || options_.tlsKeyFile.empty())
@@ -235,6 +279,12 @@ class LwsNetServer final : public NetServer {
       info.ssl_cert_filepath = options_.tlsCertFile.c_str();
       info.ssl_private_key_filepath = options_.tlsKeyFile.c_str();
       info.alpn = "http/1.1";
+      // TLS 1.2 minimum and forward-secret AEAD suites only, whatever the system's OpenSSL
+      // config says (issue 13): see docs/security.md. TLS 1.3 keeps OpenSSL's default suites
+      // (all AEAD).
+      info.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
+                             SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE;
+      info.ssl_cipher_list = tuning::kTls12Ciphers;
       tls_ = true;
     }
     // The network loop: lws's libev plugin on our own epoll loop, or lws's built-in poll()
@@ -268,8 +318,23 @@ class LwsNetServer final : public NetServer {
     if (!context_)
       return Status::ioError("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
                              (tls_ ? " with the given TLS certificate and key" : ""));
-    lws_vhost* vh = lws_get_vhost_by_name(context_.get(), "default");
-    port_ = vh ? lws_get_vhost_listen_port(vh) : options_.port;
+    vhost_ = lws_get_vhost_by_name(context_.get(), "default");
+    if (!vhost_) return Status::internal("lws created no vhost");
+    GateOptions gate;
+    gate.host = options_.host;
+    gate.port = options_.port;
+    gate.inspectHeads = !tls_;
+    gate.head = options_.head;
+    gate.maxConnectionsPerAddress = options_.maxConnectionsPerAddress;
+    gate.headTimeoutMs = options_.headTimeoutMs;
+    gate.metrics = options_.metrics;
+    Result<std::unique_ptr<ConnectionGate>> g = ConnectionGate::start(
+        gate, [this](int fd, const std::string& peer, std::string bytes) {
+          post(OutAdopt{fd, peer, std::move(bytes)});
+        });
+    if (!g.isOk()) return g.status();
+    gate_ = std::move(*g);
+    port_ = gate_->port();
     if (loop_) {
       startTick();
       spdlog::info("network loop: libev ({})", evBackendName(ev_backend(loop_)));
@@ -296,6 +361,7 @@ class LwsNetServer final : public NetServer {
   void replyHttp(uint64_t id, HttpResponse response) { post(OutHttp{id, std::move(response)}); }
 
   void stop() override {
+    if (gate_) gate_->stop();  // no more connections; before the network thread goes
     if (!thread_.joinable()) return;
     stopping_.store(true);
     if (context_) lws_cancel_service(context_.get());
@@ -421,6 +487,8 @@ class LwsNetServer final : public NetServer {
         c.closeCode = cl->code;
         c.closeReason = cl->reason.substr(0, 120);
         lws_callback_on_writable(c.wsi);
+      } else if (auto* a = std::get_if<OutAdopt>(&item)) {
+        adopt(*a);
       } else if (auto* h = std::get_if<OutHttp>(&item)) {
         auto it = https_.find(h->id);
         if (it == https_.end()) continue;  // the client went away
@@ -429,6 +497,25 @@ class LwsNetServer final : public NetServer {
         lws_callback_on_writable(it->second->wsi);
       }
     }
+  }
+
+  // Network thread: gives a socket from the gate to lws, with the bytes the gate read of it.
+  void adopt(OutAdopt& a) {
+    if (stopping_.load()) {
+      ::close(a.fd);
+      gate_->release(a.peer);
+      return;
+    }
+    lws* wsi = a.bytes.empty()
+                   ? lws_adopt_socket_vhost(vhost_, a.fd)
+                   : lws_adopt_socket_vhost_readbuf(vhost_, a.fd, a.bytes.data(), a.bytes.size());
+    // Null: lws refused it or already closed it (it closes the socket either way); its
+    // WSI_DESTROY, if any, came before the ticket existed.
+    if (!wsi) {
+      gate_->release(a.peer);
+      return;
+    }
+    lws_set_opaque_user_data(wsi, new GateTicket{std::move(a.peer)});
   }
 
   static LwsNetServer* self(lws* wsi) {
@@ -534,9 +621,24 @@ class LwsNetServer final : public NetServer {
 
   // ---------------------------------------------------------------- HTTP protocol
   void dispatchHttp(HttpConn* h) {
+    // lws 4.1 repeats BODY_COMPLETION on every loop turn while bytes of a pipelined next request
+    // wait behind the body (until this transaction completes): the request is handled once.
+    h->dispatched = true;
     h->request.bodyTooLarge = h->bodyTooLarge;
     uint64_t id = h->id;
     http_.handle(h->request, [this, id](HttpResponse r) { replyHttp(id, std::move(r)); });
+  }
+
+  static HttpResponse framingResponse(int status, const std::string& why) {
+    // The same response the gate gives (request_head.cpp), as an HttpResponse.
+    RejectParts parts = headRejectParts(status, why);
+    HttpResponse r;
+    r.status = status;
+    r.contentType = "application/x-amz-json-1.1";
+    r.body = std::move(parts.body);
+    r.headers.emplace_back("x-amzn-ErrorType", parts.errorType);
+    r.headers.emplace_back("Connection", "close");
+    return r;
   }
 
   Status writeHttpResponse(HttpConn* h) {
@@ -586,6 +688,16 @@ class LwsNetServer final : public NetServer {
         HttpConn* raw = h.get();
         s->https_.emplace(raw->id, std::move(h));
         pss->http = raw;
+        std::string why;
+        if (int status = framingStatus(wsi, why); status != 0) {
+          if (s->options_.metrics) s->options_.metrics->countHeadRejection(status);
+          spdlog::debug("http: {} from {}: {}", status, raw->request.peer, why);
+          raw->closeAfter = true;
+          raw->replied = true;
+          raw->response = framingResponse(status, why);
+          lws_callback_on_writable(wsi);
+          return 0;
+        }
         const std::string* cl = raw->request.header("content-length");
         bool hasBody = (cl && *cl != "0") || raw->request.header("transfer-encoding");
         if (!hasBody || raw->request.method == "GET" || raw->request.method == "HEAD") {
@@ -596,7 +708,7 @@ class LwsNetServer final : public NetServer {
       case LWS_CALLBACK_HTTP_BODY: {
         HttpConn* h = pss->http;
         if (!h) return 0;
-        if (h->bodyTooLarge) return 0;
+        if (h->bodyTooLarge || h->closeAfter) return 0;
         if (h->request.body.size() + len > tuning::kMaxHttpBodyBytes) {
           h->bodyTooLarge = true;
           std::string().swap(h->request.body);
@@ -607,7 +719,17 @@ class LwsNetServer final : public NetServer {
       }
       case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
         HttpConn* h = pss->http;
-        if (h && !h->replied) s->dispatchHttp(h);
+        if (!h || h->closeAfter) return 0;
+        // Once per request; a request without a body (dispatched at LWS_CALLBACK_HTTP, e.g. a
+        // POST with Content-Length: 0) gets it too.
+        if (++h->bodyCompletions > 1) {
+          // A pipelined request waits behind this body: lws 4.1 then repeats BODY_COMPLETION on
+          // every loop turn and, preferring input, never writes the response (a busy loop that
+          // pinned the network thread for good). No HTTP client we serve pipelines: close.
+          spdlog::debug("http: {}: pipelined request after a body, closing", h->request.peer);
+          return -1;
+        }
+        if (!h->dispatched) s->dispatchHttp(h);
         return 0;
       }
       case LWS_CALLBACK_HTTP_WRITEABLE: {
@@ -627,9 +749,12 @@ class LwsNetServer final : public NetServer {
                             buf.size() - LWS_PRE, LWS_WRITE_HTTP_FINAL);
           if (n < 0) return -1;
         }
-        // Done with this transaction; keep-alive continues with a fresh HttpConn.
+        // Done with this transaction; keep-alive continues with a fresh HttpConn (unless the
+        // request was refused for its framing: what follows it cannot be trusted).
+        bool closeAfter = h->closeAfter;
         pss->http = nullptr;
         s->https_.erase(h->id);
+        if (closeAfter) return -1;
         if (lws_http_transaction_completed(wsi)) return -1;
         return 0;
       }
@@ -638,6 +763,14 @@ class LwsNetServer final : public NetServer {
         if (pss && pss->http) {
           s->https_.erase(pss->http->id);
           pss->http = nullptr;
+        }
+        return 0;
+      case LWS_CALLBACK_WSI_DESTROY:
+        // Every wsi of the vhost ends here (WebSocket ones too): give its gate slot back.
+        if (auto* ticket = static_cast<GateTicket*>(lws_get_opaque_user_data(wsi))) {
+          lws_set_opaque_user_data(wsi, nullptr);
+          if (s && s->gate_) s->gate_->release(ticket->peer);
+          delete ticket;
         }
         return 0;
       case LWS_CALLBACK_ESTABLISHED:
@@ -657,6 +790,8 @@ class LwsNetServer final : public NetServer {
   lws_protocols protocols_[3];
   lws_retry_bo_t retry_;
   LwsContextPtr context_;
+  lws_vhost* vhost_ = nullptr;
+  std::unique_ptr<ConnectionGate> gate_;
   struct ev_loop* loop_ = nullptr;  // null: lws's built-in poll() loop
   TickSul tick_{};                  // libev only: see startTick
   int port_ = 0;

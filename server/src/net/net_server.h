@@ -13,6 +13,7 @@
 #include <string>
 
 #include "net/http.h"
+#include "net/request_head.h"
 #include "net/server_metrics.h"
 #include "tether/status.h"
 
@@ -43,6 +44,10 @@ struct NetServerOptions {
   uint16_t idlePingSeconds = 0;    // 0 = tuning::kIdlePingSeconds
   uint16_t idleHangupSeconds = 0;  // 0 = tuning::kIdleHangupSeconds
   ServerMetrics* metrics = nullptr;  // optional; must outlive the server
+  // Abuse limits of the listening side (conn_gate.h, docs/security.md).
+  HeadLimits head;                   // the first request head of each plain connection
+  int maxConnectionsPerAddress = 0;  // 0 = no cap
+  int headTimeoutMs = 10000;         // time to send a whole request head (HTTP or WS upgrade)
 };
 
 class NetServer {

@@ -4,11 +4,44 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <string>
 
 namespace tether::server {
 
 struct ServerMetrics {
+  // Abuse limits (docs/security.md): each refusal counts under its limit's label.
+  enum Limit {
+    kConnectionsPerAddress,
+    kRequestHeadTimeout,
+    kPendingRequestsPerConnection,
+    kIdentityCreationPerAddress,
+    kIdentityCreationPerPool,
+    kTokenIssuancePerAddress,
+    kTokenIssuancePerPool,
+    kSignInPerAddress,
+    kSignInPerPool,
+    kWritesPerAddress,
+    kWritesPerPool,
+    kLimitCount
+  };
+  static constexpr const char* kLimitNames[kLimitCount] = {
+      "connections_per_address", "request_head_timeout", "pending_requests_per_connection",
+      "identity_creation_per_address", "identity_creation_per_pool", "token_issuance_per_address",
+      "token_issuance_per_pool", "sign_in_per_address", "sign_in_per_pool", "writes_per_address",
+      "writes_per_pool"};
+  std::atomic<int64_t> limitRejections[kLimitCount] = {};
+
+  // Requests refused for their framing, by status (request_head.h and the HTTP callback).
+  static constexpr int kFramingStatuses[] = {400, 408, 411, 413, 414, 431, 501, 505};
+  std::atomic<int64_t> framingRejections[std::size(kFramingStatuses)] = {};
+  void countHeadRejection(int status) {
+    for (size_t i = 0; i < std::size(kFramingStatuses); ++i)
+      if (kFramingStatuses[i] == status) framingRejections[i]++;
+  }
+
+  std::atomic<int64_t> tcpConnectionsOpen{0};   // every accepted socket (HTTP, WebSocket, pending)
+  std::atomic<int64_t> tcpConnectionsTotal{0};
   std::atomic<int64_t> connectionsOpen{0};
   std::atomic<int64_t> connectionsTotal{0};
   std::atomic<int64_t> requestsTotal{0};
@@ -45,6 +78,19 @@ struct ServerMetrics {
     line("tether_pushes_coalesced_total", "counter",
          "Change notifications superseded by a newer one before they were written.",
          pushesCoalescedTotal.load());
+    line("tether_tcp_connections_open", "gauge", "TCP connections now open (all kinds, including pending heads).",
+         tcpConnectionsOpen.load());
+    line("tether_tcp_connections_total", "counter", "TCP connections accepted.", tcpConnectionsTotal.load());
+    out += "# HELP tether_limit_rejections_total Requests or connections refused by an abuse limit.\n"
+           "# TYPE tether_limit_rejections_total counter\n";
+    for (int i = 0; i < kLimitCount; ++i)
+      out += std::string("tether_limit_rejections_total{limit=\"") + kLimitNames[i] + "\"} " +
+             std::to_string(limitRejections[i].load()) + "\n";
+    out += "# HELP tether_http_framing_rejections_total HTTP requests refused for their framing, by status.\n"
+           "# TYPE tether_http_framing_rejections_total counter\n";
+    for (size_t i = 0; i < std::size(kFramingStatuses); ++i)
+      out += "tether_http_framing_rejections_total{status=\"" + std::to_string(kFramingStatuses[i]) + "\"} " +
+             std::to_string(framingRejections[i].load()) + "\n";
     if (moreText) out += moreText();
     return out;
   }

@@ -42,6 +42,13 @@ constexpr size_t kWsTxChunkBytes = 1u << 20;
 // thread costs its stack, ~8 MB virtual, little resident); lower: fewer threads, smaller groups.
 constexpr unsigned kMinWorkerThreads = 16;
 
+// TLS 1.2 cipher suites offered (TLS 1.0/1.1 are refused): ECDHE key exchange with AES-GCM or
+// ChaCha20-Poly1305 only (Mozilla's "intermediate" list without finite-field DHE). No RSA key
+// exchange, CBC, SHA-1 MACs, 3DES, RC4 or export suites.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 // How long shutdown waits for queued responses to be written before closing connections.
 constexpr int kShutdownFlushMs = 2000;
 

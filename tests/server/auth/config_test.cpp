@@ -84,6 +84,47 @@ TEST(ConfigTest, StoreUrlInsteadOfDataDir) {
   expectError("[server]\nstore = \"\"\n", "must not be empty", "empty store");
 }
 
+TEST(ConfigTest, LimitsHaveDefaultsAndAreChecked) {
+  auto d = parse("");
+  ASSERT_TRUE(d.isOk());
+  EXPECT_EQ(d->limits, LimitsConfig{});
+  EXPECT_TRUE(d->limits.rate(RateKind::kIdentityCreation).perAddress.enabled());
+  auto c = parse(R"([limits]
+max_connections_per_address = 0
+request_head_timeout_seconds = 3
+max_header_bytes = 4096
+max_header_count = 10
+max_url_bytes = 1024
+[limits.writes]
+per_address_per_second = 2.5
+per_address_burst = 10
+per_pool_per_second = 0
+[limits.sign_in]
+per_pool_per_second = 7
+per_pool_burst = 70
+)");
+  ASSERT_TRUE(c.isOk()) << c.status();
+  EXPECT_EQ(c->limits.maxConnectionsPerAddress, 0);
+  EXPECT_EQ(c->limits.requestHeadTimeoutSeconds, 3);
+  EXPECT_EQ(c->limits.maxHeaderBytes, 4096u);
+  EXPECT_EQ(c->limits.maxHeaderCount, 10u);
+  EXPECT_EQ(c->limits.maxUrlBytes, 1024u);
+  EXPECT_EQ(c->limits.rate(RateKind::kWrites).perAddress, (TokenBucketSpec{2.5, 10}));
+  EXPECT_FALSE(c->limits.rate(RateKind::kWrites).perPool.enabled());
+  EXPECT_EQ(c->limits.rate(RateKind::kSignIn).perPool, (TokenBucketSpec{7, 70}));
+  EXPECT_EQ(c->limits.rate(RateKind::kSignIn).perAddress, LimitsConfig{}.rate(RateKind::kSignIn).perAddress);
+  for (const char* bad : {"[limits]\nmax_header_count = 65\n", "[limits]\nmax_header_bytes = 100\n",
+                          "[limits]\nrequest_head_timeout_seconds = 0\n", "[limits]\nmax_url_bytes = 20000\n",
+                          "[limits]\nmax_connections_per_address = -1\n", "[limits]\nmax_conections = 1\n",
+                          "[limits.writes]\nper_address_per_second = -1\n",
+                          "[limits.writes]\nper_address_per_second = 1\nper_address_burst = 0\n",
+                          "[limits.writes]\nper_adress_burst = 1\n", "[limits.reads]\n",
+                          "[limits]\nwrites = 3\n"}) {
+    auto r = parse(bad);
+    EXPECT_FALSE(r.isOk()) << bad;
+  }
+}
+
 TEST(ConfigTest, DerivedIssuerUsesSchemeAndBrackets) {
   auto c = parse("[server]\nlisten = \"[::1]:0\"\ntls_cert = \"c\"\ntls_key = \"k\"\n");
   ASSERT_TRUE(c.isOk()) << c.status();

@@ -109,6 +109,51 @@ TEST_F(RequestAuthTest, TamperedRequestsFail) {
   EXPECT_EQ(auth.authenticate(sha, "/", "cognito-identity").error().status, 400);
 }
 
+// Issue 13: x-amz-content-sha256: UNSIGNED-PAYLOAD leaves the body out of the signature. A
+// request correctly signed that way, whose body is then swapped, must not be accepted (nor the
+// unswapped one: the server cannot tell them apart).
+TEST_F(RequestAuthTest, UnsignedPayloadIsRefusedSoABodyCannotBeSwapped) {
+  HttpRequest r;
+  r.method = "POST";
+  r.path = "/";
+  r.body = R"({"IdentityPoolId": "us-east-1:11111111-2222-3333-4444-555555555555"})";
+  r.headers = {{"host", "127.0.0.1:8080"},
+               {"x-amz-date", "20240102T030405Z"},
+               {"x-amz-content-sha256", "UNSIGNED-PAYLOAD"},
+               {"x-amz-target", "AWSCognitoIdentityService.ListIdentities"}};
+  r.headers["authorization"] =
+      "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240102/us-east-1/cognito-identity/aws4_request, "
+      "SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-target, Signature=" + std::string(64, '0');
+  Result<SigV4Authorization> parsed = parseAuthorization(r.headers["authorization"]);
+  ASSERT_TRUE(parsed.isOk());
+  CanonicalInput in{r.method, "/", "", &r.headers, "UNSIGNED-PAYLOAD"};
+  Result<std::string> creq = canonicalRequest(in, *parsed);
+  ASSERT_TRUE(creq.isOk());
+  std::string sig = computeSignature(kSecret, *parsed, stringToSign(r.headers["x-amz-date"], parsed->scope(), *creq));
+  r.headers["authorization"].replace(r.headers["authorization"].size() - 64, 64, sig);
+
+  HttpRequest swapped = r;
+  swapped.body = R"({"IdentityPoolId": "us-east-1:99999999-2222-3333-4444-555555555555"})";
+  for (const HttpRequest* req : {&r, &swapped}) {
+    ApiResult<Principal> p = auth.authenticate(*req, "/", "cognito-identity");
+    ASSERT_FALSE(p.isOk());
+    EXPECT_EQ(p.error().status, 400);
+    EXPECT_EQ(p.error().type, "XAmzContentSHA256Mismatch");
+    EXPECT_NE(p.error().message.find("UNSIGNED-PAYLOAD"), std::string::npos);
+  }
+  // The same request with the body's real hash declared and signed is accepted.
+  HttpRequest hashed = r;
+  const std::string bodyHash = sha256Hex(hashed.body);
+  hashed.headers["x-amz-content-sha256"] = bodyHash;
+  CanonicalInput in2{hashed.method, "/", "", &hashed.headers, bodyHash};
+  Result<std::string> creq2 = canonicalRequest(in2, *parsed);
+  ASSERT_TRUE(creq2.isOk());
+  std::string sig2 = computeSignature(kSecret, *parsed, stringToSign(hashed.headers["x-amz-date"], parsed->scope(), *creq2));
+  hashed.headers["authorization"].replace(hashed.headers["authorization"].size() - 64, 64, sig2);
+  ApiResult<Principal> ok = auth.authenticate(hashed, "/", "cognito-identity");
+  EXPECT_TRUE(ok.isOk()) << ok.error().type << ": " << ok.error().message;
+}
+
 TEST_F(RequestAuthTest, MissingMalformedAndMisScopedSignatures) {
   HttpRequest none = vectorC();
   none.headers.erase("authorization");
