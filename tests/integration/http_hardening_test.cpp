@@ -684,3 +684,57 @@ TEST(RateLimitTest, WritesOnBothSurfaces) {
 
 }  // namespace
 }  // namespace tether::testing
+
+namespace tether::testing {
+namespace {
+
+// GetId over a fresh connection from `source`, with an X-Forwarded-For header if given.
+int getIdFrom(int port, const char* source, const std::string& pool, const std::string& forwardedFor) {
+  auto c = RawConn::open(port, source);
+  if (!c) return 0;
+  std::string body = getIdBody(pool);
+  std::string head = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: AWSCognitoIdentityService.GetId\r\n"
+                     "Content-Type: application/x-amz-json-1.1\r\n";
+  if (!forwardedFor.empty()) head += "X-Forwarded-For: " + forwardedFor + "\r\n";
+  if (!c->send(head + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body)) return 0;
+  return statusOf(c->readResponse());
+}
+
+// Behind a load balancer every connection comes from its address (docs/scale-out.md): with it
+// in trusted_proxies its connections are not capped per address, and the rate limits apply to
+// the client address it forwards (the last X-Forwarded-For entry). Anyone else's header is
+// ignored, so a client cannot pick its own bucket.
+TEST(RateLimitTest, BehindATrustedProxyLimitsApplyToTheForwardedAddress) {
+  auto server = startWith("rl-proxy", rate("identity_creation", "per_address", 2) +
+                                          "[limits]\ntrusted_proxies = [\"127.0.0.1\"]\n"
+                                          "max_connections_per_address = 3\n");
+  ASSERT_NE(server, nullptr);
+  const int port = server->port();
+  const std::string pool = server->poolId();
+  // The proxy (127.0.0.1) forwards two clients; each has its own bucket of 2.
+  EXPECT_EQ(getIdFrom(port, "127.0.0.1", pool, "10.0.0.1"), 200);
+  EXPECT_EQ(getIdFrom(port, "127.0.0.1", pool, "203.0.113.9, 10.0.0.1"), 200);  // the last entry counts
+  EXPECT_EQ(getIdFrom(port, "127.0.0.1", pool, "10.0.0.1"), 400);
+  EXPECT_EQ(getIdFrom(port, "127.0.0.1", pool, "10.0.0.2"), 200);
+  // Many connections from the proxy at once: not capped.
+  std::vector<std::unique_ptr<RawConn>> held;
+  for (int i = 0; i < 10; ++i) {
+    held.push_back(RawConn::open(port, "127.0.0.1"));
+    ASSERT_NE(held.back(), nullptr);
+    ASSERT_TRUE(held.back()->send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  }
+  for (auto& c : held) EXPECT_EQ(statusOf(c->readResponse()), 200);
+  held.clear();
+  // An untrusted address's X-Forwarded-For is ignored: its own bucket, and its cap of 3.
+  EXPECT_EQ(getIdFrom(port, "127.0.0.9", pool, "10.0.0.50"), 200);
+  EXPECT_EQ(getIdFrom(port, "127.0.0.9", pool, "10.0.0.51"), 200);
+  EXPECT_EQ(getIdFrom(port, "127.0.0.9", pool, "10.0.0.52"), 400);
+  for (int i = 0; i < 3; ++i) held.push_back(RawConn::open(port, "127.0.0.9"));
+  auto fourth = RawConn::open(port, "127.0.0.9");
+  ASSERT_NE(fourth, nullptr);
+  ASSERT_TRUE(fourth->send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") || true);
+  EXPECT_NE(statusOf(fourth->readResponse()), 200);
+}
+
+}  // namespace
+}  // namespace tether::testing

@@ -312,6 +312,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   netOptions.port = config.listen.port;
   netOptions.metrics = &metrics;
   netOptions.maxConnectionsPerAddress = config.limits.maxConnectionsPerAddress;
+  netOptions.trustedProxies = config.limits.trustedProxies;
   netOptions.headTimeoutMs = config.limits.requestHeadTimeoutSeconds * 1000;
   netOptions.head.maxHeadBytes = config.limits.maxHeaderBytes;
   netOptions.head.maxHeaderCount = config.limits.maxHeaderCount;

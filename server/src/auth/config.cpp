@@ -2,6 +2,8 @@
 // toml::parse_error: parseConfig() is the one boundary that catches it (STYLE.md 5).
 #include "auth/config.h"
 
+#include <arpa/inet.h>
+
 #include <cctype>
 #include <charconv>
 #include <fstream>
@@ -436,6 +438,19 @@ Status parseLimits(const Checker& ck, const toml::table& t, LimitsConfig& out) {
     if (key == "max_connections_per_address") {
       TETHER_TRY(int64_t v, integer(node, path, 0, 10000000));
       out.maxConnectionsPerAddress = static_cast<int>(v);
+    } else if (key == "trusted_proxies") {
+      const auto* arr = node.as_array();
+      if (arr == nullptr) return ck.wrongType(node, path, "an array of IP addresses");
+      out.trustedProxies.clear();
+      for (auto&& item : *arr) {
+        const auto* str = item.as_string();
+        in6_addr a6{};
+        in_addr a4{};
+        if (str == nullptr || (inet_pton(AF_INET, str->get().c_str(), &a4) != 1 &&
+                               inet_pton(AF_INET6, str->get().c_str(), &a6) != 1))
+          return ck.error(item, path + " entries must be IP addresses (e.g. \"10.0.0.5\")");
+        out.trustedProxies.push_back(str->get());
+      }
     } else if (key == "request_head_timeout_seconds") {
       TETHER_TRY(int64_t v, integer(node, path, 1, 3600));
       out.requestHeadTimeoutSeconds = static_cast<int>(v);

@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace tether::server {
 
@@ -32,6 +34,10 @@ struct LimitsConfig {
   // Connections open at once from one client address (TCP, any kind); past it new ones are
   // refused (503 on plain HTTP). 0 = no cap.
   int maxConnectionsPerAddress = 1024;
+  // Reverse proxies / load balancers in front of tetherd (docs/scale-out.md): connections from
+  // these exact addresses are not capped per address, and the client address that the rate
+  // limits and logs use is the last entry of the X-Forwarded-For header they add.
+  std::vector<std::string> trustedProxies;
   // Time a client has to send a whole request head (an HTTP request or a WebSocket upgrade)
   // after connecting; then 408 and close (slow-loris clients).
   int requestHeadTimeoutSeconds = 10;

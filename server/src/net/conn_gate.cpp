@@ -1,6 +1,8 @@
 // See conn_gate.h.
 #include "net/conn_gate.h"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -192,8 +194,10 @@ class EpollGate final : public ConnectionGate {
       bool refused = false;
       {
         std::lock_guard<std::mutex> lock(countMu_);
+        bool proxy = std::find(options_.trustedProxies.begin(), options_.trustedProxies.end(), peer) !=
+                     options_.trustedProxies.end();
         int& count = perAddress_[peer];
-        if (options_.maxConnectionsPerAddress > 0 && count >= options_.maxConnectionsPerAddress) {
+        if (!proxy && options_.maxConnectionsPerAddress > 0 && count >= options_.maxConnectionsPerAddress) {
           refused = true;
           if (count == 0) perAddress_.erase(peer);
         } else {

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "net/request_head.h"
 #include "net/server_metrics.h"
@@ -27,6 +28,7 @@ struct GateOptions {
   bool inspectHeads = true;           // false (TLS): hand sockets over at once
   HeadLimits head;
   int maxConnectionsPerAddress = 0;   // 0 = no cap
+  std::vector<std::string> trustedProxies;  // not capped per address (load balancers)
   int headTimeoutMs = 10000;          // time a client has to send its first request head
   ServerMetrics* metrics = nullptr;
 };

@@ -1,6 +1,8 @@
 // libwebsockets implementation of NetServer. See net_server.h for the threading contract.
 #include "net/net_server.h"
 
+#include <arpa/inet.h>
+
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
 // libev: the network loop runs on lws's libev event-lib plugin (epoll) when it can be loaded.
@@ -326,6 +328,7 @@ class LwsNetServer final : public NetServer {
     gate.inspectHeads = !tls_;
     gate.head = options_.head;
     gate.maxConnectionsPerAddress = options_.maxConnectionsPerAddress;
+    gate.trustedProxies = options_.trustedProxies;
     gate.headTimeoutMs = options_.headTimeoutMs;
     gate.metrics = options_.metrics;
     Result<std::unique_ptr<ConnectionGate>> g = ConnectionGate::start(
@@ -522,6 +525,30 @@ class LwsNetServer final : public NetServer {
     return static_cast<LwsNetServer*>(lws_context_user(lws_get_context(wsi)));
   }
 
+  // The client's address: the TCP peer, or behind a trusted proxy the last X-Forwarded-For
+  // entry (the address the proxy itself saw; earlier entries are the client's own claims).
+  std::string clientAddress(lws* wsi, const char* peer) const {
+    std::string direct(peer);
+    if (options_.trustedProxies.empty() ||
+        std::find(options_.trustedProxies.begin(), options_.trustedProxies.end(), direct) ==
+            options_.trustedProxies.end())
+      return direct;
+    int len = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    if (len <= 0 || len > 4096) return direct;
+    std::string xff(static_cast<size_t>(len) + 1, '\0');
+    int n = lws_hdr_copy(wsi, xff.data(), len + 1, WSI_TOKEN_X_FORWARDED_FOR);
+    if (n <= 0) return direct;
+    xff.resize(static_cast<size_t>(n));
+    size_t comma = xff.rfind(',');
+    std::string last = xff.substr(comma == std::string::npos ? 0 : comma + 1);
+    while (!last.empty() && last.front() == ' ') last.erase(0, 1);
+    while (!last.empty() && last.back() == ' ') last.pop_back();
+    in6_addr a6{};
+    in_addr a4{};
+    if (inet_pton(AF_INET, last.c_str(), &a4) != 1 && inet_pton(AF_INET6, last.c_str(), &a6) != 1) return direct;
+    return last;
+  }
+
   // ---------------------------------------------------------------- WebSocket protocol
   static int wsCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
     auto* pss = static_cast<Pss*>(user);
@@ -536,7 +563,7 @@ class LwsNetServer final : public NetServer {
         s->conns_.emplace(id, std::move(conn));
         char peer[64] = "";
         lws_get_peer_simple(wsi, peer, sizeof peer);
-        s->ws_.onOpen(id, peer);
+        s->ws_.onOpen(id, s->clientAddress(wsi, peer));
         return 0;
       }
       case LWS_CALLBACK_RECEIVE: {
@@ -684,7 +711,7 @@ class LwsNetServer final : public NetServer {
         collectHeaders(wsi, h->request);
         char peer[64] = "";
         lws_get_peer_simple(wsi, peer, sizeof peer);
-        h->request.peer = peer;
+        h->request.peer = s->clientAddress(wsi, peer);
         HttpConn* raw = h.get();
         s->https_.emplace(raw->id, std::move(h));
         pss->http = raw;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "net/http.h"
 #include "net/request_head.h"
@@ -47,6 +48,9 @@ struct NetServerOptions {
   // Abuse limits of the listening side (conn_gate.h, docs/security.md).
   HeadLimits head;                   // the first request head of each plain connection
   int maxConnectionsPerAddress = 0;  // 0 = no cap
+  // Load balancers in front (docs/scale-out.md): not capped per address, and for requests and
+  // WebSocket upgrades from them the client address is the last X-Forwarded-For entry.
+  std::vector<std::string> trustedProxies;
   int headTimeoutMs = 10000;         // time to send a whole request head (HTTP or WS upgrade)
 };
 
