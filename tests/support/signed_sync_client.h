@@ -22,6 +22,15 @@ class SignedSyncClient {
   HttpReply subscribe(const std::string& dataset, const std::string& deviceId);
   HttpReply unsubscribe(const std::string& dataset, const std::string& deviceId);
 
+  // The data operations (Cognito Sync ListRecords / UpdateRecords / DeleteDataset), for load
+  // generators. `patches` is the RecordPatches JSON array as an SDK sends it.
+  HttpReply listRecords(const std::string& dataset);
+  HttpReply updateRecords(const std::string& dataset, const std::string& syncSessionToken,
+                          const nlohmann::json& patches, const std::string& deviceId = "");
+  HttpReply deleteDataset(const std::string& dataset);
+
+  const std::string& identityId() const { return identityId_; }
+
  private:
   struct Credentials {
     std::string accessKeyId, secretKey, sessionToken;
