@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -75,6 +76,17 @@ inline Result<proto::ListRecordsResponse> pullAll(WsTestClient& ws, const std::s
     if (next.empty()) return all;
   }
   return Status::internal("too many pages");
+}
+
+inline std::string slurpFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return "";
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  std::fclose(f);
+  return out.size() > 4000 ? out.substr(out.size() - 4000) : out;
 }
 
 // Polls `cond` until it holds or `timeout` passes (load-robust waiting, not a fixed sleep).
