@@ -53,6 +53,7 @@ class FaultProxy {
   };
   struct Counters {
     std::atomic<int64_t> connections{0}, cuts{0}, drops{0}, duplicates{0}, delayed{0};
+    std::atomic<int64_t> live{0}, bytesToServer{0}, bytesToClient{0};  // for diagnostics
   };
 
   FaultProxy(int targetPort, uint32_t seed) : target_(targetPort), rng_(seed) {
@@ -288,6 +289,7 @@ class FaultProxy {
       int fd = q == &c.toServer ? c.s : c.c;
       while (!q->empty() && (all || q->front().due <= now)) {
         if (!writeAll(fd, q->front().bytes)) return false;
+        (q == &c.toServer ? counters_.bytesToServer : counters_.bytesToClient) += static_cast<int64_t>(q->front().bytes.size());
         q->pop_front();
       }
     }
@@ -329,6 +331,7 @@ class FaultProxy {
         if (!alive) closeConn(c, true);
       }
       std::erase_if(conns_, [](const std::unique_ptr<Conn>& c) { return c->dead; });
+      counters_.live = static_cast<int64_t>(conns_.size());
     }
   }
 

@@ -347,8 +347,18 @@ class SeedRun {
           auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
           while (!checkedSync(d, n, true)) {
             if (::testing::Test::HasFailure()) return;
-            ASSERT_LT(std::chrono::steady_clock::now(), deadline)
-                << "device " << d << " never synced " << n << ": " << lastStatus_;
+            if (std::chrono::steady_clock::now() > deadline) {
+              // Whose fault: does the server answer this identity on a direct connection?
+              auto direct = serverView(devices_[static_cast<size_t>(d)].identity, n);
+              const auto& pc = devices_[static_cast<size_t>(d)].proxy->counters();
+              const int64_t toServer = pc.bytesToServer, toClient = pc.bytesToClient;
+              (void)checkedSync(d, n, true);
+              FAIL() << "device " << d << " never synced " << n << ": " << lastStatus_
+                     << "; the server read directly: " << (direct.isOk() ? "ok" : direct.status().toString())
+                     << "; proxy: " << pc.live.load() << " live connections, " << pc.connections.load()
+                     << " in all; one more sync relayed " << (pc.bytesToServer - toServer) << " bytes to the server and "
+                     << (pc.bytesToClient - toClient) << " back";
+            }
             std::this_thread::sleep_for(std::chrono::milliseconds(50));  // retry pacing
           }
         }
@@ -391,6 +401,7 @@ void report() {
               static_cast<long long>(totals.cuts), static_cast<long long>(totals.drops),
               static_cast<long long>(totals.duplicates), static_cast<long long>(totals.delayedConnections),
               static_cast<long long>(totals.pauses), static_cast<long long>(totals.kills));
+  std::fflush(stdout);
 }
 
 TEST(ConvergenceUnderFaults, FixedSeeds) {
