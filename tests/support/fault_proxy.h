@@ -83,6 +83,9 @@ class FaultProxy {
   }
   // Closes every relayed connection now (e.g. to end faulty connections before quiescence).
   void cutAll() { cutAll_ = true; }
+  // Every connection open now stops relaying, silently, for `holdMs` (then it is closed): a
+  // route that dies without a FIN. New connections are not affected.
+  void silenceAll(int holdMs) { silenceMs_ = holdMs; }
   const Counters& counters() const { return counters_; }
 
  private:
@@ -299,6 +302,12 @@ class FaultProxy {
   void run() {
     char buf[65536];
     while (!stop_) {
+      if (int ms = silenceMs_.exchange(0); ms > 0) {
+        for (auto& c : conns_) {
+          c->dropping = true;
+          c->dropUntil = Clock::now() + std::chrono::milliseconds(ms);
+        }
+      }
       if (cutAll_.exchange(false)) {
         for (auto& c : conns_) closeConn(*c, false);
         lastDeadMessage_.clear();
@@ -346,6 +355,7 @@ class FaultProxy {
   Faults faults_;                            // guarded by mu_
   Counters counters_;
   std::atomic<bool> stop_{false}, cutAll_{false};
+  std::atomic<int> silenceMs_{0};
   std::thread thread_;
 };
 

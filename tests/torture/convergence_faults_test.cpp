@@ -404,6 +404,36 @@ void report() {
   std::fflush(stdout);
 }
 
+// Found by the seeds above: a connection that went silent (here: the proxy swallows everything
+// without closing; in the runs, a connection lws had retired) kept the client "connected", so
+// every later request timed out on it forever. A request timeout with nothing received on the
+// connection meanwhile now drops the connection, and the next sync connects again.
+TEST(ConvergenceUnderFaults, SilentConnectionIsDroppedAfterARequestTimeout) {
+  auto server = TetherdProcess::start();
+  ASSERT_NE(server, nullptr);
+  FaultProxy proxy(server->port(), 7);
+  ClientOptions o;
+  o.serverUrl = "ws://127.0.0.1:" + std::to_string(proxy.port());
+  o.identityPoolId = server->poolId();
+  o.cachePath = makeTempDir("torture-silent").string() + "/device.db";
+  o.requestTimeout = std::chrono::milliseconds(1000);
+  auto c = Client::open(o);
+  ASSERT_TRUE(c.isOk()) << c.status();
+  auto ds = (*c)->openOrCreateDataset("d");
+  ASSERT_TRUE(ds.isOk());
+  ASSERT_TRUE((*ds)->put("k", "v1").isOk());
+  auto first = (*ds)->synchronizeAndWait({}, std::chrono::seconds(30));
+  ASSERT_TRUE(first.isOk()) << first.status();
+  proxy.silenceAll(10 * 60 * 1000);  // the open connection goes silent for 10 minutes
+  ASSERT_TRUE((*ds)->put("k", "v2").isOk());
+  auto silent = (*ds)->synchronizeAndWait({}, std::chrono::seconds(30));
+  EXPECT_EQ(silent.status().code(), StatusCode::kUnavailable) << "the silent connection answers nothing";
+  bool synced = waitUntil([&] { return (*ds)->synchronizeAndWait({}, std::chrono::seconds(5)).isOk(); },
+                          std::chrono::seconds(20));
+  EXPECT_TRUE(synced) << "the client kept the silent connection instead of connecting again";
+  EXPECT_GE(proxy.counters().connections.load(), 2);
+}
+
 TEST(ConvergenceUnderFaults, FixedSeeds) {
   const int ops = static_cast<int>(envInt("TETHER_CONVERGENCE_OPS", 150));
   for (uint32_t seed : {1u, 2u}) {
