@@ -64,6 +64,7 @@ TEST(IoErrors, ServerStoreTypedErrorsNoAcknowledgedLossAndRecovery) {
   const int rounds = static_cast<int>(envInt("TETHER_TORTURE_IO_ROUNDS", 60));
 
   int64_t acked = 0, seen = 0, failures = 0;
+  const int64_t injectedBefore = FaultyVfs::injected();
   {
     auto opened = server::openSqliteStore(file);
     ASSERT_TRUE(opened.isOk()) << opened.status();
@@ -116,7 +117,7 @@ TEST(IoErrors, ServerStoreTypedErrorsNoAcknowledgedLossAndRecovery) {
     FaultyVfs::set(FaultyVfs::Mode::kOff);
   }
   std::printf("io errors (server): %lld injected faults, %lld failed calls, %lld batches acknowledged\n",
-              static_cast<long long>(FaultyVfs::injected()), static_cast<long long>(failures),
+              static_cast<long long>(FaultyVfs::injected() - injectedBefore), static_cast<long long>(failures),
               static_cast<long long>(acked));
   ASSERT_EQ(integrityCheck(file.string()), "ok");
   auto reopened = server::openSqliteStore(file);
@@ -150,6 +151,7 @@ TEST(IoErrors, ClientCacheTypedErrorsKeepsPutsAndSyncsAfterwards) {
   ASSERT_TRUE(client->getIdentityId().isOk());
   auto ds = client->openOrCreateDataset("d");
   ASSERT_TRUE(ds.isOk());
+  const int64_t injectedBefore = FaultyVfs::injected();
 
   std::map<std::string, std::string> acked;  // key -> value of the last put that returned ok
   // A put that failed may still have reached the disk (the error came after the write, e.g. at
@@ -209,7 +211,8 @@ TEST(IoErrors, ClientCacheTypedErrorsKeepsPutsAndSyncsAfterwards) {
   client.reset();
   ASSERT_EQ(integrityCheck(o.cachePath), "ok");
   std::printf("io errors (client): %lld injected faults, %d failed puts, %d of %d syncs failed, %zu keys\n",
-              static_cast<long long>(FaultyVfs::injected()), failures, syncFailures, syncs, acked.size());
+              static_cast<long long>(FaultyVfs::injected() - injectedBefore), failures, syncFailures, syncs,
+              acked.size());
   // A second device sees exactly the acknowledged values.
   ClientOptions second = o;
   second.cachePath = (dir / "second.db").string();
