@@ -330,7 +330,7 @@ class SeedRun {
       ++totals.kills;
       server_->kill9();
       checkedSync(d, name, false);  // while it is down: fails fast, nothing applied
-      ASSERT_TRUE(server_->restart());
+      ASSERT_TRUE(restartServer(*server_));
       observers_.clear();
       checkAllNoLoss("after kill -9 and restart");
     } else {

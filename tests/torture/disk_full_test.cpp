@@ -194,7 +194,7 @@ TEST(DiskFull, ServerGivesTypedErrorsKeepsAcknowledgedDataAndRecovers) {
   // Nothing acknowledged was lost, also across a crash.
   server->kill9();
   ASSERT_EQ(integrityCheck((dir / "data" / "tether.db").string()), "ok");
-  ASSERT_TRUE(server->restart());
+  ASSERT_TRUE(restartServer(*server));
   verify("after kill -9 and restart");
 }
 

@@ -509,7 +509,7 @@ TEST_F(ServerKillTorture, AcknowledgedWritesSurviveKill9UnderMixedLoad) {
     for (Lane& lane : lanes) ASSERT_EQ(lane.error, "") << "kill " << done << ": a request failed while the server was up";
     const std::string db = (server_->dataDir() / "tether.db").string();
     ASSERT_EQ(integrityCheck(db), "ok") << "after kill " << done;
-    ASSERT_TRUE(server_->restart()) << "tetherd did not come back after kill " << done;
+    ASSERT_TRUE(restartServer(*server_)) << "tetherd did not come back after kill " << done;
     checkAll(lanes, done % 10 == 9 || done + 1 == kills);
     if (HasFailure()) {
       ADD_FAILURE() << "after kill " << done << " (seed " << seed << ")";

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tether/protocol.h"
+#include "tetherd_process.h"
 #include "ws_test_client.h"
 
 namespace tether::testing::torture {
@@ -87,6 +88,16 @@ inline std::string slurpFile(const std::string& path) {
   while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
   std::fclose(f);
   return out.size() > 4000 ? out.substr(out.size() - 4000) : out;
+}
+
+// Restarts a killed tetherd on its port. A few attempts: while it was down, another process on
+// this machine may briefly have held the port (an ephemeral source port of some connection).
+inline bool restartServer(TetherdProcess& server) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (server.restart()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 * (attempt + 1)));  // retry pacing
+  }
+  return false;
 }
 
 // Polls `cond` until it holds or `timeout` passes (load-robust waiting, not a fixed sleep).
