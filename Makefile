@@ -3,7 +3,12 @@
 #   make test   install missing packages, build twice (release + ASan/UBSan), run every suite
 #   make bench  build (release) and run the benchmarks; results in bench/results/latest.{json,md}
 #   make build  just build (release) into build/
-.PHONY: run test build bench deps clean
+#   make torture      minutes: 120 kill -9 of tetherd, 150 of a libtether app, disk full, I/O
+#                     errors, 50 convergence seeds under network faults (scripts/torture.sh)
+#   make convergence  only the convergence seeds: make convergence SEEDS=200 [OPS=150]
+#   make soak         900 native + 100 HTTP clients syncing for 10 min (SOAK_SECONDS=...):
+#                     errors, p99 latency, tetherd's RSS and fd slopes
+.PHONY: run test build bench deps clean torture convergence soak
 
 deps:
 	@scripts/install-deps.sh
@@ -18,6 +23,16 @@ run: build
 bench: build
 	TETHERD_BIN=$(CURDIR)/build/server/tetherd TETHER_TEST_TMP=$(CURDIR)/build/bench-tmp \
 	  ./build/bench/tether_bench --out bench/results
+
+torture: deps
+	@scripts/torture.sh
+
+soak: build
+	TETHERD_BIN=$(CURDIR)/build/server/tetherd TETHER_TEST_TMP=$(CURDIR)/build/tests/tmp \
+	  SOAK_SECONDS=$(or $(SOAK_SECONDS),600) ./build/tests/torture/tether_soak
+
+convergence: deps
+	@SEEDS=$(or $(SEEDS),50) scripts/torture.sh convergence
 
 test: deps
 	@scripts/run-tests.sh

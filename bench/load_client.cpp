@@ -186,6 +186,10 @@ bool LoadClient::run(std::vector<BenchDevice*> devices, const std::function<bool
   return false;
 }
 
+void LoadClient::wake() {
+  if (impl_->context) lws_cancel_service(impl_->context);
+}
+
 bool LoadClient::pump(const std::function<bool()>& until, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -51,6 +51,9 @@ class LoadClient {
   // Services already-connected devices until `until()` (no new connections).
   bool pump(const std::function<bool()>& until, std::chrono::milliseconds timeout);
   size_t openConnections() const;
+  // Makes a blocked run()/pump() check `until()` now. Any thread (lws_cancel_service): a driver
+  // that acts on time (not only on network events) calls it from a ticker.
+  void wake();
 
   struct Impl;
  private:

@@ -41,6 +41,21 @@ HttpReply SignedSyncClient::unsubscribe(const std::string& dataset, const std::s
   return call("DELETE", subscriptionPath(dataset, deviceId), "");
 }
 
+HttpReply SignedSyncClient::listRecords(const std::string& dataset) {
+  return call("GET", {"identitypools", poolId_, "identities", identityId_, "datasets", dataset, "records"}, "");
+}
+
+HttpReply SignedSyncClient::updateRecords(const std::string& dataset, const std::string& syncSessionToken,
+                                          const Json& patches, const std::string& deviceId) {
+  Json body = {{"SyncSessionToken", syncSessionToken}, {"RecordPatches", patches}};
+  if (!deviceId.empty()) body["DeviceId"] = deviceId;
+  return call("POST", {"identitypools", poolId_, "identities", identityId_, "datasets", dataset}, body.dump());
+}
+
+HttpReply SignedSyncClient::deleteDataset(const std::string& dataset) {
+  return call("DELETE", {"identitypools", poolId_, "identities", identityId_, "datasets", dataset}, "");
+}
+
 std::string SignedSyncClient::host() const { return "127.0.0.1:" + std::to_string(port_); }
 
 std::vector<std::string> SignedSyncClient::subscriptionPath(const std::string& dataset,

@@ -27,6 +27,15 @@ class SignedSyncClient {
   // Any Cognito Sync operation: `segments` of the path (percent-encoded here), signed as boto3.
   HttpReply call(const std::string& method, const std::vector<std::string>& segments, const std::string& body);
 
+  // The data operations (Cognito Sync ListRecords / UpdateRecords / DeleteDataset), for load
+  // generators. `patches` is the RecordPatches JSON array as an SDK sends it.
+  HttpReply listRecords(const std::string& dataset);
+  HttpReply updateRecords(const std::string& dataset, const std::string& syncSessionToken,
+                          const nlohmann::json& patches, const std::string& deviceId = "");
+  HttpReply deleteDataset(const std::string& dataset);
+
+  const std::string& identityId() const { return identityId_; }
+
  private:
   struct Credentials {
     std::string accessKeyId, secretKey, sessionToken;

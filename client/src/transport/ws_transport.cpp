@@ -442,6 +442,7 @@ void WsTransport::setListener(RemoteListener* listener) {
 }
 
 void WsTransport::onFrameOnLoop(std::string frame) {
+  ++framesIn_;
   Result<proto::ServerMessage> msg = codec::decodeServerMessage(frame);
   if (!msg.isOk()) {
     lastError_ = "undecodable frame from server: " + msg.status().message();
@@ -529,12 +530,21 @@ void WsTransport::transmitOnLoop(proto::RequestBody body, ResponseCallback done)
   uint64_t id = nextId_++;
   inflight_[id] = std::move(done);
   sendFrameOnLoop(codec::encode(proto::ClientMessage{proto::Request{id, std::move(body)}}));
-  startTimer(options_.requestTimeout, [this, id] {
+  const uint64_t gen = connGen_, framesBefore = framesIn_;
+  startTimer(options_.requestTimeout, [this, id, gen, framesBefore] {
     auto it = inflight_.find(id);
     if (it == inflight_.end()) return;
     ResponseCallback cb = std::move(it->second);
     inflight_.erase(it);
     cb(Status::unavailable("request timed out"));
+    // Not one frame arrived on this connection for a whole request timeout: it is dead (a
+    // route that silently drops everything, a peer that vanished without a FIN, or a wsi lws
+    // retired without telling us). Drop it, so the next request connects again instead of
+    // timing out on it forever.
+    if (gen == connGen_ && framesIn_ == framesBefore && state_ != ConnState::kIdle) {
+      lastError_ = "no answer from the server within the request timeout";
+      closeConnectionOnLoop();
+    }
   });
 }
 

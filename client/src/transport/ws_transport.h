@@ -125,6 +125,8 @@ class WsTransport final : public Executor, public Remote {
   lws* wsi_ = nullptr;
   ConnState state_ = ConnState::kIdle;
   uint64_t connGen_ = 0;            // bumped per connection attempt (stale timers ignore)
+  uint64_t framesIn_ = 0;           // frames received (on any connection): a silent connection
+                                    // is one where this did not move while a request waited
   int attempt_ = 0;                 // failed attempts since the last good connection
   bool lastAttemptFailed_ = false;
   bool reconnectPending_ = false;
