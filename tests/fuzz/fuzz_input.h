@@ -96,6 +96,9 @@ class FuzzInput {
     return bytes(maxLen);
   }
 
+  // Always one of `choices` (non-empty).
+  const std::string& choose(const std::vector<std::string>& choices) { return choices[byte() % choices.size()]; }
+
   // Everything left.
   std::string rest() {
     std::string s(reinterpret_cast<const char*>(p_), n_);
