@@ -3,7 +3,9 @@
 #   make test   install missing packages, build twice (release + ASan/UBSan), run every suite
 #   make bench  build (release) and run the benchmarks; results in bench/results/latest.{json,md}
 #   make build  just build (release) into build/
-.PHONY: run test build bench deps clean
+#   make fuzz   build the libFuzzer targets (clang, build-fuzz/) and run each; see scripts/fuzz.sh
+#               e.g. make fuzz FUZZ_SECONDS=600 FUZZ_PARALLEL=2, make fuzz FUZZ_TARGETS=codec FUZZ_RUNS=10000000
+.PHONY: run test build bench deps clean fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -22,5 +24,8 @@ bench: build
 test: deps
 	@scripts/run-tests.sh
 
+fuzz: deps
+	@scripts/fuzz.sh
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

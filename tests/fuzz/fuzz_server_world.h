@@ -293,8 +293,8 @@ inline void signRequest(server::HttpRequest& req, const std::vector<std::string>
                       "/aws4_request, SignedHeaders=" + signedNames + ", Signature=" + std::string(64, '0');
   Result<c::SigV4Authorization> parsed = c::parseAuthorization(authz);
   if (!parsed.isOk()) return;  // a fuzzed key ID that breaks the header: sent unsigned-looking
-  std::string uri = c::canonicalUri(segments);
-  c::CanonicalInput in{req.method, uri, c::canonicalQuery(req.query), &req.headers, c::sha256Hex(req.body)};
+  std::string uri = c::canonicalUri(segments), query = c::canonicalQuery(req.query), hash = c::sha256Hex(req.body);
+  c::CanonicalInput in{req.method, uri, query, &req.headers, hash};  // views: the strings must outlive it
   Result<std::string> creq = c::canonicalRequest(in, *parsed);
   if (!creq.isOk()) return;
   std::string sig = c::computeSignature(secret, *parsed, c::stringToSign(req.headers["x-amz-date"], parsed->scope(), *creq));

@@ -14,9 +14,10 @@
 
 namespace tether::fuzz {
 
+// Never destroyed: the atexit handler below runs after static destructors registered later.
 inline std::vector<std::filesystem::path>& tempDirsToRemove() {
-  static std::vector<std::filesystem::path> dirs;
-  return dirs;
+  static auto* dirs = new std::vector<std::filesystem::path>();
+  return *dirs;
 }
 
 inline void removeTempDirs() {

@@ -98,7 +98,13 @@ void signedRequest(fuzz::FuzzInput& in) {
   if (!developer) req.headers["x-amz-security-token"] = w.temp.sessionToken;
   if (in.boolean()) req.headers["content-type"] = "application/json";
   int extra = in.range<int>(0, 2);
-  for (int i = 0; i < extra; ++i) req.headers["x-f-" + in.bytes(6)] = in.bytes(20);
+  // Header names as libwebsockets delivers them: lower-case tokens (a name with spaces or tabs
+  // cannot arrive, and SignedHeaders is trimmed as AWS does, so it could not name one).
+  for (int i = 0; i < extra; ++i) {
+    std::string name = "x-f-" + in.bytes(6);
+    for (size_t k = 4; k < name.size(); ++k) name[k] = static_cast<char>('a' + static_cast<unsigned char>(name[k]) % 26);
+    req.headers[name] = in.bytes(20);
+  }
   req.body = in.bytes(200);
   if (in.range<int>(0, 7) == 0) req.headers["x-amz-content-sha256"] = in.boolean() ? sha256Hex(req.body) : "UNSIGNED-PAYLOAD";
 
@@ -122,7 +128,8 @@ void signedRequest(fuzz::FuzzInput& in) {
   std::string uri = canonicalUri(segs);
   const std::string* declared = req.header("x-amz-content-sha256");
   std::string payloadHash = declared ? *declared : sha256Hex(req.body);
-  CanonicalInput ci{req.method, uri, canonicalQuery(req.query), &req.headers, payloadHash};
+  std::string query = canonicalQuery(req.query);
+  CanonicalInput ci{req.method, uri, query, &req.headers, payloadHash};  // views: the strings must outlive it
   Result<std::string> creq = canonicalRequest(ci, *parsed);
   if (!creq.isOk()) return;
   std::string sig = computeSignature(secret, *parsed, stringToSign(amzDate, parsed->scope(), *creq));
