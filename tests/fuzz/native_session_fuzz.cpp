@@ -25,10 +25,6 @@ namespace {
 
 constexpr int kMaxSteps = 24;
 
-struct Conn {
-  server::ConnId id = 0;
-};
-
 server::ConnId nextConnId() {
   static server::ConnId next = 1;
   return next++;
