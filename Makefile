@@ -8,7 +8,9 @@
 #   make convergence  only the convergence seeds: make convergence SEEDS=200 [OPS=150]
 #   make soak         900 native + 100 HTTP clients syncing for 10 min (SOAK_SECONDS=...):
 #                     errors, p99 latency, tetherd's RSS and fd slopes
-.PHONY: run test build bench deps clean torture convergence soak
+#   make fuzz   build the libFuzzer targets (clang, build-fuzz/) and run each; see scripts/fuzz.sh
+#               e.g. make fuzz FUZZ_SECONDS=600 FUZZ_PARALLEL=2, make fuzz FUZZ_TARGETS=codec FUZZ_RUNS=10000000
+.PHONY: run test build bench deps clean torture convergence soak fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -37,5 +39,8 @@ convergence: deps
 test: deps
 	@scripts/run-tests.sh
 
+fuzz: deps
+	@scripts/fuzz.sh
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

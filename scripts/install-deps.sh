@@ -10,6 +10,7 @@ PACKAGES=(
   libpq-dev postgresql
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
   python3 python3-cryptography nodejs
+  clang libclang-rt-14-dev   # make fuzz: libFuzzer + ASan/UBSan runtimes for clang
 )
 
 missing=()

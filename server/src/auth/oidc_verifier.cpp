@@ -1,5 +1,7 @@
 #include "auth/oidc_verifier.h"
 
+#include <algorithm>
+
 #include <fstream>
 #include <sstream>
 
@@ -129,9 +131,12 @@ Result<VerifiedLogin> OidcVerifier::verify(std::string_view token, int64_t nowMs
     std::optional<int64_t> exp = jwt::intMember(*payload, "exp");
     if (!exp || *exp < 0 || *exp > (int64_t{1} << 40)) return bad("Token has no valid exp.");
     if (nowMs >= *exp * 1000 + leewayMs) return bad("Token expired.");
-    if (std::optional<int64_t> nbf = jwt::intMember(*payload, "nbf"); nbf && nowMs + leewayMs < *nbf * 1000)
+    // nbf and iat may be any integer: clamped to +-2^40 s (34,000 years, as exp's bound) before
+    // the conversion to ms, which would overflow for values near INT64_MAX (found by fuzzing).
+    auto toMs = [](int64_t seconds) { return std::clamp<int64_t>(seconds, -(int64_t{1} << 40), int64_t{1} << 40) * 1000; };
+    if (std::optional<int64_t> nbf = jwt::intMember(*payload, "nbf"); nbf && nowMs + leewayMs < toMs(*nbf))
       return bad("Token is not valid yet.");
-    if (std::optional<int64_t> iat = jwt::intMember(*payload, "iat"); iat && nowMs + leewayMs < *iat * 1000)
+    if (std::optional<int64_t> iat = jwt::intMember(*payload, "iat"); iat && nowMs + leewayMs < toMs(*iat))
       return bad("Token was issued in the future.");
     return VerifiedLogin{config_.name, *sub, *exp * 1000};
   } catch (const std::exception& e) {
