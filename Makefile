@@ -39,7 +39,8 @@ convergence: deps
 test: deps
 	@scripts/run-tests.sh
 
-fuzz: deps
+fuzz:
+	@scripts/install-deps.sh fuzz
 	@scripts/fuzz.sh
 
 clean:

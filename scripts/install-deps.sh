@@ -10,8 +10,12 @@ PACKAGES=(
   libpq-dev postgresql
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
   python3 python3-cryptography nodejs
-  clang libclang-rt-14-dev   # make fuzz: libFuzzer + ASan/UBSan runtimes for clang
+  haproxy                    # the scale-out tests run the deployment's HAProxy config
 )
+# `scripts/install-deps.sh fuzz` (make fuzz): libFuzzer and clang's ASan/UBSan runtimes too.
+if [ "${1:-}" = "fuzz" ]; then
+  PACKAGES+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
