@@ -278,6 +278,35 @@ TEST_F(MultiNodeTest, LimitsHoldUnderConcurrentWritersOnEveryNode) {
   auto big = d->callAs<DescribeDatasetResponse>(DescribeDatasetRequest{"big"});
   ASSERT_TRUE(big.isOk());
   EXPECT_EQ(big->dataset.numRecords, 1000);
+
+  // 1 MB: three nodes each add one 400,000-byte record to one dataset at once; two fit, the
+  // third would pass 1,048,576 bytes and is refused whichever node it came through.
+  std::string id3 = newGuest();
+  std::atomic<int> bigOk{0}, bigRefused{0};
+  threads.clear();
+  for (int node = 0; node < kNodes; ++node) {
+    threads.emplace_back([&, node] {
+      auto e = device(node, id3);
+      while (true) {
+        auto r = readModifyWrite(*e, "blob", [&](auto&) {
+          return std::vector<RecordPatch>{put("part" + std::to_string(node), std::string(400000, 'x'), 0)};
+        });
+        if (r.isOk()) bigOk++;
+        else if (r.status().code() == StatusCode::kLimitExceeded) bigRefused++;
+        else if (r.status().code() == StatusCode::kConflict) continue;
+        else other++;
+        break;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(bigOk.load(), 2);
+  EXPECT_EQ(bigRefused.load(), 1);
+  auto blob = device(2, id3)->callAs<DescribeDatasetResponse>(DescribeDatasetRequest{"blob"});
+  ASSERT_TRUE(blob.isOk());
+  EXPECT_LE(blob->dataset.dataStorage, 1048576);
+  EXPECT_EQ(blob->dataset.numRecords, 2);
 }
 
 TEST_F(MultiNodeTest, TokensAndSigV4CredentialsFromOneNodeWorkOnAnother) {
