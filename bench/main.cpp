@@ -74,7 +74,14 @@ template <typename Wanted>
 bool runPostgres(json& results, std::ostringstream& md, bool smoke, const std::vector<int>& pgNodes,
                  int w4Devices, int w4Rounds, int w3Trials, int writeBatches, const Wanted& wanted) {
   json pj;
-  md << "\n## PostgreSQL (tetherd nodes on one PostgreSQL 15, fsync=on, synchronous_commit=on)\n\n";
+  // The machine is shared: the load when this section starts, beside the one of the whole run.
+  std::ifstream loadavg("/proc/loadavg");
+  double load1 = 0;
+  if (loadavg >> load1) pj["loadavg_1min_at_start"] = load1;
+  md << "\n## PostgreSQL (tetherd nodes on one PostgreSQL 15, fsync=on, synchronous_commit=on)\n\n"
+     << "Load average " << fmt(load1, 2) << " when this section started. W4's load client connects to the "
+     << "nodes directly, device i to node i mod N (HAProxy is not in the path); CPU from /proc: every "
+     << "tetherd node, and the postmaster with all its children.\n\n";
   auto pg = testing::PgTestCluster::startDedicated(/*durable=*/true);
   if (!pg.isOk()) {
     std::cerr << "tether_bench: PostgreSQL did not start: " << pg.status().toString() << "\n";
@@ -131,7 +138,7 @@ bool runPostgres(json& results, std::ostringstream& md, bool smoke, const std::v
                       {"round_p50_ms", r.roundP50Ms}, {"round_p99_ms", r.roundP99Ms},
                       {"tetherd_cpu_seconds", r.serverCpuSeconds}, {"postgres_cpu_seconds", r.databaseCpuSeconds}});
       md << "| W4 on " << nodes << " node" << (nodes > 1 ? "s" : "") << " (" << w4Devices << " devices x "
-         << w4Rounds << " rounds x 10 records, round-robin over the nodes) | records/s | "
+         << w4Rounds << " rounds x 10 records, round-robin) | records/s | "
          << fmt(r.recordsPerSecond, 0) << " | " << (nodes == 1 ? ">= 1/2 of SQLite's" : "") << " |\n"
          << "| | errors | " << r.errors << " | 0 |\n"
          << "| | round latency p50 / p99 | " << fmt(r.roundP50Ms, 2) << " / " << fmt(r.roundP99Ms, 2) << " ms | |\n"
