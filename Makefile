@@ -24,6 +24,7 @@ run: build
 
 bench: build
 	TETHERD_BIN=$(CURDIR)/build/server/tetherd TETHER_TEST_TMP=$(CURDIR)/build/bench-tmp \
+	  TETHER_HAPROXY_CFG=$(CURDIR)/docs/scale-out/haproxy.cfg \
 	  ./build/bench/tether_bench --out bench/results
 
 torture: deps

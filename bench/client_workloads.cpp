@@ -180,7 +180,9 @@ Timings runPropagation(const ClientBenchTarget& target, int trials, Timings* put
     return out;
   }
   std::string identity = (*a)->identityId();
-  auto b = openWarm(target, "w3-b", identity);
+  ClientBenchTarget targetB = target;
+  if (!target.urlB.empty()) targetB.url = target.urlB;
+  auto b = openWarm(targetB, "w3-b", identity);
   if (!b.isOk()) {
     fail(out, "W3 device B", b.status());
     return out;

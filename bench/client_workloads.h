@@ -14,6 +14,7 @@ struct ClientBenchTarget {
   std::string url;
   std::string poolId;
   std::string cacheDir;  // fresh directory; every device gets its own file in it
+  std::string urlB;      // W3's device B connects here ("" = url): another node of a deployment
 };
 
 // Per-trial timings in milliseconds plus summary figures.
@@ -38,6 +39,7 @@ Timings runPush(const ClientBenchTarget& target, int trials, int records, int va
 // W3: device A (auto-sync, no debounce) and device B (same identity, subscribed) share a
 // dataset; each trial times from A's put() until B's change listener reports the new value
 // (it is then in B's local store). `putMs` gets A's put() durations (local durable write).
+// A connects to target.url, B to target.urlB when set (cross-node propagation).
 Timings runPropagation(const ClientBenchTarget& target, int trials, Timings* putMs);
 
 }  // namespace tether::bench

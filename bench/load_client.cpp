@@ -21,7 +21,7 @@ struct Conn {
 
 struct LoadClient::Impl {
   std::string host;
-  int port = 0;
+  std::vector<int> ports;  // connection i goes to ports[i % size] (nodes of a deployment)
   bool tls = false;
   std::string caFile;
   lws_context* context = nullptr;
@@ -88,7 +88,7 @@ struct LoadClient::Impl {
     std::memset(&ci, 0, sizeof ci);
     ci.context = context;
     ci.address = host.c_str();
-    ci.port = port;
+    ci.port = ports[i % ports.size()];
     ci.path = "/";
     ci.host = host.c_str();
     ci.origin = host.c_str();
@@ -124,12 +124,18 @@ void raiseFileLimit() {
   }
 }
 
-LoadClient::LoadClient(std::string url, std::string caFile) : impl_(std::make_unique<Impl>()) {
-  impl_->tls = url.rfind("wss://", 0) == 0;
+LoadClient::LoadClient(std::string url, std::string caFile)
+    : LoadClient(std::vector<std::string>{std::move(url)}, std::move(caFile)) {}
+
+LoadClient::LoadClient(const std::vector<std::string>& urls, std::string caFile) : impl_(std::make_unique<Impl>()) {
+  // Same scheme and host for all (the nodes of one test deployment on loopback); ports differ.
+  impl_->tls = urls.front().rfind("wss://", 0) == 0;
   impl_->caFile = std::move(caFile);
-  std::string rest = url.substr(url.find("//") + 2);
-  impl_->host = rest.substr(0, rest.find(':'));
-  impl_->port = std::atoi(rest.c_str() + rest.find(':') + 1);
+  for (const std::string& url : urls) {
+    std::string rest = url.substr(url.find("//") + 2);
+    impl_->host = rest.substr(0, rest.find(':'));
+    impl_->ports.push_back(std::atoi(rest.c_str() + rest.find(':') + 1));
+  }
   lws_set_log_level(LLL_ERR, nullptr);
   lws_context_creation_info info;
   std::memset(&info, 0, sizeof info);

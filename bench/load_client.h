@@ -42,6 +42,9 @@ class LoadClient {
  public:
   // url: ws://host:port or wss://host:port; caFile: PEM CAs trusted for wss (the test CA).
   explicit LoadClient(std::string url, std::string caFile = "");
+  // Several servers on one host (the nodes of a deployment): the devices of run() connect to
+  // them round-robin, device i to urls[i % urls.size()]. urls must not be empty.
+  explicit LoadClient(const std::vector<std::string>& urls, std::string caFile = "");
   ~LoadClient();
 
   // Connects every device (at most `maxConnecting` handshakes at a time) and services the

@@ -2,8 +2,11 @@
 // real tetherd. See DESIGN.md section 7.
 #include "server_workloads.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -61,6 +64,7 @@ class ThroughputDevice final : public SignedInDevice {
       : SignedInDevice(std::move(poolId)), rounds_(rounds), perRound_(recordsPerRound), go_(go) {}
   void onSignedIn() override { ready = true; }
   void start() { sync(); }
+  std::vector<double> roundMs;  // each round: from its first request to the acknowledged push
   // A round syncs as libtether does: with conditional pushes, push first on the condition that
   // the server is still at our last count, and pull only if refused; without, pull then push.
   void onResponse(Response& r) override {
@@ -95,6 +99,7 @@ class ThroughputDevice final : public SignedInDevice {
 
  private:
   void sync() {
+    roundStart_ = Clock::now();
     if (conditionalPush_) {
       conditional_ = true;
       push("");
@@ -116,6 +121,7 @@ class ThroughputDevice final : public SignedInDevice {
     request(std::move(req));
   }
   void next() {
+    roundMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - roundStart_).count());
     conditional_ = false;
     if (++round_ >= rounds_) done = true;
     else sync();
@@ -125,6 +131,7 @@ class ThroughputDevice final : public SignedInDevice {
   int round_ = 0;
   int64_t lastSync_ = 0;
   bool conditional_ = false;  // the push in flight is conditional
+  Clock::time_point roundStart_;
   std::map<std::string, int64_t> counts_;
 };
 
@@ -205,8 +212,14 @@ class RawSyncDevice final : public SignedInDevice {
   Clock::time_point t0_;
 };
 
-ProcStats procStats(pid_t pid) {
-  ProcStats s;
+// ProcStats plus what only the CPU accounting of a process tree needs.
+struct FullStats : ProcStats {
+  long ppid = 0;
+  long reapedChildrenTicks = 0;  // cutime + cstime: children that exited and were waited for
+};
+
+FullStats procStats(pid_t pid) {
+  FullStats s;
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(status, line))
@@ -218,30 +231,61 @@ ProcStats procStats(pid_t pid) {
     std::istringstream rest(content.substr(close + 2));
     std::string field;
     long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
+    for (int i = 3; i <= 17 && rest >> field; ++i) {
+      if (i == 4) s.ppid = std::atol(field.c_str());
       if (i == 14) utime = std::atol(field.c_str());
       if (i == 15) stime = std::atol(field.c_str());
+      if (i == 16) s.reapedChildrenTicks += std::atol(field.c_str());
+      if (i == 17) s.reapedChildrenTicks += std::atol(field.c_str());
     }
     s.cpuSeconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
   }
   return s;
 }
 
+double percentileOf(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+double cpuOf(const std::vector<pid_t>& pids) {
+  double sum = 0;
+  for (pid_t p : pids) sum += procStats(p).cpuSeconds;
+  return sum;
+}
+
 }  // namespace
 
 ProcStats readProcStats(pid_t pid) { return procStats(pid); }
 
-ThroughputResult runThroughput(const std::string& url, const std::string& poolId, pid_t serverPid,
-                               int devices, int rounds, int recordsPerRound, int idleConnections) {
+double postgresCpuSeconds(pid_t postmasterPid) {
+  if (postmasterPid <= 0) return -1;
+  FullStats pm = procStats(postmasterPid);
+  double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double sum = pm.cpuSeconds + static_cast<double>(pm.reapedChildrenTicks) / ticks;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    FullStats child = procStats(static_cast<pid_t>(std::atol(name.c_str())));
+    if (child.ppid == postmasterPid) sum += child.cpuSeconds;
+  }
+  return sum;
+}
+
+ThroughputResult runThroughput(const ThroughputTarget& target, int devices, int rounds, int recordsPerRound,
+                               int idleConnections) {
   ThroughputResult out;
   // The idle ones need no service during the run (the server's first ping is 30 s away).
   std::vector<std::unique_ptr<IdleDevice>> idle;
   std::vector<BenchDevice*> idleRaw;
   for (int i = 0; i < idleConnections; ++i) {
-    idle.push_back(std::make_unique<IdleDevice>(poolId));
+    idle.push_back(std::make_unique<IdleDevice>(target.poolId));
     idleRaw.push_back(idle.back().get());
   }
-  LoadClient idleClient(url);
+  LoadClient idleClient(target.urls.front());
   if (idleConnections > 0 && !idleClient.run(idleRaw, [&] {
         for (auto& d : idle) if (!d->done && !d->failed) return false;
         return true;
@@ -253,10 +297,10 @@ ThroughputResult runThroughput(const std::string& url, const std::string& poolId
   std::vector<std::unique_ptr<ThroughputDevice>> devs;
   std::vector<BenchDevice*> raw;
   for (int i = 0; i < devices; ++i) {
-    devs.push_back(std::make_unique<ThroughputDevice>(poolId, rounds, recordsPerRound, &go));
+    devs.push_back(std::make_unique<ThroughputDevice>(target.poolId, rounds, recordsPerRound, &go));
     raw.push_back(devs.back().get());
   }
-  LoadClient client(url);
+  LoadClient client(target.urls);
   bool ok = client.run(raw, [&] {
     for (auto& d : devs) if (!d->ready && !d->failed) return false;
     return true;
@@ -265,7 +309,8 @@ ThroughputResult runThroughput(const std::string& url, const std::string& poolId
     out.errors = devices;
     return out;
   }
-  ProcStats before = procStats(serverPid);
+  double serverBefore = cpuOf(target.serverPids);
+  double dbBefore = postgresCpuSeconds(target.postmasterPid);
   auto t0 = Clock::now();
   for (auto& d : devs) if (d->ready) d->start();
   client.pump([&] {
@@ -273,13 +318,18 @@ ThroughputResult runThroughput(const std::string& url, const std::string& poolId
     return true;
   }, std::chrono::seconds(300));
   out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  ProcStats after = procStats(serverPid);
+  out.serverCpuSeconds = cpuOf(target.serverPids) - serverBefore;
+  if (target.postmasterPid > 0) out.databaseCpuSeconds = postgresCpuSeconds(target.postmasterPid) - dbBefore;
+  std::vector<double> roundMs;
   for (auto& d : devs) {
     out.recordsAccepted += d->accepted;
     out.errors += d->errors + (d->failed ? 1 : 0) + (d->done ? 0 : 1);
+    roundMs.insert(roundMs.end(), d->roundMs.begin(), d->roundMs.end());
   }
+  out.rounds = static_cast<int64_t>(roundMs.size());
+  out.roundP50Ms = percentileOf(roundMs, 50);
+  out.roundP99Ms = percentileOf(roundMs, 99);
   out.recordsPerSecond = out.seconds > 0 ? static_cast<double>(out.recordsAccepted) / out.seconds : 0;
-  out.serverCpuSeconds = after.cpuSeconds - before.cpuSeconds;
   return out;
 }
 

@@ -73,13 +73,34 @@ Result<PgTestCluster*> PgTestCluster::shared() {
   return gShared.get();
 }
 
-Result<std::unique_ptr<PgTestCluster>> PgTestCluster::create() {
+Result<std::unique_ptr<PgTestCluster>> PgTestCluster::startDedicated(bool durable) {
   std::unique_ptr<PgTestCluster> c(new PgTestCluster());
-  if (const char* url = std::getenv("TETHER_TEST_PG_URL"); url != nullptr && *url != '\0') {
+  c->durable_ = durable;
+  TETHER_RETURN_IF_ERROR(c->init(/*allowExternal=*/false));
+  return c;
+}
+
+long PgTestCluster::postmasterPid() const {
+  if (external_) return 0;
+  std::ifstream in(dir_ + "/data/postmaster.pid");
+  long pid = 0;
+  if (!(in >> pid)) return 0;
+  return pid;
+}
+
+Result<std::unique_ptr<PgTestCluster>> PgTestCluster::create(bool allowExternal) {
+  std::unique_ptr<PgTestCluster> c(new PgTestCluster());
+  TETHER_RETURN_IF_ERROR(c->init(allowExternal));
+  return c;
+}
+
+Status PgTestCluster::init(bool allowExternal) {
+  PgTestCluster* c = this;
+  if (const char* url = std::getenv("TETHER_TEST_PG_URL"); allowExternal && url != nullptr && *url != '\0') {
     c->external_ = true;
     c->baseConninfo_ = url;
     TETHER_RETURN_IF_ERROR(c->adminExec("SELECT 1"));
-    return c;
+    return Status::ok();
   }
   if (!std::filesystem::exists(std::string(kBinDir) + "/initdb") ||
       !std::filesystem::exists(std::string(kBinDir) + "/pg_ctl"))
@@ -134,16 +155,18 @@ Result<std::unique_ptr<PgTestCluster>> PgTestCluster::create() {
   }
   TETHER_RETURN_IF_ERROR(started);
   TETHER_RETURN_IF_ERROR(c->startWatchdog());
-  return c;
+  return Status::ok();
 }
 
 Status PgTestCluster::startServer() {
   const std::string runAs = asRoot_ ? "runuser -u postgres -- " : "";
-  // fsync=off etc.: this cluster serves functional suites only; crash and kill tests must not
-  // rely on it for durability.
+  // fsync=off etc.: the shared cluster serves functional suites only; crash and kill tests must
+  // not rely on it for durability. A durable cluster keeps PostgreSQL's defaults (every commit
+  // flushed to the WAL before it is acknowledged), which is what SQLite's synchronous=FULL does.
+  const std::string durability = durable_ ? "" : " -c fsync=off -c full_page_writes=off";
   std::string cmd = runAs + kBinDir + "/pg_ctl -D " + shellQuoted(dir_ + "/data") + " -l " + shellQuoted(dir_ + "/server.log") +
                     " -w -t 30 -o \"-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " + dir_ +
-                    " -c fsync=off -c full_page_writes=off -c max_connections=200\" start > " +
+                    durability + " -c max_connections=200\" start > " +
                     shellQuoted(dir_ + "/pg_ctl.log") + " 2>&1";
   if (std::system(cmd.c_str()) != 0)
     return Status::unavailable("pg_ctl start failed: " + readFile(dir_ + "/pg_ctl.log") + readFile(dir_ + "/server.log"));

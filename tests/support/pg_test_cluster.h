@@ -33,6 +33,16 @@ class PgTestCluster {
   // failure). Thread-safe.
   static Result<PgTestCluster*> shared();
 
+  // A cluster of the caller's own (not the shared one; TETHER_TEST_PG_URL is ignored: the
+  // caller wants the server's processes on this machine). durable = PostgreSQL's defaults
+  // (fsync=on, synchronous_commit=on, full_page_writes=on), for benchmarks whose figures must
+  // compare with SQLite at synchronous=FULL; otherwise the functional settings of shared().
+  static Result<std::unique_ptr<PgTestCluster>> startDedicated(bool durable);
+
+  // The postmaster's PID (from postmaster.pid), 0 if unknown or external. Its children are the
+  // backends and background workers (CPU accounting in the benchmarks).
+  long postmasterPid() const;
+
   ~PgTestCluster();
   PgTestCluster(const PgTestCluster&) = delete;
   PgTestCluster& operator=(const PgTestCluster&) = delete;
@@ -61,7 +71,8 @@ class PgTestCluster {
 
  private:
   PgTestCluster() = default;
-  static Result<std::unique_ptr<PgTestCluster>> create();
+  static Result<std::unique_ptr<PgTestCluster>> create(bool allowExternal = true);
+  Status init(bool allowExternal);
   Status startServer();
   Status startWatchdog();
   void stopFromPidFile();
@@ -72,6 +83,7 @@ class PgTestCluster {
   std::string host_ = "127.0.0.1";
   int port_ = 0;
   bool asRoot_ = false;
+  bool durable_ = false;      // PostgreSQL's default durability instead of fsync=off
   int watchdogPipe_ = -1;     // write end; the watchdog stops the server when it closes
   int watchdogPid_ = -1;
   std::atomic<int> schemaCounter_{0};

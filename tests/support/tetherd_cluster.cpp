@@ -30,6 +30,9 @@ Result<std::unique_ptr<TetherdCluster>> TetherdCluster::start(PgTestCluster& pg,
   }
   std::vector<std::string> addrs;
   for (auto& n : c->nodes_) addrs.push_back("127.0.0.1:" + std::to_string(n->port()));
+  // The deployment's config names three servers (TETHER_NODE1..3, all required): a smaller
+  // deployment repeats its nodes, so the balancer still reaches only real ones.
+  for (size_t i = addrs.size(); i < 3 && !addrs.empty(); ++i) addrs.push_back(addrs[i % c->nodes_.size()]);
   const char* cfg = std::getenv("TETHER_HAPROXY_CFG");
   c->lb_ = HaproxyProcess::start(cfg != nullptr ? cfg : "docs/scale-out/haproxy.cfg", addrs);
   if (!c->lb_) return Status::unavailable("haproxy did not start");
