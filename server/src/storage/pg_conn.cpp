@@ -181,8 +181,19 @@ Result<PgResult> PgConn::exec(std::string_view sql, const std::vector<PgParam>& 
     formats[i] = params[i].binary ? 1 : 0;
   }
   std::string text(sql);
-  PgResult result(PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
-                               lengths.data(), formats.data(), 0));
+  const int n = static_cast<int>(params.size());
+  auto it = prepared_.find(text);
+  if (it == prepared_.end() && prepared_.size() < kMaxPrepared) {
+    std::string name = "tether_" + std::to_string(prepared_.size());
+    PgResult prep(PQprepare(conn_, name.c_str(), text.c_str(), n, nullptr));
+    pg_result* pr = prep.raw();
+    if (pr == nullptr || PQresultStatus(pr) != PGRES_COMMAND_OK) return statusOf(pr, sql);
+    it = prepared_.emplace(text, std::move(name)).first;
+  }
+  PgResult result(it != prepared_.end()
+                      ? PQexecPrepared(conn_, it->second.c_str(), n, values.data(), lengths.data(), formats.data(), 0)
+                      : PQexecParams(conn_, text.c_str(), n, nullptr, values.data(), lengths.data(), formats.data(),
+                                     0));
   pg_result* r = result.raw();
   ExecStatusType st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return result;

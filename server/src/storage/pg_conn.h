@@ -29,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <vector>
 
@@ -127,6 +128,11 @@ class PgConn {
   pg_conn* conn_ = nullptr;
   bool broken_ = false;
   bool lastAbortRetryable_ = false;
+  // Statements prepared on this session, by SQL text: a statement runs many times per session,
+  // and parsing and planning it each time was most of PostgreSQL's CPU per push
+  // (docs/benchmarks.md). Bounded: past kMaxPrepared, new texts run unprepared.
+  static constexpr size_t kMaxPrepared = 256;
+  std::unordered_map<std::string, std::string> prepared_;
 };
 
 struct PgPoolOptions {
