@@ -72,27 +72,8 @@ secret_access_key = "{self.dev_secret}"
             [binary, 'serve', '--config', self.config, '--listen', '127.0.0.1:0',
              '--data-dir', os.path.join(self.dir, 'data')],
             stdout=subprocess.PIPE, stderr=self.log)
-        end = time.monotonic() + deadline_s
-        fd = self.proc.stdout.fileno()
-        pending = b''
-        while time.monotonic() < end:
-            # Raw reads: a buffered readline() would hide lines from select().
-            ready, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
-            if not ready:
-                continue
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                raise RuntimeError('tetherd exited before it was ready; see ' + self.log.name)
-            pending += chunk
-            while b'\n' in pending:
-                raw, pending = pending.split(b'\n', 1)
-                line = raw.decode('utf-8', 'replace')
-                m = re.search(r'listening on ws://127\.0\.0\.1:(\d+)', line)
-                if m:
-                    self.port = int(m.group(1))
-                if line.startswith('tetherd: ready'):
-                    return self
-        raise RuntimeError('tetherd not ready within deadline')
+        self.port = self._wait_ready(self.proc, deadline_s)
+        return self
 
     # ---- a 3-node deployment instead of one tetherd (TETHER_COMPAT_NODES=3): every node on one
     # PostgreSQL schema (tests/support/pg_launcher), HAProxy with docs/scale-out/haproxy.cfg in
@@ -138,6 +119,7 @@ secret_access_key = "{self.dev_secret}"
         fd = proc.stdout.fileno()
         pending, port = b'', None
         while time.monotonic() < end:
+            # Raw reads: a buffered readline() would hide lines from select().
             ready, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
             if not ready:
                 continue
