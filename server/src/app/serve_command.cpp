@@ -276,7 +276,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
       return 1;
     }
     bus = std::move(started).value();
-    fanout = std::make_unique<ClusterFanout>(native.changes(), *bus, instance);
+    fanout = std::make_unique<ClusterFanout>(native.changes(), *bus, instance, store->get(), &pool);
     fanoutReady.store(fanout.get());
     changes = fanout.get();
     deviceChanges = fanout.get();

@@ -59,6 +59,7 @@ std::optional<ChangeNotice> decodeChangeNotice(std::string_view payload) {
   ChangeNotice n;
   switch (f[1][0]) {
     case 'c': n.kind = ChangeNotice::Kind::kDatasetChanged; break;
+    case 'b': n.kind = ChangeNotice::Kind::kBatchWritten; break;
     case 's': n.kind = ChangeNotice::Kind::kDeviceSubscribed; break;
     case 'u': n.kind = ChangeNotice::Kind::kDeviceUnsubscribed; break;
     default: return std::nullopt;
@@ -69,7 +70,8 @@ std::optional<ChangeNotice> decodeChangeNotice(std::string_view payload) {
   };
   if (!validNodeName(f[2]) || !num(f[3], n.originConnection) || !num(f[7], n.syncCount)) return std::nullopt;
   if (f[4].empty() || f[5].empty()) return std::nullopt;
-  if (n.kind == ChangeNotice::Kind::kDatasetChanged ? (f[6].empty() || n.syncCount < 0) : f[8].empty())
+  bool dataset = n.kind == ChangeNotice::Kind::kDatasetChanged || n.kind == ChangeNotice::Kind::kBatchWritten;
+  if (dataset ? (f[6].empty() || n.syncCount < 0) : f[8].empty())
     return std::nullopt;
   n.originNode = std::string(f[2]);
   n.poolId = std::string(f[4]);

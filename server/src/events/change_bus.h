@@ -22,7 +22,8 @@ namespace tether::server {
 
 struct ChangeNotice {
   enum class Kind : char {
-    kDatasetChanged = 'c',     // records written, dataset deleted or merged into
+    kDatasetChanged = 'c',     // dataset deleted or merged into (or a change of unknown shape)
+    kBatchWritten = 'b',       // one batch of records took the dataset from syncCount - 1 to syncCount
     kDeviceSubscribed = 's',   // Cognito SubscribeToDataset stored for a push-sync device
     kDeviceUnsubscribed = 'u', // Cognito UnsubscribeFromDataset
   };
@@ -32,7 +33,7 @@ struct ChangeNotice {
   std::string poolId;
   std::string identityId;
   std::string dataset;
-  int64_t syncCount = 0;        // kDatasetChanged only
+  int64_t syncCount = 0;        // kDatasetChanged / kBatchWritten only
   std::string deviceId;         // device kinds only
 
   friend bool operator==(const ChangeNotice&, const ChangeNotice&) = default;

@@ -209,6 +209,11 @@ ChangeHub::FollowedIdentity ChangeHub::followedLocked(const std::string& owner,
   return f;
 }
 
+bool ChangeHub::follows(const std::string& poolId, const std::string& identityId, const std::string& dataset) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !followersLocked(ownerKey(poolId, identityId), dataset, 0).empty();
+}
+
 std::vector<ChangeHub::FollowedIdentity> ChangeHub::followed() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<FollowedIdentity> out;

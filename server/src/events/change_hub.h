@@ -75,6 +75,9 @@ class ChangeHub final : public ChangeListener, public DeviceSubscriptionListener
   // here follows.
   bool observeSyncCount(const std::string& poolId, const std::string& identityId, const std::string& dataset,
                         int64_t syncCount, uint64_t exclude = 0);
+  // True if some connection here follows that dataset (cheap: decides whether a remote batch
+  // is worth re-reading).
+  bool follows(const std::string& poolId, const std::string& identityId, const std::string& dataset) const;
   // What this node's connections follow, grouped by identity, with the newest sync count the
   // hub has seen for each (-1 = none yet): the catch-up compares them with the database.
   struct FollowedIdentity {

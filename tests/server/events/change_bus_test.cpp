@@ -31,6 +31,7 @@ class RecordingSink final : public PushSink {
     std::lock_guard<std::mutex> lock(mu);
     counts[connection].push_back(change->syncCount);
     datasets[connection].push_back(change->datasetName);
+    inline_[connection].push_back(change->hasRecords ? static_cast<int>(change->records.size()) : -1);
   }
   std::vector<int64_t> of(uint64_t c) {
     std::lock_guard<std::mutex> lock(mu);
@@ -39,6 +40,7 @@ class RecordingSink final : public PushSink {
   std::mutex mu;
   std::map<uint64_t, std::vector<int64_t>> counts;
   std::map<uint64_t, std::vector<std::string>> datasets;
+  std::map<uint64_t, std::vector<int>> inline_;  // records carried per notification, -1 = none
 };
 
 class RecordingBus final : public ChangeBus {
@@ -271,6 +273,36 @@ TEST_P(ChangeCatchUpTest, ReReadsPresentedDevicesSubscriptionsAndRunsOnTheWorkPo
   auto g = hub.followed(kPool, kAliceId);
   catchUp.checkIdentity(*g);
   EXPECT_EQ(sink.of(1), std::vector<int64_t>{1});
+}
+
+// A remote batch is re-read from the store so that subscribers here get its records inline (no
+// pull), but only while it is still the dataset's newest; a deletion or a later batch is
+// announced without records.
+TEST_P(ChangeCatchUpTest, RemoteBatchesAreReReadForInlineDelivery) {
+  RecordingSink sink;
+  ChangeHub hub(sink);
+  RecordingBus bus;
+  WorkPool pool(1);
+  ClusterFanout fanout(hub, bus, "node-2", store_.get(), &pool);
+  hub.subscribe(1, kPool, kAliceId, {"prefs"});
+  mustPush("prefs", {put("a", "1", 0), put("b", "2", 0)});  // count 1, written "on node 1"
+  auto notice = [&](int64_t count) {
+    return ChangeNotice{ChangeNotice::Kind::kBatchWritten, "node-1", 7, kPool, kAliceId, "prefs", count, ""};
+  };
+  fanout.deliver(notice(1));
+  // Not followed here: nothing is read or sent.
+  fanout.deliver(ChangeNotice{ChangeNotice::Kind::kBatchWritten, "node-1", 7, kPool, kBobId, "prefs", 1, ""});
+  pool.join();
+  EXPECT_EQ(sink.of(1), std::vector<int64_t>{1});
+  EXPECT_EQ(sink.inline_[1], std::vector<int>{2});  // both records of the batch, inline
+  WorkPool pool2(1);
+  ClusterFanout later(hub, bus, "node-2", store_.get(), &pool2);
+  mustPush("prefs", {put("a", "3", 1)});  // count 2
+  mustPush("prefs", {put("b", "4", 1)});  // count 3
+  later.deliver(notice(2));               // no longer the newest: its records are not all count 2
+  pool2.join();
+  EXPECT_EQ(sink.of(1), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(sink.inline_[1], (std::vector<int>{2, -1}));
 }
 
 }  // namespace
