@@ -245,7 +245,9 @@ Result<ResolvedIdentity> LoginResolver::resolveOnce(std::string_view poolIdIn, c
 }
 
 Result<ResolvedIdentity> LoginResolver::resolveDeveloper(std::string_view poolIdIn, std::string_view identityIdIn,
-                                                         std::string_view provider, std::string_view subjectIn) {
+                                                         std::string_view provider, std::string_view subjectIn,
+                                                         DeveloperRefusal* refusal) {
+  if (refusal != nullptr) *refusal = DeveloperRefusal::kNone;
   std::string poolId(poolIdIn);
   std::string subject(subjectIn);
   TETHER_RETURN_IF_ERROR(validatePoolId(poolId));
@@ -257,8 +259,8 @@ Result<ResolvedIdentity> LoginResolver::resolveDeveloper(std::string_view poolId
   TETHER_TRY(std::optional<std::string> linked, store_.findLogin(poolId, provider, subject));
   const int64_t now = clock_.nowMs();
   auto alreadyRegistered = [&]() {
-    return Status::conflict(std::string(kDeveloperUserAlreadyRegistered) + "Developer user '" + subject +
-                            "' is already registered with another identity.");
+    if (refusal != nullptr) *refusal = DeveloperRefusal::kAlreadyRegistered;
+    return Status::conflict("Developer user '" + subject + "' is already registered with another identity.");
   };
 
   IdentityInfo target;

@@ -50,8 +50,13 @@ constexpr const char* kCognitoLoginProvider = "cognito-identity.amazonaws.com";
 constexpr const char* kCognitoLoginProviderCn = "cognito-identity.cn-north-1.amazonaws.com.cn";
 // Most logins linked to one identity (Cognito MergeDeveloperIdentities limit).
 constexpr int kMaxLinkedLogins = 20;
-// Message prefix of the kConflict that Cognito calls DeveloperUserAlreadyRegisteredException.
-constexpr std::string_view kDeveloperUserAlreadyRegistered = "Developer user already registered: ";
+// Why resolveDeveloper refused, where the Status code alone does not say it (Cognito has a
+// name of its own for it).
+enum class DeveloperRefusal {
+  kNone,
+  kAlreadyRegistered,  // kConflict: the developer user already has another authenticated identity
+                       // (Cognito DeveloperUserAlreadyRegisteredException)
+};
 
 struct ResolvedIdentity {
   IdentityInfo identity;               // the identity the logins name (a merge's survivor)
@@ -77,10 +82,11 @@ class LoginResolver {
   // The developer flow: `developerUserId` of the pool's developer provider `provider`. No
   // `identityId`: the user's identity, created on first use. With `identityId`: the user is
   // linked to it; if the user already has another identity, a guest `identityId` is merged into
-  // it (spec 7.14) and an authenticated one is refused (kConflict with message prefix
-  // kDeveloperUserAlreadyRegistered).
+  // it (spec 7.14) and an authenticated one is refused (kConflict, and *refusal, if given, is
+  // kAlreadyRegistered; it is kNone for every other outcome).
   Result<ResolvedIdentity> resolveDeveloper(std::string_view poolId, std::string_view identityId,
-                                            std::string_view provider, std::string_view developerUserId);
+                                            std::string_view provider, std::string_view developerUserId,
+                                            DeveloperRefusal* refusal = nullptr);
 
   // Folds `loserId` into `winnerId` and notifies the listener of every moved dataset.
   Result<MergeReport> merge(const std::string& poolId, const std::string& winnerId, const std::string& loserId);

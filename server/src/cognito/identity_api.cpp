@@ -69,11 +69,9 @@ std::vector<Login> toLogins(const std::optional<std::map<std::string, std::strin
 
 // The resolver's Status as the Cognito error: kUnauthenticated is NotAuthorizedException,
 // kInvalidArgument InvalidParameterException, and the developer-user conflict has its own name.
-ApiError resolverError(const Status& s) {
-  std::string_view m = s.message();
-  if (s.code() == StatusCode::kConflict && m.substr(0, kDeveloperUserAlreadyRegistered.size()) == kDeveloperUserAlreadyRegistered)
-    return ApiError{400, "DeveloperUserAlreadyRegisteredException",
-                    std::string(m.substr(kDeveloperUserAlreadyRegistered.size()))};
+ApiError resolverError(const Status& s, DeveloperRefusal refusal = DeveloperRefusal::kNone) {
+  if (refusal == DeveloperRefusal::kAlreadyRegistered)
+    return ApiError{400, "DeveloperUserAlreadyRegisteredException", s.message()};
   return fromStatus(kSvc, s);
 }
 
@@ -256,9 +254,10 @@ ApiResult<Json> IdentityApi::getOpenIdTokenForDeveloperIdentity(const Json& in) 
   auto login = logins->find(provider);
   if (login == logins->end() || logins->size() != 1)
     return invalid("Logins must contain exactly the developer provider '" + provider + "' of this identity pool.");
-  Result<ResolvedIdentity> r =
-      ctx_.identities.resolver().resolveDeveloper(pool.id, identityIdIn.value_or(""), provider, login->second);
-  if (!r.isOk()) return resolverError(r.status());
+  DeveloperRefusal refusal = DeveloperRefusal::kNone;
+  Result<ResolvedIdentity> r = ctx_.identities.resolver().resolveDeveloper(pool.id, identityIdIn.value_or(""),
+                                                                          provider, login->second, &refusal);
+  if (!r.isOk()) return resolverError(r.status(), refusal);
   TokenClaims claims{pool.id, r->identity.id, r->amr, ttlSeconds};
   Result<IssuedToken> token = ctx_.issuer.issue(claims, ctx_.clock.nowMs());
   if (!token.isOk()) return fromStatus(kSvc, token.status());

@@ -399,9 +399,13 @@ TEST_P(LoginResolverTest, DeveloperFlow) {
   EXPECT_TRUE(disabled(guest2));
   EXPECT_EQ(read(first->identity.id, "prefs." + guest2).records.size(), 1u);
   // An authenticated identity given with another identity's user: DeveloperUserAlreadyRegistered.
-  auto taken = resolver().resolveDeveloper(kPool, guest, "login.dev", "user-1");
+  DeveloperRefusal refusal = DeveloperRefusal::kNone;
+  auto taken = resolver().resolveDeveloper(kPool, guest, "login.dev", "user-1", &refusal);
   EXPECT_EQ(taken.status().code(), StatusCode::kConflict);
-  EXPECT_TRUE(taken.status().message().starts_with(kDeveloperUserAlreadyRegistered));
+  EXPECT_EQ(refusal, DeveloperRefusal::kAlreadyRegistered);  // typed, not in the message
+  DeveloperRefusal none = DeveloperRefusal::kAlreadyRegistered;
+  EXPECT_TRUE(resolver().resolveDeveloper(kPool, "", "login.dev", "user-1", &none).isOk());
+  EXPECT_EQ(none, DeveloperRefusal::kNone);
   EXPECT_EQ(resolver().resolveDeveloper(kPool, "", "", "user-1").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(resolver().resolveDeveloper(kPool, "", "login.dev", std::string(1025, 'u')).status().code(),
             StatusCode::kInvalidArgument);
