@@ -188,6 +188,39 @@ TEST_P(StoreContractMore, PutMetaIfAbsentKeepsTheFirstValue) {
   EXPECT_EQ(**store_->getMeta("secret/k"), "one");
 }
 
+// listMeta: by prefix, byte order, a prefix with LIKE's wildcards taken literally.
+TEST_P(StoreContractMore, ListMetaByPrefixInByteOrder) {
+  for (const char* k : {"secret/b", "secret/a", "secretX", "cognito.events:p", "sec%et/z", "Secret/c"})
+    ASSERT_TRUE(store_->putMeta(k, std::string("v-") + k).isOk());
+  auto secrets = store_->listMeta("secret/");
+  ASSERT_TRUE(secrets.isOk()) << secrets.status();
+  using KV = std::pair<std::string, std::string>;
+  EXPECT_EQ(*secrets, (std::vector<KV>{{"secret/a", "v-secret/a"}, {"secret/b", "v-secret/b"}}));
+  auto wild = store_->listMeta("sec%");
+  ASSERT_TRUE(wild.isOk());
+  EXPECT_EQ(*wild, (std::vector<KV>{{"sec%et/z", "v-sec%et/z"}}));
+  auto all = store_->listMeta("");
+  ASSERT_TRUE(all.isOk());
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : *all) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"Secret/c", "cognito.events:p", "sec%et/z", "secret/a", "secret/b",
+                                            "secretX"}));
+}
+
+// listDevices: every device of one identity, by device ID, with all fields; others' stay out.
+TEST_P(StoreContractMore, ListDevicesOfOneIdentityByDeviceId) {
+  ASSERT_TRUE(store_->registerDevice({kPool, kAlice, "dev-b", "GCM", "t2", 2}, 10).isOk());
+  ASSERT_TRUE(store_->registerDevice({kPool, kAlice, "dev-a", "APNS", "t1", 3}, 10).isOk());
+  ASSERT_TRUE(store_->registerDevice({kPool, kBob, "dev-c", "GCM", "t3", 4}, 10).isOk());
+  auto alice = store_->listDevices(kPool, kAlice);
+  ASSERT_TRUE(alice.isOk()) << alice.status();
+  EXPECT_EQ(*alice, (std::vector<DeviceInfo>{{kPool, kAlice, "dev-a", "APNS", "t1", 3},
+                                             {kPool, kAlice, "dev-b", "GCM", "t2", 2}}));
+  auto none = store_->listDevices(kPool, "local:00000000-0000-0000-0000-00000000dead");
+  ASSERT_TRUE(none.isOk());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_P(StoreContractMore, RetireIdentityDisablesAndMovesLoginsAndDevicesAtCommit) {
   ASSERT_TRUE(store_->linkLogin({kPool, "p", "bob-user", kBob}).isOk());
   ASSERT_TRUE(store_->registerDevice({kPool, kBob, "bdev", "GCM", "bob-token", 1}, 10).isOk());
