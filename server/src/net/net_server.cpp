@@ -26,6 +26,7 @@
 #include <spdlog/spdlog.h>
 
 #include "net/conn_gate.h"
+#include "net/read_guard.h"
 #include "net/tuning.h"
 #include "tether/limits.h"
 #include "tether/protocol.h"
@@ -141,7 +142,10 @@ struct OutAdopt { int fd; std::string peer; std::string bytes; };
 using OutItem = std::variant<OutFrame, OutPush, OutClose, OutHttp, OutAdopt>;
 
 // Set as an adopted wsi's opaque user data: the address its gate slot is counted under.
-struct GateTicket { std::string peer; };
+struct GateTicket {
+  std::string peer;
+  int fd;
+};
 
 std::string methodOf(lws* wsi) {
   struct { lws_token_indexes tok; const char* name; } methods[] = {
@@ -421,6 +425,7 @@ class LwsNetServer final : public NetServer {
   }
 
   void serviceLoop() {
+    guard_.bindToThisThread();
     if (loop_) {
       // Returns when the EVENT_WAIT_CANCELLED handler sees stopping_ and breaks the loop.
       while (!stopping_.load()) ev_run(loop_, 0);
@@ -442,6 +447,7 @@ class LwsNetServer final : public NetServer {
       drainOutbox();
       serviceOnce(deadline);
     }
+    guard_.unbindFromThisThread();
   }
 
   // Network thread: moves queued work onto connections and asks lws for WRITEABLE.
@@ -509,16 +515,19 @@ class LwsNetServer final : public NetServer {
       gate_->release(a.peer);
       return;
     }
+    guard_.track(a.fd, nullptr);  // before lws can read anything of it
     lws* wsi = a.bytes.empty()
                    ? lws_adopt_socket_vhost(vhost_, a.fd)
                    : lws_adopt_socket_vhost_readbuf(vhost_, a.fd, a.bytes.data(), a.bytes.size());
     // Null: lws refused it or already closed it (it closes the socket either way); its
     // WSI_DESTROY, if any, came before the ticket existed.
     if (!wsi) {
+      guard_.untrack(a.fd, nullptr);
       gate_->release(a.peer);
       return;
     }
-    lws_set_opaque_user_data(wsi, new GateTicket{std::move(a.peer)});
+    guard_.track(a.fd, wsi);
+    lws_set_opaque_user_data(wsi, new GateTicket{std::move(a.peer), a.fd});
   }
 
   static LwsNetServer* self(lws* wsi) {
@@ -796,6 +805,7 @@ class LwsNetServer final : public NetServer {
         // Every wsi of the vhost ends here (WebSocket ones too): give its gate slot back.
         if (auto* ticket = static_cast<GateTicket*>(lws_get_opaque_user_data(wsi))) {
           lws_set_opaque_user_data(wsi, nullptr);
+          if (s) s->guard_.untrack(ticket->fd, wsi);
           if (s && s->gate_) s->gate_->release(ticket->peer);
           delete ticket;
         }
@@ -816,6 +826,8 @@ class LwsNetServer final : public NetServer {
   HttpHandler& http_;
   lws_protocols protocols_[3];
   lws_retry_bo_t retry_;
+  // Declared before context_: destroying the context untracks every socket it still has.
+  ReadGuard guard_{options_.head, options_.metrics};
   LwsContextPtr context_;
   lws_vhost* vhost_ = nullptr;
   std::unique_ptr<ConnectionGate> gate_;

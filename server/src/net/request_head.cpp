@@ -98,6 +98,7 @@ HeadCheck checkRequestHead(std::string_view bytes, const HeadLimits& limits) {
   bool chunkedLast = false;
   bool upgradeWebSocket = false;
   bool isGet = false;
+  uint64_t contentLength = 0;
   std::string_view firstLine;
   while (true) {
     size_t lf = bytes.find('\n', pos);
@@ -170,6 +171,7 @@ HeadCheck checkRequestHead(std::string_view bytes, const HeadLimits& limits) {
       ok.state = HeadCheck::State::kOk;
       ok.headBytes = next;
       ok.webSocketUpgrade = isGet && upgradeWebSocket;
+      ok.contentLength = contentLength;
       return ok;
     }
 
@@ -198,8 +200,10 @@ HeadCheck checkRequestHead(std::string_view bytes, const HeadLimits& limits) {
       // duplicates could be merged, but nothing legitimate sends them: refused too.
       if (++contentLengths > 1) return reject(400, "more than one Content-Length (RFC 9112 section 6.3)");
       if (value.empty() || value.size() > 18) return reject(400, "invalid Content-Length");
-      for (char c : value)
+      for (char c : value) {
         if (c < '0' || c > '9') return reject(400, "invalid Content-Length");
+        contentLength = contentLength * 10 + static_cast<uint64_t>(c - '0');  // <= 18 digits
+      }
     } else if (equalsLower(name, "transfer-encoding")) {
       transferEncoding = true;
       // The final coding decides the framing (§6.3); an element list like "gzip, chunked".

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,7 @@ struct HeadCheck {
   int status = 0;             // kReject: 400, 411, 414, 431, 501 or 505
   std::string reason;         // kReject: one line for the response body and the log
   size_t headBytes = 0;       // kOk: bytes of the head, blank line included
+  uint64_t contentLength = 0; // kOk: the body's length (0 when there is no Content-Length)
   bool webSocketUpgrade = false;  // kOk: a GET with "Upgrade: websocket"
 };
 
