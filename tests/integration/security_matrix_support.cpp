@@ -6,6 +6,7 @@
 #include <openssl/hmac.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/base64url.h"
+#include "auth/secret_store.h"
 #include "auth/signing_key.h"
 #include "cognito/sigv4.h"
 
@@ -195,7 +197,7 @@ std::string pemOfJwk(const json& jwk) {
 
 }  // namespace
 
-TokenForger::TokenForger(std::filesystem::path dataDir, const std::string& jwks) : dataDir_(std::move(dataDir)) {
+TokenForger::TokenForger(server::auth::SecretStore& secrets, const std::string& jwks) : secrets_(secrets) {
   json doc = json::parse(jwks, nullptr, false);
   if (doc.is_object() && doc.contains("keys") && !doc["keys"].empty()) publicPem_ = pemOfJwk(doc["keys"][0]);
 }
@@ -205,7 +207,7 @@ std::string TokenForger::resign(const std::string& genuine, const std::string& c
   Parts p = split(genuine);
   p.payload.merge_patch(json::parse(claimPatchJson));
   if (!kid.empty()) p.header["kid"] = kid;
-  auto key = server::SigningKey::loadOrCreate(dataDir_);
+  auto key = server::SigningKey::loadOrCreate(secrets_);
   if (!key.isOk()) return "";
   std::string input = signingInput(p.header, p.payload);
   Result<std::string> sig = (*key)->sign(input);
@@ -283,6 +285,41 @@ std::vector<std::string> sqliteSnapshot(const std::filesystem::path& dataDir) {
     sqlite3_finalize(st);
   }
   sqlite3_close(db);
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+struct PgSnapshot::Conn {
+  PGconn* pg = nullptr;
+  ~Conn() { PQfinish(pg); }
+};
+
+PgSnapshot::PgSnapshot(const std::string& conninfo, const std::string& schema)
+    : conn_(std::make_unique<Conn>()), schema_(schema) {
+  conn_->pg = PQconnectdb(conninfo.c_str());
+}
+
+PgSnapshot::~PgSnapshot() = default;
+
+std::vector<std::string> PgSnapshot::operator()() {
+  if (PQstatus(conn_->pg) != CONNECTION_OK) return {"cannot connect"};
+  if (sql_.empty()) {
+    // The tables exist once tetherd has started; the statement unions them all.
+    std::string list = "SELECT string_agg(format('SELECT %L || ''|'' || row_to_json(t)::text FROM %I.%I t', "
+                       "table_name, table_schema, table_name), ' UNION ALL ') FROM information_schema.tables "
+                       "WHERE table_schema = $1 AND table_type = 'BASE TABLE'";
+    const char* params[] = {schema_.c_str()};
+    PGresult* q = PQexecParams(conn_->pg, list.c_str(), 1, nullptr, params, nullptr, nullptr, 0);
+    if (PQresultStatus(q) == PGRES_TUPLES_OK && PQntuples(q) == 1) sql_ = PQgetvalue(q, 0, 0);
+    PQclear(q);
+    if (sql_.empty()) return {"no tables"};
+  }
+  std::vector<std::string> rows;
+  PGresult* r = PQexec(conn_->pg, sql_.c_str());
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) rows.push_back(std::string("query failed: ") + PQerrorMessage(conn_->pg));
+  else
+    for (int i = 0; i < PQntuples(r); ++i) rows.emplace_back(PQgetvalue(r, i, 0));
+  PQclear(r);
   std::sort(rows.begin(), rows.end());
   return rows;
 }

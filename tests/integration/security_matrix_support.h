@@ -7,11 +7,16 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "http_test_client.h"
+
+namespace tether::server::auth {
+class SecretStore;
+}  // namespace tether::server::auth
 
 namespace tether::testing::matrix {
 
@@ -57,11 +62,11 @@ const std::string& lastAuthorization();
 // The error type of a reply: `__type` of the body (checked against x-amzn-ErrorType when both exist).
 std::string errorType(const HttpReply& reply);
 
-// Forged variants of tetherd's own OpenID tokens. `dataDir`: the server's data directory (its
+// Forged variants of tetherd's own OpenID tokens. `secrets`: the server's secret store (its
 // signing key signs the "right key, wrong claim" variants); `jwks`: /.well-known/jwks.json.
 class TokenForger {
  public:
-  TokenForger(std::filesystem::path dataDir, const std::string& jwks);
+  TokenForger(server::auth::SecretStore& secrets, const std::string& jwks);
   // `genuine`: a real token of the identity the forgeries claim to be (its claims are the base).
   std::string algNone(const std::string& genuine) const;
   std::string hs256WithPublicKey(const std::string& genuine) const;
@@ -76,11 +81,24 @@ class TokenForger {
 
  private:
   std::string resign(const std::string& genuine, const std::string& claimPatchJson, const std::string& kid = "") const;
-  std::filesystem::path dataDir_;
+  server::auth::SecretStore& secrets_;
   std::string publicPem_;
 };
 
 // Every row of every table of the SQLite store in `dataDir`, as "table|v1|v2|..." lines, sorted.
 std::vector<std::string> sqliteSnapshot(const std::filesystem::path& dataDir);
+// The same for the tables of one PostgreSQL schema: one connection kept open, one statement
+// (every row of every table as "table|json").
+class PgSnapshot {
+ public:
+  PgSnapshot(const std::string& conninfo, const std::string& schema);
+  ~PgSnapshot();
+  std::vector<std::string> operator()();
+
+ private:
+  struct Conn;
+  std::unique_ptr<Conn> conn_;
+  std::string schema_, sql_;
+};
 
 }  // namespace tether::testing::matrix

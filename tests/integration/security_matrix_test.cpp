@@ -4,22 +4,24 @@
 // that surface takes: none, the identity's own, another identity's, another pool's, a developer
 // credential, and forged ones (SigV4 and JWT). Each cell asserts the exact answer (HTTP status +
 // Cognito error type, or the native status code) and, for a denial, that no row of the store
-// changed. One tetherd (SQLite, log level trace) serves the whole matrix; at the end its whole
+// changed. One tetherd (log level trace) serves the whole matrix, on SQLite and on PostgreSQL; at the end its whole
 // log is searched for every secret the matrix used.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <functional>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
-#include "auth/developer_signature.h"
+#include "auth/secret_store.h"
 #include "cognito/identity_api.h"
 #include "cognito/sync_routes.h"
-#include "cognito/temporary_credentials.h"
-#include "security_matrix_world.h"
+#include "pg_test_cluster.h"
 #include "security_matrix_support.h"
+#include "security_matrix_world.h"
+#include "storage/pg_store.h"
 #include "tether/codec.h"
 #include "test_oidc_issuer.h"
 #include "tetherd_process.h"
@@ -40,7 +42,9 @@ constexpr const char* kCognito = "cognito-identity.amazonaws.com";
 
 std::string devProvider(const std::string& pool) { return pool == kP1 ? "login.matrix1" : "login.matrix2"; }
 
-class SecurityMatrixTest : public ::testing::Test {
+// The parameter is the store: "sqlite" (the data directory) or "postgresql" (a schema of the
+// process's test cluster, tests/support/pg_test_cluster.h).
+class SecurityMatrixTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     dir_ = makeTempDir("security-matrix");
@@ -59,18 +63,40 @@ class SecurityMatrixTest : public ::testing::Test {
     o.createPool = false;
     o.extraArgs = {"--config", (dir_ / "tetherd.toml").string()};
     o.logLevel = "trace";
+    if (GetParam() == "postgresql") {
+      PG_TEST_OR_SKIP(cluster);
+      auto schema = cluster->freshSchema("security_matrix");
+      ASSERT_TRUE(schema.isOk()) << schema.status();
+      o.store = cluster->url(*schema);
+      o.extraArgs.insert(o.extraArgs.end(), {"--issuer", "http://tether-matrix.test"});
+      std::string conninfo = cluster->conninfo(*schema);
+      auto pg = server::openPgStore(conninfo, server::PgStoreOptions{2, 10000});
+      ASSERT_TRUE(pg.isOk()) << pg.status();
+      pgStore_ = std::move(*pg);
+      secrets_ = std::make_unique<server::auth::DatabaseSecretStore>(*pgStore_);
+      auto pgSnapshot = std::make_shared<PgSnapshot>(conninfo, *schema);
+      snapshot_ = [pgSnapshot] { return (*pgSnapshot)(); };
+    }
     server_ = TetherdProcess::start(o);
     ASSERT_NE(server_, nullptr);
+    if (GetParam() == "sqlite") {
+      secrets_ = std::make_unique<server::auth::FileSecretStore>(server_->dataDir());
+      snapshot_ = [dir = server_->dataDir()] { return sqliteSnapshot(dir); };
+    }
   }
 
   std::filesystem::path dir_;
   TestOidcIssuer oidc_{"https://issuer.matrix.example"};
+  std::unique_ptr<server::Store> pgStore_;
+  std::unique_ptr<server::auth::SecretStore> secrets_;
+  std::function<std::vector<std::string>()> snapshot_;
   std::unique_ptr<TetherdProcess> server_;
 };
 
-TEST_F(SecurityMatrixTest, EveryOperationTimesEveryCredential) {
-  World w(*server_, oidc_, {kP1, kP2, kProvider, kAud, kDevKey, kDevSecret, kCognito, devProvider(kP1),
-                            devProvider(kP2)});
+TEST_P(SecurityMatrixTest, EveryOperationTimesEveryCredential) {
+  World w(*server_, oidc_,
+          {kP1, kP2, kProvider, kAud, kDevKey, kDevSecret, kCognito, devProvider(kP1), devProvider(kP2)},
+          {snapshot_, secrets_.get()});
   ASSERT_TRUE(w.setUp()) << w.setupError();
 
   // Completeness: each router's list against the rows, both ways.
@@ -88,11 +114,13 @@ TEST_F(SecurityMatrixTest, EveryOperationTimesEveryCredential) {
   EXPECT_TRUE(missing.empty()) << "operations without a row in the security matrix: " << join(missing);
   EXPECT_TRUE(stale.empty()) << "rows for operations no router has: " << join(stale);
 
+  auto t0 = std::chrono::steady_clock::now();
   CellCounts counts = w.runAll();
-  std::printf("security matrix: %d cells checked (%d denied, %d allowed, %d scoped to the caller's own identity); "
-              "%d not applicable\n",
-              counts.denied + counts.allowed + counts.scoped, counts.denied, counts.allowed, counts.scoped,
-              counts.notApplicable);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("security matrix (%s): %d cells checked (%d denied, %d allowed, %d scoped to the caller's own identity); "
+              "%d not applicable; %.1f s\n",
+              GetParam().c_str(), counts.denied + counts.allowed + counts.scoped, counts.denied, counts.allowed, counts.scoped,
+              counts.notApplicable, seconds);
   EXPECT_GT(counts.denied, 400);
 
   // Secrets never appear in the log (log level trace; failures included).
@@ -110,6 +138,9 @@ TEST_F(SecurityMatrixTest, EveryOperationTimesEveryCredential) {
   std::printf("security matrix: %d secret values searched in %zu bytes of trace log\n", checked, log.size());
   EXPECT_GT(checked, 50);
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, SecurityMatrixTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace tether::testing::matrix

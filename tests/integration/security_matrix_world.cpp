@@ -3,11 +3,11 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "auth/developer_signature.h"
+#include "auth/secret_store.h"
 #include "cognito/temporary_credentials.h"
 #include "tether/codec.h"
 #include "test_oidc_issuer.h"
@@ -108,8 +108,8 @@ std::string codeOf(const Result<ResponseBody>& r) {
 
 }  // namespace
 
-World::World(TetherdProcess& server, TestOidcIssuer& oidc, MatrixConfig config)
-    : server_(server), oidc_(oidc), c_(std::move(config)) {}
+World::World(TetherdProcess& server, TestOidcIssuer& oidc, MatrixConfig config, StoreAccess store)
+    : server_(server), oidc_(oidc), c_(std::move(config)), store_(std::move(store)) {}
 World::~World() = default;
 
 SigV4Key World::developerKey() const { return {c_.devKey, c_.devSecret, ""}; }
@@ -205,9 +205,9 @@ bool World::makeTarget(const std::string& pool, const std::string& name, Target&
 bool World::setUp() {
   if (!makeTarget(c_.p1, "a", a_) || !makeTarget(c_.p1, "b", b_) || !makeTarget(c_.p2, "c", c2_)) return false;
   std::string jwks = httpGet(server_.port(), "/.well-known/jwks.json");
-  forger_ = std::make_unique<TokenForger>(server_.dataDir(), jwks.substr(std::min(jwks.size(), jwks.find("\r\n\r\n") + 4)));
+  forger_ = std::make_unique<TokenForger>(*store_.secrets, jwks.substr(std::min(jwks.size(), jwks.find("\r\n\r\n") + 4)));
   if (forger_->publicKeyPem().empty()) return (error_ += "no public key from the JWKS\n", false);
-  auto creds = server::cognito::TemporaryCredentials::open(server_.dataDir());
+  auto creds = server::cognito::TemporaryCredentials::open(*store_.secrets);
   if (!creds.isOk()) return (error_ += creds.status().toString(), false);
   auto old = (*creds)->issue(a_.pool, a_.identity, true, nowMs() - 2 * 3600 * 1000);
   expired_ = {old.accessKeyId, old.secretKey, old.sessionToken};
@@ -280,7 +280,7 @@ void World::runHttpCell(const HttpRow& row, Col col, CellCounts& n) {
   HttpCall other = row.build(c2_, "");
   if (row.surface != HttpSurface::kSync) other = HttpCall{"POST", {}, "DescribeIdentityPool", json{{"IdentityPoolId", c_.p2}}.dump(), {}};
   if (other.segments == call.segments && other.target == call.target) other.segments.push_back(c_.p2);
-  std::vector<std::string> before = allowed ? std::vector<std::string>() : sqliteSnapshot(server_.dataDir());
+  std::vector<std::string> before = allowed ? std::vector<std::string>() : store_.snapshot();
   HttpReply r = sendCognito(server_.port(), call, key, forgeryOf(col), &other);
   addSecret("Authorization of " + row.op, lastAuthorization().substr(lastAuthorization().rfind('=') + 1));
   if (r.body.is_object() && r.body.contains("Credentials")) {
@@ -301,7 +301,7 @@ void World::runHttpCell(const HttpRow& row, Col col, CellCounts& n) {
   Expected e = device ? Expected{400, "NotAuthorizedException"} : sigv4Denial(col, row.surface);
   EXPECT_EQ(r.status, e.status) << r.body.dump();
   EXPECT_EQ(errorType(r), e.type) << r.body.dump();
-  EXPECT_EQ(sqliteSnapshot(server_.dataDir()), before) << "a denied request changed the store";
+  EXPECT_EQ(store_.snapshot(), before) << "a denied request changed the store";
 }
 
 void World::runNativeCell(const NativeRow& row, Col col, CellCounts& n) {
@@ -348,8 +348,8 @@ void World::runNativeCell(const NativeRow& row, Col col, CellCounts& n) {
     if (col == Col::kBodyChanged) d->developerUserId += "-changed";
     addSecret("developer HMAC", d->signature);
   }
-  std::vector<std::string> before = allowed ? std::vector<std::string>() : sqliteSnapshot(server_.dataDir());
-  std::vector<std::string> targetRows = rowsMentioning(sqliteSnapshot(server_.dataDir()), a_.identity);
+  std::vector<std::string> before = allowed && !row.scoped.count(col) ? std::vector<std::string>() : store_.snapshot();
+  std::vector<std::string> targetRows = rowsMentioning(before, a_.identity);
   Result<ResponseBody> r = conn->call(std::move(body));
   ASSERT_TRUE(r.isOk()) << r.status();
   if (auto* tok = std::get_if<GetTokenResponse>(&*r)) addToken("native token", tok->token);
@@ -358,7 +358,7 @@ void World::runNativeCell(const NativeRow& row, Col col, CellCounts& n) {
     EXPECT_EQ(describe(r), "ok");
     if (row.scoped.count(col)) {
       ++n.scoped;
-      EXPECT_EQ(rowsMentioning(sqliteSnapshot(server_.dataDir()), a_.identity), targetRows)
+      EXPECT_EQ(rowsMentioning(store_.snapshot(), a_.identity), targetRows)
           << "another identity's session changed the target's rows";
     } else {
       ++n.allowed;
@@ -368,7 +368,7 @@ void World::runNativeCell(const NativeRow& row, Col col, CellCounts& n) {
   ++n.denied;
   EXPECT_EQ(codeOf(r), "Unauthenticated") << describe(r);
   if (row.cred == NativeCred::kToken && codeOf(r) == "ok") anon_ = connectAs("");  // keep later cells meaningful
-  EXPECT_EQ(sqliteSnapshot(server_.dataDir()), before) << "a denied request changed the store";
+  EXPECT_EQ(store_.snapshot(), before) << "a denied request changed the store";
 }
 
 CellCounts World::runAll() {
@@ -392,21 +392,25 @@ CellCounts World::runAll() {
 }
 
 void World::collectServerSecrets() {
-  for (const char* name : {"signing-key.pem", "credentials-key", "session-key"}) {
-    std::ifstream in(server_.dataDir() / "keys" / name, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    EXPECT_FALSE(bytes.empty()) << name;
-    if (std::string(name).ends_with(".pem")) {
+  auto names = store_.secrets->list("");
+  ASSERT_TRUE(names.isOk()) << names.status();
+  EXPECT_GE(names->size(), 3u) << "signing key, session key, credentials key";
+  for (const std::string& name : *names) {
+    auto bytes = store_.secrets->loadOrCreate(name, 1 << 20, []() -> Result<std::string> {
+      return Status::internal("the test only reads existing secrets");
+    });
+    ASSERT_TRUE(bytes.isOk()) << name << ": " << bytes.status();
+    if (name.ends_with(".pem")) {
       // Each base64 line of the PEM body (the private key).
-      size_t pos = 0;
-      while ((pos = bytes.find('\n', pos)) != std::string::npos) {
-        size_t end = bytes.find('\n', pos + 1);
-        std::string line = bytes.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
-        if (!line.starts_with("-----")) addSecret(std::string(name) + " line", line);
-        pos = pos + 1;
+      size_t start = 0;
+      while (start < bytes->size()) {
+        size_t end = std::min(bytes->find('\n', start), bytes->size());
+        std::string line = bytes->substr(start, end - start);
+        if (!line.starts_with("-----")) addSecret(name + " line", line);
+        start = end + 1;
       }
     } else {
-      addSecret(name, bytes);
+      addSecret(name, *bytes);
     }
   }
 }

@@ -82,13 +82,20 @@ void compareRows(const std::string& surface, const std::set<std::string>& ops, c
                  std::vector<std::string>& missing, std::vector<std::string>& stale);
 std::string join(const std::vector<std::string>& v);
 
+// How the test reaches the store under the server: a snapshot of every row, and the secret
+// store holding the server's keys (files in the data directory, or the database's meta table).
+struct StoreAccess {
+  std::function<std::vector<std::string>()> snapshot;
+  server::auth::SecretStore* secrets = nullptr;
+};
+
 struct CellCounts {
   int denied = 0, allowed = 0, scoped = 0, notApplicable = 0;
 };
 
 class World {
  public:
-  World(TetherdProcess& server, TestOidcIssuer& oidc, MatrixConfig config);
+  World(TetherdProcess& server, TestOidcIssuer& oidc, MatrixConfig config, StoreAccess store);
   ~World();
   bool setUp();
   const std::string& setupError() const { return error_; }
@@ -113,6 +120,7 @@ class World {
   TetherdProcess& server_;
   TestOidcIssuer& oidc_;
   MatrixConfig c_;
+  StoreAccess store_;
   std::string error_;
   Target a_, b_, c2_;  // the target, another identity of its pool, an identity of another pool
   std::unique_ptr<TokenForger> forger_;
