@@ -118,10 +118,12 @@ void World::addSecret(const std::string& what, const std::string& value) {
   if (!value.empty()) secrets_.emplace_back(what, value);
 }
 
-void World::addToken(const std::string& what, const std::string& jwt) {
-  addSecret(what, jwt);
-  size_t dot = jwt.rfind('.');
-  if (dot != std::string::npos) addSecret(what + " (signature part)", jwt.substr(dot + 1));
+// A token of the form payload.MAC (JWTs, session, sync session and page tokens): the whole and
+// its MAC/signature part, so a log line holding only the tail is caught too.
+void World::addToken(const std::string& what, const std::string& token) {
+  addSecret(what, token);
+  size_t dot = token.rfind('.');
+  if (dot != std::string::npos) addSecret(what + " (MAC/signature part)", token.substr(dot + 1));
 }
 
 HttpReply World::identityCall(const std::string& op, const std::string& body, const SigV4Key* key) {
@@ -171,7 +173,7 @@ bool World::makeTarget(const std::string& pool, const std::string& name, Target&
   r = sendCognito(server_.port(), HttpCall{"GET", records, "", "", {}}, &t.creds);
   if (r.status != 200) return (error_ += "ListRecords " + r.body.dump() + "\n", false);
   std::string session = r.body["SyncSessionToken"];
-  addSecret("sync session token", session);
+  addToken("sync session token", session);
   json patch = {{"SyncSessionToken", session},
                 {"RecordPatches", {{{"Op", "replace"}, {"Key", "k1"}, {"Value", "v1"}, {"SyncCount", 0}},
                                      {{"Op", "replace"}, {"Key", "k0"}, {"Value", "v0"}, {"SyncCount", 0}}}}};
@@ -183,7 +185,7 @@ bool World::makeTarget(const std::string& pool, const std::string& name, Target&
   // A page token (MAC'd, like the session token) for the log check.
   r = sendCognito(server_.port(), HttpCall{"GET", records, "", "", {{"maxResults", "1"}}}, &t.creds);
   if (r.status != 200 || !r.body.contains("NextToken")) return (error_ += "ListRecords page " + r.body.dump() + "\n", false);
-  addSecret("page token of " + name, r.body.value("NextToken", ""));
+  addToken("page token of " + name, r.body.value("NextToken", ""));
   r = sendCognito(server_.port(),
                   HttpCall{"POST", {"identitypools", pool, "identity", t.identity, "device"}, "",
                            json{{"Platform", "GCM"}, {"Token", "push-token-" + name}}.dump(), {}},
@@ -197,8 +199,8 @@ bool World::makeTarget(const std::string& pool, const std::string& name, Target&
   addToken("OIDC ID token of " + name, t.oidcToken);
   addToken("OpenID token of " + name, t.cognitoToken);
   addSecret("temporary secret key of " + name, t.creds.secret);
-  addSecret("session token of " + name, t.creds.sessionToken);
-  addSecret("sync session token of " + name, t.syncSessionToken);
+  addToken("session token of " + name, t.creds.sessionToken);
+  addToken("sync session token of " + name, t.syncSessionToken);
   return true;
 }
 
@@ -285,12 +287,12 @@ void World::runHttpCell(const HttpRow& row, Col col, CellCounts& n) {
   addSecret("Authorization of " + row.op, lastAuthorization().substr(lastAuthorization().rfind('=') + 1));
   if (r.body.is_object() && r.body.contains("Credentials")) {
     addSecret("issued secret key", r.body["Credentials"].value("SecretKey", ""));
-    addSecret("issued session token", r.body["Credentials"].value("SessionToken", ""));
+    addToken("issued session token", r.body["Credentials"].value("SessionToken", ""));
   }
   if (r.body.is_object() && r.body.contains("Token")) addToken("issued token", r.body.value("Token", ""));
   // (Cognito Identity's NextToken is the last identity or pool ID: not a secret.)
   if (row.surface == HttpSurface::kSync && r.body.is_object() && r.body.contains("NextToken"))
-    addSecret("page token", r.body.value("NextToken", ""));
+    addToken("page token", r.body.value("NextToken", ""));
   if (allowed) {
     ++n.allowed;
     EXPECT_EQ(r.status, row.okStatus) << r.body.dump();
@@ -353,7 +355,7 @@ void World::runNativeCell(const NativeRow& row, Col col, CellCounts& n) {
   Result<ResponseBody> r = conn->call(std::move(body));
   ASSERT_TRUE(r.isOk()) << r.status();
   if (auto* tok = std::get_if<GetTokenResponse>(&*r)) addToken("native token", tok->token);
-  if (auto* list = std::get_if<ListRecordsResponse>(&*r)) addSecret("native sync session token", list->syncSessionToken);
+  if (auto* list = std::get_if<ListRecordsResponse>(&*r)) addToken("native sync session token", list->syncSessionToken);
   if (allowed) {
     EXPECT_EQ(describe(r), "ok");
     if (row.scoped.count(col)) {

@@ -109,7 +109,7 @@ class World {
   bool makeTarget(const std::string& pool, const std::string& name, Target& out);
   std::shared_ptr<WsTestClient> connectAs(const std::string& token);
   void addSecret(const std::string& what, const std::string& value);
-  void addToken(const std::string& what, const std::string& jwt);
+  void addToken(const std::string& what, const std::string& token);
   HttpReply identityCall(const std::string& op, const std::string& body, const SigV4Key* key);
   SigV4Key developerKey() const;
   std::string tokenFor(Col col, const Target& t);
