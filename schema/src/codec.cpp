@@ -2,7 +2,9 @@
 // The one place where kj::Exception from decoding is caught and turned into a Status.
 #include "tether/codec.h"
 
+#include <capnp/dynamic.h>
 #include <capnp/message.h>
+#include <capnp/schema.h>
 #include <capnp/serialize.h>
 #include <kj/array.h>
 #include <kj/exception.h>
@@ -573,6 +575,25 @@ std::optional<uint64_t> peekRequestId(std::string_view frame) {
   });
   if (!id.isOk()) return std::nullopt;
   return *id;
+}
+
+std::vector<std::string> requestKindNames() {
+  std::vector<std::string> out;
+  for (capnp::StructSchema::Field f : capnp::Schema::from<w::Request>().getUnionFields())
+    out.emplace_back(f.getProto().getName().cStr());
+  return out;
+}
+
+std::string requestKindName(const RequestBody& body) {
+  std::string frame = encode(ClientMessage{Request{0, body}});
+  Result<std::string> name = decodeFrame<w::ClientMessage>(frame, [](w::ClientMessage::Reader r) -> Result<std::string> {
+    if (r.which() != w::ClientMessage::REQUEST) return Status::protocolError("not a request");
+    KJ_IF_MAYBE(field, capnp::toDynamic(r.getRequest()).which()) {
+      return std::string(field->getProto().getName().cStr());
+    }
+    return Status::protocolError("no request member set");
+  });
+  return name.isOk() ? *name : std::string();
 }
 
 }  // namespace tether::codec

@@ -128,7 +128,7 @@ bool TetherdProcess::launch() {
   int outPipe[2];
   if (::pipe(outPipe) != 0) return false;
   std::string listen = "127.0.0.1:" + std::to_string(port_);
-  std::vector<std::string> args = {binary(), "serve", "--listen", listen, "--log-level", "debug"};
+  std::vector<std::string> args = {binary(), "serve", "--listen", listen, "--log-level", options_.logLevel};
   if (options_.store.empty()) args.insert(args.end(), {"--data-dir", dataDir_.string()});
   else args.insert(args.end(), {"--store", options_.store});
   if (options_.tls) {

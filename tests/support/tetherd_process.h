@@ -30,6 +30,7 @@ struct TetherdOptions {
   bool tls = false;                // serve wss:// with a certificate made for the test
   bool createPool = true;          // create a pool that allows guests before starting
   std::vector<std::string> extraArgs;
+  std::string logLevel = "debug";  // --log-level
 };
 
 class TetherdProcess {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tether/protocol.h"
 
@@ -25,5 +26,12 @@ Result<proto::ServerMessage> decodeServerMessage(std::string_view frame);
 // Request (e.g. an unknown request type from a newer client), so the server can answer that id
 // with a typed error. nullopt when even that much cannot be read.
 std::optional<uint64_t> peekRequestId(std::string_view frame);
+
+// The native request kinds: the member names of the Request union of sync.capnp ("getId",
+// "listDatasets", ...) in ordinal order, read from the compiled schema by Cap'n Proto
+// reflection, so a member appended to the schema shows up here without a code change (the
+// security matrix test enumerates them). requestKindName: the member a RequestBody encodes to.
+std::vector<std::string> requestKindNames();
+std::string requestKindName(const proto::RequestBody& body);
 
 }  // namespace tether::codec

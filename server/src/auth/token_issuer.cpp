@@ -275,6 +275,12 @@ Result<VerifiedToken> TokenIssuer::verify(std::string_view jwt, int64_t nowMs) c
     if (!exp || *exp < 0 || *exp > std::numeric_limits<int64_t>::max() / 1000)
       return bad("no valid exp");
     if (nowMs >= *exp * 1000) return Status::unauthenticated("token expired");
+    // We never issue nbf, but a token that carries one is not valid before it (RFC 7519 4.1.5).
+    if (payload.contains("nbf")) {
+      std::optional<int64_t> nbf = intMember(payload, "nbf");
+      if (!nbf || *nbf < 0 || *nbf > std::numeric_limits<int64_t>::max() / 1000) return bad("no valid nbf");
+      if (nowMs < *nbf * 1000) return Status::unauthenticated("token not yet valid (nbf)");
+    }
 
     VerifiedToken out;
     out.poolId = *aud;

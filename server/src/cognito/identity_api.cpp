@@ -112,35 +112,47 @@ bool IdentityApi::poolAllows(RateKind kind, const std::string& poolId) {
   return !ctx_.limiter || ctx_.limiter->allowPool(kind, poolId);
 }
 
+const std::vector<IdentityApi::Operation>& IdentityApi::dispatchTable() {
+  // The unsigned device operations first (a signature, if present, is ignored: spec 2.1), then
+  // the SigV4-signed developer operations.
+  static const std::vector<Operation> kTable = {
+      {{"GetId", false}, &IdentityApi::getId},
+      {{"GetOpenIdToken", false}, &IdentityApi::getOpenIdToken},
+      {{"GetCredentialsForIdentity", false}, &IdentityApi::getCredentialsForIdentity},
+      {{"UnlinkIdentity", false}, &IdentityApi::unlinkIdentity},
+      {{"GetOpenIdTokenForDeveloperIdentity", true}, &IdentityApi::getOpenIdTokenForDeveloperIdentity},
+      {{"LookupDeveloperIdentity", true}, &IdentityApi::lookupDeveloperIdentity},
+      {{"MergeDeveloperIdentities", true}, &IdentityApi::mergeDeveloperIdentities},
+      {{"UnlinkDeveloperIdentity", true}, &IdentityApi::unlinkDeveloperIdentity},
+      {{"DescribeIdentity", true}, &IdentityApi::describeIdentity},
+      {{"ListIdentities", true}, &IdentityApi::listIdentities},
+      {{"DeleteIdentities", true}, &IdentityApi::deleteIdentities},
+      {{"DescribeIdentityPool", true}, &IdentityApi::describeIdentityPool},
+      {{"ListIdentityPools", true}, &IdentityApi::listIdentityPools},
+  };
+  return kTable;
+}
+
+std::vector<IdentityApi::OperationInfo> IdentityApi::operations() {
+  std::vector<OperationInfo> out;
+  for (const Operation& o : dispatchTable()) out.push_back(o.info);
+  return out;
+}
+
 ApiResult<Json> IdentityApi::call(std::string_view op, const HttpRequest& request) {
   API_TRY(Json in, parseObject(request.body));
   if (std::optional<ApiError> e = throttleAddress(op, in, request)) return *e;
-  // The unsigned device operations; a signature, if present, is ignored (spec 2.1).
-  if (op == "GetId") return getId(in);
-  if (op == "GetOpenIdToken") return getOpenIdToken(in);
-  if (op == "GetCredentialsForIdentity") return getCredentialsForIdentity(in);
-  if (op == "UnlinkIdentity") return unlinkIdentity(in);
-
-  using Handler = ApiResult<Json> (IdentityApi::*)(const Json&);
-  static const std::map<std::string_view, Handler> kSigned = {
-      {"GetOpenIdTokenForDeveloperIdentity", &IdentityApi::getOpenIdTokenForDeveloperIdentity},
-      {"LookupDeveloperIdentity", &IdentityApi::lookupDeveloperIdentity},
-      {"MergeDeveloperIdentities", &IdentityApi::mergeDeveloperIdentities},
-      {"UnlinkDeveloperIdentity", &IdentityApi::unlinkDeveloperIdentity},
-      {"DescribeIdentity", &IdentityApi::describeIdentity},
-      {"ListIdentities", &IdentityApi::listIdentities},
-      {"DeleteIdentities", &IdentityApi::deleteIdentities},
-      {"DescribeIdentityPool", &IdentityApi::describeIdentityPool},
-      {"ListIdentityPools", &IdentityApi::listIdentityPools},
-  };
-  auto it = kSigned.find(op);
-  if (it == kSigned.end())
+  const std::vector<Operation>& table = dispatchTable();
+  auto it = std::find_if(table.begin(), table.end(), [&](const Operation& o) { return o.info.name == op; });
+  if (it == table.end())
     return ApiError{400, "UnknownOperationException", "Unknown operation: " + std::string(op)};
-  API_TRY(Principal who, ctx_.authenticator.authenticate(request, "/", "cognito-identity"));
-  if (!who.isDeveloper())
-    return notAuthorized("User is not authorized to perform: cognito-identity:" + std::string(op) +
-                         " (developer credentials required)");
-  return (this->*(it->second))(in);
+  if (it->info.developerSigned) {
+    API_TRY(Principal who, ctx_.authenticator.authenticate(request, "/", "cognito-identity"));
+    if (!who.isDeveloper())
+      return notAuthorized("User is not authorized to perform: cognito-identity:" + std::string(op) +
+                           " (developer credentials required)");
+  }
+  return (this->*(it->handler))(in);
 }
 
 ApiResult<PoolInfo> IdentityApi::loadPool(const std::string& poolId) {

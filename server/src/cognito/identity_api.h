@@ -17,6 +17,7 @@
 
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "cognito/api_error.h"
 #include "cognito/cognito_context.h"
@@ -38,7 +39,23 @@ class IdentityApi {
   // Returns the JSON response body or the error to send.
   ApiResult<Json> call(std::string_view operation, const HttpRequest& request);
 
+  // Every operation call() dispatches, from its dispatch table (so this list cannot miss one):
+  // the name and whether it needs a SigV4 developer credential (false: the unsigned device
+  // operations, authorized by their Logins / IdentityId). Used by the security matrix test.
+  struct OperationInfo {
+    std::string_view name;
+    bool developerSigned = false;
+  };
+  static std::vector<OperationInfo> operations();
+
  private:
+  using Handler = ApiResult<Json> (IdentityApi::*)(const Json&);
+  struct Operation {
+    OperationInfo info;
+    Handler handler;
+  };
+  static const std::vector<Operation>& dispatchTable();
+
   std::optional<ApiError> throttleAddress(std::string_view op, const Json& in, const HttpRequest& request);
   bool poolAllows(RateKind kind, const std::string& poolId);
   ApiResult<Json> getId(const Json& in);

@@ -29,76 +29,87 @@ std::string joinFrom(const std::vector<std::string>& segs, size_t from) {
   return out;
 }
 
+constexpr SyncRouteSpec kRoutes[] = {
+    {SyncOp::kListIdentityPoolUsage, "GET", "/identitypools"},
+    {SyncOp::kDescribeIdentityPoolUsage, "GET", "/identitypools/{IdentityPoolId}"},
+    {SyncOp::kBulkPublish, "POST", "/identitypools/{IdentityPoolId}/bulkpublish"},
+    {SyncOp::kGetBulkPublishDetails, "POST", "/identitypools/{IdentityPoolId}/getBulkPublishDetails"},
+    {SyncOp::kGetCognitoEvents, "GET", "/identitypools/{IdentityPoolId}/events"},
+    {SyncOp::kSetCognitoEvents, "POST", "/identitypools/{IdentityPoolId}/events"},
+    {SyncOp::kGetIdentityPoolConfiguration, "GET", "/identitypools/{IdentityPoolId}/configuration"},
+    {SyncOp::kSetIdentityPoolConfiguration, "POST", "/identitypools/{IdentityPoolId}/configuration"},
+    {SyncOp::kRegisterDevice, "POST", "/identitypools/{IdentityPoolId}/identity/{IdentityId}/device"},
+    {SyncOp::kDescribeIdentityUsage, "GET", "/identitypools/{IdentityPoolId}/identities/{IdentityId}"},
+    {SyncOp::kListDatasets, "GET", "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets"},
+    {SyncOp::kDescribeDataset, "GET", "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}"},
+    {SyncOp::kUpdateRecords, "POST", "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}"},
+    {SyncOp::kDeleteDataset, "DELETE", "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}"},
+    {SyncOp::kListRecords, "GET",
+     "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}/records"},
+    {SyncOp::kSubscribeToDataset, "POST",
+     "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}/subscriptions/{DeviceId+}"},
+    {SyncOp::kUnsubscribeFromDataset, "DELETE",
+     "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}/subscriptions/{DeviceId+}"},
+};
+
+// The route's parameter field for a template parameter name; nullptr if unknown.
+std::string* field(SyncRoute& r, std::string_view name) {
+  if (name == "IdentityPoolId") return &r.poolId;
+  if (name == "IdentityId") return &r.identityId;
+  if (name == "DatasetName") return &r.datasetName;
+  if (name == "DeviceId") return &r.deviceId;
+  return nullptr;
+}
+
+// `segs` against one template; the route (without op) if they match.
+std::optional<SyncRoute> matchTemplate(const std::vector<std::string>& segs, std::string_view pathTemplate) {
+  std::vector<std::string> tpl = splitPath(pathTemplate);
+  SyncRoute r{};
+  std::vector<std::string> canon;
+  for (size_t i = 0; i < tpl.size(); ++i) {
+    std::string_view t = tpl[i];
+    if (i >= segs.size()) return std::nullopt;
+    if (t.empty() || t.front() != '{') {
+      if (segs[i] != t) return std::nullopt;
+      canon.push_back(segs[i]);
+      continue;
+    }
+    bool greedy = t.size() > 2 && t[t.size() - 2] == '+';
+    std::string_view name = t.substr(1, t.size() - (greedy ? 3 : 2));
+    // Greedy: the rest joined (its '/' was %2F on the wire; one label in the canonical URI).
+    std::string value = greedy ? joinFrom(segs, i) : segs[i];
+    if (value.empty()) return std::nullopt;
+    std::string* f = field(r, name);
+    if (f == nullptr) return std::nullopt;
+    *f = value;
+    canon.push_back(std::move(value));
+    if (greedy) {
+      r.canonicalUri = canonicalUri(canon);
+      return r;
+    }
+  }
+  if (segs.size() != tpl.size()) return std::nullopt;
+  // Segments that are parameters get the SDK's label encoding in the canonical URI; literal
+  // segments are plain ASCII and encode to themselves, so one rule covers both.
+  r.canonicalUri = canonicalUri(canon);
+  return r;
+}
+
 }  // namespace
+
+std::span<const SyncRouteSpec> syncRouteTable() { return kRoutes; }
 
 std::optional<SyncRoute> matchSyncRoute(std::string_view method, std::string_view path) {
   std::vector<std::string> s = splitPath(path);
   if (s.empty() || s[0] != "identitypools") return std::nullopt;
   for (size_t i = 0; i + 1 < s.size(); ++i)
     if (s[i].empty()) return std::nullopt;  // "//" never comes from an SDK
-  const bool get = method == "GET", post = method == "POST", del = method == "DELETE";
-  SyncRoute r{};
-  // Segments that are parameters get the SDK's label encoding in the canonical URI; literal
-  // segments are plain ASCII and encode to themselves, so one rule covers both.
-  auto done = [&](SyncOp op, std::vector<std::string> canonicalSegs) -> std::optional<SyncRoute> {
-    r.op = op;
-    r.canonicalUri = canonicalUri(canonicalSegs);
-    return r;
-  };
-  const size_t n = s.size();
-  if (n == 1 && s[0] == "identitypools") {
-    if (get) return done(SyncOp::kListIdentityPoolUsage, s);
-    return std::nullopt;
-  }
-  if (n == 2 && s[1].empty()) return std::nullopt;
-  r.poolId = s[1];
-  if (n == 2) {
-    if (get) return done(SyncOp::kDescribeIdentityPoolUsage, s);
-    return std::nullopt;
-  }
-  if (n == 3) {
-    if (s[2] == "bulkpublish" && post) return done(SyncOp::kBulkPublish, s);
-    if (s[2] == "getBulkPublishDetails" && post) return done(SyncOp::kGetBulkPublishDetails, s);
-    if (s[2] == "events" && get) return done(SyncOp::kGetCognitoEvents, s);
-    if (s[2] == "events" && post) return done(SyncOp::kSetCognitoEvents, s);
-    if (s[2] == "configuration" && get) return done(SyncOp::kGetIdentityPoolConfiguration, s);
-    if (s[2] == "configuration" && post) return done(SyncOp::kSetIdentityPoolConfiguration, s);
-    return std::nullopt;
-  }
-  if (n == 5 && s[2] == "identity" && s[4] == "device" && post && !s[3].empty()) {
-    r.identityId = s[3];
-    return done(SyncOp::kRegisterDevice, s);
-  }
-  if (s[2] != "identities" || s[3].empty()) return std::nullopt;
-  r.identityId = s[3];
-  if (n == 4) {
-    if (get) return done(SyncOp::kDescribeIdentityUsage, s);
-    return std::nullopt;
-  }
-  if (s[4] != "datasets") return std::nullopt;
-  if (n == 5) {
-    if (get) return done(SyncOp::kListDatasets, s);
-    return std::nullopt;
-  }
-  if (s[5].empty()) return std::nullopt;
-  r.datasetName = s[5];
-  if (n == 6) {
-    if (get) return done(SyncOp::kDescribeDataset, s);
-    if (post) return done(SyncOp::kUpdateRecords, s);
-    if (del) return done(SyncOp::kDeleteDataset, s);
-    return std::nullopt;
-  }
-  if (n == 7 && s[6] == "records") {
-    if (get) return done(SyncOp::kListRecords, s);
-    return std::nullopt;
-  }
-  if (n >= 8 && s[6] == "subscriptions") {
-    r.deviceId = joinFrom(s, 7);
-    if (r.deviceId.empty()) return std::nullopt;
-    std::vector<std::string> canon(s.begin(), s.begin() + 7);
-    canon.push_back(r.deviceId);  // one label: its '/' was %2F on the wire
-    if (post) return done(SyncOp::kSubscribeToDataset, canon);
-    if (del) return done(SyncOp::kUnsubscribeFromDataset, canon);
+  for (const SyncRouteSpec& spec : kRoutes) {
+    if (spec.method != method) continue;
+    if (std::optional<SyncRoute> r = matchTemplate(s, spec.pathTemplate)) {
+      r->op = spec.op;
+      return r;
+    }
   }
   return std::nullopt;
 }

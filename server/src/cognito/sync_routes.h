@@ -7,6 +7,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,18 @@ struct SyncRoute {
   std::string deviceId;
   std::string canonicalUri; // for SigV4
 };
+
+// One row of the route table: an operation, its HTTP method and its path template as the
+// Cognito Sync API reference writes it: literal segments, and parameters in braces
+// ({IdentityPoolId}, {IdentityId}, {DatasetName}, {DeviceId}); a parameter ending in '+' is
+// greedy (only last: it absorbs the remaining segments). matchSyncRoute is driven by this table,
+// so the list is every operation the router serves (the security matrix test enumerates it).
+struct SyncRouteSpec {
+  SyncOp op;
+  std::string_view method;
+  std::string_view pathTemplate;
+};
+std::span<const SyncRouteSpec> syncRouteTable();
 
 // nullopt: no Cognito Sync operation has this method and path.
 std::optional<SyncRoute> matchSyncRoute(std::string_view method, std::string_view path);

@@ -253,6 +253,19 @@ TEST_F(TokenIssuerTest, ExpMustBeAnInteger) {
   expectRejected(craft(validHeader(), payload), "negative exp");
 }
 
+TEST_F(TokenIssuerTest, NotBeforeIsHonoured) {
+  // We never issue nbf, but a token carrying one is not valid before it (RFC 7519 4.1.5).
+  json payload = validPayload();
+  payload["nbf"] = kNowMs / 1000 + 60;
+  expectRejected(craft(validHeader(), payload), "nbf in the future");
+  payload["nbf"] = "soon";
+  expectRejected(craft(validHeader(), payload), "string nbf");
+  payload["nbf"] = kNowMs / 1000;
+  EXPECT_TRUE(issuer_->verify(craft(validHeader(), payload), kNowMs).isOk()) << "nbf = now";
+  payload["nbf"] = kNowMs / 1000 - 60;
+  EXPECT_TRUE(issuer_->verify(craft(validHeader(), payload), kNowMs).isOk()) << "nbf in the past";
+}
+
 TEST_F(TokenIssuerTest, MalformedTokensRejected) {
   Parts p = split(issueDefault().token);
   const std::vector<std::string> bad = {

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace tether::server::cognito {
 namespace {
 
@@ -52,6 +54,24 @@ TEST(SyncRoutesTest, DeviceIdAbsorbsSlashes) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->deviceId, "dev/1");
   EXPECT_TRUE(r->canonicalUri.ends_with("/subscriptions/dev%252F1"));
+}
+
+// The route table (what the security matrix enumerates) is what the matcher serves: each row's
+// template, filled in, matches that row's operation, and every operation has one row.
+TEST(SyncRoutesTest, RouteTableIsWhatMatches) {
+  std::set<std::string> names;
+  for (const SyncRouteSpec& spec : syncRouteTable()) {
+    std::string path(spec.pathTemplate);
+    for (auto [param, value] : {std::pair<std::string, std::string>{"{IdentityPoolId}", kP}, {"{IdentityId}", kI},
+                                {"{DatasetName}", "d"}, {"{DeviceId+}", "dev/1"}})
+      if (size_t at = path.find(param); at != std::string::npos) path.replace(at, param.size(), value);
+    auto r = matchSyncRoute(spec.method, path);
+    ASSERT_TRUE(r) << spec.method << " " << path;
+    EXPECT_EQ(r->op, spec.op) << path;
+    names.insert(std::string(syncOpName(spec.op)));
+  }
+  EXPECT_EQ(names.size(), 17u);
+  EXPECT_EQ(syncRouteTable().size(), 17u);
 }
 
 TEST(SyncRoutesTest, UnknownPathsAndMethodsMatchNothing) {
