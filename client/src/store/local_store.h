@@ -153,7 +153,8 @@ class LocalStore {
   Result<std::optional<LocalRecord>> getRecordLocked(std::string_view id, std::string_view dataset,
                                                      std::string_view key) TETHER_REQUIRES(mu_);
   Result<std::optional<LocalDatasetInfo>> getDatasetLocked(std::string_view id,
-                                                           std::string_view name) TETHER_REQUIRES(mu_);
+                                                           std::string_view name)
+      TETHER_REQUIRES(mu_);
   // The dataset row's last sync count, nullopt if there is no row. Unlike getDatasetLocked it
   // does not sum the records (which reads every value of the dataset).
   Result<std::optional<int64_t>> datasetSyncCountLocked(std::string_view id,
@@ -162,11 +163,13 @@ class LocalStore {
   // Inserts an empty dataset row created now, without the 20-dataset check (callers decide).
   Status insertDatasetRowLocked(std::string_view id, std::string_view name) TETHER_REQUIRES(mu_);
   // `base` (cut to 128 characters) if no dataset of `id` has that name, else "<base>-2", ...
-  Result<std::string> unusedDatasetNameLocked(std::string_view id, std::string base) TETHER_REQUIRES(mu_);
+  Result<std::string> unusedDatasetNameLocked(std::string_view id, std::string base)
+      TETHER_REQUIRES(mu_);
   Status upsertRecordLocked(std::string_view id, std::string_view dataset, const Record& r,
                             bool dirty) TETHER_REQUIRES(mu_);
   Result<std::vector<LocalRecord>> queryRecordsLocked(std::string_view id,
-                                                      std::string_view dataset, bool dirtyOnly) TETHER_REQUIRES(mu_);
+                                                      std::string_view dataset, bool dirtyOnly)
+      TETHER_REQUIRES(mu_);
 
   Mutex mu_;
   SqliteDb db_ TETHER_GUARDED_BY(mu_);

@@ -117,7 +117,8 @@ class TokenIssuer {
   auth::SecretStore& secrets_;
   std::string issuer_;
   mutable Mutex ringMu_;
-  mutable std::shared_ptr<const std::vector<RingKey>> ring_ TETHER_GUARDED_BY(ringMu_);  // by activateAtMs
+  // By activateAtMs.
+  mutable std::shared_ptr<const std::vector<RingKey>> ring_ TETHER_GUARDED_BY(ringMu_);
   mutable Mutex reloadMu_;  // one reload at a time
   mutable int64_t lastReloadMs_ TETHER_GUARDED_BY(reloadMu_) = 0;
 };

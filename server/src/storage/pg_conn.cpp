@@ -256,7 +256,8 @@ Result<PgPool::Lease> PgPool::acquire() {
       }
       return Lease(this, std::move(*conn));
     }
-    if (lock.waitUntil(returned_, deadline) == std::cv_status::timeout && idle_.empty() && open_ >= options_.size)
+    if (lock.waitUntil(returned_, deadline) == std::cv_status::timeout && idle_.empty() &&
+        open_ >= options_.size)
       return Status::unavailable("all " + std::to_string(options_.size) +
                                  " PostgreSQL connections of this node stayed busy for " +
                                  std::to_string(options_.acquireTimeoutMs) + " ms");
