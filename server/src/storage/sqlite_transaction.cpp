@@ -50,7 +50,7 @@ std::string sql(std::string_view a, std::string_view b = {}, std::string_view c 
 
 std::unique_lock<std::mutex> SqliteConnection::lockForAutocommit() {
   std::unique_lock<std::mutex> lock(mu.native());
-  mu.assertHeld();
+  mu.assertHeld();  // by `lock`, which the caller keeps
   if (group) (void)closeGroupLocked();  // its members hear the outcome; ours starts afresh
   return lock;
 }
