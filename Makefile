@@ -10,7 +10,10 @@
 #                     errors, p99 latency, tetherd's RSS and fd slopes
 #   make fuzz   build the libFuzzer targets (clang, build-fuzz/) and run each; see scripts/fuzz.sh
 #               e.g. make fuzz FUZZ_SECONDS=600 FUZZ_PARALLEL=2, make fuzz FUZZ_TARGETS=codec FUZZ_RUNS=10000000
-.PHONY: run test build bench deps clean torture convergence soak fuzz
+#   make tsan   ThreadSanitizer + clang -Werror=thread-safety build (build-tsan/), then the server
+#               and client suites with any TSan report failing the run; see scripts/tsan.sh
+#               e.g. make tsan TSAN_SUITES="net sync client"
+.PHONY: run test build bench deps clean torture convergence soak fuzz tsan
 
 deps:
 	@scripts/install-deps.sh
@@ -44,5 +47,8 @@ fuzz:
 	@scripts/install-deps.sh fuzz
 	@scripts/fuzz.sh
 
+tsan:
+	@scripts/tsan.sh
+
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-tsan

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "tether/limits.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::client {
 namespace {
@@ -13,20 +14,23 @@ namespace {
 // A one-shot result handed from the sync thread to a waiting app thread.
 template <class T>
 struct Waiter {
-  std::mutex mu;
+  Mutex mu;
   std::condition_variable cv;
-  std::optional<Result<T>> result;
+  std::optional<Result<T>> result TETHER_GUARDED_BY(mu);
 
   void set(Result<T> r) {
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       if (!result) result.emplace(std::move(r));
     }
     cv.notify_all();
   }
   Result<T> wait(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mu);
-    if (!cv.wait_for(lock, timeout, [this] { return result.has_value(); }))
+    MutexLock lock(mu);
+    if (!lock.waitFor(cv, timeout, [this] {
+          mu.assertHeld();  // the predicate runs under the lock
+          return result.has_value();
+        }))
       return Status::unavailable("timed out waiting for the server");
     return std::move(*result);
   }

@@ -82,7 +82,7 @@ Result<std::unique_ptr<LocalStore>> LocalStore::open(const std::string& path, No
 }
 
 Status LocalStore::migrate() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(Statement st, db_.prepare("PRAGMA user_version"));
   TETHER_TRY(bool row, st.step());
   int64_t version = row ? st.columnInt64(0) : 0;
@@ -120,13 +120,13 @@ Result<std::string> LocalStore::resolveIdLocked(std::string_view id) {
 }
 
 Result<std::string> LocalStore::identityId() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(std::optional<std::string> id, getMetaLocked("identity_id"));
   return id ? *id : std::string(kUnknownIdentity);
 }
 
 Result<std::string> LocalStore::deviceId() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(std::optional<std::string> id, getMetaLocked("device_id"));
   if (id) return *id;
   std::string fresh = randomUuid();
@@ -136,13 +136,13 @@ Result<std::string> LocalStore::deviceId() {
 
 Status LocalStore::setDeviceId(std::string_view deviceId) {
   TETHER_RETURN_IF_ERROR(validateDeviceId(deviceId));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return setMetaLocked("device_id", deviceId);
 }
 
 Status LocalStore::changeIdentity(const std::string& oldId, const std::string& newId) {
   TETHER_RETURN_IF_ERROR(validateIdentityId(newId));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // One transaction: a crash or an error leaves the cache exactly as before (the switch is
   // redone at the next authentication), never half-moved.
   TETHER_TRY(Transaction txn, Transaction::begin(db_));
@@ -290,7 +290,7 @@ Status LocalStore::insertDatasetRowLocked(std::string_view id, std::string_view 
 
 Status LocalStore::createDataset(std::string_view idArg, std::string_view name) {
   TETHER_RETURN_IF_ERROR(validateDatasetName(name));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(std::string id, resolveIdLocked(idArg));
   TETHER_TRY(Transaction txn, Transaction::begin(db_));
   TETHER_RETURN_IF_ERROR(ensureDatasetLocked(id, name));
@@ -298,7 +298,7 @@ Status LocalStore::createDataset(std::string_view idArg, std::string_view name) 
 }
 
 Result<std::vector<DatasetMetadata>> LocalStore::listDatasets(std::string_view id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::string> names;
   {
     TETHER_TRY(Statement st, db_.prepare(
@@ -320,7 +320,7 @@ Result<std::vector<DatasetMetadata>> LocalStore::listDatasets(std::string_view i
 }
 
 Result<std::vector<std::string>> LocalStore::datasetsWithLocalChanges(std::string_view id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(Statement st, db_.prepare(
       "SELECT dataset_name FROM datasets d WHERE identity_id = ?1 AND (last_sync_count < 0"
       " OR EXISTS(SELECT 1 FROM records r WHERE r.identity_id = d.identity_id"
@@ -338,13 +338,13 @@ Result<std::vector<std::string>> LocalStore::datasetsWithLocalChanges(std::strin
 
 Result<std::optional<LocalDatasetInfo>> LocalStore::getDataset(std::string_view id,
                                                                std::string_view name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return getDatasetLocked(id, name);
 }
 
 Status LocalStore::updateDatasetMetadata(std::string_view id,
                                          const std::vector<DatasetMetadata>& remote) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(Transaction txn, Transaction::begin(db_));
   for (const DatasetMetadata& m : remote) {
     if (!validateDatasetName(m.name).isOk()) continue;  // a bad name from the server: skip it
@@ -362,13 +362,13 @@ Status LocalStore::updateDatasetMetadata(std::string_view id,
 }
 
 Result<int64_t> LocalStore::lastSyncCount(std::string_view id, std::string_view name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(std::optional<int64_t> count, datasetSyncCountLocked(id, name));
   return count ? *count : int64_t{0};
 }
 
 Status LocalStore::setLastSyncCount(std::string_view id, std::string_view name, int64_t count) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(Statement st, db_.prepare(
       "UPDATE datasets SET last_sync_count = ?3, last_sync_ms = ?4"
       " WHERE identity_id = ?1 AND dataset_name = ?2 AND last_sync_count >= 0"));
@@ -377,7 +377,7 @@ Status LocalStore::setLastSyncCount(std::string_view id, std::string_view name, 
 }
 
 Status LocalStore::deleteDataset(std::string_view idArg, std::string_view name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(std::string id, resolveIdLocked(idArg));
   TETHER_TRY(Transaction txn, Transaction::begin(db_));
   TETHER_TRY(std::optional<LocalDatasetInfo> info, getDatasetLocked(id, name));
@@ -395,7 +395,7 @@ Status LocalStore::deleteDataset(std::string_view idArg, std::string_view name) 
 }
 
 Status LocalStore::purgeDataset(std::string_view id, std::string_view name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(Transaction txn, Transaction::begin(db_));
   for (const char* table : {"records", "datasets"}) {
     TETHER_TRY(Statement st, db_.prepare(std::string("DELETE FROM ") + table +
@@ -407,7 +407,7 @@ Status LocalStore::purgeDataset(std::string_view id, std::string_view name) {
 }
 
 Result<bool> LocalStore::finishRemoteDelete(std::string_view id, std::string_view name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(Transaction txn, Transaction::begin(db_));
   TETHER_TRY(Statement count, db_.prepare(
       "SELECT COUNT(*) FROM records WHERE identity_id = ?1 AND dataset_name = ?2"));
@@ -436,7 +436,7 @@ Result<bool> LocalStore::finishRemoteDelete(std::string_view id, std::string_vie
 
 Result<bool> LocalStore::acceptRemoteDelete(std::string_view id, std::string_view name) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     TETHER_TRY(Transaction txn, Transaction::begin(db_));
     TETHER_TRY(Statement st, db_.prepare(
         "DELETE FROM records WHERE identity_id = ?1 AND dataset_name = ?2 AND modified = 0"));
@@ -449,7 +449,7 @@ Result<bool> LocalStore::acceptRemoteDelete(std::string_view id, std::string_vie
 
 Result<std::vector<std::string>> LocalStore::localMergedDatasets(std::string_view id,
                                                                  std::string_view name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(Statement st, db_.prepare(
       "SELECT dataset_name FROM datasets WHERE identity_id = ?1 AND last_sync_count >= 0"
       " AND substr(dataset_name, 1, ?3) = ?2 ORDER BY dataset_name"));
@@ -483,13 +483,13 @@ Result<std::optional<LocalRecord>> LocalStore::getRecordLocked(std::string_view 
 Result<std::optional<LocalRecord>> LocalStore::getRecord(std::string_view id,
                                                          std::string_view dataset,
                                                          std::string_view key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return getRecordLocked(id, dataset, key);
 }
 
 Result<std::map<std::string, LocalRecord>> LocalStore::getRecords(
     std::string_view id, std::string_view dataset, const std::vector<std::string>& keys) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::map<std::string, LocalRecord> out;
   if (keys.empty()) return out;
   TETHER_TRY(Transaction read, Transaction::beginRead(db_));  // one read lock for all keys
@@ -518,7 +518,7 @@ Status LocalStore::put(std::string_view idArg, std::string_view dataset, std::st
   TETHER_RETURN_IF_ERROR(validateDatasetName(dataset));
   TETHER_RETURN_IF_ERROR(validateRecordKey(key));
   if (value) TETHER_RETURN_IF_ERROR(validateRecordValue(*value));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(std::string id, resolveIdLocked(idArg));
   TETHER_TRY(Transaction txn, Transaction::begin(db_));
   TETHER_RETURN_IF_ERROR(ensureDatasetLocked(id, dataset));
@@ -568,18 +568,18 @@ Result<std::vector<LocalRecord>> LocalStore::queryRecordsLocked(std::string_view
 }
 
 Result<std::vector<LocalRecord>> LocalStore::records(std::string_view id, std::string_view dataset) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return queryRecordsLocked(id, dataset, false);
 }
 
 Result<std::vector<LocalRecord>> LocalStore::dirtyRecords(std::string_view id,
                                                           std::string_view dataset) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return queryRecordsLocked(id, dataset, true);
 }
 
 Result<int64_t> LocalStore::sizeInBytes(std::string_view id, std::string_view dataset) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(std::optional<LocalDatasetInfo> info, getDatasetLocked(id, dataset));
   return info ? info->metadata.dataStorage : int64_t{0};
 }
@@ -591,7 +591,7 @@ Status LocalStore::applyPulled(std::string_view idArg, std::string_view dataset,
                                const std::vector<ResolvedWrite>& resolved,
                                const std::map<std::string, LocalRecord>& resolvedFrom,
                                int64_t newLastSyncCount) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(std::string id, resolveIdLocked(idArg));
   TETHER_TRY(Transaction txn, Transaction::begin(db_));
   TETHER_TRY(std::optional<int64_t> syncCount, datasetSyncCountLocked(id, dataset));
@@ -650,7 +650,7 @@ Status LocalStore::writeResolved(std::string_view idArg, std::string_view datase
     TETHER_RETURN_IF_ERROR(validateRecordKey(w.record.key));
     if (w.record.value) TETHER_RETURN_IF_ERROR(validateRecordValue(*w.record.value));
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(std::string id, resolveIdLocked(idArg));
   TETHER_TRY(Transaction txn, Transaction::begin(db_));
   TETHER_RETURN_IF_ERROR(ensureDatasetLocked(id, dataset));
@@ -663,7 +663,7 @@ Status LocalStore::conditionallyPutRecords(std::string_view id, std::string_view
                                            const std::vector<Record>& serverRecords,
                                            const std::map<std::string, LocalRecord>& pushed,
                                            std::optional<int64_t> newLastSyncCount) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(Transaction txn, Transaction::begin(db_));
   TETHER_TRY(std::optional<int64_t> syncCount, datasetSyncCountLocked(id, dataset));
   if (!syncCount || *syncCount == kPendingDeleteSyncCount) return Status::ok();
@@ -714,7 +714,7 @@ Status LocalStore::conditionallyPutRecords(std::string_view id, std::string_view
 }
 
 Status LocalStore::wipe() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TETHER_TRY(Transaction txn, Transaction::begin(db_));
   TETHER_RETURN_IF_ERROR(db_.exec(
       "DELETE FROM records; DELETE FROM datasets; DELETE FROM meta WHERE key = 'identity_id';"));

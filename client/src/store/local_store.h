@@ -24,6 +24,7 @@
 #include "tether/dataset.h"
 #include "tether/model.h"
 #include "tether/status.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::client {
 
@@ -146,29 +147,32 @@ class LocalStore {
  private:
   LocalStore(SqliteDb db, NowFn nowMs) : db_(std::move(db)), nowMs_(std::move(nowMs)) {}
   Status migrate();
-  Result<std::string> resolveIdLocked(std::string_view id);
-  Result<std::optional<std::string>> getMetaLocked(std::string_view key);
-  Status setMetaLocked(std::string_view key, std::string_view value);
+  Result<std::string> resolveIdLocked(std::string_view id) TETHER_REQUIRES(mu_);
+  Result<std::optional<std::string>> getMetaLocked(std::string_view key) TETHER_REQUIRES(mu_);
+  Status setMetaLocked(std::string_view key, std::string_view value) TETHER_REQUIRES(mu_);
   Result<std::optional<LocalRecord>> getRecordLocked(std::string_view id, std::string_view dataset,
-                                                     std::string_view key);
+                                                     std::string_view key) TETHER_REQUIRES(mu_);
   Result<std::optional<LocalDatasetInfo>> getDatasetLocked(std::string_view id,
-                                                           std::string_view name);
+                                                           std::string_view name)
+      TETHER_REQUIRES(mu_);
   // The dataset row's last sync count, nullopt if there is no row. Unlike getDatasetLocked it
   // does not sum the records (which reads every value of the dataset).
   Result<std::optional<int64_t>> datasetSyncCountLocked(std::string_view id,
-                                                        std::string_view name);
-  Status ensureDatasetLocked(std::string_view id, std::string_view name);
+                                                        std::string_view name) TETHER_REQUIRES(mu_);
+  Status ensureDatasetLocked(std::string_view id, std::string_view name) TETHER_REQUIRES(mu_);
   // Inserts an empty dataset row created now, without the 20-dataset check (callers decide).
-  Status insertDatasetRowLocked(std::string_view id, std::string_view name);
+  Status insertDatasetRowLocked(std::string_view id, std::string_view name) TETHER_REQUIRES(mu_);
   // `base` (cut to 128 characters) if no dataset of `id` has that name, else "<base>-2", ...
-  Result<std::string> unusedDatasetNameLocked(std::string_view id, std::string base);
+  Result<std::string> unusedDatasetNameLocked(std::string_view id, std::string base)
+      TETHER_REQUIRES(mu_);
   Status upsertRecordLocked(std::string_view id, std::string_view dataset, const Record& r,
-                            bool dirty);
+                            bool dirty) TETHER_REQUIRES(mu_);
   Result<std::vector<LocalRecord>> queryRecordsLocked(std::string_view id,
-                                                      std::string_view dataset, bool dirtyOnly);
+                                                      std::string_view dataset, bool dirtyOnly)
+      TETHER_REQUIRES(mu_);
 
-  std::mutex mu_;
-  SqliteDb db_;     // guarded by mu_
+  Mutex mu_;
+  SqliteDb db_ TETHER_GUARDED_BY(mu_);
   NowFn nowMs_;
 };
 

@@ -20,12 +20,12 @@ Status LiveSync::subscribe(const std::string& name) {
   TETHER_RETURN_IF_ERROR(validateDatasetName(name));
   bool added;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     added = subscribed_.insert(name).second;
   }
   if (!added) return Status::ok();
   if (!executor_.post([this, name] { subscribeOnLoop({name}); })) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     subscribed_.erase(name);
     return Status::cancelled("client is closed");
   }
@@ -35,7 +35,7 @@ Status LiveSync::subscribe(const std::string& name) {
 Status LiveSync::unsubscribe(const std::string& name) {
   bool removed;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     removed = subscribed_.erase(name) > 0;
   }
   // Not app-subscribed: nothing of ours to drop. A device's dataset stays followed; the
@@ -51,7 +51,7 @@ Status LiveSync::unsubscribe(const std::string& name) {
     // stored for the device is unknown: ask (the server keeps announcing it if it is).
     bool known;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       known = followed_.count(name) > 0;
     }
     if (options_.followDevice && !known) refreshDeviceOnLoop();
@@ -60,29 +60,29 @@ Status LiveSync::unsubscribe(const std::string& name) {
 }
 
 bool LiveSync::isSubscribed(const std::string& name) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return subscribed_.count(name) > 0;
 }
 
 bool LiveSync::isFollowed(const std::string& name) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return subscribed_.count(name) > 0 || followed_.count(name) > 0;
 }
 
 std::vector<std::string> LiveSync::subscriptions() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return {subscribed_.begin(), subscribed_.end()};
 }
 
 std::vector<std::string> LiveSync::followedDatasets() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::set<std::string> all = subscribed_;
   all.insert(followed_.begin(), followed_.end());
   return {all.begin(), all.end()};
 }
 
 bool LiveSync::needsRenewal() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return options_.followDevice || !subscribed_.empty();
 }
 
@@ -94,14 +94,14 @@ void LiveSync::onLocalWrite(const std::string& name) {
 ChangeListenerId LiveSync::addListener(ChangeListener listener) {
   auto entry = std::make_shared<ListenerEntry>();
   entry->fn = std::move(listener);
-  std::lock_guard lock(listenersMu_);
+  MutexLock lock(listenersMu_);
   ChangeListenerId id = nextListenerId_++;
   listeners_.emplace(id, std::move(entry));
   return id;
 }
 
 void LiveSync::removeListener(ChangeListenerId id) {
-  std::lock_guard lock(listenersMu_);
+  MutexLock lock(listenersMu_);
   auto it = listeners_.find(id);
   if (it == listeners_.end()) return;
   it->second->active = false;  // a dispatch that copied the entry checks this before calling
@@ -123,7 +123,7 @@ LiveSyncStats LiveSync::stats() const {
 void LiveSync::onApplied(const std::string& dataset, const std::vector<std::string>& keys) {
   std::vector<std::shared_ptr<ListenerEntry>> entries;
   {
-    std::lock_guard lock(listenersMu_);
+    MutexLock lock(listenersMu_);
     for (auto& [id, e] : listeners_) entries.push_back(e);
   }
   for (auto& e : entries)
@@ -152,7 +152,7 @@ void LiveSync::onConnected() {
 void LiveSync::onIdentityChanged() {
   // The device's set belongs to the old identity: the renewal's reply says what the new one has.
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     followed_.clear();
   }
   if (needsRenewal()) subscribeOnLoop(subscriptions());
@@ -251,7 +251,7 @@ void LiveSync::onSubscribedOnLoop(const std::string& identity,
     for (const proto::SubscriptionState& st : resp.datasets)
       if (std::find(requested.begin(), requested.end(), st.datasetName) == requested.end())
         stored.insert(st.datasetName);
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const std::string& n : requested)
       if (followed_.count(n) > 0) stored.insert(n);  // this reply cannot tell: keep what we knew
     followed_ = std::move(stored);

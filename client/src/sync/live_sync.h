@@ -43,6 +43,7 @@
 #include "tether/sync_callbacks.h"
 #include "tuning.h"
 #include "util/executor.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::client {
 
@@ -144,16 +145,17 @@ class LiveSync final : public RemoteListener {
   LiveSyncOptions options_;
   DatasetFactory factory_;
 
-  mutable std::mutex mu_;
-  std::set<std::string> subscribed_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::set<std::string> subscribed_ TETHER_GUARDED_BY(mu_);
   // The device's stored subscriptions as the server last reported them (followDevice only).
   // A name the app requested itself is reported as requested, not as stored: it keeps the
   // status it had until a reply that did not request it says otherwise.
-  std::set<std::string> followed_;    // guarded by mu_
+  std::set<std::string> followed_ TETHER_GUARDED_BY(mu_);
 
-  std::mutex listenersMu_;
-  std::map<ChangeListenerId, std::shared_ptr<ListenerEntry>> listeners_;  // guarded
-  ChangeListenerId nextListenerId_ = 1;                                   // guarded
+  Mutex listenersMu_;
+  std::map<ChangeListenerId, std::shared_ptr<ListenerEntry>> listeners_
+      TETHER_GUARDED_BY(listenersMu_);
+  ChangeListenerId nextListenerId_ TETHER_GUARDED_BY(listenersMu_) = 1;
 
   std::atomic<uint64_t> notifications_{0}, backgroundSyncs_{0}, subscribeCalls_{0}, connections_{0},
       deviceRefreshes_{0};

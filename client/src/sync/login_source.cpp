@@ -20,26 +20,26 @@ Status LoginSource::validate(const Logins& logins) {
 Status LoginSource::setFixed(Logins logins) {
   if (logins.empty()) return Status::invalidArgument("no logins given (use clearLogins to sign out)");
   TETHER_RETURN_IF_ERROR(validate(logins));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   fixed_ = std::move(logins);
   ++generation_;
   return Status::ok();
 }
 
 void LoginSource::clear() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   fixed_.reset();
   provider_ = nullptr;
   ++generation_;
 }
 
 void LoginSource::refresh() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ++generation_;
 }
 
 uint64_t LoginSource::generation() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return generation_;
 }
 
@@ -47,7 +47,7 @@ Result<std::vector<Login>> LoginSource::current(bool forceRefresh) {
   Logins logins;
   LoginsProvider provider;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (fixed_) logins = *fixed_;
     else provider = provider_;
   }

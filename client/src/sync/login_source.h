@@ -15,6 +15,7 @@
 #include "tether/client.h"
 #include "tether/model.h"
 #include "tether/status.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::client {
 
@@ -40,10 +41,10 @@ class LoginSource {
   Result<std::vector<Login>> current(bool forceRefresh);
 
  private:
-  mutable std::mutex mu_;
-  LoginsProvider provider_;     // guarded by mu_
-  std::optional<Logins> fixed_; // guarded by mu_
-  uint64_t generation_ = 0;     // guarded by mu_
+  mutable Mutex mu_;
+  LoginsProvider provider_ TETHER_GUARDED_BY(mu_);
+  std::optional<Logins> fixed_ TETHER_GUARDED_BY(mu_);
+  uint64_t generation_ TETHER_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tether::client

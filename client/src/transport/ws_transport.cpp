@@ -13,6 +13,7 @@
 #include "tether/codec.h"
 #include "tether/limits.h"
 #include "tuning.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::client {
 
@@ -33,19 +34,19 @@ namespace {
 
 // lws logs are process-global. We keep them quiet and remember the last error line, which is
 // the only place OpenSSL 3 failures are explained (notes/toolchain.md 4b).
-std::mutex gLwsLogMu;
-std::string gLastLwsError;
+Mutex gLwsLogMu;
+std::string gLastLwsError TETHER_GUARDED_BY(gLwsLogMu);
 
 void lwsLogEmit(int level, const char* line) {
   if (!(level & LLL_ERR) || !line) return;
-  std::lock_guard lock(gLwsLogMu);
+  MutexLock lock(gLwsLogMu);
   gLastLwsError = line;
   while (!gLastLwsError.empty() && (gLastLwsError.back() == '\n' || gLastLwsError.back() == '\r'))
     gLastLwsError.pop_back();
 }
 
 std::string takeLastLwsError() {
-  std::lock_guard lock(gLwsLogMu);
+  MutexLock lock(gLwsLogMu);
   std::string s;
   s.swap(gLastLwsError);
   return s;
@@ -270,7 +271,7 @@ void WsTransport::serviceLoop() {
   // Last rites on this thread: nothing may stay waiting forever. After closed_, posts fail
   // and new requests are cancelled at once.
   {
-    std::lock_guard lock(inboxMu_);
+    MutexLock lock(inboxMu_);
     closed_ = true;
   }
   failAllOnLoop(Status::cancelled("client is closed"));
@@ -280,18 +281,18 @@ void WsTransport::serviceLoop() {
 
 void WsTransport::shutdown() {
   {
-    std::lock_guard lock(inboxMu_);
+    MutexLock lock(inboxMu_);
     if (closed_ && !thread_.joinable()) return;
   }
   if (isCurrentThread()) return;  // cannot join ourselves; the owner calls again
   stop_.store(true);
   {
-    std::lock_guard lock(inboxMu_);
+    MutexLock lock(inboxMu_);
     if (context_) lws_cancel_service(context_);
   }
   if (thread_.joinable()) thread_.join();
   {
-    std::lock_guard lock(inboxMu_);
+    MutexLock lock(inboxMu_);
     closed_ = true;
     inbox_.clear();
   }
@@ -304,7 +305,7 @@ void WsTransport::shutdown() {
 
 bool WsTransport::post(std::function<void()> fn) {
   {
-    std::lock_guard lock(inboxMu_);
+    MutexLock lock(inboxMu_);
     if (closed_) return false;
     inbox_.push_back(std::move(fn));
     // Under the lock: shutdown() destroys the context only after closed_ is set.
@@ -320,7 +321,7 @@ void WsTransport::drainInbox() {
   for (;;) {
     std::deque<std::function<void()>> batch;
     {
-      std::lock_guard lock(inboxMu_);
+      MutexLock lock(inboxMu_);
       if (inbox_.empty()) return;
       batch.swap(inbox_);
     }
@@ -330,7 +331,7 @@ void WsTransport::drainInbox() {
 
 bool WsTransport::postAfter(std::chrono::milliseconds delay, std::function<void()> fn) {
   {
-    std::lock_guard lock(inboxMu_);
+    MutexLock lock(inboxMu_);
     if (closed_) return false;
   }
   if (isCurrentThread()) {

@@ -32,6 +32,7 @@
 
 #include "sync/remote.h"
 #include "util/executor.h"
+#include "tether_internal/thread_annotations.h"
 
 struct lws;
 struct lws_context;
@@ -117,9 +118,9 @@ class WsTransport final : public Executor, public Remote {
   std::thread thread_;
   std::atomic<bool> stop_{false};
 
-  std::mutex inboxMu_;
-  std::deque<std::function<void()>> inbox_;  // guarded by inboxMu_
-  bool closed_ = false;                      // guarded by inboxMu_: no more posts
+  Mutex inboxMu_;
+  std::deque<std::function<void()>> inbox_ TETHER_GUARDED_BY(inboxMu_);
+  bool closed_ TETHER_GUARDED_BY(inboxMu_) = false;  // no more posts
 
   // Service-thread state.
   lws* wsi_ = nullptr;

@@ -8,7 +8,7 @@ ThreadExecutor::~ThreadExecutor() { shutdown(); }
 
 bool ThreadExecutor::post(std::function<void()> fn) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return false;
     queue_.push_back(std::move(fn));
   }
@@ -18,7 +18,7 @@ bool ThreadExecutor::post(std::function<void()> fn) {
 
 bool ThreadExecutor::postAfter(std::chrono::milliseconds delay, std::function<void()> fn) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return false;
     delayed_.emplace(std::chrono::steady_clock::now() + delay, std::move(fn));
   }
@@ -28,7 +28,7 @@ bool ThreadExecutor::postAfter(std::chrono::milliseconds delay, std::function<vo
 
 void ThreadExecutor::shutdown() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_one();
@@ -39,7 +39,7 @@ void ThreadExecutor::run() {
   for (;;) {
     std::function<void()> fn;
     {
-      std::unique_lock lock(mu_);
+      MutexLock lock(mu_);
       for (;;) {
         // Move due delayed tasks to the queue, behind what was posted before them.
         auto now = std::chrono::steady_clock::now();
@@ -52,8 +52,8 @@ void ThreadExecutor::run() {
           delayed_.clear();  // shutdown drops what has not come due
           return;
         }
-        if (delayed_.empty()) cv_.wait(lock);
-        else cv_.wait_until(lock, delayed_.begin()->first);
+        if (delayed_.empty()) lock.wait(cv_);
+        else lock.waitUntil(cv_, delayed_.begin()->first);
       }
       fn = std::move(queue_.front());
       queue_.pop_front();

@@ -12,6 +12,8 @@
 #include <mutex>
 #include <thread>
 
+#include "tether_internal/thread_annotations.h"
+
 namespace tether::client {
 
 class Executor {
@@ -42,12 +44,13 @@ class ThreadExecutor final : public Executor {
 
  private:
   void run();
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;  // guarded by mu_
-  // Delayed tasks by due time (multimap keeps posting order for equal times); guarded by mu_.
-  std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> delayed_;
-  bool stopping_ = false;                    // guarded by mu_
+  std::deque<std::function<void()>> queue_ TETHER_GUARDED_BY(mu_);
+  // Delayed tasks by due time (multimap keeps posting order for equal times).
+  std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> delayed_
+      TETHER_GUARDED_BY(mu_);
+  bool stopping_ TETHER_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -43,6 +43,7 @@
 #include "net/tuning.h"
 #include "app/open_store.h"
 #include "sync/sync_service.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::server {
 namespace {
@@ -343,12 +344,12 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
 
   // Rotated signing keys (tetherd keys rotate, on any node) are picked up within 30 s even
   // when no token is issued here, so the JWKS this node serves publishes them in time.
-  std::mutex keysMu;
+  Mutex keysMu;
   std::condition_variable keysCv;
   bool keysStop = false;
   std::thread keysThread([&] {
-    std::unique_lock<std::mutex> lock(keysMu);
-    while (!keysCv.wait_for(lock, std::chrono::seconds(30), [&] { return keysStop; })) {
+    MutexLock lock(keysMu);
+    while (!lock.waitFor(keysCv, std::chrono::seconds(30), [&] { return keysStop; })) {
       lock.unlock();
       if (Status s = (*issuer)->reload(clock.nowMs()); !s.isOk()) spdlog::warn("cannot re-read signing keys: {}", s.message());
       lock.lock();
@@ -358,7 +359,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   int sig = 0;
   sigwait(&signals, &sig);
   {
-    std::lock_guard<std::mutex> lock(keysMu);
+    MutexLock lock(keysMu);
     keysStop = true;
   }
   keysCv.notify_all();

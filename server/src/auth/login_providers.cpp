@@ -19,7 +19,7 @@ OidcProviderConfig LoginProviders::configOf(const OidcProviderRow& row) {
 Status LoginProviders::addConfigured(const std::string& poolId, OidcProviderConfig config) {
   std::string name = config.name;
   TETHER_TRY(std::unique_ptr<OidcVerifier> verifier, OidcVerifier::create(std::move(config)));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto [it, inserted] = configured_.emplace(Key{poolId, name}, std::shared_ptr<const OidcVerifier>(std::move(verifier)));
   (void)it;
   if (!inserted) return Status::invalidArgument("pool " + poolId + " has two OIDC providers named " + name);
@@ -31,7 +31,7 @@ Status LoginProviders::refresh() {
   TETHER_TRY(std::vector<OidcProviderRow> rows, store_.listOidcProviders(""));
   std::map<Key, DbEntry> old;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     old = fromDb_;
   }
   std::map<Key, DbEntry> next;
@@ -49,7 +49,7 @@ Status LoginProviders::refresh() {
     }
     next.emplace(key, DbEntry{std::move(row), std::shared_ptr<const OidcVerifier>(std::move(v).value())});
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   fromDb_ = std::move(next);
   lastRefreshMs_ = clock_.nowMs();
   refreshedOnce_ = true;
@@ -74,7 +74,7 @@ std::shared_ptr<const OidcVerifier> LoginProviders::find(std::string_view poolId
   bool known;
   bool refreshNow;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     known = lookup(key, &found);
     int64_t age = clock_.nowMs() - lastRefreshMs_;
     refreshNow = !refreshedOnce_ || age >= kMaxStaleMs || (!known && age >= kUnknownRefreshMs);
@@ -84,7 +84,7 @@ std::shared_ptr<const OidcVerifier> LoginProviders::find(std::string_view poolId
     spdlog::warn("cannot re-read OIDC providers from the database: {}", s.message());
     return found;
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   found.reset();
   lookup(key, &found);
   return found;

@@ -27,6 +27,7 @@
 #include "common/clock.h"
 #include "storage/store.h"
 #include "tether/status.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::server {
 
@@ -59,15 +60,15 @@ class LoginProviders {
     OidcProviderRow row;
     std::shared_ptr<const OidcVerifier> verifier;
   };
-  bool lookup(const Key& key, std::shared_ptr<const OidcVerifier>* out) const;  // REQUIRES: mu_ held
+  bool lookup(const Key& key, std::shared_ptr<const OidcVerifier>* out) const TETHER_REQUIRES(mu_);
 
   Store& store_;
   const Clock& clock_;
-  mutable std::mutex mu_;
-  std::map<Key, std::shared_ptr<const OidcVerifier>> configured_;  // guarded by mu_
-  std::map<Key, DbEntry> fromDb_;                                  // guarded by mu_
-  int64_t lastRefreshMs_ = 0;                                      // guarded by mu_; 0 = never
-  bool refreshedOnce_ = false;                                     // guarded by mu_
+  mutable Mutex mu_;
+  std::map<Key, std::shared_ptr<const OidcVerifier>> configured_ TETHER_GUARDED_BY(mu_);
+  std::map<Key, DbEntry> fromDb_ TETHER_GUARDED_BY(mu_);
+  int64_t lastRefreshMs_ TETHER_GUARDED_BY(mu_) = 0;  // 0 = never
+  bool refreshedOnce_ TETHER_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace tether::server

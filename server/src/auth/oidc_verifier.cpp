@@ -56,6 +56,7 @@ Result<std::unique_ptr<OidcVerifier>> OidcVerifier::create(OidcProviderConfig co
     TETHER_RETURN_IF_ERROR(v->reload());
   } else {
     TETHER_TRY(auto keys, JwkSet::parse(v->config_.jwksInline));
+    MutexLock lock(v->mu_);
     v->keys_ = std::move(keys);
   }
   return v;
@@ -68,7 +69,7 @@ Status OidcVerifier::reload() const {
   auto time = std::filesystem::last_write_time(path, ec);
   TETHER_TRY(std::string text, readSmallFile(path));
   TETHER_TRY(auto keys, JwkSet::parse(text));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   keys_ = std::move(keys);
   fileTime_ = ec ? std::filesystem::file_time_type{} : time;
   fileSize_ = text.size();
@@ -82,12 +83,12 @@ std::shared_ptr<const JwkSet> OidcVerifier::currentKeys() const {
     auto size = std::filesystem::file_size(*config_.jwksFile, ec2);
     bool changed;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       changed = !ec1 && !ec2 && (time != fileTime_ || size != fileSize_);
     }
     if (changed) (void)reload();  // an unusable new file keeps the old keys
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return keys_;
 }
 

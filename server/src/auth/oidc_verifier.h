@@ -18,6 +18,7 @@
 
 #include "auth/jwk_set.h"
 #include "tether/status.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::server {
 
@@ -59,10 +60,10 @@ class OidcVerifier {
   std::shared_ptr<const JwkSet> currentKeys() const;
 
   OidcProviderConfig config_;
-  mutable std::mutex mu_;
-  mutable std::shared_ptr<const JwkSet> keys_;           // guarded by mu_
-  mutable std::filesystem::file_time_type fileTime_{};  // guarded by mu_
-  mutable uintmax_t fileSize_ = 0;                       // guarded by mu_
+  mutable Mutex mu_;
+  mutable std::shared_ptr<const JwkSet> keys_ TETHER_GUARDED_BY(mu_);
+  mutable std::filesystem::file_time_type fileTime_ TETHER_GUARDED_BY(mu_) = {};
+  mutable uintmax_t fileSize_ TETHER_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tether::server

@@ -27,10 +27,12 @@ ServerMetrics::Limit limitOf(RateKind kind, bool pool) {
 RateLimiter::RateLimiter(const LimitsConfig& config, const Clock& clock, ServerMetrics* metrics)
     : config_(config), clock_(clock), metrics_(metrics) {}
 
-bool RateLimiter::take(Buckets& buckets, const TokenBucketSpec& spec, std::string_view key) {
+bool RateLimiter::take(bool perPool, RateKind kind, const TokenBucketSpec& spec,
+                       std::string_view key) {
   const int64_t now = clock_.nowMs();
   const double burst = std::max(1.0, spec.burst);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
+  Buckets& buckets = (perPool ? perPool_ : perAddress_)[static_cast<int>(kind)];
   if (buckets.size() > kSweepAbove) {
     std::erase_if(buckets, [&](const auto& kv) {
       return kv.second.tokens + static_cast<double>(now - kv.second.lastMs) * spec.perSecond / 1000.0 >= burst;
@@ -52,7 +54,7 @@ bool RateLimiter::take(Buckets& buckets, const TokenBucketSpec& spec, std::strin
 bool RateLimiter::allowAddress(RateKind kind, std::string_view address) {
   const TokenBucketSpec& spec = config_.rate(kind).perAddress;
   if (!spec.enabled()) return true;
-  if (take(perAddress_[static_cast<int>(kind)], spec, address)) return true;
+  if (take(false, kind, spec, address)) return true;
   if (metrics_) metrics_->limitRejections[limitOf(kind, false)]++;
   return false;
 }
@@ -60,7 +62,7 @@ bool RateLimiter::allowAddress(RateKind kind, std::string_view address) {
 bool RateLimiter::allowPool(RateKind kind, std::string_view poolId) {
   const TokenBucketSpec& spec = config_.rate(kind).perPool;
   if (!spec.enabled()) return true;
-  if (take(perPool_[static_cast<int>(kind)], spec, poolId)) return true;
+  if (take(true, kind, spec, poolId)) return true;
   if (metrics_) metrics_->limitRejections[limitOf(kind, true)]++;
   return false;
 }

@@ -11,6 +11,7 @@
 #include "auth/limits_config.h"
 #include "common/clock.h"
 #include "net/server_metrics.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::server {
 
@@ -31,14 +32,15 @@ class RateLimiter {
     int64_t lastMs = 0;
   };
   using Buckets = std::unordered_map<std::string, Bucket>;
-  bool take(Buckets& buckets, const TokenBucketSpec& spec, std::string_view key);
+  // Takes a token from `key`'s bucket of the pool (perPool) or address table of `kind`.
+  bool take(bool perPool, RateKind kind, const TokenBucketSpec& spec, std::string_view key);
 
   LimitsConfig config_;
   const Clock& clock_;
   ServerMetrics* metrics_;
-  std::mutex mu_;
-  Buckets perAddress_[kRateKindCount];  // guarded by mu_
-  Buckets perPool_[kRateKindCount];     // guarded by mu_
+  Mutex mu_;
+  Buckets perAddress_[kRateKindCount] TETHER_GUARDED_BY(mu_);
+  Buckets perPool_[kRateKindCount] TETHER_GUARDED_BY(mu_);
 };
 
 }  // namespace tether::server

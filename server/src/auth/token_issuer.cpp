@@ -136,30 +136,30 @@ Result<std::unique_ptr<TokenIssuer>> TokenIssuer::open(auth::SecretStore& secret
 }
 
 Status TokenIssuer::reload(int64_t nowMs) const {
-  std::lock_guard<std::mutex> lock(reloadMu_);
+  MutexLock lock(reloadMu_);
   lastReloadMs_ = nowMs;
   TETHER_TRY(std::vector<RingKey> ring, loadRing(secrets_));
   auto fresh = std::make_shared<const std::vector<RingKey>>(std::move(ring));
-  std::lock_guard<std::mutex> ringLock(ringMu_);
+  MutexLock ringLock(ringMu_);
   ring_ = std::move(fresh);
   return Status::ok();
 }
 
 void TokenIssuer::reloadIfDue(int64_t nowMs, bool unknownKid) const {
-  std::unique_lock<std::mutex> lock(reloadMu_, std::try_to_lock);
-  if (!lock.owns_lock()) return;  // another thread is reloading; use the ring we have
+  if (!reloadMu_.try_lock()) return;  // another thread is reloading; use the ring we have
+  MutexLock lock(reloadMu_, std::adopt_lock);
   int64_t every = unknownKid ? kUnknownKidReloadMs : kReloadEveryMs;
   if (nowMs - lastReloadMs_ < every && nowMs >= lastReloadMs_) return;
   lastReloadMs_ = nowMs;
   Result<std::vector<RingKey>> ring = loadRing(secrets_);
   if (!ring.isOk()) return;  // the store is unreachable: keep the keys we know
   auto fresh = std::make_shared<const std::vector<RingKey>>(std::move(ring).value());
-  std::lock_guard<std::mutex> ringLock(ringMu_);
+  MutexLock ringLock(ringMu_);
   ring_ = std::move(fresh);
 }
 
 std::shared_ptr<const std::vector<TokenIssuer::RingKey>> TokenIssuer::ring() const {
-  std::lock_guard<std::mutex> lock(ringMu_);
+  MutexLock lock(ringMu_);
   return ring_;
 }
 

@@ -26,6 +26,7 @@
 
 #include "auth/signing_key.h"
 #include "tether/status.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::server {
 
@@ -115,10 +116,11 @@ class TokenIssuer {
   std::unique_ptr<auth::SecretStore> ownedSecrets_;  // set when opened from a data directory
   auth::SecretStore& secrets_;
   std::string issuer_;
-  mutable std::mutex ringMu_;
-  mutable std::shared_ptr<const std::vector<RingKey>> ring_;  // guarded by ringMu_; by activateAtMs
-  mutable std::mutex reloadMu_;                                // one reload at a time
-  mutable int64_t lastReloadMs_ = 0;                           // guarded by reloadMu_
+  mutable Mutex ringMu_;
+  // By activateAtMs.
+  mutable std::shared_ptr<const std::vector<RingKey>> ring_ TETHER_GUARDED_BY(ringMu_);
+  mutable Mutex reloadMu_;  // one reload at a time
+  mutable int64_t lastReloadMs_ TETHER_GUARDED_BY(reloadMu_) = 0;
 };
 
 }  // namespace tether::server

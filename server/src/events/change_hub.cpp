@@ -51,7 +51,7 @@ void ChangeHub::detachDeviceLocked(uint64_t connection, ConnSubs& subs) {
 
 void ChangeHub::subscribe(uint64_t connection, const std::string& poolId,
                           const std::string& identityId, const std::vector<std::string>& datasets) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   ConnSubs& subs = byConnection_[connection];
   std::string owner = ownerKey(poolId, identityId);
   setOwnerLocked(connection, subs, owner);
@@ -61,7 +61,7 @@ void ChangeHub::subscribe(uint64_t connection, const std::string& poolId,
 
 void ChangeHub::attachDevice(uint64_t connection, const std::string& poolId, const std::string& identityId,
                              const std::string& deviceId, const std::vector<std::string>& storedDatasets) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   ConnSubs& subs = byConnection_[connection];
   std::string owner = ownerKey(poolId, identityId);
   setOwnerLocked(connection, subs, owner);
@@ -77,7 +77,7 @@ void ChangeHub::attachDevice(uint64_t connection, const std::string& poolId, con
 }
 
 void ChangeHub::unsubscribe(uint64_t connection, const std::vector<std::string>& datasets) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = byConnection_.find(connection);
   if (it == byConnection_.end()) return;
   if (datasets.empty()) {
@@ -89,7 +89,7 @@ void ChangeHub::unsubscribe(uint64_t connection, const std::vector<std::string>&
 }
 
 void ChangeHub::removeConnection(uint64_t connection) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = byConnection_.find(connection);
   if (it == byConnection_.end()) return;
   auto owner = byOwner_.find(it->second.owner);
@@ -130,7 +130,7 @@ void ChangeHub::datasetChanged(const Caller& writer, std::string_view dataset, i
   std::vector<uint64_t> targets;
   std::string name(dataset);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     std::string owner = ownerKey(writer.poolId, writer.identityId);
     if (byOwner_.count(owner) == 0) return;
     // Counts only grow: a notice older than what the hub already told (a cross-node notice
@@ -152,7 +152,7 @@ bool ChangeHub::observeSyncCount(const std::string& poolId, const std::string& i
                                  const std::string& dataset, int64_t syncCount, uint64_t exclude) {
   std::vector<uint64_t> targets;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     std::string owner = ownerKey(poolId, identityId);
     if (byOwner_.count(owner) == 0) return false;
     // The first count seen is the baseline (try_emplace stores it, and it is not newer than itself).
@@ -189,6 +189,7 @@ ChangeHub::FollowedIdentity ChangeHub::followedLocked(const std::string& owner,
   std::map<std::string, int64_t> names;
   auto known = known_.find(owner);
   auto countOf = [&](const std::string& d) {
+    mu_.assertHeld();  // called below, in this function (which holds mu_)
     if (known == known_.end()) return int64_t{-1};
     auto k = known->second.find(d);
     return k == known->second.end() ? int64_t{-1} : k->second;
@@ -210,12 +211,12 @@ ChangeHub::FollowedIdentity ChangeHub::followedLocked(const std::string& owner,
 }
 
 bool ChangeHub::follows(const std::string& poolId, const std::string& identityId, const std::string& dataset) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return !followersLocked(ownerKey(poolId, identityId), dataset, 0).empty();
 }
 
 std::vector<ChangeHub::FollowedIdentity> ChangeHub::followed() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::vector<FollowedIdentity> out;
   out.reserve(byOwner_.size());
   for (const auto& [owner, conns] : byOwner_) out.push_back(followedLocked(owner, conns));
@@ -224,7 +225,7 @@ std::vector<ChangeHub::FollowedIdentity> ChangeHub::followed() const {
 
 std::optional<ChangeHub::FollowedIdentity> ChangeHub::followed(const std::string& poolId,
                                                                const std::string& identityId) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::string owner = ownerKey(poolId, identityId);
   auto it = byOwner_.find(owner);
   if (it == byOwner_.end()) return std::nullopt;
@@ -233,37 +234,37 @@ std::optional<ChangeHub::FollowedIdentity> ChangeHub::followed(const std::string
 
 void ChangeHub::setDeviceDatasets(const std::string& poolId, const std::string& identityId,
                                   const std::string& deviceId, const std::vector<std::string>& storedDatasets) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = byDevice_.find(deviceKey(poolId, identityId, deviceId));
   if (it != byDevice_.end()) it->second.datasets = std::set<std::string>(storedDatasets.begin(), storedDatasets.end());
 }
 
 void ChangeHub::deviceSubscribed(const std::string& poolId, const std::string& identityId,
                                  const std::string& deviceId, const std::string& dataset) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = byDevice_.find(deviceKey(poolId, identityId, deviceId));
   if (it != byDevice_.end()) it->second.datasets.insert(dataset);
 }
 
 void ChangeHub::deviceUnsubscribed(const std::string& poolId, const std::string& identityId,
                                    const std::string& deviceId, const std::string& dataset) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = byDevice_.find(deviceKey(poolId, identityId, deviceId));
   if (it != byDevice_.end()) it->second.datasets.erase(dataset);
 }
 
 size_t ChangeHub::subscribedConnections() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return byConnection_.size();
 }
 
 int64_t ChangeHub::notificationsSent() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return sent_;
 }
 
 size_t ChangeHub::attachedDevices() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return byDevice_.size();
 }
 

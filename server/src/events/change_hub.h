@@ -26,6 +26,7 @@
 
 #include "events/device_subscription_listener.h"
 #include "sync/change_listener.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::server {
 
@@ -109,27 +110,29 @@ class ChangeHub final : public ChangeListener, public DeviceSubscriptionListener
     std::set<std::string> datasets;  // the device's stored Cognito subscriptions
     std::set<uint64_t> connections;  // open connections presenting it
   };
-  // REQUIRES: mu_ held. Resets `subs` to `owner` if it belonged to someone else.
-  void setOwnerLocked(uint64_t connection, ConnSubs& subs, const std::string& owner);
-  void detachDeviceLocked(uint64_t connection, ConnSubs& subs);
-  // REQUIRES: mu_ held. The connections of `owner` that follow `dataset`, except `exclude`.
+  // Resets `subs` to `owner` if it belonged to someone else.
+  void setOwnerLocked(uint64_t connection, ConnSubs& subs, const std::string& owner)
+      TETHER_REQUIRES(mu_);
+  void detachDeviceLocked(uint64_t connection, ConnSubs& subs) TETHER_REQUIRES(mu_);
+  // The connections of `owner` that follow `dataset`, except `exclude`.
   std::vector<uint64_t> followersLocked(const std::string& owner, const std::string& dataset,
-                                        uint64_t exclude) const;
-  // REQUIRES: mu_ held. Drops what is known of an owner no connection follows any more.
-  void forgetOwnerIfUnfollowedLocked(const std::string& owner);
-  // REQUIRES: mu_ held. `conns` = byOwner_[owner].
-  FollowedIdentity followedLocked(const std::string& owner, const std::set<uint64_t>& conns) const;
+                                        uint64_t exclude) const TETHER_REQUIRES(mu_);
+  // Drops what is known of an owner no connection follows any more.
+  void forgetOwnerIfUnfollowedLocked(const std::string& owner) TETHER_REQUIRES(mu_);
+  // `conns` = byOwner_[owner].
+  FollowedIdentity followedLocked(const std::string& owner, const std::set<uint64_t>& conns) const
+      TETHER_REQUIRES(mu_);
   void send(std::string_view poolId, std::string_view identityId, const std::string& dataset, int64_t syncCount,
             const std::vector<Record>* batch, const std::vector<uint64_t>& targets);
 
   PushSink& sink_;
-  mutable std::mutex mu_;
-  std::unordered_map<uint64_t, ConnSubs> byConnection_;                  // guarded by mu_
-  std::unordered_map<std::string, std::set<uint64_t>> byOwner_;          // guarded by mu_
-  std::unordered_map<std::string, DeviceSubs> byDevice_;                 // guarded by mu_
+  mutable Mutex mu_;
+  std::unordered_map<uint64_t, ConnSubs> byConnection_ TETHER_GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::set<uint64_t>> byOwner_ TETHER_GUARDED_BY(mu_);
+  std::unordered_map<std::string, DeviceSubs> byDevice_ TETHER_GUARDED_BY(mu_);
   // owner -> dataset -> newest sync count seen (notified or observed); only for followed owners.
-  std::unordered_map<std::string, std::map<std::string, int64_t>> known_;  // guarded by mu_
-  int64_t sent_ = 0;                                                      // guarded by mu_
+  std::unordered_map<std::string, std::map<std::string, int64_t>> known_ TETHER_GUARDED_BY(mu_);
+  int64_t sent_ TETHER_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tether::server

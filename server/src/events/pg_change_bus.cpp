@@ -80,14 +80,14 @@ Status PgChangeBus::connect() {
   if (PQsetnonblocking(conn->pg, 0) != 0) return Status::unavailable("PQsetnonblocking failed");
   backendPid_.store(PQbackendPID(conn->pg));
   conn_ = std::move(conn);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   stats_.connected = true;
   return Status::ok();
 }
 
 void PgChangeBus::publish(ChangeNotice notice) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!stats_.connected || queue_.size() >= options_.maxQueued) {
       stats_.dropped++;
       return;
@@ -103,14 +103,14 @@ void PgChangeBus::wake() {
 }
 
 PgChangeBus::Stats PgChangeBus::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return stats_;
 }
 
 bool PgChangeBus::flushQueue() {
   std::deque<ChangeNotice> batch;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     batch.swap(queue_);
   }
   while (!batch.empty()) {
@@ -129,7 +129,7 @@ bool PgChangeBus::flushQueue() {
     PGresult* r = PQexec(conn_->pg, sql.c_str());
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!ok) {
       stats_.dropped += static_cast<int64_t>(batch.size());
       return false;
@@ -146,7 +146,7 @@ bool PgChangeBus::readNotices() {
     std::optional<ChangeNotice> notice = decodeChangeNotice(n->extra);
     PQfreemem(n);
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       stats_.received++;
     }
     if (notice) onNotice_(*notice);
@@ -159,7 +159,7 @@ void PgChangeBus::run() {
   int backoffMs = options_.reconnectMinMs;
   auto catchUp = [&] {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       stats_.catchUps++;
     }
     if (onCatchUp_) onCatchUp_();
@@ -169,7 +169,7 @@ void PgChangeBus::run() {
     spdlog::warn("change notices: connection lost ({}): {}; reconnecting", what, lastError(conn_->pg));
     conn_.reset();
     backendPid_.store(0);
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stats_.connected = false;
     stats_.dropped += static_cast<int64_t>(queue_.size());
     queue_.clear();
@@ -187,7 +187,7 @@ void PgChangeBus::run() {
       }
       backoffMs = options_.reconnectMinMs;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(mu_);
         stats_.reconnects++;
       }
       spdlog::info("change notices: listening again");

@@ -25,6 +25,7 @@
 
 #include "events/change_bus.h"
 #include "tether/status.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::server {
 
@@ -84,9 +85,9 @@ class PgChangeBus final : public ChangeBus {
   std::atomic<int> backendPid_{0};
   std::thread thread_;
 
-  mutable std::mutex mu_;
-  std::deque<ChangeNotice> queue_;  // guarded by mu_
-  Stats stats_;                     // guarded by mu_
+  mutable Mutex mu_;
+  std::deque<ChangeNotice> queue_ TETHER_GUARDED_BY(mu_);
+  Stats stats_ TETHER_GUARDED_BY(mu_);
 };
 
 }  // namespace tether::server

@@ -1,5 +1,6 @@
 // See conn_gate.h.
 #include "net/conn_gate.h"
+#include "tether_internal/thread_annotations.h"
 
 #include <algorithm>
 
@@ -108,7 +109,7 @@ class EpollGate final : public ConnectionGate {
   int port() const override { return port_; }
 
   void release(const std::string& peer) override {
-    std::lock_guard<std::mutex> lock(countMu_);
+    MutexLock lock(countMu_);
     auto it = perAddress_.find(peer);
     if (it == perAddress_.end()) return;
     if (--it->second <= 0) perAddress_.erase(it);
@@ -193,7 +194,7 @@ class EpollGate final : public ConnectionGate {
       }
       bool refused = false;
       {
-        std::lock_guard<std::mutex> lock(countMu_);
+        MutexLock lock(countMu_);
         bool proxy = std::find(options_.trustedProxies.begin(), options_.trustedProxies.end(), peer) !=
                      options_.trustedProxies.end();
         int& count = perAddress_[peer];
@@ -351,8 +352,8 @@ class EpollGate final : public ConnectionGate {
   Clock::time_point listenPausedUntil_{};
   Clock::time_point lastFdWarning_{};
 
-  std::mutex countMu_;
-  std::unordered_map<std::string, int> perAddress_;  // guarded by countMu_
+  Mutex countMu_;
+  std::unordered_map<std::string, int> perAddress_ TETHER_GUARDED_BY(countMu_);
 };
 
 }  // namespace

@@ -136,7 +136,7 @@ void NativeHandler::onRequest(const std::shared_ptr<Session>& s, proto::Request 
   std::optional<Caller> caller;
   int64_t expiresAtMs = 0;
   {
-    std::lock_guard<std::mutex> lock(s->mu);
+    MutexLock lock(s->mu);
     caller = s->caller;
     expiresAtMs = s->expiresAtMs;
   }
@@ -175,7 +175,7 @@ bool NativeHandler::rateAllows(Session& s, const proto::RequestBody& body) {
       std::holds_alternative<proto::DeleteDatasetRequest>(body)) {
     std::string poolId;
     {
-      std::lock_guard<std::mutex> lock(s.mu);
+      MutexLock lock(s.mu);
       if (s.caller) poolId = s.caller->poolId;
     }
     if (poolId.empty()) return true;  // not authenticated: refused as such, not throttled
@@ -197,7 +197,7 @@ void NativeHandler::runIdentityRequest(const std::shared_ptr<Session>& s, proto:
       Result<VerifiedToken> v = identities_.authenticate(r->token);
       if (v.isOk()) {
         {
-          std::lock_guard<std::mutex> lock(s->mu);
+          MutexLock lock(s->mu);
           s->caller = Caller{v->poolId, v->identityId, ""};
           s->expiresAtMs = v->expiresAtMs;
         }

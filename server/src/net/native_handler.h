@@ -24,6 +24,7 @@
 #include "net/server_metrics.h"
 #include "sync/sync_service.h"
 #include "tether/protocol.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::server {
 
@@ -61,9 +62,9 @@ class NativeHandler final : public WsHandler, private PushSink {
     std::string peer;
     bool helloDone = false;                 // network thread only
     std::atomic<int> inFlight{0};
-    std::mutex mu;
-    std::optional<Caller> caller;           // guarded by mu: set by a successful authenticate
-    int64_t expiresAtMs = 0;                // guarded by mu
+    Mutex mu;
+    std::optional<Caller> caller TETHER_GUARDED_BY(mu);  // set by a successful authenticate
+    int64_t expiresAtMs TETHER_GUARDED_BY(mu) = 0;
   };
   void onHello(Session& s, const proto::Hello& hello);
   bool rateAllows(Session& s, const proto::RequestBody& body);

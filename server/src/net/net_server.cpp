@@ -30,6 +30,7 @@
 #include "net/tuning.h"
 #include "tether/limits.h"
 #include "tether/protocol.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::server {
 namespace {
@@ -380,7 +381,7 @@ class LwsNetServer final : public NetServer {
  private:
   void post(OutItem item) {
     {
-      std::lock_guard<std::mutex> lock(outMu_);
+      MutexLock lock(outMu_);
       out_.push_back(std::move(item));
     }
     if (context_) lws_cancel_service(context_.get());
@@ -454,7 +455,7 @@ class LwsNetServer final : public NetServer {
   void drainOutbox() {
     std::vector<OutItem> items;
     {
-      std::lock_guard<std::mutex> lock(outMu_);
+      MutexLock lock(outMu_);
       items.swap(out_);
     }
     for (auto& item : items) {
@@ -838,8 +839,8 @@ class LwsNetServer final : public NetServer {
   std::thread thread_;
   std::atomic<bool> stopping_{false};
 
-  std::mutex outMu_;
-  std::vector<OutItem> out_;   // guarded by outMu_
+  Mutex outMu_;
+  std::vector<OutItem> out_ TETHER_GUARDED_BY(outMu_);
 
   // Network thread only.
   ConnId nextConnId_ = 0;

@@ -236,7 +236,7 @@ void PgPool::Lease::release() {
 
 Result<PgPool::Lease> PgPool::acquire() {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.acquireTimeoutMs);
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   while (true) {
     while (!idle_.empty()) {
       std::unique_ptr<PgConn> conn = std::move(idle_.back());
@@ -256,7 +256,8 @@ Result<PgPool::Lease> PgPool::acquire() {
       }
       return Lease(this, std::move(*conn));
     }
-    if (returned_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() && open_ >= options_.size)
+    if (lock.waitUntil(returned_, deadline) == std::cv_status::timeout && idle_.empty() &&
+        open_ >= options_.size)
       return Status::unavailable("all " + std::to_string(options_.size) +
                                  " PostgreSQL connections of this node stayed busy for " +
                                  std::to_string(options_.acquireTimeoutMs) + " ms");
@@ -264,7 +265,7 @@ Result<PgPool::Lease> PgPool::acquire() {
 }
 
 void PgPool::giveBack(std::unique_ptr<PgConn> conn) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   // A connection left inside a transaction (a bug) or broken is not reused.
   if (conn->broken() || PQtransactionStatus(conn->raw()) != PQTRANS_IDLE) {
     --open_;
@@ -275,7 +276,7 @@ void PgPool::giveBack(std::unique_ptr<PgConn> conn) {
 }
 
 int PgPool::openConnections() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return open_;
 }
 

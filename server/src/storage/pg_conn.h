@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "tether/status.h"
+#include "tether_internal/thread_annotations.h"
 
 struct pg_conn;
 struct pg_result;
@@ -178,10 +179,10 @@ class PgPool {
 
   const std::string conninfo_;
   const PgPoolOptions options_;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable returned_;
-  std::vector<std::unique_ptr<PgConn>> idle_;  // guarded by mu_
-  int open_ = 0;                               // idle + leased + being opened; guarded by mu_
+  std::vector<std::unique_ptr<PgConn>> idle_ TETHER_GUARDED_BY(mu_);
+  int open_ TETHER_GUARDED_BY(mu_) = 0;  // idle + leased + being opened
 };
 
 // `conninfo` for messages, password removed ("postgresql://app@db:5432/tether").

@@ -18,7 +18,7 @@ Result<std::unique_ptr<SqliteCheckpointer>> SqliteCheckpointer::attach(
 SqliteCheckpointer::~SqliteCheckpointer() {
   sqlite3_wal_hook(writer_.raw(), nullptr, nullptr);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
   wake_.notify_all();
@@ -34,7 +34,7 @@ int SqliteCheckpointer::walHook(void* self, sqlite3* db, const char* dbName, int
   }
   if (pages >= kCheckpointWalPages) {
     {
-      std::lock_guard<std::mutex> lock(cp->mu_);
+      MutexLock lock(cp->mu_);
       cp->pending_ = true;
     }
     cp->wake_.notify_one();
@@ -43,9 +43,12 @@ int SqliteCheckpointer::walHook(void* self, sqlite3* db, const char* dbName, int
 }
 
 void SqliteCheckpointer::run() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   while (true) {
-    wake_.wait(lock, [this] { return pending_ || stop_; });
+    lock.wait(wake_, [this] {
+      mu_.assertHeld();  // the predicate runs under the lock
+      return pending_ || stop_;
+    });
     if (stop_) return;
     pending_ = false;
     lock.unlock();

@@ -19,6 +19,7 @@
 
 #include "storage/sqlite_db.h"
 #include "tether/status.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::server {
 
@@ -48,10 +49,10 @@ class SqliteCheckpointer {
 
   SqliteDb& writer_;
   std::unique_ptr<SqliteDb> own_;  // used by the thread only
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable wake_;
-  bool pending_ = false;  // guarded by mu_
-  bool stop_ = false;     // guarded by mu_
+  bool pending_ TETHER_GUARDED_BY(mu_) = false;
+  bool stop_ TETHER_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

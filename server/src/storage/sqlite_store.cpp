@@ -11,6 +11,7 @@
 #include "storage/sqlite_db.h"
 #include "storage/sqlite_schema.h"
 #include "storage/sqlite_transaction.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::server {
 namespace {
@@ -179,6 +180,7 @@ class SqliteStore final : public Store {
     TETHER_TRY(auto lock, lockConnection());
     TETHER_RETURN_IF_ERROR(conn_.db->exec("BEGIN IMMEDIATE"));
     auto rollback = [this](Status s) {
+      conn_.mu.assertHeld();  // called below, under `lock`
       if (conn_.db->inTransaction()) (void)conn_.db->exec("ROLLBACK");
       return s;
     };
@@ -224,6 +226,7 @@ class SqliteStore final : public Store {
     TETHER_TRY(auto lock, lockConnection());
     std::string id;
     TETHER_RETURN_IF_ERROR(devicesTxn([&]() -> Status {
+      conn_.mu.assertHeld();  // devicesTxn runs it under `lock`
       TETHER_TRY(Statement find, conn_.db->prepare(
           "SELECT device_id FROM devices WHERE pool_id = ?1 AND identity_id = ?2 AND platform = ?3"
           " AND push_token = ?4"));
@@ -293,6 +296,7 @@ class SqliteStore final : public Store {
                          std::string_view dataset, int maxSubscriptions) override {
     TETHER_TRY(auto lock, lockConnection());
     return devicesTxn([&]() -> Status {
+      conn_.mu.assertHeld();  // devicesTxn runs it under `lock`
       TETHER_RETURN_IF_ERROR(requireDevice(poolId, identityId, deviceId));
       TETHER_TRY(Statement count, conn_.db->prepare(
           "SELECT COUNT(*), COALESCE(SUM(dataset = ?4), 0) FROM dataset_subscriptions"
@@ -314,6 +318,7 @@ class SqliteStore final : public Store {
                            std::string_view dataset) override {
     TETHER_TRY(auto lock, lockConnection());
     return devicesTxn([&]() -> Status {
+      conn_.mu.assertHeld();  // devicesTxn runs it under `lock`
       TETHER_RETURN_IF_ERROR(requireDevice(poolId, identityId, deviceId));
       TETHER_TRY(Statement st, conn_.db->prepare(
           "DELETE FROM dataset_subscriptions WHERE pool_id = ?1 AND identity_id = ?2 AND device_id = ?3"
@@ -343,7 +348,10 @@ class SqliteStore final : public Store {
 
   Status moveDevices(std::string_view poolId, std::string_view fromIdentity, std::string_view toIdentity) override {
     TETHER_TRY(auto lock, lockConnection());
-    return devicesTxn([&] { return moveDevicesSql(*conn_.db, poolId, fromIdentity, toIdentity); });
+    return devicesTxn([&] {
+      conn_.mu.assertHeld();  // devicesTxn runs it under `lock`
+      return moveDevicesSql(*conn_.db, poolId, fromIdentity, toIdentity);
+    });
   }
 
   Result<std::unique_ptr<StoreTransaction>> begin() override {
@@ -531,9 +539,9 @@ class SqliteStore final : public Store {
   }
 
   // Runs `body` in one IMMEDIATE transaction on the write connection: commits if it returns ok,
-  // rolls back otherwise. REQUIRES: the connection lock is held.
+  // rolls back otherwise.
   template <class Fn>
-  Status devicesTxn(Fn&& body) {
+  Status devicesTxn(Fn&& body) TETHER_REQUIRES(conn_.mu) {
     TETHER_RETURN_IF_ERROR(conn_.db->exec("BEGIN IMMEDIATE"));
     Status s = body();
     if (s.isOk()) s = conn_.db->exec("COMMIT");
@@ -541,8 +549,9 @@ class SqliteStore final : public Store {
     return s;
   }
 
-  // kNotFound unless the device is registered for the identity. REQUIRES: the connection lock.
-  Status requireDevice(std::string_view poolId, std::string_view identityId, std::string_view deviceId) {
+  // kNotFound unless the device is registered for the identity.
+  Status requireDevice(std::string_view poolId, std::string_view identityId,
+                       std::string_view deviceId) TETHER_REQUIRES(conn_.mu) {
     TETHER_TRY(Statement st, conn_.db->prepare(
         "SELECT 1 FROM devices WHERE pool_id = ?1 AND identity_id = ?2 AND device_id = ?3"));
     st.bind(1, poolId).bind(2, identityId).bind(3, deviceId);
@@ -552,8 +561,10 @@ class SqliteStore final : public Store {
   }
 
   // The connection lock for one autocommit call. A thread that holds an open transaction would
-  // deadlock here; tell it instead.
-  Result<std::unique_lock<std::mutex>> lockConnection() {
+  // deadlock here; tell it instead. Callers return early on an error (TETHER_TRY), so the rest of
+  // their scope runs under the lock: the analysis takes conn_.mu as held there (the returned lock
+  // holds it; clang cannot follow a scoped lock returned by value).
+  Result<std::unique_lock<std::mutex>> lockConnection() TETHER_ASSERT_CAPABILITY(conn_.mu) {
     if (conn_.txnOwner.load() == std::this_thread::get_id())
       return Status::internal("Store called on a thread that holds an open transaction");
     return conn_.lockForAutocommit();

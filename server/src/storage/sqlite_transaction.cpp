@@ -49,7 +49,8 @@ std::string sql(std::string_view a, std::string_view b = {}, std::string_view c 
 // ---- SqliteConnection: group commit
 
 std::unique_lock<std::mutex> SqliteConnection::lockForAutocommit() {
-  std::unique_lock<std::mutex> lock(mu);
+  std::unique_lock<std::mutex> lock(mu.native());
+  mu.assertHeld();  // by `lock`, which the caller keeps
   if (group) (void)closeGroupLocked();  // its members hear the outcome; ours starts afresh
   return lock;
 }
@@ -93,7 +94,8 @@ Result<std::unique_ptr<StoreTransaction>> SqliteTransaction::begin(SqliteConnect
 Result<std::unique_ptr<StoreTransaction>> SqliteTransaction::beginWrite(SqliteConnection& conn) {
   std::unique_ptr<SqliteTransaction> txn(new SqliteTransaction(conn, Mode::kWrite));
   conn.writersWaiting.fetch_add(1);
-  txn->lock_ = std::unique_lock<std::mutex>(conn.mu);
+  txn->lock_ = std::unique_lock<std::mutex>(conn.mu.native());
+  conn.mu.assertHeld();  // held by txn->lock_ until commit or abandon
   conn.writersWaiting.fetch_sub(1);
   txn->db_ = conn.db.get();
   // The group's outer transaction vanished (SQLite rolled it back after an error): settle it.
@@ -118,7 +120,7 @@ Result<std::unique_ptr<StoreTransaction>> SqliteTransaction::beginRead(SqliteCon
     txn->db_ = conn.db.get();
   } else {
     {
-      std::lock_guard<std::mutex> lock(conn.readersMu);
+      MutexLock lock(conn.readersMu);
       if (!conn.idleReaders.empty()) {
         txn->reader_ = std::move(conn.idleReaders.back());
         conn.idleReaders.pop_back();
@@ -146,7 +148,7 @@ SqliteTransaction::~SqliteTransaction() { abandon(); }
 void SqliteTransaction::releaseReader() {
   if (!reader_) return;
   if (reader_->inTransaction()) (void)reader_->exec("ROLLBACK");
-  std::lock_guard<std::mutex> lock(conn_.readersMu);
+  MutexLock lock(conn_.readersMu);
   if (conn_.idleReaders.size() < kMaxIdleReadConnections)
     conn_.idleReaders.push_back(std::move(reader_));
   reader_.reset();
@@ -161,6 +163,7 @@ void SqliteTransaction::abandon() {
     if (lock_.owns_lock()) lock_.unlock();
     return;
   }
+  conn_.mu.assertHeld();  // kWrite: lock_ holds it while open
   conn_.txnOwner.store(std::thread::id());
   // Undo only this transaction's work; earlier members of the group keep theirs.
   if (conn_.db->inTransaction()) {
@@ -186,6 +189,7 @@ Status SqliteTransaction::commit() {
     abandon();
     return s;
   }
+  conn_.mu.assertHeld();  // kWrite: lock_ holds it while open
   if (Status s = conn_.db->exec("RELEASE batch"); !s.isOk()) {
     abandon();
     return s;
@@ -196,7 +200,7 @@ Status SqliteTransaction::commit() {
   g->members += 1;
   conn_.handOffOrCloseLocked();
   // Acknowledged only once the group's COMMIT returned (durable) or failed.
-  conn_.groupDone.wait(lock_, [&g] { return g->done; });
+  conn_.groupDone.wait(lock_, [&g] { return g->done; });  // g's fields: under mu (lock_)
   Status s = g->result;
   lock_.unlock();
   return s;

@@ -28,6 +28,7 @@
 #include "storage/sqlite_checkpointer.h"
 #include "storage/sqlite_db.h"
 #include "storage/store_transaction.h"
+#include "tether_internal/thread_annotations.h"
 
 namespace tether::server {
 
@@ -38,6 +39,8 @@ constexpr int kMaxCommitGroupMembers = 64;
 constexpr size_t kMaxIdleReadConnections = 8;
 
 // One outer SQLite transaction shared by a group of write transactions.
+// Its fields are read and written under SqliteConnection::mu (not expressible as an annotation:
+// the group is shared by pointer, the mutex belongs to the connection).
 struct CommitGroup {
   int members = 0;     // write transactions that released their work into it
   bool done = false;   // COMMIT (or the failure) happened; `result` holds the outcome
@@ -46,34 +49,38 @@ struct CommitGroup {
 
 // The connections shared by SqliteStore and its transactions.
 struct SqliteConnection {
-  std::mutex mu;
-  std::unique_ptr<SqliteDb> db;  // the write connection; guarded by mu
+  Mutex mu;
+  // The write connection. The pointer is set once before any thread shares the store; the
+  // connection behind it is used under mu.
+  std::unique_ptr<SqliteDb> db TETHER_PT_GUARDED_BY(mu);
   // Checkpoints db's WAL in the background; declared after db so it is destroyed first.
   std::unique_ptr<SqliteCheckpointer> checkpointer;
   // The thread holding an open write transaction (default id when none), so a Store call from
   // that same thread fails fast instead of deadlocking on mu.
   std::atomic<std::thread::id> txnOwner{};
 
-  // Group commit, guarded by mu. `group` is the open outer transaction (null: none).
-  std::shared_ptr<CommitGroup> group;
+  // Group commit. `group` is the open outer transaction (null: none).
+  std::shared_ptr<CommitGroup> group TETHER_GUARDED_BY(mu);
   std::condition_variable groupDone;     // notified (under mu) when a group commits or fails
   std::atomic<int> writersWaiting{0};    // threads in begin(kWrite) waiting for mu
 
   // Read connections: opened on demand on `file`, pooled when idle.
   std::filesystem::path file;            // empty: reads use the write connection
   int busyTimeoutMs = 5000;
-  std::mutex readersMu;
-  std::vector<std::unique_ptr<SqliteDb>> idleReaders;  // guarded by readersMu
+  Mutex readersMu;
+  std::vector<std::unique_ptr<SqliteDb>> idleReaders TETHER_GUARDED_BY(readersMu);
 
   // The write connection for one autocommit call: locks mu and first commits an open group (its
   // members are waiting for that), so the call runs outside any group and is durable when it
-  // returns, as before group commit.
-  std::unique_lock<std::mutex> lockForAutocommit();
-  // REQUIRES: mu held by the caller and `group` set. COMMITs the open group (or records its
-  // loss, if SQLite already rolled it back after an error) and wakes its members.
-  Status closeGroupLocked();
-  // REQUIRES: mu held. Leaves the open group for a waiting writer to extend, or closes it.
-  void handOffOrCloseLocked();
+  // returns, as before group commit. The analysis takes mu as held for the rest of the caller's
+  // scope (the returned lock holds it until that scope ends; clang cannot follow a scoped lock
+  // returned by value).
+  std::unique_lock<std::mutex> lockForAutocommit() TETHER_ASSERT_CAPABILITY(mu);
+  // `group` set. COMMITs the open group (or records its loss, if SQLite already rolled it back
+  // after an error) and wakes its members.
+  Status closeGroupLocked() TETHER_REQUIRES(mu);
+  // Leaves the open group for a waiting writer to extend, or closes it.
+  void handOffOrCloseLocked() TETHER_REQUIRES(mu);
 };
 
 // Moves every push-sync device of `fromIdentity` (with its subscriptions) to `toIdentity` on
@@ -132,7 +139,9 @@ class SqliteTransaction final : public StoreTransaction {
   SqliteConnection& conn_;
   const Mode mode_;
   SqliteDb* db_ = nullptr;                 // the connection in use
-  std::unique_lock<std::mutex> lock_;      // kWrite: conn_.mu while open
+  // kWrite: conn_.mu while open (native(): held across calls, so the methods that touch the
+  // connection's guarded state say conn_.mu.assertHeld()).
+  std::unique_lock<std::mutex> lock_;
   std::unique_ptr<SqliteDb> reader_;       // kRead: the borrowed read connection
   bool open_ = false;  // begun and neither committed nor rolled back
 };

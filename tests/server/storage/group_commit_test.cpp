@@ -64,12 +64,29 @@ struct Connection {
 
 // Writer 1 holds the connection while writer 2 queues: writer 1's commit hands the open group to
 // writer 2 and must not return until writer 2 ends the group.
+// Each transaction is begun and committed on one thread (store_transaction.h: a transaction is
+// used by one thread; its write lock is a std::mutex, which only the thread that locked it may
+// unlock). Committing writer 1 on another thread than the one that began it was undefined
+// behaviour that ThreadSanitizer reported (docs/reliability.md "Threads").
 TEST(SqliteGroupCommit, TwoWritersShareOneCommitAndBothAreDurableWhenAcknowledged) {
   TempDir dir;
   Connection c(dir.file("t.db"));
-  auto t1 = SqliteTransaction::begin(c.conn, SqliteTransaction::Mode::kWrite);
-  ASSERT_TRUE(t1.isOk()) << t1.status();
-  ASSERT_TRUE((*t1)->putDataset(kOwner, row("one")).isOk());
+  std::promise<Status> firstBegun;
+  std::promise<void> firstMayCommit;
+  auto first = std::async(std::launch::async, [&c, &firstBegun,
+                                               gate = firstMayCommit.get_future()]() mutable {
+    auto t1 = SqliteTransaction::begin(c.conn, SqliteTransaction::Mode::kWrite);
+    if (!t1.isOk()) {
+      firstBegun.set_value(t1.status());
+      return t1.status();
+    }
+    firstBegun.set_value((*t1)->putDataset(kOwner, row("one")));
+    gate.wait();
+    return (*t1)->commit();
+  });
+  Status begun = firstBegun.get_future().get();
+  if (!begun.isOk()) firstMayCommit.set_value();  // let it end before the assertion returns
+  ASSERT_TRUE(begun.isOk()) << begun;
 
   std::promise<void> secondMayCommit;
   auto second = std::async(std::launch::async, [&c, gate = secondMayCommit.get_future()]() mutable {
@@ -79,8 +96,12 @@ TEST(SqliteGroupCommit, TwoWritersShareOneCommitAndBothAreDurableWhenAcknowledge
     gate.wait();
     return (*t2)->commit();
   });
-  ASSERT_TRUE(c.waitForWriters(1));
-  auto first = std::async(std::launch::async, [&t1] { return (*t1)->commit(); });
+  if (!c.waitForWriters(1)) {  // let both end before the assertion returns
+    firstMayCommit.set_value();
+    secondMayCommit.set_value();
+    FAIL() << "writer 2 never waited for the connection";
+  }
+  firstMayCommit.set_value();
   // The first commit waits for the group: nothing is committed while writer 2 is still working.
   EXPECT_EQ(first.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
   EXPECT_FALSE(c.has("one"));
