@@ -8,17 +8,34 @@
 #   FUZZ_TARGETS="a b"     which targets (default: all of tests/fuzz/*_fuzz.cpp)
 #   FUZZ_PARALLEL=1        targets run at the same time (one process each; 2 fits 2 cores)
 #   FUZZ_CORPUS_DIR=DIR    where new inputs are kept, one subdirectory per target (default
-#                          build-fuzz/fuzz-corpus); the committed seeds (tests/fuzz/corpus/) are
-#                          read, never written, unless FUZZ_MERGE=1
-#   FUZZ_MERGE=1           afterwards, merge the inputs that add coverage into the committed
-#                          corpus (libFuzzer -merge=1; review the size before committing)
-#   FUZZ_ARGS="..."        extra libFuzzer flags (e.g. -max_len=4096)
+#                          build-fuzz/fuzz-corpus); the committed corpora - seeds
+#                          (tests/fuzz/corpus/) and what earlier campaigns kept
+#                          (tests/fuzz/campaign-corpus/) - are read, never written, unless
+#                          FUZZ_MERGE=1
+#   FUZZ_MERGE=1           afterwards, rebuild tests/fuzz/campaign-corpus/<target>/ as the
+#                          minimized union (libFuzzer -merge=1) of itself and the new inputs, so
+#                          the next session's campaigns continue from it
+#   FUZZ_LEDGER=FILE       where each run is recorded (default tests/fuzz/campaigns.tsv, the
+#                          committed ledger: executions add up across sessions); empty: nowhere
+#   FUZZ_ARGS="..."        extra libFuzzer flags (e.g. -max_len=4096); a target's own flags are
+#                          in tests/fuzz/<target>.options (lines not starting with #)
+#   FUZZ_BUILD=0           run the targets as built (no ninja: e.g. while build-fuzz is building)
+#   scripts/fuzz.sh --totals   prints the ledger's executions per target and exits
 # A crash, leak or UB report stops that target; its input is saved under
 # build-fuzz/fuzz-artifacts/<target>/ and the run exits non-zero. Keep it as a reproducer in
 # tests/fuzz/crashes/<target>/ (make test replays those) and fix the bug.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+LEDGER=${FUZZ_LEDGER-$ROOT/tests/fuzz/campaigns.tsv}
+
+if [ "${1:-}" = --totals ]; then
+  printf "%-16s %12s %5s %s\n" target executions runs "failed runs"
+  awk -F'\t' '!/^#/ && $3 ~ /^[0-9]+$/ { n[$2] += $3; runs[$2]++; if ($7 != "ok") bad[$2]++ }
+    END { for (t in n) printf "%-16s %12d %5d %d\n", t, n[t], runs[t], bad[t] }' \
+    "$ROOT/tests/fuzz/campaigns.tsv" | sort
+  exit 0
+fi
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(dirname "$ROOT")}
 
 SECONDS_PER=${FUZZ_SECONDS:-60}
@@ -36,7 +53,7 @@ fi
 ninja_targets=""
 for t in $TARGETS; do ninja_targets="$ninja_targets tests/fuzz/${t}_fuzz"; done
 echo "== fuzz: building ($ninja_targets )" >&2
-if ! ninja -C build-fuzz -j "$(nproc)" $ninja_targets >build-fuzz/build.log 2>&1; then
+if [ "${FUZZ_BUILD:-1}" = 1 ] && ! ninja -C build-fuzz -j "$(nproc)" $ninja_targets >build-fuzz/build.log 2>&1; then
   tail -40 build-fuzz/build.log >&2
   exit 1
 fi
@@ -52,14 +69,30 @@ run_one() {  # target
   mkdir -p "$corpus" "$artifacts"
   local limit="-max_total_time=$SECONDS_PER"
   [ -n "$RUNS" ] && limit="-runs=$RUNS"
-  local dict=""
+  local dict="" opts=""
   [ -f "tests/fuzz/$t.dict" ] && dict="-dict=tests/fuzz/$t.dict"
+  [ -f "tests/fuzz/$t.options" ] && opts=$(grep -v '^#' "tests/fuzz/$t.options" | tr '\n' ' ')
+  local campaign=$ROOT/tests/fuzz/campaign-corpus/$t
+  local dirs=("$corpus")
+  [ -d "$campaign" ] && dirs+=("$campaign")
+  dirs+=("tests/fuzz/corpus/$t")
   echo "== fuzz: $t ($limit)" >&2
   ./build-fuzz/tests/fuzz/${t}_fuzz $limit -print_final_stats=1 -artifact_prefix="$artifacts" \
-    $dict ${FUZZ_ARGS:-} "$corpus" "tests/fuzz/corpus/$t" >"$log" 2>&1
+    $dict $opts ${FUZZ_ARGS:-} "${dirs[@]}" >"$log" 2>&1
   echo $? >"$log.rc"
   if [ "${FUZZ_MERGE:-0}" = 1 ]; then
-    ./build-fuzz/tests/fuzz/${t}_fuzz -merge=1 $dict "tests/fuzz/corpus/$t" "$corpus" >"$log.merge" 2>&1
+    # A fresh directory that gets the inputs of the old campaign corpus and the new ones which
+    # add coverage (libFuzzer keeps the smallest input per feature), then replaces the old one.
+    local merged=$ROOT/build-fuzz/fuzz-merge/$t
+    rm -rf "$merged" && mkdir -p "$merged"
+    local old=()
+    [ -d "$campaign" ] && old=("$campaign")
+    if ./build-fuzz/tests/fuzz/${t}_fuzz -merge=1 $dict ${FUZZ_ARGS:-} "$merged" "${old[@]}" "$corpus" \
+        >"$log.merge" 2>&1; then
+      rm -rf "$campaign" && mkdir -p "$(dirname "$campaign")" && cp -r "$merged" "$campaign"
+    else
+      echo "merge failed for $t: see $log.merge" >&2
+    fi
   fi
 }
 export -f run_one
@@ -76,13 +109,15 @@ for t in $TARGETS; do
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | sed 's/cov: //')
   corp=$(ls "$CORPUS_ROOT/$t" | wc -l)
+  [ "${FUZZ_MERGE:-0}" = 1 ] && corp=$(ls "$ROOT/tests/fuzz/campaign-corpus/$t" 2>/dev/null | wc -l)
   result=ok
   if [ "$rc" != 0 ]; then
     result="FAILED (rc $rc): $(grep -m1 -E 'ERROR: |runtime error|fuzz check failed|^fuzz: ' "$log" | cut -c1-120); log $log"
     status=1
   fi
   printf '%-16s %12s %9s %8s %7s %s\n' "$t" "${execs:-?}" "${rate:-?}" "$corp" "${cov:-?}" "$result"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "${execs:-}" "${rate:-}" "$corp" "${cov:-}" "$result" \
-    >>build-fuzz/fuzz-summary.tsv
+  line=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s' "$(date -u +%FT%TZ)" "$t" "${execs:-}" "${rate:-}" "$corp" "${cov:-}" "${result%%; log *}")
+  echo "$line" >>build-fuzz/fuzz-summary.tsv
+  [ -n "$LEDGER" ] && echo "$line" >>"$LEDGER"
 done
 exit $status

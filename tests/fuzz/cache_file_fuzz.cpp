@@ -21,6 +21,7 @@
 
 #include "client_impl.h"
 #include "fuzz_client_world.h"
+#include "fuzz_executor.h"
 #include "fuzz_support.h"
 #include "util/executor.h"
 
@@ -47,7 +48,7 @@ ClientOptions options(const std::filesystem::path& file) {
 }
 
 std::unique_ptr<Client> openOffline(const std::filesystem::path& file, Status* error) {
-  auto executor = std::make_shared<client::ThreadExecutor>();
+  auto executor = std::make_shared<fuzz::LaneExecutor>();  // one worker thread per process
   auto remote = std::make_shared<fuzz::OfflineRemote>(executor);
   Result<std::unique_ptr<Client>> c = client::openClientWith(options(file), remote, executor);
   if (!c.isOk()) {

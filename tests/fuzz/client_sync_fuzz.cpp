@@ -21,6 +21,7 @@
 
 #include "client_impl.h"
 #include "fuzz_client_world.h"
+#include "fuzz_executor.h"
 #include "fuzz_support.h"
 #include "util/executor.h"
 
@@ -94,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   vocab.devices = {"other-device", ""};
 
   uint8_t flags = script.byte();
-  auto executor = std::make_shared<client::ThreadExecutor>();
+  auto executor = std::make_shared<fuzz::LaneExecutor>();  // one worker thread per process
   auto remote = std::make_shared<fuzz::HostileRemote>(std::move(serverBytes), executor, vocab);
   ClientOptions o;
   o.cachePath = cache.string();

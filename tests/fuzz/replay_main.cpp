@@ -4,10 +4,13 @@
 // leak or UB report on one of them fails the test; in every build a crash or a failed check in
 // the target does.
 //
-//   <target>_replay [gtest flags] --corpus=DIR [--crashes=DIR]
+//   <target>_replay [gtest flags] --corpus=DIR [--crashes=DIR] [--campaign=DIR --campaign-max=N]
 //
-// One gtest case per directory (FuzzReplay.corpus, FuzzReplay.crashes), so a run counts as a
-// result per target and kind. The corpus must hold at least one file (an empty or missing corpus
+// One gtest case per directory (FuzzReplay.corpus, FuzzReplay.crashes, FuzzReplay.campaign), so
+// a run counts as a result per target and kind. The campaign corpus (tests/fuzz/campaign-corpus/,
+// what `make fuzz` campaigns kept, minimized) can hold thousands of inputs: only a slice of at
+// most N of them is replayed, evenly spread over the sorted file names (every k-th file), so
+// `make test` stays fast while the slice covers the whole corpus's range. The corpus must hold at least one file (an empty or missing corpus
 // would make the test pass without testing anything); the crashes directory may be absent (no
 // bug found by that target yet: then there is no crashes case).
 #include <gtest/gtest.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -48,14 +52,22 @@ std::vector<std::filesystem::path> filesIn(const std::filesystem::path& dir) {
   return files;
 }
 
-void replayDir(const std::filesystem::path& dir, bool required) {
+// At most `max` of `files`, evenly spread (every k-th, starting with the first); all if max <= 0.
+std::vector<std::filesystem::path> slice(std::vector<std::filesystem::path> files, int max) {
+  if (max <= 0 || files.size() <= static_cast<size_t>(max)) return files;
+  std::vector<std::filesystem::path> out;
+  for (int i = 0; i < max; ++i) out.push_back(files[files.size() * static_cast<size_t>(i) / static_cast<size_t>(max)]);
+  return out;
+}
+
+void replayDir(const std::filesystem::path& dir, bool required, int max = 0) {
   if (!std::filesystem::is_directory(dir)) {
     if (required) {
       FAIL() << "corpus directory missing: " << dir;
     }
     GTEST_SKIP() << "no such directory (nothing to replay): " << dir;
   }
-  std::vector<std::filesystem::path> files = filesIn(dir);
+  std::vector<std::filesystem::path> files = slice(filesIn(dir), max);
   if (required) {
     ASSERT_FALSE(files.empty()) << "empty corpus: " << dir;
   }
@@ -78,11 +90,14 @@ void replayDir(const std::filesystem::path& dir, bool required) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  std::string corpus, crashes;
+  std::string corpus, crashes, campaign;
+  int campaignMax = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--corpus=", 0) == 0) corpus = a.substr(9);
     else if (a.rfind("--crashes=", 0) == 0) crashes = a.substr(10);
+    else if (a.rfind("--campaign=", 0) == 0) campaign = a.substr(11);
+    else if (a.rfind("--campaign-max=", 0) == 0) campaignMax = std::atoi(a.c_str() + 15);
   }
   if (corpus.empty()) {
     std::fprintf(stderr, "usage: %s [gtest flags] --corpus=DIR [--crashes=DIR]\n", argv[0]);
@@ -114,6 +129,21 @@ int main(int argc, char** argv) {
                               };
                               auto* t = new T;
                               t->dir = crashes;
+                              return t;
+                            });
+  }
+  // The campaign corpus, when there is one for this target: a bounded slice.
+  if (!campaign.empty() && std::filesystem::is_directory(campaign) && !filesIn(campaign).empty()) {
+    ::testing::RegisterTest("FuzzReplay", "campaign", nullptr, nullptr, __FILE__, __LINE__,
+                            [campaign, campaignMax]() -> ::testing::Test* {
+                              struct T : ::testing::Test {
+                                std::string dir;
+                                int max = 0;
+                                void TestBody() override { replayDir(dir, false, max); }
+                              };
+                              auto* t = new T;
+                              t->dir = campaign;
+                              t->max = campaignMax;
                               return t;
                             });
   }
