@@ -226,7 +226,24 @@ bool World::setUp() {
   return true;
 }
 
+std::vector<std::string> World::snapshotBefore() {
+  // A denied cell leaves the store as it found it, so the snapshot after one is the next
+  // cell's "before"; anything that may write (allowed cells, new targets) drops it.
+  if (!lastValid_) {
+    last_ = store_.snapshot();
+    lastValid_ = true;
+  }
+  return last_;
+}
+
+void World::checkUnchanged(const std::vector<std::string>& before) {
+  last_ = store_.snapshot();
+  lastValid_ = true;
+  EXPECT_EQ(last_, before) << "a denied request changed the store";
+}
+
 Target& World::fresh() {
+  lastValid_ = false;
   fresh_.push_back(std::make_unique<Target>());
   Target& t = *fresh_.back();
   EXPECT_TRUE(makeTarget(c_.p1, "f" + std::to_string(fresh_.size()), t)) << error_;
@@ -282,7 +299,8 @@ void World::runHttpCell(const HttpRow& row, Col col, CellCounts& n) {
   HttpCall other = row.build(c2_, "");
   if (row.surface != HttpSurface::kSync) other = HttpCall{"POST", {}, "DescribeIdentityPool", json{{"IdentityPoolId", c_.p2}}.dump(), {}};
   if (other.segments == call.segments && other.target == call.target) other.segments.push_back(c_.p2);
-  std::vector<std::string> before = allowed ? std::vector<std::string>() : store_.snapshot();
+  if (allowed) lastValid_ = false;
+  std::vector<std::string> before = allowed ? std::vector<std::string>() : snapshotBefore();
   HttpReply r = sendCognito(server_.port(), call, key, forgeryOf(col), &other);
   addSecret("Authorization of " + row.op, lastAuthorization().substr(lastAuthorization().rfind('=') + 1));
   if (r.body.is_object() && r.body.contains("Credentials")) {
@@ -303,7 +321,7 @@ void World::runHttpCell(const HttpRow& row, Col col, CellCounts& n) {
   Expected e = device ? Expected{400, "NotAuthorizedException"} : sigv4Denial(col, row.surface);
   EXPECT_EQ(r.status, e.status) << r.body.dump();
   EXPECT_EQ(errorType(r), e.type) << r.body.dump();
-  EXPECT_EQ(store_.snapshot(), before) << "a denied request changed the store";
+  checkUnchanged(before);
 }
 
 void World::runNativeCell(const NativeRow& row, Col col, CellCounts& n) {
@@ -350,7 +368,8 @@ void World::runNativeCell(const NativeRow& row, Col col, CellCounts& n) {
     if (col == Col::kBodyChanged) d->developerUserId += "-changed";
     addSecret("developer HMAC", d->signature);
   }
-  std::vector<std::string> before = allowed && !row.scoped.count(col) ? std::vector<std::string>() : store_.snapshot();
+  if (allowed) lastValid_ = false;
+  std::vector<std::string> before = allowed && !row.scoped.count(col) ? std::vector<std::string>() : snapshotBefore();
   std::vector<std::string> targetRows = rowsMentioning(before, a_.identity);
   Result<ResponseBody> r = conn->call(std::move(body));
   ASSERT_TRUE(r.isOk()) << r.status();
@@ -360,6 +379,7 @@ void World::runNativeCell(const NativeRow& row, Col col, CellCounts& n) {
     EXPECT_EQ(describe(r), "ok");
     if (row.scoped.count(col)) {
       ++n.scoped;
+      lastValid_ = false;
       EXPECT_EQ(rowsMentioning(store_.snapshot(), a_.identity), targetRows)
           << "another identity's session changed the target's rows";
     } else {
@@ -370,7 +390,7 @@ void World::runNativeCell(const NativeRow& row, Col col, CellCounts& n) {
   ++n.denied;
   EXPECT_EQ(codeOf(r), "Unauthenticated") << describe(r);
   if (row.cred == NativeCred::kToken && codeOf(r) == "ok") anon_ = connectAs("");  // keep later cells meaningful
-  EXPECT_EQ(store_.snapshot(), before) << "a denied request changed the store";
+  checkUnchanged(before);
 }
 
 CellCounts World::runAll() {

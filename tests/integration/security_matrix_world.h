@@ -116,6 +116,8 @@ class World {
   void runHttpCell(const HttpRow& row, Col col, CellCounts& n);
   void runNativeCell(const NativeRow& row, Col col, CellCounts& n);
   Target& fresh();
+  std::vector<std::string> snapshotBefore();
+  void checkUnchanged(const std::vector<std::string>& before);
 
   TetherdProcess& server_;
   TestOidcIssuer& oidc_;
@@ -129,6 +131,8 @@ class World {
   std::vector<std::unique_ptr<Target>> fresh_;
   std::vector<std::pair<std::string, std::string>> secrets_;
   bool allowedPhase_ = false;
+  std::vector<std::string> last_;  // the store after the last denied cell
+  bool lastValid_ = false;
 };
 
 }  // namespace tether::testing::matrix
