@@ -8,6 +8,7 @@ PACKAGES=(
   meson ninja-build pkg-config g++ openssl
   libsqlite3-dev libwebsockets-dev capnproto libcapnp-dev libboost-dev libssl-dev
   libpq-dev postgresql
+  libcurl4-openssl-dev         # outgoing HTTP(S) and HTTP/2: trigger webhooks, stream sinks, APNs/FCM
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
   python3 python3-cryptography nodejs
   haproxy                    # the scale-out tests run the deployment's HAProxy config

@@ -156,7 +156,7 @@ struct ServerWorld {
         *creds, std::map<std::string, std::string>{{kDevKey, kDevSecret}}, clock, store.get());
     pool = std::make_unique<server::WorkPool>(1);
     native = std::make_unique<server::NativeHandler>(*identities, *sync, *pool, clock, metrics);
-    sync->setChangeListener(&native->changes());
+    sync->addChangeListener(&native->changes());
     identities->resolver().setChangeListener(&native->changes());
     native->setDeviceStore(store.get());
     native->attach(net);

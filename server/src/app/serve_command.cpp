@@ -285,7 +285,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
       return clusterMetricsText(b->stats(), c->noticesSent(), c->readErrors(), f->noticesReceived());
     };
   }
-  sync.setChangeListener(changes);
+  sync.addChangeListener(changes);
   // Identity merges (both front ends) tell live-sync subscribers about moved datasets.
   identities.resolver().setChangeListener(changes);
   native.setDeviceStore(store->get());  // Cognito push-sync devices -> live sync (docs/live-sync.md)

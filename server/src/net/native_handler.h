@@ -44,7 +44,7 @@ class NativeHandler final : public WsHandler, private PushSink {
   void beginShutdown() { shuttingDown_.store(true); }
 
   // The live-sync subscriptions of this handler's connections; give it to
-  // SyncService::setChangeListener so every committed change reaches them.
+  // SyncService::addChangeListener so every committed change reaches them.
   ChangeHub& changes() { return changes_; }
 
   // Optional (null = device IDs are only logged). With a store, a SubscribeRequest that carries

@@ -292,11 +292,12 @@ Result<proto::UpdateRecordsResponse> SyncService::updateRecords(
     }
     TETHER_RETURN_IF_ERROR(txn->putDataset(owner, next));
     TETHER_RETURN_IF_ERROR(txn->putRecords(owner, request.datasetName, written));
+    if (commitHook_) TETHER_RETURN_IF_ERROR(commitHook_->batchCommitting(*txn, caller, next, written));
     TETHER_RETURN_IF_ERROR(txn->commit());
     return Applied{next.syncCount, std::move(written)};
   }));
   std::vector<Record>& written = applied.written;
-  if (listener_) listener_->datasetChanged(caller, request.datasetName, applied.syncCount, &written);
+  notifyChanged(caller, request.datasetName, applied.syncCount, &written);
   proto::UpdateRecordsResponse out;
   if (!request.omitValues) out.records = std::move(written);
   out.syncCount = applied.syncCount;
@@ -330,11 +331,17 @@ Result<proto::DeleteDatasetResponse> SyncService::deleteDataset(
     // "Datasets that this dataset was merged with will no longer report the merge."
     TETHER_RETURN_IF_ERROR(txn->removeMergedDataset(owner, request.datasetName));
     TETHER_RETURN_IF_ERROR(txn->putDataset(owner, next));
+    if (commitHook_) TETHER_RETURN_IF_ERROR(commitHook_->deletionCommitting(*txn, caller, next));
     TETHER_RETURN_IF_ERROR(txn->commit());
     return std::make_pair(std::move(out), next.syncCount);
   }));
-  if (listener_) listener_->datasetChanged(caller, request.datasetName, deleted.second, nullptr);
+  notifyChanged(caller, request.datasetName, deleted.second, nullptr);
   return std::move(deleted.first);
+}
+
+void SyncService::notifyChanged(const Caller& caller, std::string_view dataset, int64_t syncCount,
+                                const std::vector<Record>* batch) {
+  for (ChangeListener* l : listeners_) l->datasetChanged(caller, dataset, syncCount, batch);
 }
 
 Result<proto::DescribeIdentityUsageResponse> SyncService::describeIdentityUsage(

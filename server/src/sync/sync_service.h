@@ -16,10 +16,13 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "storage/store.h"
 #include "sync/change_listener.h"
+#include "sync/commit_hook.h"
 #include "sync/session_tokens.h"
 #include "tether/protocol.h"
 #include "tether/status.h"
@@ -75,15 +78,22 @@ class SyncService {
   // (deletions included).
   Result<proto::DescribeIdentityUsageResponse> describeIdentityUsage(const Caller& caller);
 
-  // Optional; told after each committed update or deletion. Set before serving; must outlive
-  // the service.
-  void setChangeListener(ChangeListener* listener) { listener_ = listener; }
+  // Optional; each is told after each committed update or deletion, in the order added. Add
+  // before serving; each must outlive the service.
+  void addChangeListener(ChangeListener* listener) { listeners_.push_back(listener); }
+  // Optional; told inside the write transaction of each update or deletion (commit_hook.h).
+  // Set before serving; must outlive the service.
+  void setCommitHook(CommitHook* hook) { commitHook_ = hook; }
 
  private:
   Store& store_;
   const SessionTokens& tokens_;
   const Clock& clock_;
-  ChangeListener* listener_ = nullptr;
+  void notifyChanged(const Caller& caller, std::string_view dataset, int64_t syncCount,
+                     const std::vector<Record>* batch);
+
+  std::vector<ChangeListener*> listeners_;
+  CommitHook* commitHook_ = nullptr;
 };
 
 }  // namespace tether::server
