@@ -19,16 +19,17 @@ struct AwsCredentials {
   std::string sessionToken;  // empty for long-term credentials
 };
 
+// Owns its strings except `body`, which must outlive the signRequest() call (it may be megabytes).
 struct SignInput {
-  std::string_view method;      // "POST"
-  std::string_view host;        // "kinesis.us-east-1.amazonaws.com" or "127.0.0.1:4567"
+  std::string method;           // "POST"
+  std::string host;             // "kinesis.us-east-1.amazonaws.com" or "127.0.0.1:4567"
   std::vector<std::string> pathSegments;  // decoded; empty = "/"
   std::vector<std::pair<std::string, std::string>> query;  // decoded pairs
   // Headers to send and sign besides host/x-amz-date/x-amz-security-token (names in any case).
   std::vector<std::pair<std::string, std::string>> headers;
   std::string_view body;
-  std::string_view region;
-  std::string_view service;     // "kinesis", "s3", "cognito-sync"
+  std::string region;
+  std::string service;          // "kinesis", "s3", "cognito-sync"
   int64_t nowMs = 0;
   // S3 signs the path encoded once and sends x-amz-content-sha256; every other service encodes
   // twice (sigv4.h).
