@@ -80,6 +80,11 @@ enum ErrorCode {
   serviceUnavailable @9;        # the server's database is unreachable (lost, restarting, pool
                                 # exhausted); nothing was written; retry later. Older clients
                                 # read it as an unknown code (internal, retryable).
+  invalidLambdaFunctionOutput @10;  # InvalidLambdaFunctionOutputException: the pool's sync
+                                # trigger failed, timed out or answered badly; nothing was
+                                # written. Older clients read it as an unknown code.
+  lambdaThrottled @11;          # LambdaThrottledException: the sync trigger is overloaded;
+                                # nothing was written; retry later.
 }
 
 struct Error {

@@ -109,6 +109,8 @@ w::ErrorCode toWireCode(const Status& s) {
     case StatusCode::kPermissionDenied: return w::ErrorCode::NOT_AUTHORIZED;
     case StatusCode::kTooManyRequests: return w::ErrorCode::TOO_MANY_REQUESTS;
     case StatusCode::kUnavailable: return w::ErrorCode::SERVICE_UNAVAILABLE;
+    case StatusCode::kTriggerFailed: return w::ErrorCode::INVALID_LAMBDA_FUNCTION_OUTPUT;
+    case StatusCode::kTriggerThrottled: return w::ErrorCode::LAMBDA_THROTTLED;
     case StatusCode::kProtocolError:
       return s.message().rfind("unsupported protocol version", 0) == 0
                  ? w::ErrorCode::UNSUPPORTED_VERSION : w::ErrorCode::PROTOCOL_ERROR;
@@ -131,6 +133,8 @@ Status fromWireError(w::Error::Reader e) {
                                        ? m : "unsupported protocol version: " + m);
     case w::ErrorCode::INTERNAL_ERROR: return Status::internal(m);
     case w::ErrorCode::SERVICE_UNAVAILABLE: return Status::unavailable(m);
+    case w::ErrorCode::INVALID_LAMBDA_FUNCTION_OUTPUT: return Status::triggerFailed(m);
+    case w::ErrorCode::LAMBDA_THROTTLED: return Status::triggerThrottled(m);
   }
   return Status::internal("unknown error code " + std::to_string(static_cast<int>(e.getCode())) + ": " + m);
 }
@@ -610,6 +614,8 @@ std::string_view cognitoErrorName(StatusCode code) {
     case StatusCode::kUnauthenticated:
     case StatusCode::kPermissionDenied: return "NotAuthorizedException";
     case StatusCode::kTooManyRequests: return "TooManyRequestsException";
+    case StatusCode::kTriggerFailed: return "InvalidLambdaFunctionOutputException";
+    case StatusCode::kTriggerThrottled: return "LambdaThrottledException";
     default: return "InternalErrorException";
   }
 }

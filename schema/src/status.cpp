@@ -21,6 +21,8 @@ std::string_view statusCodeName(StatusCode code) {
     case StatusCode::kIOError: return "IOError";
     case StatusCode::kCancelled: return "Cancelled";
     case StatusCode::kInternal: return "Internal";
+    case StatusCode::kTriggerFailed: return "TriggerFailed";
+    case StatusCode::kTriggerThrottled: return "TriggerThrottled";
   }
   return "Unknown";
 }

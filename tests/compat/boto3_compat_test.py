@@ -468,6 +468,10 @@ class SyncApiTest(CognitoTestCase):
         self.assertEqual(dev.get_cognito_events(IdentityPoolId=SERVER.pool_id)['Events'], {'SyncTrigger': arn})
         self.assertError('InvalidParameterException', 400, dev.set_cognito_events, IdentityPoolId=SERVER.pool_id,
                          Events={'Bogus': arn})
+        # This ARN has no [[sync_triggers]] target here: left set, every guest write of the pool
+        # would fail (InvalidLambdaFunctionOutputException). An empty ARN removes it.
+        dev.set_cognito_events(IdentityPoolId=SERVER.pool_id, Events={'SyncTrigger': ''})
+        self.assertEqual(dev.get_cognito_events(IdentityPoolId=SERVER.pool_id)['Events'], {})
         conf = dev.set_identity_pool_configuration(
             IdentityPoolId=SERVER.pool_id,
             PushSync={'ApplicationArns': ['arn:aws:sns:us-east-1:123456789012:app/GCM/myapp'],

@@ -37,7 +37,9 @@ typedef enum tether_status_code {
   TETHER_CORRUPTION = 10,
   TETHER_IO_ERROR = 11,
   TETHER_CANCELLED = 12, /* a callback returned TETHER_STOP, or the client closed */
-  TETHER_INTERNAL = 13
+  TETHER_INTERNAL = 13,
+  TETHER_TRIGGER_FAILED = 14,   /* the server's sync trigger refused the batch; nothing written */
+  TETHER_TRIGGER_THROTTLED = 15 /* the sync trigger is overloaded; retry later */
 } tether_status_code;
 
 typedef struct tether_client tether_client;     /* opaque; tether_client_close */

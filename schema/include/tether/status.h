@@ -32,6 +32,13 @@ enum class StatusCode : int {
   kIOError = 11,          // disk or file failure
   kCancelled = 12,        // the operation was stopped (by the app or by shutdown)
   kInternal = 13,         // a bug or unexpected failure                   (InternalError)
+  // The pool's sync trigger refused the batch: its function failed, timed out or answered
+  // something that is not a valid trigger reply. Nothing was written; retrying the same batch
+  // fails the same way until the function is fixed.       (InvalidLambdaFunctionOutput)
+  kTriggerFailed = 14,
+  // The sync trigger's target is overloaded (it said so, or tetherd's trigger queue is full).
+  // Nothing was written; retry later.                     (LambdaThrottled)
+  kTriggerThrottled = 15,
 };
 
 // "kOk" -> "Ok" etc.; stable, for logs and the C API.
@@ -56,6 +63,8 @@ class [[nodiscard]] Status {
   static Status ioError(std::string m) { return {StatusCode::kIOError, std::move(m)}; }
   static Status cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
   static Status internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status triggerFailed(std::string m) { return {StatusCode::kTriggerFailed, std::move(m)}; }
+  static Status triggerThrottled(std::string m) { return {StatusCode::kTriggerThrottled, std::move(m)}; }
 
   bool isOk() const { return code_ == StatusCode::kOk; }
   explicit operator bool() const { return isOk(); }
@@ -65,7 +74,7 @@ class [[nodiscard]] Status {
   // True when the same call may succeed later without any change by the caller.
   bool isRetryable() const {
     return code_ == StatusCode::kUnavailable || code_ == StatusCode::kTooManyRequests ||
-           code_ == StatusCode::kInternal;
+           code_ == StatusCode::kInternal || code_ == StatusCode::kTriggerThrottled;
   }
 
   // "Conflict: Current SyncCount for: k is: 3 not: 2"

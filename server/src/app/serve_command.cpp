@@ -2,6 +2,7 @@
 // SIGINT or SIGTERM. Startup lines on stdout (the listening URL and the pools) are what an
 // operator, a script or a test reads; logs go to stderr.
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -19,6 +20,7 @@
 #include <thread>
 
 #include <libwebsockets.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -40,6 +42,7 @@
 #include "events/cluster_fanout.h"
 #include "events/pg_change_bus.h"
 #include "net/server_metrics.h"
+#include "outbound/trigger_executor.h"
 #include "net/tuning.h"
 #include "app/open_store.h"
 #include "sync/sync_service.h"
@@ -138,6 +141,18 @@ std::string clusterMetricsText(const PgChangeBus::Stats& bus, int64_t catchUpSen
   return out;
 }
 
+// A pool's `sync_trigger` in the file is stored as SetCognitoEvents stores it (the file wins
+// for its pools; GetCognitoEvents shows it). Pools without the key keep what was set by API.
+Status applySyncTriggers(Store& store, const ServerConfig& config) {
+  for (const PoolConfig& p : config.pools) {
+    if (p.syncTrigger.empty()) continue;
+    std::string events = nlohmann::json{{"SyncTrigger", p.syncTrigger}}.dump();
+    TETHER_TRY(std::optional<std::string> stored, store.getMeta(cognitoEventsMetaKey(p.id)));
+    if (stored != events) TETHER_RETURN_IF_ERROR(store.putMeta(cognitoEventsMetaKey(p.id), events));
+  }
+  return Status::ok();
+}
+
 Status ensurePools(Store& store, const ServerConfig& config, const Clock& clock) {
   for (const PoolConfig& p : config.pools) {
     TETHER_TRY(std::optional<PoolInfo> existing, store.getPool(p.id));
@@ -149,6 +164,7 @@ Status ensurePools(Store& store, const ServerConfig& config, const Clock& clock)
       if (stored != p.developerProvider) TETHER_RETURN_IF_ERROR(store.setPoolDeveloperProvider(p.id, p.developerProvider));
     }
   }
+  TETHER_RETURN_IF_ERROR(applySyncTriggers(store, config));
   TETHER_TRY(std::vector<PoolInfo> pools, store.listPools());
   if (pools.empty()) {
     // Several nodes may start at once on one empty database: the first to record its demo
@@ -168,6 +184,11 @@ Status ensurePools(Store& store, const ServerConfig& config, const Clock& clock)
 int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   ServerConfig config = configIn;
   setupLogging(config.logLevel);
+  // Large buffers (a request body, a sync trigger's reply up to its cap) are mapped and given
+  // back to the system when freed. glibc's default raises this threshold after the first such
+  // free, after which each worker or trigger thread's arena keeps its largest buffer resident:
+  // memory would grow with the thread count times the largest reply instead of staying bounded.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 
   // Block the shutdown signals in every thread we start; this thread waits for them.
   sigset_t signals;
@@ -286,6 +307,15 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
     };
   }
   sync.addChangeListener(changes);
+  // Sync triggers (docs/events.md): calls on the executor's own threads, the write's second half
+  // back on the identity's strand.
+  outbound::TriggerExecutor triggers(config.syncTriggers);
+  sync.setSyncTrigger(&triggers, [&pool](const std::string& identityId, std::function<void()> fn) {
+    pool.postForIdentity(identityId, std::move(fn));
+  });
+  metrics.moreText = [more = std::move(metrics.moreText), t = &triggers] {
+    return (more ? more() : std::string()) + t->metricsText();
+  };
   // Identity merges (both front ends) tell live-sync subscribers about moved datasets.
   identities.resolver().setChangeListener(changes);
   native.setDeviceStore(store->get());  // Cognito push-sync devices -> live sync (docs/live-sync.md)
@@ -367,6 +397,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   spdlog::info("signal {} received, shutting down", sig);
   native.beginShutdown();   // new requests are refused from here on
   bus.reset();              // no more notices or catch-up passes (they post to the pool)
+  triggers.stop();          // running trigger calls end (<= 5 s) and post their second halves
   pool.join();              // in-flight requests finish and queue their responses
   (*net)->stop();           // responses are written, connections closed
   net->reset();

@@ -13,6 +13,7 @@
 
 #include <toml++/toml.h>
 
+#include "auth/config_triggers_internal.h"
 #include "auth/ids.h"
 #include "tether/limits.h"
 
@@ -296,6 +297,9 @@ Status parsePools(const Checker& ck, const toml::array& pools, ServerConfig& out
       } else if (key == "developer_provider") {
         TETHER_TRY(pool.developerProvider, ck.string(node, path));
         if (Status s = validateDeveloperProvider(pool.developerProvider); !s.isOk()) return ck.withPlace(node, s);
+      } else if (key == "sync_trigger") {
+        TETHER_TRY(pool.syncTrigger, ck.nonEmptyString(node, path));
+        if (Status s = validateFunctionArn(pool.syncTrigger); !s.isOk()) return ck.withPlace(node, s);
       } else if (key == "oidc_providers") {
         const toml::array* list = node.as_array();
         if (list == nullptr) return ck.wrongType(node, path, "an array of tables ([[pools.oidc_providers]])");
@@ -403,7 +407,15 @@ Status validateConfig(const ServerConfig& config) {
       return Status::invalidArgument("pool id " + pool.id + " appears twice");
     if (!pool.developerProvider.empty()) TETHER_RETURN_IF_ERROR(validateDeveloperProvider(pool.developerProvider));
     for (const OidcProviderConfig& p : pool.oidcProviders) TETHER_RETURN_IF_ERROR(validateOidcProviderName(p.name));
+    if (!pool.syncTrigger.empty()) {
+      bool found = false;
+      for (const SyncTriggerConfig& t : config.syncTriggers) found = found || t.function == pool.syncTrigger;
+      if (!found)
+        return Status::invalidArgument("pool " + pool.id + ": sync_trigger " + pool.syncTrigger +
+                                       " has no [[sync_triggers]] entry");
+    }
   }
+  for (const SyncTriggerConfig& t : config.syncTriggers) TETHER_RETURN_IF_ERROR(validateSyncTrigger(t));
   std::set<std::string> keys;
   for (const DeveloperCredential& c : config.developerCredentials) {
     TETHER_RETURN_IF_ERROR(validateDeveloperCredential(c));
@@ -516,6 +528,10 @@ Result<ServerConfig> parseConfig(std::string_view text, std::string_view sourceN
         const toml::table* limits = node.as_table();
         if (limits == nullptr) return ck.wrongType(node, "limits", "a table ([limits])");
         TETHER_RETURN_IF_ERROR(parseLimits(ck, *limits, config.limits));
+      } else if (key == "sync_triggers") {
+        const toml::array* triggers = node.as_array();
+        if (triggers == nullptr) return ck.wrongType(node, "sync_triggers", "an array of tables ([[sync_triggers]])");
+        TETHER_RETURN_IF_ERROR(parseSyncTriggers(*triggers, sourceName, baseDir, config.syncTriggers));
       } else if (key == "pools") {
         const toml::array* pools = node.as_array();
         if (pools == nullptr) return ck.wrongType(node, "pools", "an array of tables ([[pools]])");

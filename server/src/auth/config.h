@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/config_triggers.h"
 #include "auth/limits_config.h"
 #include "auth/oidc_verifier.h"
 #include "tether/status.h"
@@ -40,6 +41,9 @@ struct PoolConfig {
   // [[pools.oidc_providers]]: OpenID Connect issuers whose ID tokens log users in
   // (docs/authentication.md). Added to the ones `tetherd pool add-oidc-provider` stores.
   std::vector<OidcProviderConfig> oidcProviders;
+  // The pool's SyncTrigger function ARN, applied at start as SetCognitoEvents would; it must
+  // have a [[sync_triggers]] entry. Empty = leave what SetCognitoEvents stored.
+  std::string syncTrigger;
   friend bool operator==(const PoolConfig&, const PoolConfig&) = default;
 };
 
@@ -69,6 +73,7 @@ struct ServerConfig {
   std::vector<PoolConfig> pools;
   std::vector<DeveloperCredential> developerCredentials;  // [[developer_credentials]]
   LimitsConfig limits;                                    // [limits]
+  std::vector<SyncTriggerConfig> syncTriggers;            // [[sync_triggers]] (config_triggers.h)
 
   bool tlsEnabled() const { return tlsCert.has_value(); }
   // `store`, else "sqlite:<dataDir>".

@@ -20,6 +20,10 @@ ApiError fromStatus(Service service, const Status& status) {
     case StatusCode::kUnauthenticated:
     case StatusCode::kPermissionDenied: return {sync ? 403 : 400, name, status.message()};
     case StatusCode::kTooManyRequests: return {sync ? 429 : 400, name, status.message()};
+    // The sync trigger (cognito-compat.md 5.1): a failed function is the caller's 400, a
+    // throttled one a 429 the SDKs retry.
+    case StatusCode::kTriggerFailed: return {400, name, status.message()};
+    case StatusCode::kTriggerThrottled: return {429, name, status.message()};
     case StatusCode::kUnavailable:
       // The database is unreachable (PostgreSQL lost or restarting): nothing was written. A 503
       // with ServiceUnavailable is a transient error the AWS SDKs retry by themselves.

@@ -2,6 +2,7 @@
 #include "cognito/cognito_http.h"
 
 #include <ctime>
+#include <memory>
 
 #include <spdlog/spdlog.h>
 
@@ -119,12 +120,16 @@ void CognitoHttp::handle(HttpRequest request, Reply reply) {
   }
   std::string identityId = route->identityId;
   auto work = [this, rt = std::move(*route), req = std::move(request), reply = std::move(reply)]() mutable {
-    ApiResult<Json> out = sync_.call(rt, req);
-    HttpResponse r = out.isOk() ? okResponse(out.value(), kSyncContentType) : errorResponse(out.error(), kSyncContentType);
-    if (!out.isOk())
-      spdlog::debug("cognito-sync {} -> {} {}", syncOpName(rt.op), out.error().type, out.error().message);
-    addCommonHeaders(r, req);
-    reply(std::move(r));
+    // Answered now, or (UpdateRecords through a sync trigger) later from the identity's strand.
+    SyncOp op = rt.op;
+    auto held = std::make_shared<HttpRequest>(std::move(req));  // lives until the answer
+    sync_.callAsync(rt, *held, [op, held, reply = std::move(reply)](ApiResult<Json> out) mutable {
+      HttpResponse r = out.isOk() ? okResponse(out.value(), kSyncContentType) : errorResponse(out.error(), kSyncContentType);
+      if (!out.isOk())
+        spdlog::debug("cognito-sync {} -> {} {}", syncOpName(op), out.error().type, out.error().message);
+      addCommonHeaders(r, *held);
+      reply(std::move(r));
+    });
   };
   // Dataset work of one identity runs on its strand, in order with its native-protocol work.
   if (!identityId.empty()) {

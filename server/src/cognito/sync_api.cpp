@@ -5,6 +5,7 @@
 
 #include "auth/ids.h"
 #include "cognito/pool_page.h"
+#include "sync/sync_trigger.h"
 #include "tether/limits.h"
 
 namespace tether::server::cognito {
@@ -12,7 +13,7 @@ namespace {
 
 constexpr Service kSvc = Service::kSync;
 // Meta keys under which the per-pool settings live.
-std::string eventsKey(const std::string& poolId) { return "cognito.events:" + poolId; }
+std::string eventsKey(const std::string& poolId) { return cognitoEventsMetaKey(poolId); }
 std::string configKey(const std::string& poolId) { return "cognito.pool-configuration:" + poolId; }
 // ListIdentityPoolUsage page size (the model has no documented maximum).
 constexpr int64_t kMaxPoolUsagePage = 60;
@@ -88,6 +89,27 @@ ApiResult<std::vector<RecordPatch>> parsePatches(const Json& in) {
   return out;
 }
 
+ApiResult<proto::UpdateRecordsRequest> parseUpdate(const SyncRoute& route, const HttpRequest& request) {
+  API_TRY(Json in, parseObject(request.body));
+  API_TRY(std::optional<std::string> token, getString(in, "SyncSessionToken", true));
+  API_TRY(std::optional<std::string> deviceId, getString(in, "DeviceId"));
+  API_TRY(std::vector<RecordPatch> patches, parsePatches(in));
+  proto::UpdateRecordsRequest req;
+  req.datasetName = route.datasetName;
+  req.syncSessionToken = *token;
+  req.deviceId = deviceId.value_or("");
+  req.patches = std::move(patches);
+  return req;
+}
+
+// Every record written, including those the sync trigger changed or added (spec 3.3 step 6).
+ApiResult<Json> updateResponse(const Result<proto::UpdateRecordsResponse>& r) {
+  if (!r.isOk()) return fail(r.status());
+  Json records = Json::array();
+  for (const Record& rec : r->records) records.push_back(recordJson(rec));
+  return Json{{"Records", records}};
+}
+
 ApiResult<Json> loadMeta(Store& store, const std::string& key) {
   Result<std::optional<std::string>> v = store.getMeta(key);
   if (!v.isOk()) return fail(v.status());
@@ -99,7 +121,7 @@ ApiResult<Json> loadMeta(Store& store, const std::string& key) {
 
 }  // namespace
 
-ApiResult<Json> SyncApi::call(const SyncRoute& route, const HttpRequest& request) {
+ApiResult<Principal> SyncApi::admit(const SyncRoute& route, const HttpRequest& request) {
   API_TRY(Principal who, ctx_.authenticator.authenticate(request, route.canonicalUri, "cognito-sync"));
   if (!route.poolId.empty() && !validatePoolId(route.poolId).isOk())
     return invalid("1 validation error detected: Value '" + route.poolId +
@@ -109,7 +131,7 @@ ApiResult<Json> SyncApi::call(const SyncRoute& route, const HttpRequest& request
     if (!who.isDeveloper())
       return ApiError::notAuthorized(kSvc, "Operation " + std::string(syncOpName(route.op)) +
                                                " requires developer credentials.");
-    return poolLevel(route, request);
+    return who;
   }
   if (!validateIdentityId(route.identityId).isOk())
     return invalid("1 validation error detected: Value '" + route.identityId +
@@ -117,10 +139,29 @@ ApiResult<Json> SyncApi::call(const SyncRoute& route, const HttpRequest& request
                    "[\\w-]+:[0-9a-f-]+");
   if (!who.isDeveloper() && (who.poolId != route.poolId || who.identityId != route.identityId))
     return ApiError::notAuthorized(kSvc, "Access to Identity '" + route.identityId + "' is forbidden.");
+  return who;
+}
+
+ApiResult<Json> SyncApi::call(const SyncRoute& route, const HttpRequest& request) {
+  API_TRY(Principal who, admit(route, request));
+  if (route.identityId.empty()) return poolLevel(route, request);
   return perIdentity(route, request, who);
 }
 
-ApiResult<Json> SyncApi::perIdentity(const SyncRoute& route, const HttpRequest& request, const Principal& who) {
+void SyncApi::callAsync(const SyncRoute& route, const HttpRequest& request, Done done) {
+  if (route.op != SyncOp::kUpdateRecords) return done(call(route, request));
+  ApiResult<Principal> who = admit(route, request);
+  if (!who.isOk()) return done(who.error());
+  ApiResult<Caller> caller = identityCaller(route, request, *who);
+  if (!caller.isOk()) return done(caller.error());
+  ApiResult<proto::UpdateRecordsRequest> req = parseUpdate(route, request);
+  if (!req.isOk()) return done(req.error());
+  ctx_.sync.updateRecordsAsync(*caller, std::move(*req), [done = std::move(done)](Result<proto::UpdateRecordsResponse> r) {
+    done(updateResponse(r));
+  });
+}
+
+ApiResult<Caller> SyncApi::identityCaller(const SyncRoute& route, const HttpRequest& request, const Principal& who) {
   // The identity must exist in the pool and not be disabled (merged away, unlinked).
   Result<std::optional<IdentityInfo>> identity = ctx_.store.getIdentity(route.identityId);
   if (!identity.isOk()) return fail(identity.status());
@@ -133,6 +174,7 @@ ApiResult<Json> SyncApi::perIdentity(const SyncRoute& route, const HttpRequest& 
     return ApiError::notAuthorized(kSvc, "Access to Identity '" + route.identityId + "' is forbidden.");
 
   Caller caller{route.poolId, route.identityId, ""};
+  caller.developer = who.isDeveloper();  // no sync trigger for developer writes (spec 3.1)
   // Writes are rate-limited per client address and per pool (docs/security.md).
   if (ctx_.limiter && (route.op == SyncOp::kUpdateRecords || route.op == SyncOp::kDeleteDataset) &&
       (!ctx_.limiter->allowAddress(RateKind::kWrites, request.peer) ||
@@ -142,6 +184,11 @@ ApiResult<Json> SyncApi::perIdentity(const SyncRoute& route, const HttpRequest& 
     return invalid("1 validation error detected: Value '" + route.datasetName +
                    "' at 'datasetName' failed to satisfy constraint: Member must satisfy regular expression pattern: "
                    "[a-zA-Z0-9_.:-]+ and have length between 1 and 128");
+  return caller;
+}
+
+ApiResult<Json> SyncApi::perIdentity(const SyncRoute& route, const HttpRequest& request, const Principal& who) {
+  API_TRY(Caller caller, identityCaller(route, request, who));
   switch (route.op) {
     case SyncOp::kDescribeIdentityUsage: {
       Result<proto::DescribeIdentityUsageResponse> r = ctx_.sync.describeIdentityUsage(caller);
@@ -201,20 +248,8 @@ ApiResult<Json> SyncApi::perIdentity(const SyncRoute& route, const HttpRequest& 
       return out;
     }
     case SyncOp::kUpdateRecords: {
-      API_TRY(Json in, parseObject(request.body));
-      API_TRY(std::optional<std::string> token, getString(in, "SyncSessionToken", true));
-      API_TRY(std::optional<std::string> deviceId, getString(in, "DeviceId"));
-      API_TRY(std::vector<RecordPatch> patches, parsePatches(in));
-      proto::UpdateRecordsRequest req;
-      req.datasetName = route.datasetName;
-      req.syncSessionToken = *token;
-      req.deviceId = deviceId.value_or("");
-      req.patches = std::move(patches);
-      Result<proto::UpdateRecordsResponse> r = ctx_.sync.updateRecords(caller, req);
-      if (!r.isOk()) return fail(r.status());
-      Json records = Json::array();
-      for (const Record& rec : r->records) records.push_back(recordJson(rec));
-      return Json{{"Records", records}};
+      API_TRY(proto::UpdateRecordsRequest req, parseUpdate(route, request));
+      return updateResponse(ctx_.sync.updateRecords(caller, req));
     }
     case SyncOp::kRegisterDevice:
     case SyncOp::kSubscribeToDataset:

@@ -7,9 +7,14 @@
 // deviceSubscriptions is told after each change); tetherd never sends APNs/FCM pushes. Streams
 // (BulkPublish) answer as a pool without streams does (no bulk publish started), while the events
 // and pool configuration settings are stored (Store meta) and returned.
-// Threading: call() blocks on the Store; run it on the identity's strand (or the pool for
-// pool-level operations).
+// UpdateRecords with the identity's own credentials may run the pool's sync trigger
+// (docs/events.md "Sync trigger"): callAsync() answers such a write later, from the identity's
+// strand, once the trigger replied and the batch is committed.
+// Threading: call() and callAsync() block on the Store; run them on the identity's strand (or
+// the pool for pool-level operations).
 #pragma once
+
+#include <functional>
 
 #include "cognito/api_error.h"
 #include "cognito/cognito_context.h"
@@ -23,9 +28,18 @@ class SyncApi {
  public:
   explicit SyncApi(CognitoContext& ctx) : ctx_(ctx) {}
 
+  // Never runs the sync trigger (UpdateRecords is written as if none were set).
   ApiResult<Json> call(const SyncRoute& route, const HttpRequest& request);
+  // The front end's entry: as call(), but UpdateRecords goes through the sync trigger when one
+  // applies. `done` runs exactly once: before this returns, or later on the identity's strand.
+  using Done = std::function<void(ApiResult<Json>)>;
+  void callAsync(const SyncRoute& route, const HttpRequest& request, Done done);
 
  private:
+  // Signature, then the caller's right to the route's pool/identity.
+  ApiResult<Principal> admit(const SyncRoute& route, const HttpRequest& request);
+  // Per-identity checks (identity exists and is enabled, write rate limits, dataset name).
+  ApiResult<Caller> identityCaller(const SyncRoute& route, const HttpRequest& request, const Principal& who);
   ApiResult<Json> perIdentity(const SyncRoute& route, const HttpRequest& request, const Principal& who);
   ApiResult<Json> poolLevel(const SyncRoute& route, const HttpRequest& request);
   ApiResult<Json> poolUsage(const PoolInfo& pool);

@@ -152,9 +152,33 @@ void NativeHandler::onRequest(const std::shared_ptr<Session>& s, proto::Request 
   caller->connection = s->id;
   std::string identityId = caller->identityId;
   pool_.postForIdentity(identityId, [this, s, c = std::move(*caller), rq = std::move(request)]() mutable {
+      if (std::holds_alternative<proto::UpdateRecordsRequest>(rq.body)) return runUpdateRecords(s, c, std::move(rq));
       runDatasetRequest(c, s->id, std::move(rq));
       s->inFlight--;
     });
+}
+
+// UpdateRecords may wait for the pool's sync trigger (docs/events.md "Sync trigger"): the answer
+// and the end of the request's in-flight slot come from the completion, which runs now or later
+// on this identity's strand. The strand is free meanwhile.
+void NativeHandler::runUpdateRecords(const std::shared_ptr<Session>& s, const Caller& caller, proto::Request request) {
+  const uint64_t id = request.id;
+  auto done = [this, s, id](Result<proto::UpdateRecordsResponse> u) {
+    if (u.isOk() && !u->records.empty()) {
+      metrics_.batchesAcceptedTotal++;
+      metrics_.recordsAcceptedTotal += static_cast<int64_t>(u->records.size());
+    } else if (!u.isOk() && u.status().code() == StatusCode::kConflict) {
+      metrics_.conflictsTotal++;
+    }
+    respond(s->id, id, toBody(std::move(u)));
+    s->inFlight--;
+  };
+  try {
+    sync_.updateRecordsAsync(caller, std::get<proto::UpdateRecordsRequest>(std::move(request.body)), done);
+  } catch (const std::exception& e) {
+    // Thrown before the service took the request (it hands `done` on only once it has).
+    done(Status::internal(std::string("internal error: ") + e.what()));
+  }
 }
 
 // The rate limits of docs/security.md, checked on the network thread before any work. A

@@ -71,6 +71,7 @@ class NativeHandler final : public WsHandler, private PushSink {
   void onRequest(const std::shared_ptr<Session>& s, proto::Request request);
   void runIdentityRequest(const std::shared_ptr<Session>& s, proto::Request request);
   void runDatasetRequest(const Caller& caller, ConnId conn, proto::Request request);
+  void runUpdateRecords(const std::shared_ptr<Session>& s, const Caller& caller, proto::Request request);
   // Encodes and sends a response; any thread.
   void respond(ConnId conn, uint64_t id, proto::ResponseBody body);
   Result<proto::SubscribeResponse> subscribe(const Caller& caller, const proto::SubscribeRequest& r);

@@ -41,6 +41,9 @@ size_t onBody(char* data, size_t size, size_t count, void* user) {
     c->tooLarge = true;
     return 0;  // makes curl stop with CURLE_WRITE_ERROR
   }
+  // The whole cap at once: a large cap is a mapping the system backs only as bytes arrive, and
+  // growing by doubling would copy (and briefly hold 1.5x) a large body.
+  if (c->response->body.empty()) c->response->body.reserve(c->maxBody);
   c->response->body.append(data, n);
   return n;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sync/page_token.h"
+#include "sync/sync_service_internal.h"
 #include "tether/limits.h"
 
 namespace tether::server {
@@ -15,6 +16,19 @@ namespace {
 
 // Rows fetched per step when DescribeIdentityUsage walks every dataset row.
 constexpr int kUsageScanChunk = 256;
+
+Status withPrefix(const std::string& prefix, const Status& s) {
+  return Status(s.code(), prefix + s.message());
+}
+
+// Page size from a request's maxResults: 0 = default, above the maximum = the maximum.
+int pageSize(uint32_t requested, uint32_t fallback, uint32_t maximum) {
+  return static_cast<int>(requested == 0 ? fallback : std::min(requested, maximum));
+}
+
+}  // namespace
+
+namespace sync_detail {
 
 OwnerRef ownerOf(const Caller& caller) { return OwnerRef{caller.poolId, caller.identityId}; }
 
@@ -34,10 +48,6 @@ Status validateCaller(const Caller& caller) {
   TETHER_RETURN_IF_ERROR(validateIdentityId(caller.identityId));
   if (!caller.deviceId.empty()) TETHER_RETURN_IF_ERROR(validateDeviceId(caller.deviceId));
   return Status::ok();
-}
-
-Status withPrefix(const std::string& prefix, const Status& s) {
-  return Status(s.code(), prefix + s.message());
 }
 
 Status validatePatches(const std::vector<RecordPatch>& patches) {
@@ -65,12 +75,9 @@ Status validatePatches(const std::vector<RecordPatch>& patches) {
   return Status::ok();
 }
 
-// Page size from a request's maxResults: 0 = default, above the maximum = the maximum.
-int pageSize(uint32_t requested, uint32_t fallback, uint32_t maximum) {
-  return static_cast<int>(requested == 0 ? fallback : std::min(requested, maximum));
-}
+}  // namespace sync_detail
 
-}  // namespace
+using namespace sync_detail;
 
 SyncService::SyncService(Store& store, const SessionTokens& tokens, const Clock& clock)
     : store_(store), tokens_(tokens), clock_(clock) {}
@@ -160,149 +167,6 @@ Result<proto::ListRecordsResponse> SyncService::listRecords(
                                               *row->deletedAtSyncCount > request.lastSyncCount;
   out.syncSessionToken =
       tokens_.issue(caller.poolId, caller.identityId, request.datasetName, clock_.nowMs());
-  return out;
-}
-
-Result<proto::UpdateRecordsResponse> SyncService::updateRecords(
-    const Caller& caller, const proto::UpdateRecordsRequest& request) {
-  TETHER_RETURN_IF_ERROR(validateCaller(caller));
-  TETHER_RETURN_IF_ERROR(validateDatasetName(request.datasetName));
-  if (!request.deviceId.empty()) TETHER_RETURN_IF_ERROR(validateDeviceId(request.deviceId));
-  const int64_t now = clock_.nowMs();
-  const bool conditional = request.ifDatasetSyncCount >= 0;
-  if (request.ifDatasetSyncCount < -1)
-    return Status::invalidArgument("ifDatasetSyncCount must be -1 or a sync count");
-  // A conditional push needs no token: its precondition (checked below, in the transaction) is
-  // stronger than "pulled lately". A token it does carry must still be valid.
-  if ((!conditional || !request.syncSessionToken.empty()) &&
-      (request.syncSessionToken.empty() ||
-       !tokens_.verify(request.syncSessionToken, caller.poolId, caller.identityId,
-                       request.datasetName, now).isOk())) {
-    return Status::invalidArgument("SyncSessionToken not valid for these inputs");
-  }
-  TETHER_RETURN_IF_ERROR(validatePatches(request.patches));
-  if (request.patches.empty()) return proto::UpdateRecordsResponse{};  // D unchanged
-
-  const std::string& writer = !request.deviceId.empty() ? request.deviceId
-                              : !caller.deviceId.empty() ? caller.deviceId
-                                                         : caller.identityId;
-  const OwnerRef owner = ownerOf(caller);
-  std::vector<std::string> keys;
-  keys.reserve(request.patches.size());
-  for (const RecordPatch& p : request.patches) keys.push_back(p.key);
-
-  // The check and the write in one transaction; run again if the database aborted it (a
-  // deadlock between nodes on PostgreSQL): nothing of it was written.
-  struct Applied {
-    int64_t syncCount = 0;
-    std::vector<Record> written;
-  };
-  TETHER_TRY(Applied applied, runWriteTransaction(store_, [&](StoreTransaction& tx) -> Result<Applied> {
-    StoreTransaction* txn = &tx;
-    TETHER_RETURN_IF_ERROR(checkNotRetired(*txn, caller));
-    TETHER_TRY(std::optional<DatasetRow> row, txn->getDataset(owner, request.datasetName));
-    if (conditional) {
-      // The device's picture of the dataset must be current: no write, deletion or merge report
-      // it has not pulled. Otherwise it pulls first (it may have records to apply or conflicts
-      // to resolve), exactly as without the shortcut.
-      const int64_t count = row ? row->syncCount : 0;
-      if (count != request.ifDatasetSyncCount) {
-        return Status::conflict("Dataset " + request.datasetName + " is at SyncCount " +
-                                std::to_string(count) + ", not " +
-                                std::to_string(request.ifDatasetSyncCount) + "; pull first");
-      }
-      TETHER_TRY(std::vector<std::string> merged, txn->listMergedDatasets(owner, request.datasetName));
-      if (!merged.empty())
-        return Status::conflict("Dataset " + request.datasetName + " has merged datasets to report; pull first");
-    }
-    TETHER_TRY(std::vector<Record> current, txn->getRecords(owner, request.datasetName, keys));
-    std::unordered_map<std::string_view, const Record*> byKey;
-    for (const Record& r : current) byKey.emplace(r.key, &r);
-    auto stored = [&byKey](const std::string& key) -> const Record* {
-      auto it = byKey.find(key);
-      return it == byKey.end() ? nullptr : it->second;
-    };
-
-    // 1. Conflicts: every patch must carry the stored record's sync count (0 when none).
-    for (const RecordPatch& p : request.patches) {
-      const Record* cur = stored(p.key);
-      const int64_t curCount = cur != nullptr ? cur->syncCount : 0;
-      if (p.syncCount != curCount) {
-        return Status::conflict("Current SyncCount for: " + p.key + " is: " +
-                                std::to_string(curCount) + " not: " + std::to_string(p.syncCount));
-      }
-    }
-
-    // 2. Limits, on the batch's result and before any write.
-    const bool live = row && row->live;
-    if (!live) {
-      TETHER_TRY(int64_t liveDatasets, txn->countLiveDatasets(owner));
-      if (liveDatasets >= kMaxDatasetsPerIdentity) {
-        return Status::limitExceeded("an identity may have at most " +
-                                     std::to_string(kMaxDatasetsPerIdentity) + " datasets");
-      }
-    }
-    int64_t numRecords = live ? row->numRecords : 0;
-    int64_t bytes = live ? row->dataStorage : 0;
-    for (const RecordPatch& p : request.patches) {
-      const Record* cur = stored(p.key);
-      if (cur != nullptr && cur->value) {
-        numRecords -= 1;
-        bytes -= recordSize(cur->key, *cur->value);
-      }
-      if (p.op == PatchOp::kReplace) {
-        numRecords += 1;
-        bytes += recordSize(p.key, p.value);
-      }
-    }
-    if (numRecords > kMaxRecordsPerDataset) {
-      return Status::limitExceeded("a dataset may hold at most " +
-                                   std::to_string(kMaxRecordsPerDataset) + " records; this call " +
-                                   "would make " + std::to_string(numRecords));
-    }
-    if (bytes > kMaxDatasetBytes) {
-      return Status::limitExceeded("a dataset may hold at most " + std::to_string(kMaxDatasetBytes) +
-                                   " bytes; this call would make " + std::to_string(bytes));
-    }
-
-    // 3. Apply: one new dataset sync count for the whole batch.
-    DatasetRow next = row ? *row : DatasetRow{};
-    next.name = request.datasetName;
-    if (!live) {
-      next.live = true;
-      next.creationMs = now;  // re-creation keeps syncCount and deletedAtSyncCount
-    }
-    next.syncCount += 1;
-    next.lastModifiedMs = now;
-    next.lastModifiedBy = writer;
-    next.numRecords = numRecords;
-    next.dataStorage = bytes;
-
-    std::vector<Record> written;
-    written.reserve(request.patches.size());
-    for (const RecordPatch& p : request.patches) {
-      Record r;
-      r.key = p.key;
-      if (p.op == PatchOp::kReplace) r.value = p.value;
-      r.syncCount = next.syncCount;
-      r.lastModifiedMs = now;
-      r.lastModifiedBy = writer;
-      r.deviceLastModifiedMs = p.deviceLastModifiedMs;
-      written.push_back(std::move(r));
-    }
-    TETHER_RETURN_IF_ERROR(txn->putDataset(owner, next));
-    TETHER_RETURN_IF_ERROR(txn->putRecords(owner, request.datasetName, written));
-    if (commitHook_) TETHER_RETURN_IF_ERROR(commitHook_->batchCommitting(*txn, caller, next, written));
-    TETHER_RETURN_IF_ERROR(txn->commit());
-    return Applied{next.syncCount, std::move(written)};
-  }));
-  std::vector<Record>& written = applied.written;
-  notifyChanged(caller, request.datasetName, applied.syncCount, &written);
-  proto::UpdateRecordsResponse out;
-  if (!request.omitValues) out.records = std::move(written);
-  out.syncCount = applied.syncCount;
-  out.lastModifiedMs = now;
-  out.lastModifiedBy = writer;
   return out;
 }
 
