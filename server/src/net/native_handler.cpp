@@ -245,16 +245,6 @@ void NativeHandler::runDatasetRequest(const Caller& caller, ConnId conn, proto::
           if constexpr (std::is_same_v<T, proto::ListDatasetsRequest>) body = toBody(sync_.listDatasets(caller, r));
           else if constexpr (std::is_same_v<T, proto::DescribeDatasetRequest>) body = toBody(sync_.describeDataset(caller, r));
           else if constexpr (std::is_same_v<T, proto::ListRecordsRequest>) body = toBody(sync_.listRecords(caller, r));
-          else if constexpr (std::is_same_v<T, proto::UpdateRecordsRequest>) {
-            Result<proto::UpdateRecordsResponse> u = sync_.updateRecords(caller, r);
-            if (u.isOk() && !u->records.empty()) {
-              metrics_.batchesAcceptedTotal++;
-              metrics_.recordsAcceptedTotal += static_cast<int64_t>(u->records.size());
-            } else if (!u.isOk() && u.status().code() == StatusCode::kConflict) {
-              metrics_.conflictsTotal++;
-            }
-            body = toBody(std::move(u));
-          }
           else if constexpr (std::is_same_v<T, proto::DeleteDatasetRequest>) body = toBody(sync_.deleteDataset(caller, r));
           else if constexpr (std::is_same_v<T, proto::DescribeIdentityUsageRequest>) body = toBody(sync_.describeIdentityUsage(caller));
           else if constexpr (std::is_same_v<T, proto::SubscribeRequest>) body = toBody(subscribe(caller, r));

@@ -11,8 +11,6 @@
 #include <cerrno>
 #include <cstring>
 
-extern char** environ;
-
 namespace tether::server::outbound {
 namespace {
 
@@ -76,7 +74,11 @@ CommandResult runCommand(const std::vector<std::string>& argv, const std::string
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, argv[0].c_str(), &actions, &attr, args.data(), environ);
+  // A minimal environment, not tetherd's: that may hold database credentials (PGPASSWORD).
+  char path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+  char lang[] = "LANG=C.UTF-8";
+  char* env[] = {path, lang, nullptr};
+  const int rc = ::posix_spawn(&pid, argv[0].c_str(), &actions, &attr, args.data(), env);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {

@@ -4,7 +4,8 @@
 // No shell and no PATH lookup (argv[0] is an absolute path). The child gets its own process
 // group, default signal dispositions and an empty signal mask (tetherd blocks SIGINT/SIGTERM and
 // ignores SIGPIPE), and no file descriptor of tetherd but the three pipes
-// (posix_spawn_file_actions_addclosefrom_np). At the deadline, or when stdout passes its cap, the
+// (posix_spawn_file_actions_addclosefrom_np), and a minimal environment (PATH, LANG) instead of
+// tetherd's, which may hold database credentials. At the deadline, or when stdout passes its cap, the
 // whole group is killed with SIGKILL; the child is always reaped before this returns: no zombies.
 // stderr is kept up to a bound (for the log).
 // Thread-safety: reentrant; blocks the calling thread for at most about `timeout`.
