@@ -77,7 +77,8 @@ struct SyncCallbacks {
   // The sync ended early. Codes: kUnavailable (offline, connection lost, timeout: retry later),
   // kCancelled (a callback returned kStop, or the client closed), kConflict (still conflicting
   // after 3 retries), kLimitExceeded / kInvalidArgument (the server refused the push),
-  // kUnauthenticated, kIOError / kCorruption (local store).
+  // kUnauthenticated, kIOError / kCorruption (local store), kTriggerFailed / kTriggerThrottled
+  // (the pool's sync trigger refused the push; the edits stay dirty).
   std::function<void(Dataset&, const Status&)> onFailure;
   // Conflicting keys of this round. Default: last-writer-wins for all. kStop: nothing of this
   // round is applied or pushed (local edits stay dirty, last sync count unchanged), then
