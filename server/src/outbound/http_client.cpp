@@ -28,6 +28,9 @@ void globalInit() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+// The most reserved for a body up front; a larger cap grows past it by doubling.
+constexpr size_t kReserveBytes = 8 << 20;
+
 struct Collect {
   HttpResponse* response;
   size_t maxBody;
@@ -41,9 +44,10 @@ size_t onBody(char* data, size_t size, size_t count, void* user) {
     c->tooLarge = true;
     return 0;  // makes curl stop with CURLE_WRITE_ERROR
   }
-  // The whole cap at once: a large cap is a mapping the system backs only as bytes arrive, and
-  // growing by doubling would copy (and briefly hold 1.5x) a large body.
-  if (c->response->body.empty()) c->response->body.reserve(c->maxBody);
+  // The whole cap at once (up to kReserveBytes): a large reservation is a mapping the system
+  // backs only as bytes arrive, and growing by doubling would copy (and briefly hold 1.5x) a
+  // large body such as a sync trigger's reply.
+  if (c->response->body.empty()) c->response->body.reserve(std::min(c->maxBody, kReserveBytes));
   c->response->body.append(data, n);
   return n;
 }
