@@ -41,6 +41,7 @@
 #include "events/pg_change_bus.h"
 #include "net/server_metrics.h"
 #include "net/tuning.h"
+#include "push/push_service.h"
 #include "app/open_store.h"
 #include "sync/sync_service.h"
 #include "tether_internal/thread_annotations.h"
@@ -286,6 +287,20 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
     };
   }
   sync.addChangeListener(changes);
+  // Mobile push (docs/events.md "Mobile push"): only with [[push_apps]] in the config.
+  std::unique_ptr<push::PushService> pushService;
+  if (!config.pushApps.empty()) {
+    Result<std::unique_ptr<push::PushService>> started = push::PushService::start(config.pushApps, **store, clock);
+    if (!started.isOk()) {
+      std::cerr << "tetherd: " << started.status() << "\n";
+      bus.reset();
+      pool.join();
+      return 1;
+    }
+    pushService = std::move(started).value();
+    sync.addChangeListener(pushService.get());
+    metrics.moreText = [more = metrics.moreText, p = pushService.get()] { return (more ? more() : "") + p->metricsText(); };
+  }
   // Identity merges (both front ends) tell live-sync subscribers about moved datasets.
   identities.resolver().setChangeListener(changes);
   native.setDeviceStore(store->get());  // Cognito push-sync devices -> live sync (docs/live-sync.md)
@@ -370,6 +385,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   pool.join();              // in-flight requests finish and queue their responses
   (*net)->stop();           // responses are written, connections closed
   net->reset();
+  pushService.reset();      // no more writes to push; queued pushes are not sent
   opened->secrets.reset();
   store->reset();           // database closed
   spdlog::info("stopped");

@@ -13,6 +13,7 @@
 
 #include <toml++/toml.h>
 
+#include "auth/config_push_internal.h"
 #include "auth/ids.h"
 #include "tether/limits.h"
 
@@ -516,6 +517,8 @@ Result<ServerConfig> parseConfig(std::string_view text, std::string_view sourceN
         const toml::table* limits = node.as_table();
         if (limits == nullptr) return ck.wrongType(node, "limits", "a table ([limits])");
         TETHER_RETURN_IF_ERROR(parseLimits(ck, *limits, config.limits));
+      } else if (key == "push_apps") {
+        TETHER_RETURN_IF_ERROR(parsePushApps(node, sourceName, baseDir, config.pushApps));
       } else if (key == "pools") {
         const toml::array* pools = node.as_array();
         if (pools == nullptr) return ck.wrongType(node, "pools", "an array of tables ([[pools]])");

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/config_push.h"
 #include "auth/limits_config.h"
 #include "auth/oidc_verifier.h"
 #include "tether/status.h"
@@ -69,6 +70,7 @@ struct ServerConfig {
   std::vector<PoolConfig> pools;
   std::vector<DeveloperCredential> developerCredentials;  // [[developer_credentials]]
   LimitsConfig limits;                                    // [limits]
+  std::vector<PushAppConfig> pushApps;                    // [[push_apps]] (config_push.h)
 
   bool tlsEnabled() const { return tlsCert.has_value(); }
   // `store`, else "sqlite:<dataDir>".

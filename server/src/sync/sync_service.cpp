@@ -297,7 +297,15 @@ Result<proto::UpdateRecordsResponse> SyncService::updateRecords(
     return Applied{next.syncCount, std::move(written)};
   }));
   std::vector<Record>& written = applied.written;
-  notifyChanged(caller, request.datasetName, applied.syncCount, &written);
+  // Listeners see the writer's device as the request named it (Cognito's UpdateRecords DeviceId,
+  // the native push's deviceId): mobile push skips that device (docs/events.md, "Mobile push").
+  if (!request.deviceId.empty() && request.deviceId != caller.deviceId) {
+    Caller writerCaller = caller;
+    writerCaller.deviceId = request.deviceId;
+    notifyChanged(writerCaller, request.datasetName, applied.syncCount, &written);
+  } else {
+    notifyChanged(caller, request.datasetName, applied.syncCount, &written);
+  }
   proto::UpdateRecordsResponse out;
   if (!request.omitValues) out.records = std::move(written);
   out.syncCount = applied.syncCount;
