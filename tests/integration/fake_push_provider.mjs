@@ -15,7 +15,8 @@
 //
 // Answers by device token prefix: "gone" -> APNs 410 Unregistered / FCM 404 UNREGISTERED;
 // "badtok" -> APNs 400 BadDeviceToken / FCM 400 INVALID_ARGUMENT on message.token; "flaky" ->
-// 503 with Retry-After: 1 the first time, then 200; "slow" -> 200 after 300 ms; else 200.
+// 503 with Retry-After: 1 the first time, then 200; "slow" -> 200 after 300 ms; "huge" -> 200
+// with a 2 MB body; "garbage" -> 400 with a body that is not JSON; else 200.
 //
 // Usage: node fake_push_provider.mjs --cert C --key K --apns-key P8 --fcm-key RSA_PEM --out FILE
 //        [--apns-port N] [--fcm-port N] [--team T] [--key-id K] [--topic B] [--email E] [--project P]
@@ -77,6 +78,13 @@ function readBody(req) {
   });
 }
 
+// The answers to "huge" and "garbage" tokens (bad input for tetherd: bounded, not a dead token).
+function misbehave(res, what) {
+  if (what === 'huge') { res.writeHead(200, { 'content-type': 'application/json' }); res.end('x'.repeat(2 << 20)); return true; }
+  if (what === 'garbage') { res.writeHead(400, { 'content-type': 'application/json' }); res.end('<<<not json'); return true; }
+  return false;
+}
+
 function answer(res, status, body, headers = {}, delayMs = 0) {
   setTimeout(() => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -91,6 +99,8 @@ function behaviour(token) {
   if (token.startsWith('badtok')) return 'badtok';
   if (token.startsWith('flaky') && n === 1) return 'flaky';
   if (token.startsWith('slow')) return 'slow';
+  if (token.startsWith('huge')) return 'huge';
+  if (token.startsWith('garbage')) return 'garbage';
   return 'ok';
 }
 
@@ -117,8 +127,9 @@ const apns = http2.createSecureServer(tls, async (req, res) => {
   if (JSON.stringify(payload.aps) !== '{"content-available":1}') errors.push(`aps ${JSON.stringify(payload.aps)}`);
   checkData(payload.data, errors, false);
   const what = behaviour(token);
-  const status = { gone: 410, badtok: 400, flaky: 503, slow: 200, ok: 200 }[what];
+  const status = { gone: 410, badtok: 400, flaky: 503, slow: 200, ok: 200, huge: 200, garbage: 400 }[what];
   record({ kind: 'apns', token, data: payload.data, jwt: auth.slice(7), status, errors });
+  if (misbehave(res, what)) return;
   if (what === 'gone') return answer(res, 410, { reason: 'Unregistered', timestamp: Date.now() });
   if (what === 'badtok') return answer(res, 400, { reason: 'BadDeviceToken' });
   if (what === 'flaky') return answer(res, 503, { reason: 'ServiceUnavailable' }, { 'retry-after': '1' });
@@ -163,8 +174,9 @@ const fcm = http2.createSecureServer({ ...tls, allowHTTP1: true }, async (req, r
   checkData(msg.data, errors, true);
   const token = typeof msg.token === 'string' ? msg.token : '';
   const what = behaviour(token);
-  const status = { gone: 404, badtok: 400, flaky: 503, slow: 200, ok: 200 }[what];
+  const status = { gone: 404, badtok: 400, flaky: 503, slow: 200, ok: 200, huge: 200, garbage: 400 }[what];
   record({ kind: 'fcm', token, data: msg.data, status, errors });
+  if (misbehave(res, what)) return;
   if (what === 'gone')
     return answer(res, 404, { error: { code: 404, message: 'Requested entity was not found.', status: 'NOT_FOUND',
       details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: 'UNREGISTERED' }] } });

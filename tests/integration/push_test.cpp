@@ -24,6 +24,7 @@
 #include "pg_test_cluster.h"
 #include "signed_sync_client.h"
 #include "tetherd_process.h"
+#include "ws_test_client.h"
 
 namespace tether::testing {
 namespace {
@@ -232,6 +233,9 @@ TEST_P(PushTest, SubscribedDevicesButNotTheWriterGetOneDocumentedPushPerChange) 
   registerAndSubscribe("GCM", "fcm-token-1", "prefs");
   std::string writer = registerAndSubscribe("GCM", "fcm-writer", "prefs");
   registerAndSubscribe("GCM", "fcm-other-dataset", "other");
+  // No application for these platforms in the pool's configuration: counted, not sent.
+  registerAndSubscribe("ADM", "adm-token", "prefs");
+  registerAndSubscribe("APNS_SANDBOX", "sandbox0001", "prefs");
 
   int64_t n = write("prefs", "v1", writer);
   ASSERT_EQ(n, 1);
@@ -264,6 +268,28 @@ TEST_P(PushTest, SubscribedDevicesButNotTheWriterGetOneDocumentedPushPerChange) 
   std::string m = metrics();
   EXPECT_NE(m.find("tether_push_sent_total{provider=\"apns\"} 2"), std::string::npos) << m;
   EXPECT_NE(m.find("tether_push_sent_total{provider=\"fcm\"} 3"), std::string::npos) << m;
+  // Two changes x two devices without an application.
+  EXPECT_NE(m.find("tether_push_dropped_total{provider=\"none\",reason=\"no_app\"} 4"), std::string::npos) << m;
+  EXPECT_TRUE(fake_->pushesTo("adm-token").empty());
+  EXPECT_TRUE(fake_->pushesTo("sandbox0001").empty());
+}
+
+TEST_P(PushTest, ANativeWriteNamingARegisteredDeviceSkipsThatDevice) {
+  std::string apnsDevice = registerAndSubscribe("APNS", "0a0b0c0d", "prefs");
+  registerAndSubscribe("GCM", "fcm-native", "prefs");
+  // libtether with followDeviceSubscriptions pushes as the Cognito DeviceId it presents.
+  auto ws = WsTestClient::connect(server_->url());
+  ASSERT_NE(ws, nullptr);
+  ASSERT_TRUE(ws->loginAs(identityId_).isOk());
+  auto list = ws->callAs<proto::ListRecordsResponse>(proto::ListRecordsRequest{"prefs", 0, 0, ""});
+  ASSERT_TRUE(list.isOk()) << list.status();
+  auto up = ws->callAs<proto::UpdateRecordsResponse>(proto::UpdateRecordsRequest{
+      "prefs", list->syncSessionToken, apnsDevice, {RecordPatch{PatchOp::kReplace, "k", "v", 0, 1}}});
+  ASSERT_TRUE(up.isOk()) << up.status();
+  ASSERT_TRUE(waitUntil([&] { return fake_->pushesTo("fcm-native").size() == 1; }, 10000));
+  expectPush(fake_->pushesTo("fcm-native")[0], "prefs", 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(fake_->pushesTo("0a0b0c0d").empty());
 }
 
 TEST_P(PushTest, ABurstOfWritesIsCoalescedIntoOnePushWithTheLatestSyncCount) {
@@ -285,6 +311,10 @@ TEST_P(PushTest, ABurstOfWritesIsCoalescedIntoOnePushWithTheLatestSyncCount) {
 }
 
 TEST_P(PushTest, TokensTheProviderReportsGoneRemoveTheDevice) {
+  // Bad answers that are not about the token keep the device: a 2 MB body (read up to 64 KB,
+  // then retried), a 400 whose body is not JSON (dropped as rejected).
+  std::string huge = registerAndSubscribe("APNS", "huge0001", "prefs");
+  std::string garbage = registerAndSubscribe("GCM", "garbage-fcm", "prefs");
   std::string apnsGone = registerAndSubscribe("APNS", "gone0001", "prefs");
   std::string fcmGone = registerAndSubscribe("GCM", "gone-fcm", "prefs");
   std::string fcmBad = registerAndSubscribe("GCM", "badtok-fcm", "prefs");
@@ -307,6 +337,13 @@ TEST_P(PushTest, TokensTheProviderReportsGoneRemoveTheDevice) {
   EXPECT_EQ(fake_->pushesTo("gone0001").size(), 1u);
   EXPECT_EQ(fake_->pushesTo("gone-fcm").size(), 1u);
   EXPECT_EQ(fake_->pushesTo("badtok-fcm").size(), 1u);
+  EXPECT_TRUE(waitUntil([&] {
+    std::string m = metrics();
+    return m.find("tether_push_failed_total{provider=\"apns\",reason=\"too_large\"}") != std::string::npos &&
+           m.find("tether_push_dropped_total{provider=\"fcm\",reason=\"rejected\"} 2") != std::string::npos;
+  }, 5000)) << metrics();
+  EXPECT_TRUE(waitUntil([&] { return fake_->pushesTo("huge0001").size() >= 2; }, 5000));  // retried
+  for (const std::string& d : {huge, garbage}) EXPECT_EQ(client_->subscribe("prefs", d).status, 200);
 }
 
 TEST_P(PushTest, AProviderThatIsDownOrBusyDelaysThePushNotTheWrite) {
