@@ -37,7 +37,7 @@ const DATA_KEYS = ['datasetName', 'identityId', 'identityPoolId', 'source', 'syn
 const issuedTokens = new Set();
 const seen = new Map();  // token -> requests so far ("flaky")
 
-function record(entry) { fs.appendFileSync(args.out, JSON.stringify(entry) + '\n'); }
+function record(entry) { fs.appendFileSync(args.out, JSON.stringify({ ...entry, at: Date.now() }) + '\n'); }
 
 function b64json(part, errors, what) {
   try { return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')); }

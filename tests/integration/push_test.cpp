@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
@@ -238,11 +239,17 @@ TEST_P(PushTest, SubscribedDevicesButNotTheWriterGetOneDocumentedPushPerChange) 
   registerAndSubscribe("APNS_SANDBOX", "sandbox0001", "prefs");
 
   int64_t n = write("prefs", "v1", writer);
+  const int64_t writtenMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count();
   ASSERT_EQ(n, 1);
   ASSERT_TRUE(waitUntil([&] { return fake_->pushesTo(apnsToken).size() == 1 && fake_->pushesTo("fcm-token-1").size() == 1; }, 10000))
       << fake_->requests().size() << " requests";
   expectPush(fake_->pushesTo(apnsToken)[0], "prefs", 1);
   expectPush(fake_->pushesTo("fcm-token-1")[0], "prefs", 1);
+  // Figure for docs/events.md: write answered -> request at the provider (first push: includes
+  // the TLS handshakes and, for FCM, the OAuth grant).
+  std::cout << "push latency after the write: APNs " << fake_->pushesTo(apnsToken)[0].value("at", int64_t{0}) - writtenMs
+            << " ms, FCM " << fake_->pushesTo("fcm-token-1")[0].value("at", int64_t{0}) - writtenMs << " ms\n";
   auto oauth = fake_->requests("oauth");
   ASSERT_EQ(oauth.size(), 1u);
   EXPECT_TRUE(oauth[0]["errors"].empty()) << oauth[0].dump();
@@ -253,12 +260,17 @@ TEST_P(PushTest, SubscribedDevicesButNotTheWriterGetOneDocumentedPushPerChange) 
   // A deletion is a change too. DeleteDataset names no device: every subscribed device hears
   // of it, the earlier writer's included; other datasets' devices never hear anything.
   HttpReply del = client_->deleteDataset("prefs");
+  const int64_t deletedMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count();
   ASSERT_EQ(del.status, 200) << del.body.dump();
   ASSERT_TRUE(waitUntil([&] { return fake_->pushesTo(apnsToken).size() == 2 && fake_->pushesTo("fcm-token-1").size() == 2 &&
                                      fake_->pushesTo("fcm-writer").size() == 1; }, 10000));
   expectPush(fake_->pushesTo(apnsToken)[1], "prefs", 2);
   expectPush(fake_->pushesTo("fcm-token-1")[1], "prefs", 2);
   expectPush(fake_->pushesTo("fcm-writer")[0], "prefs", 2);
+  std::cout << "push latency after the deletion (connections warm): APNs "
+            << fake_->pushesTo(apnsToken)[1].value("at", int64_t{0}) - deletedMs << " ms, FCM "
+            << fake_->pushesTo("fcm-token-1")[1].value("at", int64_t{0}) - deletedMs << " ms\n";
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_TRUE(fake_->pushesTo("fcm-other-dataset").empty());
   // The provider credentials are reused: one APNs JWT, one OAuth grant for all of it.
