@@ -16,7 +16,8 @@
 // Answers by device token prefix: "gone" -> APNs 410 Unregistered / FCM 404 UNREGISTERED;
 // "badtok" -> APNs 400 BadDeviceToken / FCM 400 INVALID_ARGUMENT on message.token; "flaky" ->
 // 503 with Retry-After: 1 the first time, then 200; "slow" -> 200 after 300 ms; "huge" -> 200
-// with a 2 MB body; "garbage" -> 400 with a body that is not JSON; else 200.
+// with a 2 MB body; "garbage" -> 400 with a body that is not JSON; "hang" -> no answer ever;
+// else 200.
 //
 // Usage: node fake_push_provider.mjs --cert C --key K --apns-key P8 --fcm-key RSA_PEM --out FILE
 //        [--apns-port N] [--fcm-port N] [--team T] [--key-id K] [--topic B] [--email E] [--project P]
@@ -82,6 +83,7 @@ function readBody(req) {
 function misbehave(res, what) {
   if (what === 'huge') { res.writeHead(200, { 'content-type': 'application/json' }); res.end('x'.repeat(2 << 20)); return true; }
   if (what === 'garbage') { res.writeHead(400, { 'content-type': 'application/json' }); res.end('<<<not json'); return true; }
+  if (what === 'hang') return true;  // never answered
   return false;
 }
 
@@ -101,6 +103,7 @@ function behaviour(token) {
   if (token.startsWith('slow')) return 'slow';
   if (token.startsWith('huge')) return 'huge';
   if (token.startsWith('garbage')) return 'garbage';
+  if (token.startsWith('hang')) return 'hang';
   return 'ok';
 }
 
@@ -127,7 +130,7 @@ const apns = http2.createSecureServer(tls, async (req, res) => {
   if (JSON.stringify(payload.aps) !== '{"content-available":1}') errors.push(`aps ${JSON.stringify(payload.aps)}`);
   checkData(payload.data, errors, false);
   const what = behaviour(token);
-  const status = { gone: 410, badtok: 400, flaky: 503, slow: 200, ok: 200, huge: 200, garbage: 400 }[what];
+  const status = { gone: 410, badtok: 400, flaky: 503, slow: 200, ok: 200, huge: 200, garbage: 400, hang: 0 }[what];
   record({ kind: 'apns', token, data: payload.data, jwt: auth.slice(7), status, errors });
   if (misbehave(res, what)) return;
   if (what === 'gone') return answer(res, 410, { reason: 'Unregistered', timestamp: Date.now() });
@@ -174,7 +177,7 @@ const fcm = http2.createSecureServer({ ...tls, allowHTTP1: true }, async (req, r
   checkData(msg.data, errors, true);
   const token = typeof msg.token === 'string' ? msg.token : '';
   const what = behaviour(token);
-  const status = { gone: 404, badtok: 400, flaky: 503, slow: 200, ok: 200, huge: 200, garbage: 400 }[what];
+  const status = { gone: 404, badtok: 400, flaky: 503, slow: 200, ok: 200, huge: 200, garbage: 400, hang: 0 }[what];
   record({ kind: 'fcm', token, data: msg.data, status, errors });
   if (misbehave(res, what)) return;
   if (what === 'gone')

@@ -398,6 +398,16 @@ TEST_P(PushQueueTest, AProviderThatIsDownOrBusyDelaysThePushNotTheWrite) {
   EXPECT_NE(metrics().find("tether_push_failed_total{provider=\"apns\",reason=\"http_503\"} 1"), std::string::npos);
 }
 
+TEST_P(PushQueueTest, ShutdownDoesNotWaitForAProviderThatNeverAnswers) {
+  registerAndSubscribe("APNS", "hang0001", "prefs");
+  write("prefs", "v1", "");
+  ASSERT_TRUE(waitUntil([&] { return fake_->pushesTo("hang0001").size() == 1; }, 10000));
+  auto start = SteadyClock::now();
+  EXPECT_EQ(server_->stop(), 0);  // SIGTERM; the push in flight is abandoned, not waited out (10 s)
+  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start);
+  EXPECT_LT(elapsed.count(), 3000);
+}
+
 std::string storeName(const ::testing::TestParamInfo<bool>& i) { return i.param ? "postgresql" : "sqlite"; }
 INSTANTIATE_TEST_SUITE_P(Stores, PushTest, ::testing::Values(false, true), storeName);
 INSTANTIATE_TEST_SUITE_P(Stores, PushQueueTest, ::testing::Values(false), storeName);

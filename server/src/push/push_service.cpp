@@ -1,6 +1,7 @@
 #include "push/push_service.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -80,6 +81,9 @@ struct PushService::Impl {
   };
   Worker workers[kProviderCount];
   std::thread dispatcher;
+  // Raised by stop(): a request in flight is abandoned within a second (HttpClient::setCancelFlag)
+  // instead of holding shutdown for its 10 s deadline.
+  std::atomic<bool> cancel{false};
 
   // ---- metrics
   mutable Mutex metricsMu;
@@ -234,6 +238,7 @@ struct PushService::Impl {
   void runWorker(Provider p) {
     Worker& w = workers[p];
     outbound::HttpClient http;  // this thread's own: its HTTP/2 connection stays open between pushes
+    http.setCancelFlag(&cancel);
     while (true) {
       PushKey key;
       PendingPush push;
@@ -337,6 +342,7 @@ struct PushService::Impl {
   }
 
   void stop() {
+    cancel = true;
     {
       MutexLock lock(changesMu);
       stopping = true;

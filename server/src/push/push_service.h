@@ -16,7 +16,8 @@
 // up at its next sync, as with a push the provider itself lost).
 //
 // Threading: datasetChanged() and metricsText() from any thread; the destructor stops and joins
-// the threads (call it before the Store goes away).
+// the threads, abandoning a request in flight within a second (call it before the Store goes
+// away).
 #pragma once
 
 #include <chrono>
