@@ -408,6 +408,26 @@ TEST_P(PushQueueTest, ShutdownDoesNotWaitForAProviderThatNeverAnswers) {
   EXPECT_LT(elapsed.count(), 3000);
 }
 
+// A key tetherd cannot use stops it at start with a message naming the app and the file, rather
+// than failing every push later.
+TEST(PushStartupTest, AnUnusableKeyFileStopsTetherd) {
+  std::filesystem::path dir = makeTempDir("push-start");
+  std::ofstream(dir / "bad.p8") << "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+  std::ofstream(dir / "sa.json") << "{\"project_id\": \"p\"}";
+  const std::string apns = std::string("[[push_apps]]\narn = \"") + kApnsArn +
+                           "\"\nteam_id = \"T\"\nkey_id = \"K\"\nkey_file = \"bad.p8\"\ntopic = \"b\"\n";
+  const std::string fcm = std::string("[[push_apps]]\narn = \"") + kGcmArn + "\"\nservice_account_file = \"sa.json\"\n";
+  for (const auto& [toml, needle] : {std::pair{apns, std::string(kApnsArn)}, {fcm, std::string("client_email is missing")}}) {
+    std::ofstream(dir / "tetherd.toml", std::ios::trunc) << toml;
+    std::string out, err;
+    int rc = TetherdProcess::runTool({"serve", "--config", (dir / "tetherd.toml").string(), "--data-dir",
+                                      (dir / "data").string(), "--listen", "127.0.0.1:0"},
+                                     &out, &err);
+    EXPECT_NE(rc, 0) << out;
+    EXPECT_NE(err.find(needle), std::string::npos) << err;
+  }
+}
+
 std::string storeName(const ::testing::TestParamInfo<bool>& i) { return i.param ? "postgresql" : "sqlite"; }
 INSTANTIATE_TEST_SUITE_P(Stores, PushTest, ::testing::Values(false, true), storeName);
 INSTANTIATE_TEST_SUITE_P(Stores, PushQueueTest, ::testing::Values(false), storeName);

@@ -33,10 +33,12 @@ class ApnsSender final : public PushSender {
 
   // The body sent for `data` (tests and docs).
   static std::string payload(const PushData& data);
+  // The provider token (JWT) the next request carries: the cached one, or a new one when it is
+  // kApnsTokenLifetimeMs old or was dropped after a 403. Public for tests.
+  Result<std::string> providerToken();
 
  private:
   ApnsSender(const PushAppConfig& app, std::unique_ptr<SigningKey> key, const Clock& clock);
-  Result<std::string> providerToken();  // the cached JWT, renewed when due
 
   PushAppConfig app_;
   std::unique_ptr<SigningKey> key_;
