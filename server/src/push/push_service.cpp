@@ -276,6 +276,7 @@ struct PushService::Impl {
     {
       MutexLock lock(w.mu);
       auto it = w.pushes.find(key);  // still there: only this thread erases
+      if (it == w.pushes.end()) return;
       PendingPush& cur = it->second;
       cur.inFlight = false;
       const bool newer = cur.syncCount > attempt.syncCount;  // a change arrived while it was sent
