@@ -26,6 +26,15 @@ class ManualClock final : public Clock {
   int64_t now = 1'700'000'000'000;
 };
 
+// A temp directory removed at the end of the test.
+struct TempDir {
+  std::filesystem::path path;
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
 std::filesystem::path tempDir() {
   const char* root = std::getenv("TETHER_TEST_TMP");
   std::filesystem::path base = root != nullptr && *root != '\0' ? root : "/tmp";
@@ -71,7 +80,8 @@ TEST(PushAppPlatformTest, ReadsThePlatformOfAnSnsApplicationArn) {
 }
 
 TEST(ApnsSenderTest, ProviderTokenIsReusedFor40MinutesThenRenewed) {
-  std::filesystem::path dir = tempDir();
+  TempDir tmp{tempDir()};
+  const std::filesystem::path& dir = tmp.path;
   Result<std::string> pem = SigningKey::newPem();
   ASSERT_TRUE(pem.isOk());
   std::ofstream(dir / "AuthKey.p8") << *pem;
@@ -98,7 +108,8 @@ TEST(ApnsSenderTest, ProviderTokenIsReusedFor40MinutesThenRenewed) {
 }
 
 TEST(ApnsSenderTest, KeyFileMustBeAReadableP256Key) {
-  std::filesystem::path dir = tempDir();
+  TempDir tmp{tempDir()};
+  const std::filesystem::path& dir = tmp.path;
   ManualClock clock;
   auto missing = ApnsSender::create(apnsApp(dir / "nope.p8"), clock);
   EXPECT_EQ(missing.status().code(), StatusCode::kIOError);
@@ -108,7 +119,8 @@ TEST(ApnsSenderTest, KeyFileMustBeAReadableP256Key) {
 }
 
 TEST(FcmSenderTest, ServiceAccountFileIsChecked) {
-  std::filesystem::path dir = tempDir();
+  TempDir tmp{tempDir()};
+  const std::filesystem::path& dir = tmp.path;
   ManualClock clock;
   PushAppConfig app;
   app.arn = "arn:aws:sns:us-east-1:1:app/GCM/a";
