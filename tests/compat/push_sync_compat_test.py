@@ -1,7 +1,8 @@
 """boto3 against the real tetherd: Cognito push sync (RegisterDevice, SubscribeToDataset,
-UnsubscribeFromDataset). Devices and subscriptions are stored per identity; tetherd sends no
-mobile push, they drive live-sync notifications on native connections presenting the DeviceId
-(tests/integration/device_subscriptions_test.cpp covers that part). Happy paths, the same
+UnsubscribeFromDataset). Devices and subscriptions are stored per identity; they drive mobile
+push when the pool and [[push_apps]] configure it (tests/integration/push_test.cpp) and live-sync
+notifications on native connections presenting the DeviceId
+(tests/integration/device_subscriptions_test.cpp). Happy paths, the same
 DeviceId for the same platform + token, errors with their codes and HTTP statuses, identity
 isolation, and that the stored subscriptions survive a tetherd restart.
 """

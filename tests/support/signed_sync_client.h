@@ -20,6 +20,11 @@ class SignedSyncClient {
 
   // GetCredentialsForIdentity for a guest identity; false if it failed.
   bool fetchCredentials();
+  // Sign with a long-term developer credential ([[developer_credentials]]) instead: no session
+  // token, so the developer-only operations (SetIdentityPoolConfiguration, ...) are allowed.
+  void useDeveloperCredentials(const std::string& accessKeyId, const std::string& secretKey) {
+    creds_ = {accessKeyId, secretKey, ""};
+  }
 
   HttpReply registerDevice(const std::string& platform, const std::string& token);
   HttpReply subscribe(const std::string& dataset, const std::string& deviceId);

@@ -44,6 +44,7 @@
 #include "net/server_metrics.h"
 #include "outbound/trigger_executor.h"
 #include "net/tuning.h"
+#include "push/push_service.h"
 #include "app/open_store.h"
 #include "sync/sync_service.h"
 #include "tether_internal/thread_annotations.h"
@@ -316,6 +317,20 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   metrics.moreText = [more = std::move(metrics.moreText), t = &triggers] {
     return (more ? more() : std::string()) + t->metricsText();
   };
+  // Mobile push (docs/events.md "Mobile push"): only with [[push_apps]] in the config.
+  std::unique_ptr<push::PushService> pushService;
+  if (!config.pushApps.empty()) {
+    Result<std::unique_ptr<push::PushService>> started = push::PushService::start(config.pushApps, **store, clock);
+    if (!started.isOk()) {
+      std::cerr << "tetherd: " << started.status() << "\n";
+      bus.reset();
+      pool.join();
+      return 1;
+    }
+    pushService = std::move(started).value();
+    sync.addChangeListener(pushService.get());
+    metrics.moreText = [more = metrics.moreText, p = pushService.get()] { return (more ? more() : "") + p->metricsText(); };
+  }
   // Identity merges (both front ends) tell live-sync subscribers about moved datasets.
   identities.resolver().setChangeListener(changes);
   native.setDeviceStore(store->get());  // Cognito push-sync devices -> live sync (docs/live-sync.md)
@@ -401,6 +416,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   pool.join();              // in-flight requests finish and queue their responses
   (*net)->stop();           // responses are written, connections closed
   net->reset();
+  pushService.reset();      // no more writes to push; queued pushes are not sent
   opened->secrets.reset();
   store->reset();           // database closed
   spdlog::info("stopped");

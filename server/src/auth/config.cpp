@@ -14,6 +14,7 @@
 #include <toml++/toml.h>
 
 #include "auth/config_triggers_internal.h"
+#include "auth/config_push_internal.h"
 #include "auth/ids.h"
 #include "tether/limits.h"
 
@@ -532,6 +533,8 @@ Result<ServerConfig> parseConfig(std::string_view text, std::string_view sourceN
         const toml::array* triggers = node.as_array();
         if (triggers == nullptr) return ck.wrongType(node, "sync_triggers", "an array of tables ([[sync_triggers]])");
         TETHER_RETURN_IF_ERROR(parseSyncTriggers(*triggers, sourceName, baseDir, config.syncTriggers));
+      } else if (key == "push_apps") {
+        TETHER_RETURN_IF_ERROR(parsePushApps(node, sourceName, baseDir, config.pushApps));
       } else if (key == "pools") {
         const toml::array* pools = node.as_array();
         if (pools == nullptr) return ck.wrongType(node, "pools", "an array of tables ([[pools]])");

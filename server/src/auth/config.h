@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "auth/config_triggers.h"
+#include "auth/config_push.h"
 #include "auth/limits_config.h"
 #include "auth/oidc_verifier.h"
 #include "tether/status.h"
@@ -74,6 +75,7 @@ struct ServerConfig {
   std::vector<DeveloperCredential> developerCredentials;  // [[developer_credentials]]
   LimitsConfig limits;                                    // [limits]
   std::vector<SyncTriggerConfig> syncTriggers;            // [[sync_triggers]] (config_triggers.h)
+  std::vector<PushAppConfig> pushApps;                    // [[push_apps]] (config_push.h)
 
   bool tlsEnabled() const { return tlsCert.has_value(); }
   // `store`, else "sqlite:<dataDir>".

@@ -69,6 +69,11 @@ size_t onHeader(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
+int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* cancel = static_cast<const std::atomic<bool>*>(user);
+  return cancel->load() ? 1 : 0;  // non-zero: CURLE_ABORTED_BY_CALLBACK
+}
+
 HttpFailure classify(CURLcode code) {
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -97,6 +102,7 @@ std::string_view httpFailureName(HttpFailure failure) {
     case HttpFailure::kUnreachable: return "unreachable";
     case HttpFailure::kTooLarge: return "too_large";
     case HttpFailure::kBadRequest: return "bad_request";
+    case HttpFailure::kCancelled: return "cancelled";
   }
   return "unknown";
 }
@@ -151,6 +157,17 @@ HttpOutcome HttpClient::send(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &collect);
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, nullptr);  // bodies as sent: the cap is exact
   if (!request.caFile.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, request.caFile.c_str());
+  if (cancel_ != nullptr) {
+    if (cancel_->load()) {
+      curl_slist_free_all(headers);
+      out.failure = HttpFailure::kCancelled;
+      out.error = "cancelled";
+      return out;
+    }
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, onProgress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(cancel_));
+  }
   if (request.http2) {
     const bool tls = request.url.rfind("https://", 0) == 0;
     curl_easy_setopt(curl, CURLOPT_HTTP_VERSION,
@@ -171,7 +188,9 @@ HttpOutcome HttpClient::send(const HttpRequest& request) {
   out.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
   curl_slist_free_all(headers);
   if (code != CURLE_OK) {
-    out.failure = collect.tooLarge ? HttpFailure::kTooLarge : classify(code);
+    out.failure = collect.tooLarge                 ? HttpFailure::kTooLarge
+                  : code == CURLE_ABORTED_BY_CALLBACK ? HttpFailure::kCancelled
+                                                      : classify(code);
     out.error = collect.tooLarge ? "response body larger than " + std::to_string(request.maxResponseBytes) + " bytes"
                                  : curl_easy_strerror(code);
     out.response.body.clear();

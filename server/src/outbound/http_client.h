@@ -12,6 +12,7 @@
 // one per worker. Different clients may be used concurrently.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -55,6 +56,7 @@ enum class HttpFailure {
   kUnreachable,  // DNS, connect, TLS handshake or certificate failure, connection reset
   kTooLarge,     // the response body exceeded maxResponseBytes
   kBadRequest,   // our side: malformed URL, unsupported scheme
+  kCancelled,    // the client's cancel flag was raised (setCancelFlag) while it ran
 };
 
 struct HttpOutcome {
@@ -77,9 +79,16 @@ class HttpClient {
 
   HttpOutcome send(const HttpRequest& request);
 
+  // While `*cancel` is true, requests stop within about a second (libcurl checks it from its
+  // progress callback, at least once a second even when the peer is silent) with kCancelled:
+  // a worker that owns this client can shut down without waiting out a request's deadline.
+  // nullptr (the default) = never. The flag must outlive the client.
+  void setCancelFlag(const std::atomic<bool>* cancel) { cancel_ = cancel; }
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  const std::atomic<bool>* cancel_ = nullptr;
 };
 
 }  // namespace tether::server::outbound

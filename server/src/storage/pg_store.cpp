@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "storage/pg_conn.h"
+#include "storage/pg_device_ops.h"
 #include "storage/pg_schema.h"
 
 namespace tether::server {
@@ -655,6 +656,13 @@ class PgStore final : public Store {
     return out;
   }
 
+  Result<std::vector<DeviceInfo>> listSubscribedDevices(std::string_view p, std::string_view i,
+                                                        std::string_view d) override {
+    return pgListSubscribedDevices(*pool_, p, i, d);  // pg_device_ops.cpp
+  }
+  Status removeDevice(std::string_view p, std::string_view i, std::string_view d) override {
+    return pgRemoveDevice(*pool_, p, i, d);
+  }
   Status moveDevices(std::string_view poolId, std::string_view fromIdentity, std::string_view toIdentity) override {
     TETHER_TRY(PgPool::Lease conn, pool_->acquire());
     return inTransaction(*conn, [&]() -> Status {

@@ -346,6 +346,39 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Result<std::vector<DeviceInfo>> listSubscribedDevices(std::string_view poolId, std::string_view identityId,
+                                                        std::string_view dataset) override {
+    TETHER_TRY(auto lock, lockConnection());
+    TETHER_TRY(Statement st, conn_.db->prepare(
+        "SELECT d.device_id, d.platform, d.push_token, d.created_ms FROM devices d JOIN dataset_subscriptions s"
+        " ON s.pool_id = d.pool_id AND s.identity_id = d.identity_id AND s.device_id = d.device_id"
+        " WHERE d.pool_id = ?1 AND d.identity_id = ?2 AND s.dataset = ?3 ORDER BY d.device_id"));
+    st.bind(1, poolId).bind(2, identityId).bind(3, dataset);
+    std::vector<DeviceInfo> out;
+    while (true) {
+      TETHER_TRY(bool row, st.step());
+      if (!row) break;
+      out.push_back(DeviceInfo{std::string(poolId), std::string(identityId), st.columnText(0), st.columnText(1),
+                               st.columnText(2), st.columnInt64(3)});
+    }
+    return out;
+  }
+
+  Status removeDevice(std::string_view poolId, std::string_view identityId, std::string_view deviceId) override {
+    TETHER_TRY(auto lock, lockConnection());
+    return devicesTxn([&]() -> Status {
+      conn_.mu.assertHeld();  // devicesTxn runs it under `lock`
+      TETHER_RETURN_IF_ERROR(requireDevice(poolId, identityId, deviceId));
+      for (const char* sql : {"DELETE FROM dataset_subscriptions WHERE pool_id = ?1 AND identity_id = ?2 AND device_id = ?3",
+                              "DELETE FROM devices WHERE pool_id = ?1 AND identity_id = ?2 AND device_id = ?3"}) {
+        TETHER_TRY(Statement st, conn_.db->prepare(sql));
+        st.bind(1, poolId).bind(2, identityId).bind(3, deviceId);
+        TETHER_RETURN_IF_ERROR(st.run());
+      }
+      return Status::ok();
+    });
+  }
+
   Status moveDevices(std::string_view poolId, std::string_view fromIdentity, std::string_view toIdentity) override {
     TETHER_TRY(auto lock, lockConnection());
     return devicesTxn([&] {

@@ -82,9 +82,9 @@ struct PoolUsage {
 };
 
 // A push-sync device of an identity (Cognito RegisterDevice). `deviceId` is chosen by tetherd
-// (random); (poolId, identityId, platform, pushToken) is unique. tetherd never sends mobile push:
-// the device's dataset subscriptions drive live-sync notifications on native connections that
-// present its deviceId (docs/live-sync.md).
+// (random); (poolId, identityId, platform, pushToken) is unique. The device's dataset
+// subscriptions drive mobile push (APNs/FCM, docs/events.md "Mobile push") and live-sync
+// notifications on native connections that present its deviceId (docs/live-sync.md).
 struct DeviceInfo {
   std::string poolId;
   std::string identityId;
@@ -162,6 +162,12 @@ class DeviceStore {
   virtual Result<std::vector<std::string>> listDeviceSubscriptions(std::string_view poolId,
                                                                    std::string_view identityId,
                                                                    std::string_view deviceId) = 0;
+  // The devices of the identity subscribed to `dataset`, ordered by deviceId (mobile push).
+  virtual Result<std::vector<DeviceInfo>> listSubscribedDevices(std::string_view poolId, std::string_view identityId,
+                                                                std::string_view dataset) = 0;
+  // Removes the device with its subscriptions (a push token the provider reports as gone).
+  // kNotFound if it is not registered for this identity.
+  virtual Status removeDevice(std::string_view poolId, std::string_view identityId, std::string_view deviceId) = 0;
   // Identity merge: moves every device of `fromIdentity` (with its subscriptions, dataset names
   // unchanged) to `toIdentity`. A device whose (platform, pushToken) `toIdentity` already has is
   // dropped with its subscriptions (the survivor's registration wins). deleteIdentity() removes

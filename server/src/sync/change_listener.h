@@ -17,7 +17,9 @@ struct Caller;
 class ChangeListener {
  public:
   virtual ~ChangeListener() = default;
-  // `writer` is the caller that made the change (its `connection` is excluded from the fan-out).
+  // `writer` is the caller that made the change (its `connection` is excluded from the fan-out);
+  // its `deviceId` is the device the write named (UpdateRecords' DeviceId on either front end,
+  // else the caller's), empty when none: mobile push does not notify that device.
   // `batch`: when the change was one batch of records that took the dataset from
   // syncCount - 1 to syncCount, those records as stored; nullptr otherwise (a deletion, a merge).
   virtual void datasetChanged(const Caller& writer, std::string_view dataset, int64_t syncCount,

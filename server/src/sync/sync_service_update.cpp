@@ -225,7 +225,15 @@ Result<proto::UpdateRecordsResponse> SyncService::writeBatch(const Caller& calle
     TETHER_RETURN_IF_ERROR(txn.commit());
     return Applied{next.syncCount, std::move(written)};
   }));
-  notifyChanged(caller, request.datasetName, applied.syncCount, &applied.written);
+  // Listeners see the writer's device as the request named it (Cognito's UpdateRecords DeviceId,
+  // the native push's deviceId): mobile push skips that device (docs/events.md, "Mobile push").
+  if (!request.deviceId.empty() && request.deviceId != caller.deviceId) {
+    Caller writerCaller = caller;
+    writerCaller.deviceId = request.deviceId;
+    notifyChanged(writerCaller, request.datasetName, applied.syncCount, &applied.written);
+  } else {
+    notifyChanged(caller, request.datasetName, applied.syncCount, &applied.written);
+  }
   proto::UpdateRecordsResponse out;
   // A triggered batch always answers with its records: the trigger may have changed them.
   if (!request.omitValues || expectSyncCount) out.records = std::move(applied.written);

@@ -327,3 +327,68 @@ TEST(ConfigTest, AuthenticationDocExampleParses) {
 
 }  // namespace
 }  // namespace tether::server
+
+namespace tether::server {
+namespace {
+
+// [[push_apps]] (auth/config_push.h): APNs and FCM credentials per SNS platform-application ARN.
+TEST(ConfigPushAppsTest, ApnsAndFcmEntriesParse) {
+  auto c = parseConfig(
+      "[[push_apps]]\n"
+      "arn = \"arn:aws:sns:us-east-1:123456789012:app/APNS_SANDBOX/my-app\"\n"
+      "team_id = \"TEAM\"\nkey_id = \"KEY\"\nkey_file = \"keys/AuthKey.p8\"\ntopic = \"com.example.app\"\n"
+      "[[push_apps]]\n"
+      "arn = \"arn:aws:sns:eu-west-1:123456789012:app/GCM/my-app\"\n"
+      "service_account_file = \"/abs/sa.json\"\nendpoint = \"https://fcm.example/\"\n",
+      "test.toml", "/etc/tether");
+  ASSERT_TRUE(c.isOk()) << c.status();
+  ASSERT_EQ(c->pushApps.size(), 2u);
+  const PushAppConfig& apns = c->pushApps[0];
+  EXPECT_EQ(apns.platform, "APNS_SANDBOX");
+  EXPECT_EQ(apns.teamId, "TEAM");
+  EXPECT_EQ(apns.keyId, "KEY");
+  EXPECT_EQ(apns.keyFile, "/etc/tether/keys/AuthKey.p8");  // relative to the file
+  EXPECT_EQ(apns.topic, "com.example.app");
+  EXPECT_EQ(apns.endpoint, "");  // the default, by platform:
+  EXPECT_EQ(defaultPushEndpoint(apns.platform), "https://api.sandbox.push.apple.com");
+  const PushAppConfig& fcm = c->pushApps[1];
+  EXPECT_EQ(fcm.platform, "GCM");
+  EXPECT_EQ(fcm.serviceAccountFile, "/abs/sa.json");
+  EXPECT_EQ(fcm.endpoint, "https://fcm.example");  // trailing slash dropped
+}
+
+TEST(ConfigPushAppsTest, BadEntriesAreNamedWithTheirLine) {
+  const std::string fcmArn = "arn = \"arn:aws:sns:us-east-1:1:app/GCM/a\"\n";
+  const std::string apnsKeys = "team_id = \"T\"\nkey_id = \"K\"\nkey_file = \"k.p8\"\ntopic = \"b\"\n";
+  struct Case {
+    std::string text, needle;
+  } cases[] = {
+      {"push_apps = 1\n", "push_apps must be an array of tables"},
+      {"[[push_apps]]\n" + fcmArn + "service_account_file = \"s\"\nkey = \"x\"\n", "test.toml:4:7: unknown key 'push_apps.key'"},
+      {"[[push_apps]]\n" + fcmArn + "service_account_file = 5\n", "push_apps.service_account_file must be a string"},
+      {"[[push_apps]]\n" + fcmArn, "needs service_account_file"},
+      {"[[push_apps]]\n" + fcmArn + "service_account_file = \"s\"\nteam_id = \"T\"\n", "team_id does not apply to GCM"},
+      {"[[push_apps]]\narn = \"arn:aws:sns:us-east-1:1:app/APNS/a\"\nteam_id = \"T\"\n", "needs key_id"},
+      {"[[push_apps]]\narn = \"arn:aws:sns:us-east-1:1:app/ADM/a\"\n", "platform ADM is not supported"},
+      {"[[push_apps]]\narn = \"arn:aws:sns:us-east-1:1:topic/x\"\n", "is not an SNS platform application ARN"},
+      {"[[push_apps]]\narn = \"app/GCM/a\"\n", "is not an SNS platform application ARN"},
+      {"[[push_apps]]\narn = \"arn:aws:sns:us-east-1:1:app/GCM/a/b\"\n", "is not an SNS platform application ARN"},
+      {"[[push_apps]]\nservice_account_file = \"s\"\n", "push_apps entry needs arn"},
+      {"[[push_apps]]\n" + fcmArn + "service_account_file = \"\"\n", "must not be empty"},
+      {"[[push_apps]]\n" + fcmArn + "service_account_file = \"s\"\nendpoint = \"ftp://x\"\n", "must be an http:// or https:// URL"},
+      {"[[push_apps]]\n" + fcmArn + "service_account_file = \"s\"\n[[push_apps]]\n" + fcmArn +
+           "service_account_file = \"t\"\n",
+       "appears twice"},
+      {"[[push_apps]]\narn = \"arn:aws:sns:us-east-1:1:app/APNS/a\"\n" + apnsKeys + "service_account_file = \"s\"\n",
+       "service_account_file does not apply to APNS"},
+  };
+  for (const Case& c : cases) {
+    auto r = parseConfig(c.text, "test.toml", "/etc/tether");
+    ASSERT_FALSE(r.isOk()) << c.text;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(c.needle), std::string::npos) << r.status().message() << "\nfor:\n" << c.text;
+  }
+}
+
+}  // namespace
+}  // namespace tether::server

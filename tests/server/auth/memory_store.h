@@ -140,6 +140,10 @@ class MemoryStore final : public Store {
     return notModelled("devices");
   }
   Status moveDevices(std::string_view, std::string_view, std::string_view) override { return notModelled("devices"); }
+  Result<std::vector<DeviceInfo>> listSubscribedDevices(std::string_view, std::string_view, std::string_view) override {
+    return notModelled("devices");
+  }
+  Status removeDevice(std::string_view, std::string_view, std::string_view) override { return notModelled("devices"); }
 
   // ---- auth configuration
   Status putOidcProvider(const OidcProviderRow& provider) override {

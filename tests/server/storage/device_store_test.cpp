@@ -1,7 +1,8 @@
 // Tests of the push-sync device part of the Store (Cognito RegisterDevice, SubscribeToDataset,
 // UnsubscribeFromDataset) on both backends: same token -> same DeviceId, identity
 // isolation, idempotent subscribe, not-found cases, limits, eviction of the oldest devices,
-// durability across reopen, identity merge (moveDevices) and deleteIdentity.
+// durability across reopen, identity merge (moveDevices) and deleteIdentity; and for mobile push,
+// the devices subscribed to a dataset (listSubscribedDevices) and removeDevice.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -167,6 +168,45 @@ TEST_P(DeviceStoreTest, DeleteIdentityRemovesItsDevices) {
   EXPECT_EQ(subs(kBob, "b"), std::vector<std::string>{"prefs"});
   // A new identity with the same ID (not possible in practice) would start without devices.
   EXPECT_EQ(*reg(kAlice, "a2", "GCM", "t"), "a2");
+}
+
+TEST_P(DeviceStoreTest, ListSubscribedDevicesNamesExactlyTheIdentitysSubscribers) {
+  ASSERT_TRUE(reg(kAlice, "a2", "APNS", "apns-tok").isOk());
+  ASSERT_TRUE(reg(kAlice, "a1", "GCM", "gcm-tok", 50).isOk());
+  ASSERT_TRUE(reg(kAlice, "a3", "GCM", "other").isOk());
+  ASSERT_TRUE(reg(kBob, "b1", "GCM", "bob-tok").isOk());
+  for (const char* d : {"a1", "a2"}) ASSERT_TRUE(store_->subscribeDevice(kPool, kAlice, d, "prefs", kMaxSubs).isOk());
+  ASSERT_TRUE(store_->subscribeDevice(kPool, kAlice, "a3", "other", kMaxSubs).isOk());
+  ASSERT_TRUE(store_->subscribeDevice(kPool, kBob, "b1", "prefs", kMaxSubs).isOk());
+  auto devices = store_->listSubscribedDevices(kPool, kAlice, "prefs");
+  ASSERT_TRUE(devices.isOk()) << devices.status();
+  ASSERT_EQ(devices->size(), 2u);
+  EXPECT_EQ((*devices)[0], (DeviceInfo{kPool, kAlice, "a1", "GCM", "gcm-tok", 50}));
+  EXPECT_EQ((*devices)[1], (DeviceInfo{kPool, kAlice, "a2", "APNS", "apns-tok", 100}));
+  EXPECT_TRUE(store_->listSubscribedDevices(kPool, kAlice, "nobody")->empty());
+  EXPECT_TRUE(store_->listSubscribedDevices("local:00000000-0000-0000-0000-0000000000bb", kAlice, "prefs")->empty());
+}
+
+TEST_P(DeviceStoreTest, RemoveDeviceTakesItsSubscriptionsAndNothingElse) {
+  ASSERT_TRUE(reg(kAlice, "gone", "GCM", "dead-token").isOk());
+  ASSERT_TRUE(reg(kAlice, "kept", "GCM", "live-token").isOk());
+  ASSERT_TRUE(reg(kBob, "gone", "GCM", "dead-token").isOk());  // same ID and token, other identity
+  for (const char* ds : {"prefs", "other"}) {
+    ASSERT_TRUE(store_->subscribeDevice(kPool, kAlice, "gone", ds, kMaxSubs).isOk());
+    ASSERT_TRUE(store_->subscribeDevice(kPool, kAlice, "kept", ds, kMaxSubs).isOk());
+  }
+  ASSERT_TRUE(store_->subscribeDevice(kPool, kBob, "gone", "prefs", kMaxSubs).isOk());
+  ASSERT_TRUE(store_->removeDevice(kPool, kAlice, "gone").isOk());
+  EXPECT_FALSE(store_->getDevice(kPool, kAlice, "gone")->has_value());
+  EXPECT_TRUE(subs(kAlice, "gone").empty());
+  EXPECT_EQ(subs(kAlice, "kept"), (std::vector<std::string>{"other", "prefs"}));
+  EXPECT_EQ(subs(kBob, "gone"), std::vector<std::string>{"prefs"});
+  EXPECT_EQ(store_->removeDevice(kPool, kAlice, "gone").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->removeDevice(kPool, kAlice, "never").code(), StatusCode::kNotFound);
+  // Durable, and the token can register again (a new DeviceId, as for a new install).
+  reopen();
+  EXPECT_FALSE(store_->getDevice(kPool, kAlice, "gone")->has_value());
+  EXPECT_EQ(*reg(kAlice, "fresh", "GCM", "dead-token"), "fresh");
 }
 
 }  // namespace
