@@ -70,8 +70,8 @@ HttpReply SignedSyncClient::call(const std::string& method, const std::vector<st
   gmtime_r(&now, &utc);
   char amzDate[32];
   std::strftime(amzDate, sizeof amzDate, "%Y%m%dT%H%M%SZ", &utc);
-  std::map<std::string, std::string> lower = {
-      {"host", host()}, {"x-amz-date", amzDate}, {"x-amz-security-token", creds_.sessionToken}};
+  std::map<std::string, std::string> lower = {{"host", host()}, {"x-amz-date", amzDate}};
+  if (!creds_.sessionToken.empty()) lower["x-amz-security-token"] = creds_.sessionToken;
   if (!body.empty()) lower["content-type"] = "application/json";
   sigv4::SigV4Authorization auth;
   auth.accessKeyId = creds_.accessKeyId;
@@ -90,11 +90,12 @@ HttpReply SignedSyncClient::call(const std::string& method, const std::vector<st
   std::string sts = sigv4::stringToSign(amzDate, auth.scope(), *creq);
   std::string signature = sigv4::computeSignature(creds_.secretKey, auth, sts);
   std::map<std::string, std::string> headers = {
-      {"Host", host()}, {"X-Amz-Date", amzDate}, {"X-Amz-Security-Token", creds_.sessionToken},
+      {"Host", host()}, {"X-Amz-Date", amzDate},
       {"Authorization", std::string(sigv4::kSigV4Algorithm) + " Credential=" + auth.accessKeyId + "/" +
                             auth.scope() + ", SignedHeaders=" + auth.signedHeadersText +
                             ", Signature=" + signature}};
   if (!body.empty()) headers["Content-Type"] = "application/json";
+  if (!creds_.sessionToken.empty()) headers["X-Amz-Security-Token"] = creds_.sessionToken;
   std::string path;
   for (const std::string& s : segments) path += "/" + sigv4::uriEncode(s);
   return httpRequest(port_, method, path, headers, body);

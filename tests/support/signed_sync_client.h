@@ -20,6 +20,11 @@ class SignedSyncClient {
 
   // GetCredentialsForIdentity for a guest identity; false if it failed.
   bool fetchCredentials();
+  // Signs with long-term developer credentials instead (no session token): the pool-level
+  // developer operations (SetIdentityPoolConfiguration, BulkPublish, ...).
+  void useDeveloperCredentials(const std::string& accessKeyId, const std::string& secret) {
+    creds_ = {accessKeyId, secret, ""};
+  }
 
   HttpReply registerDevice(const std::string& platform, const std::string& token);
   HttpReply subscribe(const std::string& dataset, const std::string& deviceId);

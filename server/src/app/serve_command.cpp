@@ -42,6 +42,10 @@
 #include "net/server_metrics.h"
 #include "net/tuning.h"
 #include "app/open_store.h"
+#include "storage/pg_leader_lock.h"
+#include "streams/outbox_writer.h"
+#include "streams/publisher.h"
+#include "streams/webhook_sink.h"
 #include "sync/sync_service.h"
 #include "tether_internal/thread_annotations.h"
 
@@ -286,6 +290,47 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
     };
   }
   sync.addChangeListener(changes);
+  // Cognito Streams (docs/events.md): records go to the outbox inside each write's transaction;
+  // one publisher (the lease holder, on a shared store) hands them to the configured sinks.
+  streams::OutboxWriter outboxWriter(config.streams.maxRecords, clock);
+  sync.setCommitHook(&outboxWriter);
+  std::unique_ptr<PgLeaderLock> publisherLease;
+  std::function<bool()> mayPublish;
+  if (shared) {
+    // Any constant: the advisory lock of the stream publisher ("tether" + 2).
+    publisherLease = std::make_unique<PgLeaderLock>(storeUrl->conninfo, 7310575183440880642);
+    mayPublish = [l = publisherLease.get()] { return l->held(); };
+  }
+  streams::Publisher publisher(**store, clock,
+                               streams::PublisherOptions{config.streams.retryInitialMs, config.streams.retryMaxMs,
+                                                         config.streams.pollIntervalMs},
+                               mayPublish);
+  for (const StreamConfig& sc : config.streams.streams) {
+    if (sc.sink == "webhook") {
+      publisher.addSink(sc.name, std::make_unique<streams::WebhookSink>(sc.name, sc.webhook));
+    } else {
+      // TODO(lead, at merge): kinesis -> makeKinesisSink(sc.kinesisToml) (streams/kinesis_sink.h).
+      std::cerr << "tetherd: stream " << sc.name << ": sink \"" << sc.sink << "\" is not available in this build\n";
+      pool.join();
+      return 1;
+    }
+  }
+  sync.addChangeListener(&publisher);
+  {
+    std::function<std::string()> before = std::move(metrics.moreText);
+    metrics.moreText = [before, &publisher, &outboxWriter] {
+      std::string out = before ? before() : std::string();
+      out += publisher.metricsText();
+      out += "# HELP tether_stream_outbox_refused_total Writes refused because the stream outbox was full.\n"
+             "# TYPE tether_stream_outbox_refused_total counter\n"
+             "tether_stream_outbox_refused_total " + std::to_string(outboxWriter.refusedFull()) + "\n";
+      out += "# HELP tether_stream_records_written_total Stream records written to the outbox.\n"
+             "# TYPE tether_stream_records_written_total counter\n"
+             "tether_stream_records_written_total " + std::to_string(outboxWriter.written()) + "\n";
+      return out;
+    };
+  }
+  publisher.start();
   // Identity merges (both front ends) tell live-sync subscribers about moved datasets.
   identities.resolver().setChangeListener(changes);
   native.setDeviceStore(store->get());  // Cognito push-sync devices -> live sync (docs/live-sync.md)
@@ -370,6 +415,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   pool.join();              // in-flight requests finish and queue their responses
   (*net)->stop();           // responses are written, connections closed
   net->reset();
+  publisher.stop();         // undelivered records stay in the outbox for the next start
   opened->secrets.reset();
   store->reset();           // database closed
   spdlog::info("stopped");

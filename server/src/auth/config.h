@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/config_streams.h"
 #include "auth/limits_config.h"
 #include "auth/oidc_verifier.h"
 #include "tether/status.h"
@@ -69,6 +70,7 @@ struct ServerConfig {
   std::vector<PoolConfig> pools;
   std::vector<DeveloperCredential> developerCredentials;  // [[developer_credentials]]
   LimitsConfig limits;                                    // [limits]
+  StreamsConfig streams;                                  // [outbox], [[streams]] (config_streams.h)
 
   bool tlsEnabled() const { return tlsCert.has_value(); }
   // `store`, else "sqlite:<dataDir>".

@@ -1,0 +1,391 @@
+// Cognito Streams through a real tetherd (docs/events.md, "Cognito Streams"), on SQLite and on
+// PostgreSQL: stream records delivered by the webhook sink to a receiver the test runs, checked
+// field by field against spec cognito-compat.md 5.2; order per dataset; a deletion record; a
+// webhook answering 500 while writes keep succeeding, the records waiting (depth and retries in
+// /metrics) and the outbox bound refusing writes (TooManyRequestsException) until it drains;
+// kill -9 with undelivered records, then every record delivered after the restart; and the
+// records/s the publisher delivers to the webhook.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "http_test_client.h"
+#include "signed_sync_client.h"
+#include "store_backend.h"
+#include "tetherd_process.h"
+
+namespace tether::testing {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr const char* kPool = "us-east-1:5e7ea111-0000-4000-8000-00000000a001";
+constexpr const char* kDevKey = "AKIASTREAMSTEST00001";
+constexpr const char* kDevSecret = "streams-test-secret-0123456789abcdef";
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The webhook receiver: HTTP/1.1 on 127.0.0.1, one request per connection, answers `status`.
+class WebhookReceiver {
+ public:
+  WebhookReceiver() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    ::listen(fd_, 64);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~WebhookReceiver() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  std::atomic<int> status{200};
+
+  std::vector<Json> records() {
+    std::lock_guard<std::mutex> l(mu_);
+    return records_;
+  }
+  size_t count() {
+    std::lock_guard<std::mutex> l(mu_);
+    return records_.size();
+  }
+  std::vector<std::map<std::string, std::string>> headers() {
+    std::lock_guard<std::mutex> l(mu_);
+    return headers_;
+  }
+  int posts() const { return posts_.load(); }
+
+ private:
+  void loop() {
+    while (!stop_) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      serve(c);
+      ::close(c);
+    }
+  }
+  void serve(int c) {
+    std::string in;
+    char buf[65536];
+    size_t headEnd = std::string::npos;
+    size_t want = 0;
+    for (;;) {
+      ssize_t n = ::recv(c, buf, sizeof buf, 0);
+      if (n <= 0) return;
+      in.append(buf, static_cast<size_t>(n));
+      if (headEnd == std::string::npos && (headEnd = in.find("\r\n\r\n")) != std::string::npos) {
+        std::string lower;
+        for (char ch : in.substr(0, headEnd)) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        size_t cl = lower.find("content-length:");
+        want = cl == std::string::npos ? 0 : std::stoul(lower.substr(cl + 15));
+      }
+      if (headEnd != std::string::npos && in.size() >= headEnd + 4 + want) break;
+    }
+    posts_++;
+    const int st = status.load();
+    if (st == 200) {
+      std::map<std::string, std::string> h;
+      size_t pos = in.find("\r\n") + 2;
+      while (pos < headEnd) {
+        size_t eol = in.find("\r\n", pos);
+        std::string line = in.substr(pos, eol - pos);
+        size_t colon = line.find(':');
+        std::string name;
+        for (char ch : line.substr(0, colon)) name += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        h[name] = line.substr(colon + 2);
+        pos = eol + 2;
+      }
+      Json body = Json::parse(in.substr(headEnd + 4, want), nullptr, false);
+      std::lock_guard<std::mutex> l(mu_);
+      headers_.push_back(h);
+      if (body.is_object() && body["records"].is_array())
+        for (const Json& r : body["records"]) records_.push_back(r);
+    }
+    std::string reply = "HTTP/1.1 " + std::to_string(st) + (st == 200 ? " OK" : " Error") +
+                        "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> posts_{0};
+  std::mutex mu_;
+  std::vector<Json> records_;
+  std::vector<std::map<std::string, std::string>> headers_;
+  std::thread thread_;
+};
+
+template <class Pred>
+bool waitFor(Pred pred, int timeoutMs = 15000) {
+  const int64_t end = nowMs() + timeoutMs;
+  while (nowMs() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+class StreamsTest : public StoreBackendFixture {
+ protected:
+  void SetUp() override {
+    StoreBackendFixture::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    dir_ = makeTempDir("streams-it");
+  }
+
+  void TearDown() override {
+    if (HasFailure() && server_) {
+      std::ifstream log(server_->logFile());
+      std::string line, tail;
+      while (std::getline(log, line))
+        if (line.find("streams") != std::string::npos || line.find("level=error") != std::string::npos)
+          tail += line + "\n";
+      std::printf("tetherd log (streams lines):\n%s", tail.substr(tail.size() > 6000 ? tail.size() - 6000 : 0).c_str());
+    }
+    server_.reset();
+    StoreBackendFixture::TearDown();
+  }
+
+  void startServer(int64_t maxRecords = 100000) {
+    std::ofstream cfg(dir_ / "tetherd.toml");
+    cfg << "[[pools]]\nid = \"" << kPool << "\"\nname = \"streams\"\nallow_guests = true\n\n"
+        << "[[developer_credentials]]\naccess_key_id = \"" << kDevKey << "\"\nsecret_access_key = \"" << kDevSecret
+        << "\"\n\n[outbox]\nmax_records = " << maxRecords
+        << "\nretry_initial_ms = 50\nretry_max_ms = 200\npoll_interval_ms = 100\n\n"
+        << "[[streams]]\nname = \"hooked\"\nsink = \"webhook\"\nurl = \"" << receiver_.url()
+        << "\"\nhmac_secret = \"s3cret\"\nbatch_size = 50\n";
+    cfg.close();
+    TetherdOptions o;
+    o.createPool = false;
+    o.logLevel = "info";
+    o.extraArgs = {"--config", (dir_ / "tetherd.toml").string()};
+    if (postgres()) {
+      o.store = cluster_->url(pgSchema_);
+      o.extraArgs.push_back("--issuer");
+      o.extraArgs.push_back("http://tether-streams.test");
+    }
+    server_ = TetherdProcess::start(o);
+    ASSERT_NE(server_, nullptr);
+  }
+
+  HttpReply setStreaming(const std::string& status, const std::string& stream = "hooked") {
+    SignedSyncClient dev(server_->port(), kPool, "");
+    dev.useDeveloperCredentials(kDevKey, kDevSecret);
+    return dev.call("POST", {"identitypools", kPool, "configuration"},
+                    Json{{"CognitoStreams", {{"StreamName", stream}, {"StreamingStatus", status}}}}.dump());
+  }
+
+  std::unique_ptr<SignedSyncClient> identity() {
+    HttpReply r = httpRequest(server_->port(), "POST", "/",
+                              {{"Host", "127.0.0.1"},
+                               {"Content-Type", "application/x-amz-json-1.1"},
+                               {"X-Amz-Target", "AWSCognitoIdentityService.GetId"}},
+                              Json{{"IdentityPoolId", kPool}}.dump());
+    EXPECT_EQ(r.status, 200) << r.raw;
+    auto c = std::make_unique<SignedSyncClient>(server_->port(), kPool, r.body.value("IdentityId", ""));
+    EXPECT_TRUE(c->fetchCredentials());
+    return c;
+  }
+
+  // One UpdateRecords of `patches` on `dataset` (sync counts from a ListRecords first).
+  HttpReply write(SignedSyncClient& c, const std::string& dataset, const std::map<std::string, std::string>& puts,
+                  const std::vector<std::string>& removes = {}) {
+    HttpReply list = c.listRecords(dataset);
+    EXPECT_EQ(list.status, 200) << list.raw;
+    std::map<std::string, int64_t> counts;
+    for (const Json& r : list.body["Records"]) counts[r["Key"]] = r["SyncCount"];
+    Json patches = Json::array();
+    for (const auto& [k, v] : puts)
+      patches.push_back({{"Op", "replace"}, {"Key", k}, {"Value", v}, {"SyncCount", counts[k]},
+                         {"DeviceLastModifiedDate", 1700000000.5}});
+    for (const std::string& k : removes)
+      patches.push_back({{"Op", "remove"}, {"Key", k}, {"SyncCount", counts[k]}});
+    return c.updateRecords(dataset, list.body.value("SyncSessionToken", ""), patches);
+  }
+
+  double metric(const std::string& line) {
+    std::string text = httpGet(server_->port(), "/metrics");
+    size_t at = text.find("\n" + line + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(text.substr(at + line.size() + 2));
+  }
+
+  std::filesystem::path dir_;
+  WebhookReceiver receiver_;
+  std::unique_ptr<TetherdProcess> server_;
+};
+
+TEST_P(StreamsTest, WebhookRecordsMatchTheSpecFieldByFieldInOrderPerDataset) {
+  startServer();
+  auto alice = identity();
+  // Before streaming is enabled nothing is recorded.
+  ASSERT_EQ(write(*alice, "early", {{"k", "v"}}).status, 200);
+  HttpReply cfg = setStreaming("ENABLED");
+  ASSERT_EQ(cfg.status, 200) << cfg.raw;
+  const int64_t before = nowMs();
+  ASSERT_EQ(write(*alice, "prefs", {{"color", "red"}, {"size", "L"}}).status, 200);
+  ASSERT_EQ(write(*alice, "prefs", {{"color", "blue"}}, {"size"}).status, 200);
+  ASSERT_EQ(write(*alice, "other", {{"x", "1"}}).status, 200);
+  ASSERT_EQ(write(*alice, "prefs", {{"color", "green"}}).status, 200);
+  ASSERT_EQ(alice->deleteDataset("other").status, 200);
+  ASSERT_TRUE(waitFor([&] { return receiver_.count() >= 5; })) << receiver_.count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::vector<Json> got = receiver_.records();
+  ASSERT_EQ(got.size(), 5u);
+
+  const std::set<std::string> top = {"identityPoolId", "identityId", "dataSetName", "operation",
+                                     "kinesisSyncRecords", "lastModifiedDate", "payloadType", "syncCount"};
+  const std::set<std::string> rec = {"key", "value", "syncCount", "lastModifiedDate", "deviceLastModifiedDate", "op"};
+  std::map<std::string, std::vector<Json>> byDataset;
+  for (const Json& r : got) {
+    std::set<std::string> names;
+    for (auto it = r.begin(); it != r.end(); ++it) names.insert(it.key());
+    EXPECT_EQ(names, top) << r.dump();
+    EXPECT_EQ(r["identityPoolId"], kPool);
+    EXPECT_EQ(r["identityId"], alice->identityId());
+    EXPECT_EQ(r["payloadType"], "Inline");
+    EXPECT_GE(r["lastModifiedDate"].get<int64_t>(), before - 1000);  // epoch milliseconds
+    for (const Json& k : r["kinesisSyncRecords"]) {
+      std::set<std::string> kn;
+      for (auto it = k.begin(); it != k.end(); ++it) kn.insert(it.key());
+      EXPECT_EQ(kn, rec) << k.dump();
+    }
+    byDataset[r["dataSetName"]].push_back(r);
+  }
+  EXPECT_EQ(byDataset.count("early"), 0u);
+  ASSERT_EQ(byDataset["prefs"].size(), 3u);
+  // Per dataset in commit order.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(byDataset["prefs"][i]["syncCount"], i + 1);
+  const Json& first = byDataset["prefs"][0];
+  EXPECT_EQ(first["operation"], "replace");
+  ASSERT_EQ(first["kinesisSyncRecords"].size(), 2u);
+  EXPECT_EQ(first["kinesisSyncRecords"][0]["key"], "color");
+  EXPECT_EQ(first["kinesisSyncRecords"][0]["value"], "red");
+  EXPECT_EQ(first["kinesisSyncRecords"][0]["op"], "replace");
+  EXPECT_EQ(first["kinesisSyncRecords"][0]["syncCount"], 1);
+  EXPECT_EQ(first["kinesisSyncRecords"][0]["deviceLastModifiedDate"], 1700000000500);
+  const Json& second = byDataset["prefs"][1];
+  bool sawRemove = false;
+  for (const Json& k : second["kinesisSyncRecords"]) {
+    if (k["key"] == "size") {
+      sawRemove = true;
+      EXPECT_EQ(k["op"], "remove");
+      EXPECT_TRUE(k["value"].is_null());
+    }
+  }
+  EXPECT_TRUE(sawRemove) << second.dump();
+  // The deletion: operation remove, no records, the count the deletion consumed.
+  ASSERT_EQ(byDataset["other"].size(), 2u);
+  EXPECT_EQ(byDataset["other"][1]["operation"], "remove");
+  EXPECT_TRUE(byDataset["other"][1]["kinesisSyncRecords"].empty());
+  EXPECT_EQ(byDataset["other"][1]["syncCount"], 2);
+  // Signed, and named.
+  for (const auto& h : receiver_.headers()) {
+    EXPECT_TRUE(h.count("x-tether-signature")) << "no signature header";
+    EXPECT_EQ(h.count("x-tether-stream") ? h.at("x-tether-stream") : "", "hooked");
+  }
+  // Streaming off: writes record nothing.
+  ASSERT_EQ(setStreaming("DISABLED").status, 200);
+  ASSERT_EQ(write(*alice, "prefs", {{"color", "pink"}}).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(receiver_.count(), 5u);
+}
+
+TEST_P(StreamsTest, SinkDownWritesSucceedBoundRefusesKill9ThenAllDeliveredAfterRestart) {
+  startServer(/*maxRecords=*/40);
+  ASSERT_EQ(setStreaming("ENABLED").status, 200);
+  receiver_.status = 500;
+  auto bob = identity();
+  // 40 writes over 4 datasets while the webhook answers 500: all accepted, all waiting.
+  for (int i = 0; i < 40; ++i) {
+    HttpReply r = write(*bob, "ds" + std::to_string(i % 4), {{"n", std::to_string(i)}});
+    ASSERT_EQ(r.status, 200) << i << " " << r.raw;
+  }
+  ASSERT_TRUE(waitFor([&] { return metric("tether_stream_outbox_depth") == 40; })) << metric("tether_stream_outbox_depth");
+  ASSERT_TRUE(waitFor([&] { return metric("tether_stream_retries_total{stream=\"hooked\",sink=\"webhook\"}") > 0; }));
+  EXPECT_EQ(receiver_.count(), 0u);
+  // The bound: the 41st write is refused, retryably, and nothing of it is written.
+  HttpReply full = write(*bob, "ds0", {{"n", "refused"}});
+  EXPECT_EQ(full.status, 429) << full.raw;
+  EXPECT_NE(full.raw.find("TooManyRequestsException"), std::string::npos) << full.raw;
+  EXPECT_EQ(metric("tether_stream_outbox_refused_total"), 1);
+  HttpReply list = bob->listRecords("ds0");
+  EXPECT_EQ(list.body["DatasetSyncCount"], 10) << list.raw;
+
+  // kill -9 with 40 undelivered records; the webhook recovers; a restart delivers every one.
+  server_->kill9();
+  receiver_.status = 200;
+  ASSERT_TRUE(server_->restart());
+  const int64_t t0 = nowMs();
+  ASSERT_TRUE(waitFor([&] { return receiver_.count() >= 40; })) << receiver_.count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::vector<Json> got = receiver_.records();
+  std::set<std::pair<std::string, int64_t>> distinct;
+  std::map<std::string, int64_t> lastCount;
+  for (const Json& r : got) {
+    distinct.emplace(r["dataSetName"], r["syncCount"]);
+    // Per dataset in order.
+    EXPECT_GT(r["syncCount"].get<int64_t>(), lastCount[r["dataSetName"]]) << r.dump();
+    lastCount[r["dataSetName"]] = r["syncCount"];
+  }
+  EXPECT_EQ(distinct.size(), 40u) << "records lost";
+  // Nothing was ever acknowledged before the kill: no duplicate is allowed here.
+  EXPECT_EQ(got.size(), 40u) << "duplicates";
+  std::printf("[ streams ] 40 records delivered %lld ms after restart\n", static_cast<long long>(nowMs() - t0));
+  // Drained: writes accepted again.
+  ASSERT_TRUE(waitFor([&] { return metric("tether_stream_outbox_depth") == 0; }));
+  EXPECT_EQ(write(*bob, "ds0", {{"n", "after"}}).status, 200);
+}
+
+TEST_P(StreamsTest, PublisherThroughputToTheWebhook) {
+  startServer();
+  ASSERT_EQ(setStreaming("ENABLED").status, 200);
+  receiver_.status = 500;
+  constexpr int kIdentities = 4, kDatasets = 20, kRounds = 3;
+  std::vector<std::unique_ptr<SignedSyncClient>> ids;
+  for (int i = 0; i < kIdentities; ++i) ids.push_back(identity());
+  for (int r = 0; r < kRounds; ++r)
+    for (auto& c : ids)
+      for (int d = 0; d < kDatasets; ++d) ASSERT_EQ(write(*c, "d" + std::to_string(d), {{"r", std::to_string(r)}}).status, 200);
+  const size_t total = kIdentities * kDatasets * kRounds;
+  ASSERT_TRUE(waitFor([&] { return metric("tether_stream_outbox_depth") == total; }));
+  receiver_.status = 200;
+  const int64_t t0 = nowMs();
+  ASSERT_TRUE(waitFor([&] { return receiver_.count() >= total; }, 60000)) << receiver_.count();
+  const int64_t ms = std::max<int64_t>(1, nowMs() - t0 - 200);  // minus at most one backoff
+  std::printf("[ streams ] %s: %zu records delivered to the webhook in %lld ms (%.0f records/s, %d POSTs)\n",
+              postgres() ? "postgres" : "sqlite", total, static_cast<long long>(ms), total * 1000.0 / ms,
+              receiver_.posts());
+}
+
+TETHER_INSTANTIATE_BACKENDS(StreamsTest);
+
+}  // namespace
+}  // namespace tether::testing
