@@ -177,7 +177,8 @@ class StreamsTest : public StoreBackendFixture {
     std::ofstream cfg(dir_ / "tetherd.toml");
     cfg << "[[pools]]\nid = \"" << kPool << "\"\nname = \"streams\"\nallow_guests = true\n\n"
         << "[[developer_credentials]]\naccess_key_id = \"" << kDevKey << "\"\nsecret_access_key = \"" << kDevSecret
-        << "\"\n\n[outbox]\nmax_records = " << maxRecords
+        << "\"\n\n[limits.identity_creation]\nper_address_per_second = 0\nper_pool_per_second = 0\n"
+        << "\n[outbox]\nmax_records = " << maxRecords
         << "\nretry_initial_ms = 50\nretry_max_ms = 200\npoll_interval_ms = 100\n\n"
         << "[[streams]]\nname = \"hooked\"\nsink = \"webhook\"\nurl = \"" << receiver_.url()
         << "\"\nhmac_secret = \"s3cret\"\nbatch_size = 50\n";
@@ -383,6 +384,73 @@ TEST_P(StreamsTest, PublisherThroughputToTheWebhook) {
   std::printf("[ streams ] %s: %zu records delivered to the webhook in %lld ms (%.0f records/s, %d POSTs)\n",
               postgres() ? "postgres" : "sqlite", total, static_cast<long long>(ms), total * 1000.0 / ms,
               receiver_.posts());
+}
+
+// BulkPublish of a pool with 200 identities x 2 datasets: refused while streaming is off;
+// paced by the outbox bound while the webhook is down (IN_PROGRESS, DuplicateRequestException);
+// kill -9 in the middle; after the restart the run resumes and every dataset arrives exactly
+// once; then AlreadyStreamedException.
+TEST_P(StreamsTest, BulkPublishOfManyIdentitiesSurvivesKill9AndRefusesDuplicates) {
+  startServer(/*maxRecords=*/40);
+  SignedSyncClient dev(server_->port(), kPool, "");
+  dev.useDeveloperCredentials(kDevKey, kDevSecret);
+  auto bulk = [&] { return dev.call("POST", {"identitypools", kPool, "bulkpublish"}, ""); };
+  auto details = [&] { return dev.call("POST", {"identitypools", kPool, "getBulkPublishDetails"}, ""); };
+  EXPECT_EQ(details().body.value("BulkPublishStatus", ""), "NOT_STARTED");
+  HttpReply off = bulk();
+  EXPECT_EQ(off.status, 400) << off.raw;
+  EXPECT_NE(off.raw.find("InvalidParameterException"), std::string::npos) << off.raw;
+
+  constexpr int kIdentities = 200;
+  std::set<std::pair<std::string, std::string>> expected;
+  for (int i = 0; i < kIdentities; ++i) {
+    HttpReply r = httpRequest(server_->port(), "POST", "/",
+                              {{"Host", "127.0.0.1"},
+                               {"Content-Type", "application/x-amz-json-1.1"},
+                               {"X-Amz-Target", "AWSCognitoIdentityService.GetId"}},
+                              Json{{"IdentityPoolId", kPool}}.dump());
+    ASSERT_EQ(r.status, 200) << r.raw;
+    SignedSyncClient c(server_->port(), kPool, r.body["IdentityId"]);
+    c.useDeveloperCredentials(kDevKey, kDevSecret);
+    for (const char* ds : {"profile", "scores"}) {
+      ASSERT_EQ(write(c, ds, {{"k", std::to_string(i)}}).status, 200);
+      expected.emplace(c.identityId(), ds);
+    }
+  }
+  receiver_.status = 500;
+  ASSERT_EQ(setStreaming("ENABLED").status, 200);
+  HttpReply started = bulk();
+  ASSERT_EQ(started.status, 200) << started.raw;
+  EXPECT_EQ(started.body["IdentityPoolId"], kPool);
+  HttpReply dup = bulk();
+  EXPECT_EQ(dup.status, 400) << dup.raw;
+  EXPECT_NE(dup.raw.find("DuplicateRequestException"), std::string::npos) << dup.raw;
+  HttpReply d = details();
+  EXPECT_EQ(d.body.value("BulkPublishStatus", ""), "IN_PROGRESS") << d.raw;
+  EXPECT_TRUE(d.body.contains("BulkPublishStartTime")) << d.raw;
+  // Paced: the run stops at half the bound while the webhook is down.
+  ASSERT_TRUE(waitFor([&] { return metric("tether_stream_outbox_depth") == 20; })) << metric("tether_stream_outbox_depth");
+
+  server_->kill9();
+  receiver_.status = 200;
+  ASSERT_TRUE(server_->restart());
+  ASSERT_TRUE(waitFor([&] { return details().body.value("BulkPublishStatus", "") == "SUCCEEDED"; }, 60000))
+      << details().raw;
+  ASSERT_TRUE(waitFor([&] { return receiver_.count() >= expected.size(); }, 30000)) << receiver_.count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::set<std::pair<std::string, std::string>> got;
+  for (const Json& r : receiver_.records()) {
+    got.emplace(r["identityId"], r["dataSetName"]);
+    EXPECT_EQ(r["operation"], "replace");
+    EXPECT_EQ(r["kinesisSyncRecords"].size(), 1u) << r.dump();
+  }
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(receiver_.count(), expected.size()) << "duplicates";
+  d = details();
+  EXPECT_TRUE(d.body.contains("BulkPublishCompleteTime")) << d.raw;
+  HttpReply again = bulk();
+  EXPECT_EQ(again.status, 400) << again.raw;
+  EXPECT_NE(again.raw.find("AlreadyStreamedException"), std::string::npos) << again.raw;
 }
 
 TETHER_INSTANTIATE_BACKENDS(StreamsTest);

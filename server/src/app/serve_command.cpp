@@ -301,10 +301,12 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
     publisherLease = std::make_unique<PgLeaderLock>(storeUrl->conninfo, 7310575183440880642);
     mayPublish = [l = publisherLease.get()] { return l->held(); };
   }
+  streams::BulkPublisher bulkPublisher(**store, clock, config.streams.maxRecords);  // outlives publisher
   streams::Publisher publisher(**store, clock,
                                streams::PublisherOptions{config.streams.retryInitialMs, config.streams.retryMaxMs,
                                                          config.streams.pollIntervalMs},
                                mayPublish);
+  publisher.setBulkPublisher(&bulkPublisher);
   for (const StreamConfig& sc : config.streams.streams) {
     if (sc.sink == "webhook") {
       publisher.addSink(sc.name, std::make_unique<streams::WebhookSink>(sc.name, sc.webhook));

@@ -25,8 +25,10 @@ std::vector<OutboxEntry> readEntries(const PgResult& r) {
 
 }  // namespace
 
-Result<std::optional<std::string>> getMeta(PgConn& conn, std::string_view key) {
-  TETHER_TRY(PgResult r, conn.exec("SELECT value FROM meta WHERE key = $1", {key}));
+Result<std::optional<std::string>> getMeta(PgConn& conn, std::string_view key, bool forUpdate) {
+  TETHER_TRY(PgResult r, conn.exec(forUpdate ? "SELECT value FROM meta WHERE key = $1 FOR UPDATE"
+                                             : "SELECT value FROM meta WHERE key = $1",
+                                   {key}));
   if (r.rows() == 0) return std::optional<std::string>();
   return std::optional<std::string>(r.text(0, 0));
 }

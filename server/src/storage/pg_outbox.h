@@ -16,7 +16,7 @@
 
 namespace tether::server::pg_outbox {
 
-Result<std::optional<std::string>> getMeta(PgConn& conn, std::string_view key);
+Result<std::optional<std::string>> getMeta(PgConn& conn, std::string_view key, bool forUpdate = false);
 Status putMeta(PgConn& conn, std::string_view key, std::string_view value);
 Status append(PgConn& conn, const OutboxEntry& entry, int64_t maxDepth);
 Result<std::vector<OutboxEntry>> list(PgConn& conn, std::string_view stream, int limit);

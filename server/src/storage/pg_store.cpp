@@ -346,6 +346,9 @@ class PgTransaction final : public StoreTransaction {
 
   // Meta, outbox and feed: the statements are in pg_outbox.cpp.
   Result<std::optional<std::string>> getMeta(std::string_view k) override { return track([&] { return pg_outbox::getMeta(*conn_, k); }); }
+  Result<std::optional<std::string>> getMetaForUpdate(std::string_view k) override {
+    return track([&] { return pg_outbox::getMeta(*conn_, k, /*forUpdate=*/true); });
+  }
   Status putMeta(std::string_view k, std::string_view v) override { return track([&] { return pg_outbox::putMeta(*conn_, k, v); }); }
   Status appendOutbox(const OutboxEntry& e, int64_t max) override { return track([&] { return pg_outbox::append(*conn_, e, max); }); }
   Result<std::vector<OutboxEntry>> listOutbox(std::string_view s, int n) override { return track([&] { return pg_outbox::list(*conn_, s, n); }); }

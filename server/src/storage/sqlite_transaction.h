@@ -126,6 +126,7 @@ class SqliteTransaction final : public StoreTransaction {
                         std::string_view winnerId) override;
   // sqlite_outbox.cpp
   Result<std::optional<std::string>> getMeta(std::string_view key) override;
+  Result<std::optional<std::string>> getMetaForUpdate(std::string_view key) override { return getMeta(key); }
   Status putMeta(std::string_view key, std::string_view value) override;
   Status appendOutbox(const OutboxEntry& entry, int64_t maxDepth) override;
   Result<std::vector<OutboxEntry>> listOutbox(std::string_view stream, int limit) override;

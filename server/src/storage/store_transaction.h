@@ -131,6 +131,10 @@ class StoreTransaction {
   // A meta value (AuthConfigStore::getMeta) read inside this transaction: how the CommitHook
   // sees the pool's CognitoStreams setting as committed when the write runs, on any node.
   virtual Result<std::optional<std::string>> getMeta(std::string_view key) = 0;
+  // getMeta that also locks the row until commit (PostgreSQL: FOR UPDATE), so two nodes cannot
+  // both read the old value and both write theirs (BulkPublish state). The row must exist
+  // (AuthConfigStore::putMetaIfAbsent first); SQLite's write transactions are serial already.
+  virtual Result<std::optional<std::string>> getMetaForUpdate(std::string_view key) = 0;
   virtual Status putMeta(std::string_view key, std::string_view value) = 0;
   // Appends `entry` (its seq is assigned) unless the outbox already holds `maxDepth` or more
   // undelivered records: then kTooManyRequests and nothing is written. SQLite keeps the depth

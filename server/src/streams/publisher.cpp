@@ -64,6 +64,7 @@ void Publisher::run() {
     if (leader) {
       if (now - lastStatsMs_ >= kStatsIntervalMs) refreshStats();
       if (now - lastUnconfiguredCheckMs_ >= kUnconfiguredCheckMs) warnUnconfigured();
+      if (bulk_ != nullptr && bulk_->step()) waitMs = 0;
       for (auto& sp : streams_) {
         Stream& s = *sp;
         if (now < s.nextAttemptMs) {
@@ -195,6 +196,15 @@ std::string Publisher::metricsText() const {
            "\"} " + std::to_string(s->retries.load()) + "\n";
   head("tether_stream_publisher_errors_total", "counter", "Outbox reads or deletes that failed.");
   out += "tether_stream_publisher_errors_total " + std::to_string(errors_.load()) + "\n";
+  if (bulk_ != nullptr) {
+    head("tether_stream_bulk_publish_running", "gauge", "BulkPublish jobs in progress (seen by the lease holder).");
+    out += "tether_stream_bulk_publish_running " + std::to_string(bulk_->running()) + "\n";
+    head("tether_stream_bulk_publish_records_total", "counter", "Stream records written by BulkPublish jobs.");
+    out += "tether_stream_bulk_publish_records_total " + std::to_string(bulk_->recordsPublished()) + "\n";
+    head("tether_stream_bulk_publish_finished_total", "counter", "BulkPublish jobs finished, by outcome.");
+    out += "tether_stream_bulk_publish_finished_total{status=\"SUCCEEDED\"} " + std::to_string(bulk_->succeeded()) +
+           "\ntether_stream_bulk_publish_finished_total{status=\"FAILED\"} " + std::to_string(bulk_->failed()) + "\n";
+  }
   head("tether_stream_publisher_active", "gauge", "1 while this node runs the publisher (holds the lease).");
   out += std::string("tether_stream_publisher_active ") + (active_.load() ? "1" : "0") + "\n";
   return out;

@@ -26,6 +26,7 @@
 
 #include "common/clock.h"
 #include "storage/store.h"
+#include "streams/bulk_publisher.h"
 #include "streams/stream_sink.h"
 #include "sync/change_listener.h"
 
@@ -42,6 +43,8 @@ class Publisher final : public ChangeListener {
   Publisher(Store& store, const Clock& clock, PublisherOptions options, std::function<bool()> mayPublish = {});
   ~Publisher() override;
 
+  // Before start(): runs BulkPublish jobs in this thread, on the lease holder (optional).
+  void setBulkPublisher(BulkPublisher* bulk) { bulk_ = bulk; }
   // Before start(): the sink of one stream name.
   void addSink(std::string streamName, std::unique_ptr<StreamSink> sink);
   void start();
@@ -78,6 +81,7 @@ class Publisher final : public ChangeListener {
   const PublisherOptions options_;
   std::function<bool()> mayPublish_;
   std::vector<std::unique_ptr<Stream>> streams_;
+  BulkPublisher* bulk_ = nullptr;
 
   std::mutex mu_;
   std::condition_variable cv_;
