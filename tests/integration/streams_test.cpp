@@ -173,7 +173,7 @@ class StreamsTest : public StoreBackendFixture {
     StoreBackendFixture::TearDown();
   }
 
-  void startServer(int64_t maxRecords = 100000) {
+  void startServer(int64_t maxRecords = 100000, int feedRetentionSeconds = 0) {
     std::ofstream cfg(dir_ / "tetherd.toml");
     cfg << "[[pools]]\nid = \"" << kPool << "\"\nname = \"streams\"\nallow_guests = true\n\n"
         << "[[developer_credentials]]\naccess_key_id = \"" << kDevKey << "\"\nsecret_access_key = \"" << kDevSecret
@@ -182,6 +182,8 @@ class StreamsTest : public StoreBackendFixture {
         << "\nretry_initial_ms = 50\nretry_max_ms = 200\npoll_interval_ms = 100\n\n"
         << "[[streams]]\nname = \"hooked\"\nsink = \"webhook\"\nurl = \"" << receiver_.url()
         << "\"\nhmac_secret = \"s3cret\"\nbatch_size = 50\n";
+    if (feedRetentionSeconds > 0)
+      cfg << "\n[[streams]]\nname = \"pulled\"\nsink = \"feed\"\nretention_seconds = " << feedRetentionSeconds << "\n";
     cfg.close();
     TetherdOptions o;
     o.createPool = false;
@@ -451,6 +453,97 @@ TEST_P(StreamsTest, BulkPublishOfManyIdentitiesSurvivesKill9AndRefusesDuplicates
   HttpReply again = bulk();
   EXPECT_EQ(again.status, 400) << again.raw;
   EXPECT_NE(again.raw.find("AlreadyStreamedException"), std::string::npos) << again.raw;
+}
+
+// The changes feed: read with a cursor, resume after a "disconnect" with no gap and no loss,
+// a long-poll answered promptly when a record arrives, only developer credentials, and a cursor
+// older than the retention window refused with a clear error.
+TEST_P(StreamsTest, ChangesFeedResumesFromCursorLongPollsAndExpiresOldCursors) {
+  startServer(100000, /*feedRetentionSeconds=*/3);
+  ASSERT_EQ(setStreaming("ENABLED", "pulled").status, 200);
+  SignedSyncClient dev(server_->port(), kPool, "");
+  dev.useDeveloperCredentials(kDevKey, kDevSecret);
+  auto feed = [&](int64_t after, int limit, int wait = 0) {
+    return dev.call("GET", {"streams", "pulled", "records"}, "",
+                    {{"after", std::to_string(after)}, {"limit", std::to_string(limit)}, {"wait", std::to_string(wait)}});
+  };
+  auto carol = identity();
+  for (int i = 1; i <= 5; ++i) ASSERT_EQ(write(*carol, "notes", {{"n", std::to_string(i)}}).status, 200);
+  ASSERT_EQ(write(*carol, "todo", {{"t", "x"}}).status, 200);
+  ASSERT_TRUE(waitFor([&] { return feed(0, 1000).body["records"].size() == 6; })) << feed(0, 1000).raw;
+
+  // Page of 4, then resume from its cursor (a new connection each time): 6 records, positions
+  // 1..6 without a gap, each dataset's sync counts in order.
+  HttpReply first = feed(0, 4);
+  ASSERT_EQ(first.status, 200) << first.raw;
+  ASSERT_EQ(first.body["records"].size(), 4u);
+  int64_t cursor = first.body["cursor"];
+  EXPECT_EQ(cursor, 4);
+  HttpReply rest = feed(cursor, 100);
+  ASSERT_EQ(rest.status, 200) << rest.raw;
+  std::vector<Json> all = first.body["records"];
+  for (const Json& r : rest.body["records"]) all.push_back(r);
+  ASSERT_EQ(all.size(), 6u);
+  int64_t notesCount = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(all[i]["position"], static_cast<int64_t>(i + 1));
+    if (all[i]["record"]["dataSetName"] == "notes") {
+      EXPECT_EQ(all[i]["record"]["syncCount"], ++notesCount);
+    }
+  }
+  EXPECT_EQ(notesCount, 5);
+  cursor = rest.body["cursor"];
+  EXPECT_EQ(cursor, 6);
+
+  // Long-poll at the end: answered as soon as a record arrives, well before its 10 s.
+  std::atomic<int64_t> answeredMs{0};
+  HttpReply polled;
+  const int64_t t0 = nowMs();
+  std::thread poller([&] {
+    SignedSyncClient p(server_->port(), kPool, "");
+    p.useDeveloperCredentials(kDevKey, kDevSecret);
+    polled = p.call("GET", {"streams", "pulled", "records"}, "", {{"after", "6"}, {"wait", "10"}});
+    answeredMs = nowMs();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(answeredMs.load(), 0) << "the long-poll did not wait";
+  const int64_t wrote = nowMs();
+  ASSERT_EQ(write(*carol, "todo", {{"t", "y"}}).status, 200);
+  poller.join();
+  ASSERT_EQ(polled.status, 200) << polled.raw;
+  ASSERT_EQ(polled.body["records"].size(), 1u) << polled.raw;
+  EXPECT_EQ(polled.body["records"][0]["position"], 7);
+  EXPECT_LT(answeredMs.load() - wrote, 2000) << "long-poll answered late";
+  std::printf("[ streams ] long-poll answered %lld ms after the write (%lld ms after it began)\n",
+              static_cast<long long>(answeredMs.load() - wrote), static_cast<long long>(answeredMs.load() - t0));
+  // An empty long-poll ends with an empty page at its deadline.
+  HttpReply empty = feed(7, 10, 1);
+  EXPECT_EQ(empty.status, 200) << empty.raw;
+  EXPECT_TRUE(empty.body["records"].empty());
+  EXPECT_EQ(empty.body["cursor"], 7);
+
+  // Only developer credentials: unsigned and identity-signed requests are refused.
+  HttpReply unsigned_ = httpRequest(server_->port(), "GET", "/streams/pulled/records?after=0", {{"Host", "127.0.0.1"}});
+  EXPECT_NE(unsigned_.status, 200) << unsigned_.raw;
+  EXPECT_TRUE(unsigned_.body.is_object() && unsigned_.body.value("records", Json()).is_null()) << unsigned_.raw;
+  HttpReply asIdentity = carol->call("GET", {"streams", "pulled", "records"}, "", {{"after", "0"}});
+  EXPECT_EQ(asIdentity.status, 403) << asIdentity.raw;
+  EXPECT_NE(asIdentity.raw.find("NotAuthorizedException"), std::string::npos);
+  EXPECT_EQ(feed(99, 10).status, 400);  // past the end
+  EXPECT_EQ(dev.call("GET", {"streams", "nope", "records"}, "").status, 404);
+
+  // Past the retention window: the next delivery drops the old records and a cursor below
+  // them gets 410 ExpiredCursorException, never a silent gap.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  ASSERT_EQ(write(*carol, "todo", {{"t", "z"}}).status, 200);
+  ASSERT_TRUE(waitFor([&] { return feed(0, 10).status == 410; })) << feed(0, 10).raw;
+  HttpReply expired = feed(0, 10);
+  EXPECT_NE(expired.raw.find("ExpiredCursorException"), std::string::npos) << expired.raw;
+  EXPECT_NE(expired.raw.find("retention"), std::string::npos) << expired.raw;
+  HttpReply latest = feed(7, 10);
+  ASSERT_EQ(latest.status, 200) << latest.raw;
+  ASSERT_EQ(latest.body["records"].size(), 1u);
+  EXPECT_EQ(latest.body["records"][0]["position"], 8);
 }
 
 TETHER_INSTANTIATE_BACKENDS(StreamsTest);

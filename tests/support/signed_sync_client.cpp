@@ -64,7 +64,7 @@ std::vector<std::string> SignedSyncClient::subscriptionPath(const std::string& d
 }
 
 HttpReply SignedSyncClient::call(const std::string& method, const std::vector<std::string>& segments,
-                               const std::string& body) {
+                               const std::string& body, const std::vector<std::pair<std::string, std::string>>& query) {
   std::time_t now = std::time(nullptr);
   std::tm utc{};
   gmtime_r(&now, &utc);
@@ -85,7 +85,7 @@ HttpReply SignedSyncClient::call(const std::string& method, const std::vector<st
   std::string canonicalUri = sigv4::canonicalUri(segments);
   std::string payloadHash = sigv4::sha256Hex(body);
   Result<std::string> creq = sigv4::canonicalRequest(
-      sigv4::CanonicalInput{method, canonicalUri, "", &lower, payloadHash}, auth);
+      sigv4::CanonicalInput{method, canonicalUri, sigv4::canonicalQuery(query), &lower, payloadHash}, auth);
   if (!creq.isOk()) return {};
   std::string sts = sigv4::stringToSign(amzDate, auth.scope(), *creq);
   std::string signature = sigv4::computeSignature(creds_.secretKey, auth, sts);
@@ -98,6 +98,8 @@ HttpReply SignedSyncClient::call(const std::string& method, const std::vector<st
   if (!creds_.sessionToken.empty()) headers["X-Amz-Security-Token"] = creds_.sessionToken;
   std::string path;
   for (const std::string& s : segments) path += "/" + sigv4::uriEncode(s);
+  for (size_t i = 0; i < query.size(); ++i)
+    path += (i == 0 ? "?" : "&") + sigv4::uriEncode(query[i].first) + "=" + sigv4::uriEncode(query[i].second);
   return httpRequest(port_, method, path, headers, body);
 }
 

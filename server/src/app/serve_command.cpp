@@ -16,6 +16,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include <libwebsockets.h>
@@ -43,6 +44,8 @@
 #include "net/tuning.h"
 #include "app/open_store.h"
 #include "storage/pg_leader_lock.h"
+#include "streams/feed_http.h"
+#include "streams/feed_sink.h"
 #include "streams/outbox_writer.h"
 #include "streams/publisher.h"
 #include "streams/webhook_sink.h"
@@ -307,9 +310,17 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
                                                          config.streams.pollIntervalMs},
                                mayPublish);
   publisher.setBulkPublisher(&bulkPublisher);
+  std::unique_ptr<streams::FeedHttp> feedHttp;  // set before publisher.start()
+  std::set<std::string> feedStreams;
   for (const StreamConfig& sc : config.streams.streams) {
     if (sc.sink == "webhook") {
       publisher.addSink(sc.name, std::make_unique<streams::WebhookSink>(sc.name, sc.webhook));
+    } else if (sc.sink == "feed") {
+      feedStreams.insert(sc.name);
+      publisher.addSink(sc.name, std::make_unique<streams::FeedSink>(**store, clock, sc.name, sc.feed.retentionSeconds,
+                                                                     [&feedHttp](const std::string& stream) {
+                                                                       if (feedHttp) feedHttp->appended(stream);
+                                                                     }));
     } else {
       // TODO(lead, at merge): kinesis -> makeKinesisSink(sc.kinesisToml) (streams/kinesis_sink.h).
       std::cerr << "tetherd: stream " << sc.name << ": sink \"" << sc.sink << "\" is not available in this build\n";
@@ -332,7 +343,6 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
       return out;
     };
   }
-  publisher.start();
   // Identity merges (both front ends) tell live-sync subscribers about moved datasets.
   identities.resolver().setChangeListener(changes);
   native.setDeviceStore(store->get());  // Cognito push-sync devices -> live sync (docs/live-sync.md)
@@ -352,7 +362,11 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
     if (!p.developerProvider.empty()) cognitoContext.developerProviders[p.id] = p.developerProvider;
   cognitoContext.deviceSubscriptions = deviceChanges;
   cognitoContext.limiter = &limiter;
-  cognito::CognitoHttp cognitoHttp(cognitoContext);
+  // The changes feed (docs/events.md) answers /streams/... behind the Cognito APIs.
+  if (!feedStreams.empty())
+    feedHttp = std::make_unique<streams::FeedHttp>(**store, authenticator, pool, clock, feedStreams);
+  publisher.start();
+  cognito::CognitoHttp cognitoHttp(cognitoContext, feedHttp.get());
   OpsHttp ops([i = issuer->get()] { return i->jwksJson(); }, (*issuer)->discoveryJson(), metrics, &cognitoHttp);
 
   NetServerOptions netOptions;
@@ -374,6 +388,8 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   Result<std::unique_ptr<NetServer>> net = NetServer::start(netOptions, native, ops);
   if (!net.isOk()) {
     std::cerr << "tetherd: " << net.status() << "\n";
+    publisher.stop();
+    if (feedHttp) feedHttp->stop();
     pool.join();
     return 1;
   }
@@ -414,6 +430,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   spdlog::info("signal {} received, shutting down", sig);
   native.beginShutdown();   // new requests are refused from here on
   bus.reset();              // no more notices or catch-up passes (they post to the pool)
+  if (feedHttp) feedHttp->stop();  // parked long-polls answered; its hub posts no more
   pool.join();              // in-flight requests finish and queue their responses
   (*net)->stop();           // responses are written, connections closed
   net->reset();

@@ -92,7 +92,7 @@ Status parseStream(const Ck& ck, const toml::node& element, const std::filesyste
       if (p.is_relative() && !baseDir.empty()) p = baseDir / p;
       s.webhook.caFile = p.lexically_normal().string();
     } else if (key == "retention_seconds") {
-      TETHER_TRY(s.feed.retentionSeconds, ck.integer(node, path, 60, int64_t{30} * 86400));
+      TETHER_TRY(s.feed.retentionSeconds, ck.integer(node, path, 1, int64_t{30} * 86400));
     } else if (key == "kinesis") {
       if (node.as_table() == nullptr) return ck.error(node, "streams.kinesis must be a table ([streams.kinesis])");
       kinesis = &node;

@@ -25,7 +25,7 @@ struct WebhookSinkConfig {
 };
 
 struct FeedSinkConfig {
-  int64_t retentionSeconds = 86400;  // records older than this leave the feed (60..30 days)
+  int64_t retentionSeconds = 86400;  // records older than this leave the feed (1 s..30 days)
   friend bool operator==(const FeedSinkConfig&, const FeedSinkConfig&) = default;
 };
 
