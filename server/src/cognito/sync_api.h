@@ -4,9 +4,10 @@
 // otherwise), developer credentials reach every identity and the pool-level operations.
 // Push sync (RegisterDevice, Subscribe/UnsubscribeFromDataset) is stored in the Store and drives
 // live-sync notifications on native connections presenting the DeviceId (CognitoContext::
-// deviceSubscriptions is told after each change); tetherd never sends APNs/FCM pushes. Streams
-// (BulkPublish) answer as a pool without streams does (no bulk publish started), while the events
-// and pool configuration settings are stored (Store meta) and returned.
+// deviceSubscriptions is told after each change); tetherd never sends APNs/FCM pushes. BulkPublish
+// starts a run (sync/bulk_publish.h) that the stream publisher carries out (docs/events.md);
+// the events and pool configuration settings are stored (Store meta) and returned, and the
+// pool's CognitoStreams setting drives the outbox (streams/outbox_writer.h).
 // Threading: call() blocks on the Store; run it on the identity's strand (or the pool for
 // pool-level operations).
 #pragma once

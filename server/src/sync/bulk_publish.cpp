@@ -31,8 +31,24 @@ BulkPublishState decodeBulkPublish(const std::optional<std::string>& text) {
   return s;
 }
 
+namespace {
+
+// The stream of an enabled CognitoStreams configuration, "" otherwise.
+std::string enabledStream(const std::optional<std::string>& configText) {
+  Json config = configText ? Json::parse(*configText, nullptr, false) : Json();
+  if (config.is_object() && config.contains("CognitoStreams") && config["CognitoStreams"].is_object() &&
+      config["CognitoStreams"].value("StreamingStatus", "") == "ENABLED")
+    return config["CognitoStreams"].value("StreamName", "");
+  return "";
+}
+
+}  // namespace
+
 Result<BulkStart> startBulkPublish(Store& store, std::string_view poolId, std::string_view configKey, int64_t nowMs) {
   const std::string key = bulkPublishKey(poolId);
+  // Refused without writing anything when streaming is off (checked again below, locked).
+  TETHER_TRY(std::optional<std::string> config, store.getMeta(configKey));
+  if (enabledStream(config).empty()) return BulkStart::kStreamingDisabled;
   // The row must exist for the transaction to lock it.
   TETHER_RETURN_IF_ERROR(store.putMetaIfAbsent(key, encodeBulkPublish(BulkPublishState{})).status());
   return runWriteTransaction(store, [&](StoreTransaction& txn) -> Result<BulkStart> {
@@ -41,11 +57,7 @@ Result<BulkStart> startBulkPublish(Store& store, std::string_view poolId, std::s
     if (s.status == "IN_PROGRESS") return BulkStart::kDuplicate;
     if (s.status == "SUCCEEDED" && nowMs - s.completeMs < kBulkPublishCooldownMs) return BulkStart::kAlreadyStreamed;
     TETHER_TRY(std::optional<std::string> configText, txn.getMeta(configKey));
-    Json config = configText ? Json::parse(*configText, nullptr, false) : Json();
-    std::string stream;
-    if (config.is_object() && config.contains("CognitoStreams") && config["CognitoStreams"].is_object() &&
-        config["CognitoStreams"].value("StreamingStatus", "") == "ENABLED")
-      stream = config["CognitoStreams"].value("StreamName", "");
+    const std::string stream = enabledStream(configText);
     if (stream.empty()) return BulkStart::kStreamingDisabled;
     BulkPublishState next;
     next.status = "IN_PROGRESS";
