@@ -26,6 +26,7 @@
 #include "signed_sync_client.h"
 #include "store_backend.h"
 #include "tetherd_process.h"
+#include "ws_test_client.h"
 
 namespace tether::testing {
 namespace {
@@ -347,6 +348,18 @@ TEST_P(StreamsTest, SinkDownWritesSucceedBoundRefusesKill9ThenAllDeliveredAfterR
   EXPECT_EQ(full.status, 429) << full.raw;
   EXPECT_NE(full.raw.find("TooManyRequestsException"), std::string::npos) << full.raw;
   EXPECT_EQ(metric("tether_stream_outbox_refused_total"), 1);
+  // The native protocol refuses it too, with the retryable kTooManyRequests.
+  {
+    auto ws = WsTestClient::connect(server_->url());
+    ASSERT_NE(ws, nullptr);
+    ASSERT_TRUE(ws->loginAs(bob->identityId()).isOk());
+    proto::UpdateRecordsRequest up{"ds0", "", "", {RecordPatch{PatchOp::kReplace, "n", "native", 10, 0}}, 10};
+    auto refused = ws->callAs<proto::UpdateRecordsResponse>(up);
+    ASSERT_FALSE(refused.isOk());
+    EXPECT_EQ(refused.status().code(), StatusCode::kTooManyRequests) << refused.status();
+    EXPECT_TRUE(refused.status().isRetryable());
+  }
+  EXPECT_EQ(metric("tether_stream_outbox_refused_total"), 2);
   HttpReply list = bob->listRecords("ds0");
   EXPECT_EQ(list.body["DatasetSyncCount"], 10) << list.raw;
 
