@@ -41,10 +41,16 @@ Status putMeta(PgConn& conn, std::string_view key, std::string_view value) {
 }
 
 Status append(PgConn& conn, const OutboxEntry& e, int64_t maxDepth) {
-  // A bounded count: it walks at most maxDepth index entries, and usually the outbox is nearly
-  // empty. No counter row: every writer of every node would queue on it.
-  TETHER_TRY(PgResult depth, conn.exec("SELECT count(*) FROM (SELECT 1 FROM stream_outbox LIMIT $1) t", {maxDepth}));
-  if (depth.int64(0, 0) >= maxDepth)
+  // No counter row: every writer of every node would queue on it. First the seq range, an upper
+  // bound of the depth from two index ends; only when that reaches the bound, a count that
+  // walks at most maxDepth index entries.
+  TETHER_TRY(PgResult range, conn.exec("SELECT COALESCE(MAX(seq) - MIN(seq) + 1, 0) FROM stream_outbox"));
+  int64_t depth = range.int64(0, 0);
+  if (depth >= maxDepth) {
+    TETHER_TRY(PgResult count, conn.exec("SELECT count(*) FROM (SELECT 1 FROM stream_outbox LIMIT $1) t", {maxDepth}));
+    depth = count.int64(0, 0);
+  }
+  if (depth >= maxDepth)
     return Status::tooManyRequests("the Cognito Streams outbox is full (" + std::to_string(maxDepth) +
                                    " undelivered records); retry later");
   return conn

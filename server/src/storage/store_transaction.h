@@ -138,9 +138,10 @@ class StoreTransaction {
   virtual Status putMeta(std::string_view key, std::string_view value) = 0;
   // Appends `entry` (its seq is assigned) unless the outbox already holds `maxDepth` or more
   // undelivered records: then kTooManyRequests and nothing is written. SQLite keeps the depth
-  // in a trigger-maintained counter; PostgreSQL counts at most maxDepth index entries (no hot
-  // counter row for every writer of every node to queue on), so concurrent writers there may
-  // overshoot the bound by at most their number.
+  // in a trigger-maintained counter; PostgreSQL reads the seq range (two index ends) and only
+  // when that reaches the bound counts at most maxDepth index entries (no hot counter row for
+  // every writer of every node to queue on), so concurrent writers there may overshoot the
+  // bound by at most their number.
   virtual Status appendOutbox(const OutboxEntry& entry, int64_t maxDepth) = 0;
   // The oldest undelivered records of `stream`, by seq, at most `limit`.
   virtual Result<std::vector<OutboxEntry>> listOutbox(std::string_view stream, int limit) = 0;
