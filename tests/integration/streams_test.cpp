@@ -21,6 +21,8 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "http_test_client.h"
 #include "signed_sync_client.h"
@@ -36,6 +38,20 @@ using Json = nlohmann::json;
 constexpr const char* kPool = "us-east-1:5e7ea111-0000-4000-8000-00000000a001";
 constexpr const char* kDevKey = "AKIASTREAMSTEST00001";
 constexpr const char* kDevSecret = "streams-test-secret-0123456789abcdef";
+
+std::string hmacHex(const std::string& key, const std::string& data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), mac, &len);
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += digits[mac[i] >> 4];
+    out += digits[mac[i] & 15];
+  }
+  return out;
+}
 
 int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -128,6 +144,7 @@ class WebhookReceiver {
         pos = eol + 2;
       }
       Json body = Json::parse(in.substr(headEnd + 4, want), nullptr, false);
+      h["@body"] = in.substr(headEnd + 4, want);
       std::lock_guard<std::mutex> l(mu_);
       if (firstOkMs_ == 0) firstOkMs_ = nowMs();
       lastOkMs_ = nowMs();
@@ -318,10 +335,17 @@ TEST_P(StreamsTest, WebhookRecordsMatchTheSpecFieldByFieldInOrderPerDataset) {
   EXPECT_EQ(byDataset["other"][1]["operation"], "remove");
   EXPECT_TRUE(byDataset["other"][1]["kinesisSyncRecords"].empty());
   EXPECT_EQ(byDataset["other"][1]["syncCount"], 2);
-  // Signed, and named.
+  // Signed (X-Tether-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>),
+  // and named.
   for (const auto& h : receiver_.headers()) {
-    EXPECT_TRUE(h.count("x-tether-signature")) << "no signature header";
+    ASSERT_TRUE(h.count("x-tether-signature")) << "no signature header";
+    const std::string& sig = h.at("x-tether-signature");
+    ASSERT_TRUE(sig.starts_with("t=")) << sig;
+    const std::string t = sig.substr(2, sig.find(',') - 2);
+    EXPECT_LT(std::abs(std::stoll(t) - nowMs() / 1000), 60) << sig;
+    EXPECT_EQ(sig.substr(sig.find(",v1=") + 4), hmacHex("s3cret", t + "." + h.at("@body"))) << sig;
     EXPECT_EQ(h.count("x-tether-stream") ? h.at("x-tether-stream") : "", "hooked");
+    EXPECT_EQ(h.count("content-type") ? h.at("content-type") : "", "application/json");
   }
   // Streaming off: writes record nothing.
   ASSERT_EQ(setStreaming("DISABLED").status, 200);
