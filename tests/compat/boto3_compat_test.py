@@ -481,9 +481,21 @@ class SyncApiTest(CognitoTestCase):
         got = dev.get_identity_pool_configuration(IdentityPoolId=SERVER.pool_id)
         self.assertEqual(got['CognitoStreams'], conf['CognitoStreams'])
         self.assertEqual(got['PushSync']['ApplicationArns'], ['arn:aws:sns:us-east-1:123456789012:app/GCM/myapp'])
-        self.assertError('InvalidParameterException', 400, dev.bulk_publish, IdentityPoolId=SERVER.pool_id)
+        # Streaming is ENABLED: BulkPublish starts a run (docs/events.md); the stream 's' has no sink
+        # configured here, so its records wait in the outbox. A second start is refused as AWS does.
         self.assertEqual(dev.get_bulk_publish_details(IdentityPoolId=SERVER.pool_id)['BulkPublishStatus'],
                          'NOT_STARTED')
+        self.assertEqual(dev.bulk_publish(IdentityPoolId=SERVER.pool_id)['IdentityPoolId'], SERVER.pool_id)
+        details = dev.get_bulk_publish_details(IdentityPoolId=SERVER.pool_id)
+        self.assertIn(details['BulkPublishStatus'], ('IN_PROGRESS', 'SUCCEEDED'))
+        self.assertIsInstance(details['BulkPublishStartTime'], datetime.datetime)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            dev.bulk_publish(IdentityPoolId=SERVER.pool_id)
+        self.assertIn(cm.exception.response['Error']['Code'], ('DuplicateRequestException', 'AlreadyStreamedException'))
+        # Streaming off: refused.
+        dev.set_identity_pool_configuration(IdentityPoolId=SERVER.pool_id,
+                                            CognitoStreams={'StreamName': 's', 'StreamingStatus': 'DISABLED'})
+        self.assertError('InvalidParameterException', 400, dev.bulk_publish, IdentityPoolId=SERVER.pool_id)
         usage = dev.describe_identity_pool_usage(IdentityPoolId=SERVER.pool_id)['IdentityPoolUsage']
         self.assertEqual(usage['IdentityPoolId'], SERVER.pool_id)
         listed = dev.list_identity_pool_usage(MaxResults=5)

@@ -30,7 +30,8 @@ class SignedSyncClient {
   HttpReply subscribe(const std::string& dataset, const std::string& deviceId);
   HttpReply unsubscribe(const std::string& dataset, const std::string& deviceId);
   // Any Cognito Sync operation: `segments` of the path (percent-encoded here), signed as boto3.
-  HttpReply call(const std::string& method, const std::vector<std::string>& segments, const std::string& body);
+  HttpReply call(const std::string& method, const std::vector<std::string>& segments, const std::string& body,
+                 const std::vector<std::pair<std::string, std::string>>& query = {});
 
   // The data operations (Cognito Sync ListRecords / UpdateRecords / DeleteDataset), for load
   // generators. `patches` is the RecordPatches JSON array as an SDK sends it.

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include <libwebsockets.h>
@@ -46,6 +47,13 @@
 #include "net/tuning.h"
 #include "push/push_service.h"
 #include "app/open_store.h"
+#include "storage/pg_leader_lock.h"
+#include "streams/feed_http.h"
+#include "streams/feed_sink.h"
+#include "streams/kinesis_sink.h"
+#include "streams/outbox_writer.h"
+#include "streams/publisher.h"
+#include "streams/webhook_sink.h"
 #include "sync/sync_service.h"
 #include "tether_internal/thread_annotations.h"
 
@@ -331,6 +339,67 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
     sync.addChangeListener(pushService.get());
     metrics.moreText = [more = metrics.moreText, p = pushService.get()] { return (more ? more() : "") + p->metricsText(); };
   }
+  // Cognito Streams (docs/events.md): records go to the outbox inside each write's transaction;
+  // one publisher (the lease holder, on a shared store) hands them to the configured sinks.
+  streams::OutboxWriter outboxWriter(config.streams.maxRecords, clock);
+  sync.setCommitHook(&outboxWriter);
+  std::unique_ptr<PgLeaderLock> publisherLease;
+  std::function<bool()> mayPublish;
+  if (shared) {
+    // Any constant: the advisory lock of the stream publisher ("tether" + 2).
+    publisherLease = std::make_unique<PgLeaderLock>(storeUrl->conninfo, 7310575183440880642);
+    mayPublish = [l = publisherLease.get()] { return l->held(); };
+  }
+  streams::BulkPublisher bulkPublisher(**store, clock, config.streams.maxRecords);  // outlives publisher
+  streams::Publisher publisher(**store, clock,
+                               streams::PublisherOptions{config.streams.retryInitialMs, config.streams.retryMaxMs,
+                                                         config.streams.pollIntervalMs},
+                               mayPublish);
+  publisher.setBulkPublisher(&bulkPublisher);
+  std::unique_ptr<streams::FeedHttp> feedHttp;  // set before publisher.start()
+  std::set<std::string> feedStreams;
+  std::vector<const streams::KinesisSink*> kinesisSinks;  // owned by the publisher; for /metrics
+  for (const StreamConfig& sc : config.streams.streams) {
+    if (sc.sink == "webhook") {
+      publisher.addSink(sc.name, std::make_unique<streams::WebhookSink>(sc.name, sc.webhook));
+    } else if (sc.sink == "feed") {
+      feedStreams.insert(sc.name);
+      publisher.addSink(sc.name, std::make_unique<streams::FeedSink>(**store, clock, sc.name, sc.feed.retentionSeconds,
+                                                                     [&feedHttp](const std::string& stream) {
+                                                                       if (feedHttp) feedHttp->appended(stream);
+                                                                     }));
+    } else if (sc.sink == "kinesis") {
+      Result<streams::KinesisSinkOptions> options = streams::kinesisOptionsFromToml(toml::parse(sc.kinesisToml), sc.name);
+      if (!options.isOk()) {
+        std::cerr << "tetherd: stream " << sc.name << ": " << options.status().message() << "\n";
+        pool.join();
+        return 1;
+      }
+      auto sink = std::make_unique<streams::KinesisSink>(std::move(options).value(), clock);
+      kinesisSinks.push_back(sink.get());
+      publisher.addSink(sc.name, std::move(sink));
+    } else {
+      std::cerr << "tetherd: stream " << sc.name << ": sink \"" << sc.sink << "\" is not available in this build\n";
+      pool.join();
+      return 1;
+    }
+  }
+  sync.addChangeListener(&publisher);
+  {
+    std::function<std::string()> before = std::move(metrics.moreText);
+    metrics.moreText = [before, &publisher, &outboxWriter, kinesisSinks] {
+      std::string out = before ? before() : std::string();
+      out += publisher.metricsText();
+      for (const streams::KinesisSink* k : kinesisSinks) out += k->metricsText();
+      out += "# HELP tether_stream_outbox_refused_total Writes refused because the stream outbox was full.\n"
+             "# TYPE tether_stream_outbox_refused_total counter\n"
+             "tether_stream_outbox_refused_total " + std::to_string(outboxWriter.refusedFull()) + "\n";
+      out += "# HELP tether_stream_records_written_total Stream records written to the outbox.\n"
+             "# TYPE tether_stream_records_written_total counter\n"
+             "tether_stream_records_written_total " + std::to_string(outboxWriter.written()) + "\n";
+      return out;
+    };
+  }
   // Identity merges (both front ends) tell live-sync subscribers about moved datasets.
   identities.resolver().setChangeListener(changes);
   native.setDeviceStore(store->get());  // Cognito push-sync devices -> live sync (docs/live-sync.md)
@@ -350,7 +419,11 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
     if (!p.developerProvider.empty()) cognitoContext.developerProviders[p.id] = p.developerProvider;
   cognitoContext.deviceSubscriptions = deviceChanges;
   cognitoContext.limiter = &limiter;
-  cognito::CognitoHttp cognitoHttp(cognitoContext);
+  // The changes feed (docs/events.md) answers /streams/... behind the Cognito APIs.
+  if (!feedStreams.empty())
+    feedHttp = std::make_unique<streams::FeedHttp>(**store, authenticator, pool, clock, feedStreams);
+  publisher.start();
+  cognito::CognitoHttp cognitoHttp(cognitoContext, feedHttp.get());
   OpsHttp ops([i = issuer->get()] { return i->jwksJson(); }, (*issuer)->discoveryJson(), metrics, &cognitoHttp);
 
   NetServerOptions netOptions;
@@ -372,6 +445,8 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   Result<std::unique_ptr<NetServer>> net = NetServer::start(netOptions, native, ops);
   if (!net.isOk()) {
     std::cerr << "tetherd: " << net.status() << "\n";
+    publisher.stop();
+    if (feedHttp) feedHttp->stop();
     pool.join();
     return 1;
   }
@@ -413,10 +488,12 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   native.beginShutdown();   // new requests are refused from here on
   bus.reset();              // no more notices or catch-up passes (they post to the pool)
   triggers.stop();          // running trigger calls end (<= 5 s) and post their second halves
+  if (feedHttp) feedHttp->stop();  // parked long-polls answered; its hub posts no more
   pool.join();              // in-flight requests finish and queue their responses
   (*net)->stop();           // responses are written, connections closed
   net->reset();
   pushService.reset();      // no more writes to push; queued pushes are not sent
+  publisher.stop();         // undelivered records stay in the outbox for the next start
   opened->secrets.reset();
   store->reset();           // database closed
   spdlog::info("stopped");

@@ -15,6 +15,7 @@
 
 #include "auth/config_triggers_internal.h"
 #include "auth/config_push_internal.h"
+#include "auth/config_streams_parse.h"
 #include "auth/ids.h"
 #include "tether/limits.h"
 
@@ -539,6 +540,8 @@ Result<ServerConfig> parseConfig(std::string_view text, std::string_view sourceN
         const toml::array* pools = node.as_array();
         if (pools == nullptr) return ck.wrongType(node, "pools", "an array of tables ([[pools]])");
         TETHER_RETURN_IF_ERROR(parsePools(ck, *pools, config, baseDir));
+      } else if (isStreamsConfigKey(key.str())) {
+        TETHER_RETURN_IF_ERROR(parseStreamsConfig(sourceName, key.str(), node, baseDir, config.streams));
       } else {
         return ck.unknownKey(key, std::string(key.str()));
       }

@@ -16,6 +16,7 @@
 
 #include "auth/config_triggers.h"
 #include "auth/config_push.h"
+#include "auth/config_streams.h"
 #include "auth/limits_config.h"
 #include "auth/oidc_verifier.h"
 #include "tether/status.h"
@@ -76,6 +77,7 @@ struct ServerConfig {
   LimitsConfig limits;                                    // [limits]
   std::vector<SyncTriggerConfig> syncTriggers;            // [[sync_triggers]] (config_triggers.h)
   std::vector<PushAppConfig> pushApps;                    // [[push_apps]] (config_push.h)
+  StreamsConfig streams;                                  // [outbox], [[streams]] (config_streams.h)
 
   bool tlsEnabled() const { return tlsCert.has_value(); }
   // `store`, else "sqlite:<dataDir>".

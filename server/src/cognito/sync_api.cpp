@@ -6,6 +6,7 @@
 #include "auth/ids.h"
 #include "cognito/pool_page.h"
 #include "sync/sync_trigger.h"
+#include "sync/bulk_publish.h"
 #include "tether/limits.h"
 
 namespace tether::server::cognito {
@@ -350,10 +351,32 @@ ApiResult<Json> SyncApi::poolLevel(const SyncRoute& route, const HttpRequest& re
       API_TRY(Json usage, poolUsage(**pool));
       return Json{{"IdentityPoolUsage", usage}};
     }
-    case SyncOp::kBulkPublish:
-      return invalid("Cognito Streams is not configured for this identity pool; nothing to publish.");
-    case SyncOp::kGetBulkPublishDetails:
-      return Json{{"IdentityPoolId", route.poolId}, {"BulkPublishStatus", "NOT_STARTED"}};
+    case SyncOp::kBulkPublish: {
+      // The run itself is the stream publisher's (streams/bulk_publisher.h); this only starts it.
+      Result<BulkStart> started = startBulkPublish(ctx_.store, route.poolId, configKey(route.poolId), ctx_.clock.nowMs());
+      if (!started.isOk()) return fail(started.status());
+      switch (*started) {
+        case BulkStart::kStarted: return Json{{"IdentityPoolId", route.poolId}};
+        case BulkStart::kDuplicate:
+          return ApiError{400, "DuplicateRequestException", "A bulk publish of this identity pool is in progress."};
+        case BulkStart::kAlreadyStreamed:
+          return ApiError{400, "AlreadyStreamedException",
+                          "This identity pool was bulk published less than 24 hours ago."};
+        case BulkStart::kStreamingDisabled:
+          return invalid("Cognito Streams is not enabled for this identity pool (CognitoStreams.StreamingStatus); "
+                         "nothing to publish.");
+      }
+      return ApiError::internal("unknown bulk publish outcome");
+    }
+    case SyncOp::kGetBulkPublishDetails: {
+      Result<BulkPublishState> s = bulkPublishDetails(ctx_.store, route.poolId);
+      if (!s.isOk()) return fail(s.status());
+      Json out = {{"IdentityPoolId", route.poolId}, {"BulkPublishStatus", s->status}};
+      if (s->startMs > 0) out["BulkPublishStartTime"] = epochSeconds(s->startMs);
+      if (s->completeMs > 0) out["BulkPublishCompleteTime"] = epochSeconds(s->completeMs);
+      if (!s->failureMessage.empty()) out["FailureMessage"] = s->failureMessage;
+      return out;
+    }
     case SyncOp::kGetCognitoEvents: {
       API_TRY(Json events, loadMeta(ctx_.store, eventsKey(route.poolId)));
       return Json{{"Events", events}};

@@ -4,9 +4,11 @@
 // otherwise), developer credentials reach every identity and the pool-level operations.
 // Push sync (RegisterDevice, Subscribe/UnsubscribeFromDataset) is stored in the Store and drives
 // live-sync notifications on native connections presenting the DeviceId (CognitoContext::
-// deviceSubscriptions is told after each change); tetherd never sends APNs/FCM pushes. Streams
-// (BulkPublish) answer as a pool without streams does (no bulk publish started), while the events
-// and pool configuration settings are stored (Store meta) and returned.
+// deviceSubscriptions is told after each change), and mobile push sends APNs/FCM notifications
+// (push/push_service.h). BulkPublish starts a run (sync/bulk_publish.h) that the stream publisher
+// carries out (docs/events.md); the events and pool configuration settings are stored (Store
+// meta) and returned, and the pool's CognitoStreams setting drives the outbox
+// (streams/outbox_writer.h).
 // UpdateRecords with the identity's own credentials may run the pool's sync trigger
 // (docs/events.md "Sync trigger"): callAsync() answers such a write later, from the identity's
 // strand, once the trigger replied and the batch is committed.

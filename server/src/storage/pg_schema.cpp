@@ -13,7 +13,7 @@ constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(73105751834
 // moves the schema from version i to i + 1. Text columns that are compared or ordered use
 // COLLATE "C" (byte order, as SQLite's BINARY), record keys and values are bytea (any byte, NUL
 // included, as SQLite's TEXT with explicit lengths).
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     // 1: the data model of SQLite schema version 5.
     R"sql(
       CREATE TABLE pools (
@@ -115,6 +115,32 @@ constexpr std::array<const char*, 1> kMigrations = {
         device_id   TEXT COLLATE "C" NOT NULL,
         dataset     TEXT COLLATE "C" NOT NULL,
         PRIMARY KEY (identity_id, pool_id, device_id, dataset)
+      );
+    )sql",
+    // 2: Cognito Streams (docs/events.md): the outbox written in the batch's transaction and
+    // deleted once delivered, and the changes feed by publish-time position. A seq from the
+    // sequence orders one dataset's records (its writers hold the dataset row lock while they
+    // take it) but not records of different datasets: the feed's position is what consumers see.
+    R"sql(
+      CREATE TABLE stream_outbox (
+        seq         BIGSERIAL PRIMARY KEY,
+        stream      TEXT COLLATE "C" NOT NULL,
+        pool_id     TEXT COLLATE "C" NOT NULL,
+        identity_id TEXT COLLATE "C" NOT NULL,
+        dataset     TEXT COLLATE "C" NOT NULL,
+        created_ms  BIGINT NOT NULL,
+        body        TEXT NOT NULL
+      );
+      CREATE INDEX stream_outbox_by_stream ON stream_outbox (stream, seq);
+      CREATE TABLE stream_feed (
+        stream      TEXT COLLATE "C" NOT NULL,
+        position    BIGINT NOT NULL,
+        pool_id     TEXT COLLATE "C" NOT NULL,
+        identity_id TEXT COLLATE "C" NOT NULL,
+        dataset     TEXT COLLATE "C" NOT NULL,
+        created_ms  BIGINT NOT NULL,
+        body        TEXT NOT NULL,
+        PRIMARY KEY (stream, position)
       );
     )sql",
 };

@@ -27,6 +27,7 @@
 
 #include "storage/pg_conn.h"
 #include "storage/pg_device_ops.h"
+#include "storage/pg_outbox.h"
 #include "storage/pg_schema.h"
 
 namespace tether::server {
@@ -344,6 +345,24 @@ class PgTransaction final : public StoreTransaction {
     return s;
   }
 
+  // Meta, outbox and feed: the statements are in pg_outbox.cpp.
+  Result<std::optional<std::string>> getMeta(std::string_view k) override { return track([&] { return pg_outbox::getMeta(*conn_, k); }); }
+  Result<std::optional<std::string>> getMetaForUpdate(std::string_view k) override {
+    return track([&] { return pg_outbox::getMeta(*conn_, k, /*forUpdate=*/true); });
+  }
+  Status putMeta(std::string_view k, std::string_view v) override { return track([&] { return pg_outbox::putMeta(*conn_, k, v); }); }
+  Status appendOutbox(const OutboxEntry& e, int64_t max) override { return track([&] { return pg_outbox::append(*conn_, e, max); }); }
+  Result<std::vector<OutboxEntry>> listOutbox(std::string_view s, int n) override { return track([&] { return pg_outbox::list(*conn_, s, n); }); }
+  Result<std::vector<std::string>> outboxStreams() override { return track([&] { return pg_outbox::streams(*conn_); }); }
+  Status deleteOutbox(std::span<const int64_t> seqs) override { return track([&] { return pg_outbox::remove(*conn_, seqs); }); }
+  Result<OutboxStats> outboxStats() override { return track([&] { return pg_outbox::stats(*conn_); }); }
+  Status appendFeed(std::span<const OutboxEntry> e) override { return track([&] { return pg_outbox::appendFeed(*conn_, e); }); }
+  Result<std::vector<OutboxEntry>> listFeed(std::string_view s, int64_t after, int n) override {
+    return track([&] { return pg_outbox::listFeed(*conn_, s, after, n); });
+  }
+  Result<int64_t> lastFeedPosition(std::string_view s) override { return track([&] { return pg_outbox::lastFeedPosition(*conn_, s); }); }
+  Result<int64_t> pruneFeed(std::string_view s, int64_t ms) override { return track([&] { return pg_outbox::pruneFeed(*conn_, s, ms); }); }
+
   bool failedRetryably() const override { return retryable_; }
 
   Status commit() override {
@@ -387,6 +406,14 @@ class PgTransaction final : public StoreTransaction {
     Result<PgResult> r = conn_->exec(sql, params);
     if (!r.isOk()) noteFailure();
     return r;
+  }
+  // Runs `fn` (a pg_outbox statement on conn_) if the transaction is open; a failure aborts it.
+  template <class Fn>
+  auto track(Fn&& fn) -> decltype(fn()) {
+    if (!open_) return Status::internal("transaction already finished");
+    auto result = fn();
+    if (!result.isOk()) noteFailure();
+    return result;
   }
   void noteFailure() {
     failed_ = true;

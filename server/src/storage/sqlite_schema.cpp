@@ -10,7 +10,7 @@ namespace {
 
 // Append only: a released migration never changes (files in the field have run it). Each entry
 // moves the schema from version i to i + 1.
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     // 1: identity pools, identities, meta.
     R"sql(
       CREATE TABLE pools (
@@ -160,6 +160,41 @@ constexpr std::array<const char*, 5> kMigrations = {
       DROP TABLE records;
       ALTER TABLE records_v5 RENAME TO records;
       CREATE INDEX records_by_sync_count ON records (pool_id, identity_id, dataset, sync_count, key);
+    )sql",
+
+    // 6: Cognito Streams (docs/events.md). stream_outbox: records written in the transaction of
+    // the batch they describe, deleted once delivered (AUTOINCREMENT: a seq is never reused, so
+    // a sink that saw seq N never sees another record as N after a restart). stream_feed: what
+    // the changes feed serves, by a position the one publisher assigns in delivery order.
+    R"sql(
+      CREATE TABLE stream_outbox (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        stream      TEXT NOT NULL,
+        pool_id     TEXT NOT NULL,
+        identity_id TEXT NOT NULL,
+        dataset     TEXT NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        body        TEXT NOT NULL
+      );
+      CREATE INDEX stream_outbox_by_stream ON stream_outbox (stream, seq);
+      -- The outbox depth, kept by triggers: writes check it against the bound on every batch,
+      -- and COUNT(*) would walk the table (SQLite writes run one at a time: no contention).
+      CREATE TABLE stream_outbox_depth (n INTEGER NOT NULL);
+      INSERT INTO stream_outbox_depth (n) VALUES (0);
+      CREATE TRIGGER stream_outbox_ins AFTER INSERT ON stream_outbox
+        BEGIN UPDATE stream_outbox_depth SET n = n + 1; END;
+      CREATE TRIGGER stream_outbox_del AFTER DELETE ON stream_outbox
+        BEGIN UPDATE stream_outbox_depth SET n = n - 1; END;
+      CREATE TABLE stream_feed (
+        stream      TEXT NOT NULL,
+        position    INTEGER NOT NULL,
+        pool_id     TEXT NOT NULL,
+        identity_id TEXT NOT NULL,
+        dataset     TEXT NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        body        TEXT NOT NULL,
+        PRIMARY KEY (stream, position)
+      );
     )sql",
 };
 

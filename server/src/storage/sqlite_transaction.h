@@ -124,6 +124,19 @@ class SqliteTransaction final : public StoreTransaction {
   bool failedRetryably() const override { return false; }
   Status retireIdentity(std::string_view poolId, std::string_view loserId,
                         std::string_view winnerId) override;
+  // sqlite_outbox.cpp
+  Result<std::optional<std::string>> getMeta(std::string_view key) override;
+  Result<std::optional<std::string>> getMetaForUpdate(std::string_view key) override { return getMeta(key); }
+  Status putMeta(std::string_view key, std::string_view value) override;
+  Status appendOutbox(const OutboxEntry& entry, int64_t maxDepth) override;
+  Result<std::vector<OutboxEntry>> listOutbox(std::string_view stream, int limit) override;
+  Result<std::vector<std::string>> outboxStreams() override;
+  Status deleteOutbox(std::span<const int64_t> seqs) override;
+  Result<OutboxStats> outboxStats() override;
+  Status appendFeed(std::span<const OutboxEntry> entries) override;
+  Result<std::vector<OutboxEntry>> listFeed(std::string_view stream, int64_t afterPosition, int limit) override;
+  Result<int64_t> lastFeedPosition(std::string_view stream) override;
+  Result<int64_t> pruneFeed(std::string_view stream, int64_t beforeMs) override;
   Status commit() override;
 
  private:

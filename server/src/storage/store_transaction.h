@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/outbox.h"
 #include "tether/model.h"
 #include "tether/status.h"
 
@@ -125,6 +126,43 @@ class StoreTransaction {
   // to the winner (a device whose token the winner already has is dropped).
   virtual Status retireIdentity(std::string_view poolId, std::string_view loserId,
                                 std::string_view winnerId) = 0;
+
+  // ---- meta and the Cognito Streams outbox (storage/outbox.h, docs/events.md)
+  // A meta value (AuthConfigStore::getMeta) read inside this transaction: how the CommitHook
+  // sees the pool's CognitoStreams setting as committed when the write runs, on any node.
+  virtual Result<std::optional<std::string>> getMeta(std::string_view key) = 0;
+  // getMeta that also locks the row until commit (PostgreSQL: FOR UPDATE), so two nodes cannot
+  // both read the old value and both write theirs (BulkPublish state). The row must exist
+  // (AuthConfigStore::putMetaIfAbsent first); SQLite's write transactions are serial already.
+  virtual Result<std::optional<std::string>> getMetaForUpdate(std::string_view key) = 0;
+  virtual Status putMeta(std::string_view key, std::string_view value) = 0;
+  // Appends `entry` (its seq is assigned) unless the outbox already holds `maxDepth` or more
+  // undelivered records: then kTooManyRequests and nothing is written. SQLite keeps the depth
+  // in a trigger-maintained counter; PostgreSQL reads the seq range (two index ends) and only
+  // when that reaches the bound counts at most maxDepth index entries (no hot counter row for
+  // every writer of every node to queue on), so concurrent writers there may overshoot the
+  // bound by at most their number.
+  virtual Status appendOutbox(const OutboxEntry& entry, int64_t maxDepth) = 0;
+  // The oldest undelivered records of `stream`, by seq, at most `limit`.
+  virtual Result<std::vector<OutboxEntry>> listOutbox(std::string_view stream, int limit) = 0;
+  // The stream names that have undelivered records.
+  virtual Result<std::vector<std::string>> outboxStreams() = 0;
+  // Marks delivered: the rows go. Unknown seqs are ignored.
+  virtual Status deleteOutbox(std::span<const int64_t> seqs) = 0;
+  virtual Result<OutboxStats> outboxStats() = 0;
+  // The changes feed (streams/feed_sink.h). Appends `entries` (all of one stream) at the next
+  // positions of their stream, in order: only the one publisher calls it, so positions follow
+  // delivery order without gaps, whatever the commit order of the outbox rows was.
+  virtual Status appendFeed(std::span<const OutboxEntry> entries) = 0;
+  // Feed records of `stream` with position > afterPosition, ascending, at most `limit`; each
+  // entry's seq is its position.
+  virtual Result<std::vector<OutboxEntry>> listFeed(std::string_view stream, int64_t afterPosition,
+                                                    int limit) = 0;
+  // The last position of `stream` (0 = none yet).
+  virtual Result<int64_t> lastFeedPosition(std::string_view stream) = 0;
+  // Removes the feed records created before `beforeMs`; returns the highest position removed
+  // (0 = none).
+  virtual Result<int64_t> pruneFeed(std::string_view stream, int64_t beforeMs) = 0;
 
   // True once a call of this transaction failed because the database aborted the transaction
   // (PostgreSQL deadlock or serialization failure, SQLSTATE 40P01/40001): nothing of it is
