@@ -10,7 +10,8 @@ import path from 'node:path';
 export const REGION = 'us-east-1';
 export const DEV_PROVIDER = 'login.compat.test';
 
-export async function startTetherd(deadlineMs = 20000) {
+// `extraConfig`: TOML appended to the config file (e.g. [[streams]] for the stream suites).
+export async function startTetherd(deadlineMs = 20000, extraConfig = '') {
   if (Number(process.env.TETHER_COMPAT_NODES || 0) > 0) return startCluster(deadlineMs);
   const root = process.env.TETHER_TEST_TMP || os.tmpdir();
   fs.mkdirSync(root, { recursive: true });
@@ -28,7 +29,7 @@ developer_provider = "${DEV_PROVIDER}"
 [[developer_credentials]]
 access_key_id = "${devKey}"
 secret_access_key = "${devSecret}"
-`);
+${extraConfig}`);
   const log = fs.openSync(path.join(dir, 'tetherd.log'), 'w');
   const child = spawn(process.env.TETHERD_BIN,
     ['serve', '--config', config, '--listen', '127.0.0.1:0', '--data-dir', path.join(dir, 'data')],
