@@ -8,7 +8,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 compat="$here/tests/compat"
 
-need=(aws-sdk amazon-cognito-js @aws-sdk/client-cognito-identity @aws-sdk/client-cognito-sync)
+need=(aws-sdk amazon-cognito-js @aws-sdk/client-cognito-identity @aws-sdk/client-cognito-sync
+      kinesalite @aws-sdk/client-kinesis @smithy/node-http-handler)
 missing=0
 for p in "${need[@]}"; do
   [ -f "$compat/node_modules/$p/package.json" ] || missing=1

@@ -19,6 +19,7 @@
 
 #include "auth/developer_signature.h"
 #include "cognito/sigv4.h"
+#include "cognito/sigv4_signer.h"
 #include "http_test_client.h"
 #include "test_oidc_issuer.h"
 #include "tetherd_process.h"
@@ -49,14 +50,7 @@ HttpResult httpPost(int port, const std::map<std::string, std::string>& headers,
   return httpRequest(port, "POST", "/", headers, body);
 }
 
-std::string amzDate(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
+using tether::server::cognito::amzDate;
 
 class AuthIntegrationTest : public ::testing::Test {
  protected:

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "cognito/sigv4_signer.h"
 #include "http_test_client.h"
 
 namespace tether::server::auth {
@@ -21,7 +22,7 @@ class SecretStore;
 namespace tether::testing::matrix {
 
 int64_t nowMs();
-std::string amzDate(int64_t ms);
+using tether::server::cognito::amzDate;  // cognito/sigv4_signer.h
 
 // One Cognito HTTP request before signing. `segments` are the decoded path segments (empty:
 // "/"); `target` the X-Amz-Target operation for Cognito Identity ("" for Cognito Sync).

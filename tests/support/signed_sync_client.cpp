@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cognito/sigv4.h"
+#include "cognito/sigv4_signer.h"
 
 namespace tether::testing {
 
@@ -65,39 +66,14 @@ std::vector<std::string> SignedSyncClient::subscriptionPath(const std::string& d
 
 HttpReply SignedSyncClient::call(const std::string& method, const std::vector<std::string>& segments,
                                const std::string& body, const std::vector<std::pair<std::string, std::string>>& query) {
-  std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char amzDate[32];
-  std::strftime(amzDate, sizeof amzDate, "%Y%m%dT%H%M%SZ", &utc);
-  std::map<std::string, std::string> lower = {{"host", host()}, {"x-amz-date", amzDate}};
-  if (!creds_.sessionToken.empty()) lower["x-amz-security-token"] = creds_.sessionToken;
-  if (!body.empty()) lower["content-type"] = "application/json";
-  sigv4::SigV4Authorization auth;
-  auth.accessKeyId = creds_.accessKeyId;
-  auth.date = std::string(amzDate, 8);
-  auth.region = "us-east-1";
-  auth.service = "cognito-sync";
-  for (const auto& [k, v] : lower) {
-    auth.signedHeaders.push_back(k);
-    auth.signedHeadersText += (auth.signedHeadersText.empty() ? "" : ";") + k;
-  }
-  std::string canonicalUri = sigv4::canonicalUri(segments);
-  std::string payloadHash = sigv4::sha256Hex(body);
-  Result<std::string> creq = sigv4::canonicalRequest(
-      sigv4::CanonicalInput{method, canonicalUri, sigv4::canonicalQuery(query), &lower, payloadHash}, auth);
-  if (!creq.isOk()) return {};
-  std::string sts = sigv4::stringToSign(amzDate, auth.scope(), *creq);
-  std::string signature = sigv4::computeSignature(creds_.secretKey, auth, sts);
-  std::map<std::string, std::string> headers = {
-      {"Host", host()}, {"X-Amz-Date", amzDate},
-      {"Authorization", std::string(sigv4::kSigV4Algorithm) + " Credential=" + auth.accessKeyId + "/" +
-                            auth.scope() + ", SignedHeaders=" + auth.signedHeadersText +
-                            ", Signature=" + signature}};
-  if (!body.empty()) headers["Content-Type"] = "application/json";
-  if (!creds_.sessionToken.empty()) headers["X-Amz-Security-Token"] = creds_.sessionToken;
-  std::string path;
-  for (const std::string& s : segments) path += "/" + sigv4::uriEncode(s);
+  const int64_t nowMs = static_cast<int64_t>(std::time(nullptr)) * 1000;
+  sigv4::SignInput in{.method = method, .host = host(), .pathSegments = segments, .query = query, .body = body,
+                      .region = "us-east-1", .service = "cognito-sync", .nowMs = nowMs};
+  if (!body.empty()) in.headers.emplace_back("Content-Type", "application/json");
+  const sigv4::AwsCredentials creds{creds_.accessKeyId, creds_.secretKey, creds_.sessionToken};
+  std::map<std::string, std::string> headers;
+  for (auto& [name, value] : sigv4::signRequest(in, creds)) headers[name] = value;
+  std::string path = sigv4::encodedPath(segments);
   for (size_t i = 0; i < query.size(); ++i)
     path += (i == 0 ? "?" : "&") + sigv4::uriEncode(query[i].first) + "=" + sigv4::uriEncode(query[i].second);
   return httpRequest(port_, method, path, headers, body);

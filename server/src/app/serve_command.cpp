@@ -46,6 +46,7 @@
 #include "storage/pg_leader_lock.h"
 #include "streams/feed_http.h"
 #include "streams/feed_sink.h"
+#include "streams/kinesis_sink.h"
 #include "streams/outbox_writer.h"
 #include "streams/publisher.h"
 #include "streams/webhook_sink.h"
@@ -312,6 +313,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   publisher.setBulkPublisher(&bulkPublisher);
   std::unique_ptr<streams::FeedHttp> feedHttp;  // set before publisher.start()
   std::set<std::string> feedStreams;
+  std::vector<const streams::KinesisSink*> kinesisSinks;  // owned by the publisher (metrics)
   for (const StreamConfig& sc : config.streams.streams) {
     if (sc.sink == "webhook") {
       publisher.addSink(sc.name, std::make_unique<streams::WebhookSink>(sc.name, sc.webhook));
@@ -321,19 +323,31 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
                                                                      [&feedHttp](const std::string& stream) {
                                                                        if (feedHttp) feedHttp->appended(stream);
                                                                      }));
-    } else {
-      // TODO(lead, at merge): kinesis -> makeKinesisSink(sc.kinesisToml) (streams/kinesis_sink.h).
-      std::cerr << "tetherd: stream " << sc.name << ": sink \"" << sc.sink << "\" is not available in this build\n";
-      pool.join();
-      return 1;
+    } else {  // kinesis: [streams.kinesis] as the config parser kept it (auth/config_streams.h)
+      Result<streams::KinesisSinkOptions> options = [&]() -> Result<streams::KinesisSinkOptions> {
+        try {
+          return streams::kinesisOptionsFromToml(toml::parse(sc.kinesisToml), sc.name);
+        } catch (const toml::parse_error& e) {
+          return Status::invalidArgument(std::string(e.description()));
+        }
+      }();
+      if (!options.isOk()) {
+        std::cerr << "tetherd: stream " << sc.name << ": [streams.kinesis]: " << options.status().message() << "\n";
+        pool.join();
+        return 1;
+      }
+      auto sink = std::make_unique<streams::KinesisSink>(std::move(options).value(), clock);
+      kinesisSinks.push_back(sink.get());
+      publisher.addSink(sc.name, std::move(sink));
     }
   }
   sync.addChangeListener(&publisher);
   {
     std::function<std::string()> before = std::move(metrics.moreText);
-    metrics.moreText = [before, &publisher, &outboxWriter] {
+    metrics.moreText = [before, &publisher, &outboxWriter, kinesisSinks] {
       std::string out = before ? before() : std::string();
       out += publisher.metricsText();
+      for (const streams::KinesisSink* k : kinesisSinks) out += k->metricsText();
       out += "# HELP tether_stream_outbox_refused_total Writes refused because the stream outbox was full.\n"
              "# TYPE tether_stream_outbox_refused_total counter\n"
              "tether_stream_outbox_refused_total " + std::to_string(outboxWriter.refusedFull()) + "\n";

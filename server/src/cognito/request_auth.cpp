@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "cognito/sigv4.h"
+#include "cognito/sigv4_signer.h"
 
 namespace tether::server::cognito {
 namespace {
@@ -16,15 +17,6 @@ ApiError incomplete(std::string m) { return gateway(400, "IncompleteSignatureExc
 ApiError invalidSignature(std::string m) { return gateway(403, "InvalidSignatureException", std::move(m)); }
 ApiError unrecognized() {
   return gateway(403, "UnrecognizedClientException", "The security token included in the request is invalid.");
-}
-
-std::string isoBasic(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
 }
 
 }  // namespace
@@ -67,7 +59,7 @@ ApiResult<Principal> RequestAuthenticator::authenticate(const HttpRequest& reque
     bool past = *when < now;
     return invalidSignature("Signature " + std::string(past ? "expired" : "not yet current") + ": " + *amzDate +
                             " is now " + (past ? "earlier" : "later") + " than " +
-                            isoBasic(past ? now - kMaxClockSkewMs : now + kMaxClockSkewMs) + " (" + isoBasic(now) +
+                            cognito::amzDate(past ? now - kMaxClockSkewMs : now + kMaxClockSkewMs) + " (" + cognito::amzDate(now) +
                             (past ? " - " : " + ") + "5 min.)");
   }
   if (auth.service != service)
