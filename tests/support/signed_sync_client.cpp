@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cognito/sigv4.h"
 #include "cognito/sigv4_signer.h"
 
 namespace tether::testing {
@@ -64,15 +65,18 @@ std::vector<std::string> SignedSyncClient::subscriptionPath(const std::string& d
 }
 
 HttpReply SignedSyncClient::call(const std::string& method, const std::vector<std::string>& segments,
-                               const std::string& body) {
+                               const std::string& body, const std::vector<std::pair<std::string, std::string>>& query) {
   const int64_t nowMs = static_cast<int64_t>(std::time(nullptr)) * 1000;
-  sigv4::SignInput in{.method = method, .host = host(), .pathSegments = segments, .body = body,
+  sigv4::SignInput in{.method = method, .host = host(), .pathSegments = segments, .query = query, .body = body,
                       .region = "us-east-1", .service = "cognito-sync", .nowMs = nowMs};
   if (!body.empty()) in.headers.emplace_back("Content-Type", "application/json");
   const sigv4::AwsCredentials creds{creds_.accessKeyId, creds_.secretKey, creds_.sessionToken};
   std::map<std::string, std::string> headers;
   for (auto& [name, value] : sigv4::signRequest(in, creds)) headers[name] = value;
-  return httpRequest(port_, method, sigv4::encodedPath(segments), headers, body);
+  std::string path = sigv4::encodedPath(segments);
+  for (size_t i = 0; i < query.size(); ++i)
+    path += (i == 0 ? "?" : "&") + sigv4::uriEncode(query[i].first) + "=" + sigv4::uriEncode(query[i].second);
+  return httpRequest(port_, method, path, headers, body);
 }
 
 }  // namespace tether::testing

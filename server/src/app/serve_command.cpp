@@ -358,7 +358,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   publisher.setBulkPublisher(&bulkPublisher);
   std::unique_ptr<streams::FeedHttp> feedHttp;  // set before publisher.start()
   std::set<std::string> feedStreams;
-  std::vector<const streams::KinesisSink*> kinesisSinks;  // owned by the publisher; for /metrics
+  std::vector<const streams::KinesisSink*> kinesisSinks;  // owned by the publisher (metrics)
   for (const StreamConfig& sc : config.streams.streams) {
     if (sc.sink == "webhook") {
       publisher.addSink(sc.name, std::make_unique<streams::WebhookSink>(sc.name, sc.webhook));
@@ -368,20 +368,22 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
                                                                      [&feedHttp](const std::string& stream) {
                                                                        if (feedHttp) feedHttp->appended(stream);
                                                                      }));
-    } else if (sc.sink == "kinesis") {
-      Result<streams::KinesisSinkOptions> options = streams::kinesisOptionsFromToml(toml::parse(sc.kinesisToml), sc.name);
+    } else {  // kinesis: [streams.kinesis] as the config parser kept it (auth/config_streams.h)
+      Result<streams::KinesisSinkOptions> options = [&]() -> Result<streams::KinesisSinkOptions> {
+        try {
+          return streams::kinesisOptionsFromToml(toml::parse(sc.kinesisToml), sc.name);
+        } catch (const toml::parse_error& e) {
+          return Status::invalidArgument(std::string(e.description()));
+        }
+      }();
       if (!options.isOk()) {
-        std::cerr << "tetherd: stream " << sc.name << ": " << options.status().message() << "\n";
+        std::cerr << "tetherd: stream " << sc.name << ": [streams.kinesis]: " << options.status().message() << "\n";
         pool.join();
         return 1;
       }
       auto sink = std::make_unique<streams::KinesisSink>(std::move(options).value(), clock);
       kinesisSinks.push_back(sink.get());
       publisher.addSink(sc.name, std::move(sink));
-    } else {
-      std::cerr << "tetherd: stream " << sc.name << ": sink \"" << sc.sink << "\" is not available in this build\n";
-      pool.join();
-      return 1;
     }
   }
   sync.addChangeListener(&publisher);
