@@ -15,7 +15,7 @@ namespace {
 constexpr Service kSvc = Service::kSync;
 // Meta keys under which the per-pool settings live.
 std::string eventsKey(const std::string& poolId) { return cognitoEventsMetaKey(poolId); }
-std::string configKey(const std::string& poolId) { return "cognito.pool-configuration:" + poolId; }
+std::string configKey(const std::string& poolId) { return poolConfigurationMetaKey(poolId); }
 // ListIdentityPoolUsage page size (the model has no documented maximum).
 constexpr int64_t kMaxPoolUsagePage = 60;
 // RegisterDevice: devices kept per identity. A push token that rotates registers a new device;

@@ -14,6 +14,7 @@
 
 #include "push/apns_sender.h"
 #include "push/fcm_sender.h"
+#include "sync/pool_settings.h"
 #include "sync/sync_service.h"
 #include "tether_internal/thread_annotations.h"
 
@@ -24,7 +25,6 @@ using Json = nlohmann::json;
 using SteadyClock = std::chrono::steady_clock;
 
 // The pool configuration as SetIdentityPoolConfiguration stores it (cognito/sync_api.cpp).
-std::string poolConfigurationKey(const std::string& poolId) { return "cognito.pool-configuration:" + poolId; }
 
 enum Provider { kApns = 0, kFcm = 1, kProviderCount = 2 };
 constexpr const char* kProviderNames[kProviderCount] = {"apns", "fcm"};
@@ -156,7 +156,7 @@ struct PushService::Impl {
 
   // The pool's PushSync.ApplicationArns (empty when push sync is not configured).
   std::vector<std::string> applicationArns(const std::string& poolId) {
-    Result<std::optional<std::string>> meta = store.getMeta(poolConfigurationKey(poolId));
+    Result<std::optional<std::string>> meta = store.getMeta(poolConfigurationMetaKey(poolId));
     if (!meta.isOk() || !*meta) return {};
     Json config = Json::parse(**meta, nullptr, false);
     std::vector<std::string> out;

@@ -6,6 +6,7 @@
 
 #include "streams/outbox_writer.h"
 #include "streams/stream_record.h"
+#include "sync/pool_settings.h"
 
 namespace tether::server::streams {
 namespace {
@@ -16,11 +17,9 @@ constexpr int kIdentitiesPerStep = 25;
 
 // The stream the pool streams into now ("" = disabled), read in `txn`.
 Result<std::string> currentStream(StoreTransaction& txn, std::string_view poolId) {
-  TETHER_TRY(std::optional<std::string> text, txn.getMeta(poolConfigurationKey(poolId)));
-  nlohmann::json c = text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
-  if (!c.is_object() || !c.contains("CognitoStreams") || !c["CognitoStreams"].is_object()) return std::string();
-  if (c["CognitoStreams"].value("StreamingStatus", "") != "ENABLED") return std::string();
-  return c["CognitoStreams"].value("StreamName", "");
+  TETHER_TRY(std::optional<std::string> text, txn.getMeta(poolConfigurationMetaKey(poolId)));
+  Result<std::string> stream = enabledStreamOf(text);
+  return stream.isOk() ? *stream : std::string();  // unreadable: as disabled
 }
 
 }  // namespace

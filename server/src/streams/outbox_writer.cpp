@@ -1,28 +1,20 @@
 // See outbox_writer.h.
 #include "streams/outbox_writer.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "streams/stream_record.h"
+#include "sync/pool_settings.h"
 #include "sync/sync_service.h"
 
 namespace tether::server::streams {
 
-std::string poolConfigurationKey(std::string_view poolId) {
-  return "cognito.pool-configuration:" + std::string(poolId);
-}
-
 Result<std::string> OutboxWriter::streamOf(StoreTransaction& txn, std::string_view poolId) {
-  TETHER_TRY(std::optional<std::string> text, txn.getMeta(poolConfigurationKey(poolId)));
-  if (!text) return std::string();
-  nlohmann::json config = nlohmann::json::parse(*text, nullptr, false);
-  if (config.is_discarded() || !config.is_object())
+  TETHER_TRY(std::optional<std::string> text, txn.getMeta(poolConfigurationMetaKey(poolId)));
+  Result<std::string> stream = enabledStreamOf(text);
+  if (!stream.isOk())
     return Status::corruption("stored pool configuration of " + std::string(poolId) + " is not JSON");
-  auto streams = config.find("CognitoStreams");
-  if (streams == config.end() || !streams->is_object()) return std::string();
-  if (streams->value("StreamingStatus", "") != "ENABLED") return std::string();
-  return streams->value("StreamName", "");
+  return stream;
 }
 
 Status OutboxWriter::append(StoreTransaction& txn, const Caller& writer, const std::string& stream,

@@ -17,9 +17,6 @@
 
 namespace tether::server::streams {
 
-// The Store meta key of a pool's Cognito Sync configuration, as cognito/sync_api.cpp writes it.
-std::string poolConfigurationKey(std::string_view poolId);
-
 class OutboxWriter final : public CommitHook {
  public:
   OutboxWriter(int64_t maxRecords, const Clock& clock) : maxRecords_(maxRecords), clock_(clock) {}

@@ -1,5 +1,6 @@
 // See bulk_publish.h.
 #include "sync/bulk_publish.h"
+#include "sync/pool_settings.h"
 
 #include <nlohmann/json.hpp>
 
@@ -33,13 +34,10 @@ BulkPublishState decodeBulkPublish(const std::optional<std::string>& text) {
 
 namespace {
 
-// The stream of an enabled CognitoStreams configuration, "" otherwise.
+// The stream of an enabled CognitoStreams configuration, "" otherwise (unreadable: as disabled).
 std::string enabledStream(const std::optional<std::string>& configText) {
-  Json config = configText ? Json::parse(*configText, nullptr, false) : Json();
-  if (config.is_object() && config.contains("CognitoStreams") && config["CognitoStreams"].is_object() &&
-      config["CognitoStreams"].value("StreamingStatus", "") == "ENABLED")
-    return config["CognitoStreams"].value("StreamName", "");
-  return "";
+  Result<std::string> stream = enabledStreamOf(configText);
+  return stream.isOk() ? *stream : std::string();
 }
 
 }  // namespace

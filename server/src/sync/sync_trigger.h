@@ -11,13 +11,11 @@
 #include <functional>
 #include <string>
 
+#include "sync/pool_settings.h"
 #include "tether/status.h"
 
 namespace tether::server {
 
-// The Store meta key holding a pool's Cognito events ({"SyncTrigger": "<arn>"}), written by
-// SetCognitoEvents and by `sync_trigger` in the config file.
-inline std::string cognitoEventsMetaKey(const std::string& poolId) { return "cognito.events:" + poolId; }
 
 class SyncTriggerInvoker {
  public:
