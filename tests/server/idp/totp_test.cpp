@@ -61,6 +61,12 @@ TEST(TotpTest, WindowAndMatchedStep) {
   EXPECT_EQ(matched(kSecret, "424727", kStep * 30, 0), kStep);
   EXPECT_EQ(matched(kSecret, "424727", kStep * 30 + 29, 0), kStep);
   EXPECT_EQ(matched(kSecret, "424727", kStep * 30 + 30, 0), std::nullopt);
+  // Steps 57683524 and 57683525 share the code 854198 (found by search): the current step wins
+  // over its neighbours, so the step the caller marks as used is the one the user meant.
+  EXPECT_EQ(matched(kSecret, "854198", 57683524 * 30), 57683524);
+  EXPECT_EQ(matched(kSecret, "854198", 57683525 * 30), 57683525);
+  EXPECT_EQ(matched(kSecret, "854198", 57683523 * 30), 57683524) << "only the later neighbour matches";
+  EXPECT_EQ(matched(kSecret, "854198", 57683526 * 30), 57683525) << "only the earlier neighbour matches";
   // Lower-case and padded spellings of the secret work the same.
   EXPECT_EQ(matched("jbswy3dpehpk3pxp", "424727", kT), kStep);
 }
