@@ -20,12 +20,14 @@
 #include "idp/crypto/srp_client.h"
 #include "idp/crypto/srp_timestamp.h"
 #include "idp/crypto/totp.h"
+#include "result_test_util.h"
 #include "temp_dir.h"
 
 namespace tether::server::idp {
 namespace {
 
 using nlohmann::json;
+using testing::textOf;
 
 bool haveNode() { return std::system("command -v node > /dev/null 2>&1") == 0; }
 
@@ -52,8 +54,8 @@ TEST(CryptoCrossCheckTest, NodeAgrees) {
   // SRP: our verifier and server handshake, Node's client.
   srp::SrpVerifier stored = srp::createVerifier(pool, user, password);
   const std::string a = srp::newClientSecret();
-  const std::string srpA = srp::clientPublicHex(a).value();
-  srp::SrpHandshake hs = srp::beginHandshake(srpA, stored.verifier, user, 0).value();
+  IDP_ASSERT_OK_AND_ASSIGN(const std::string srpA, srp::clientPublicHex(a));
+  IDP_ASSERT_OK_AND_ASSIGN(srp::SrpHandshake hs, srp::beginHandshake(srpA, stored.verifier, user, 0));
   const std::string block = detail::randomBytes(700);
   const std::string ts = srp::formatTimestamp(1796175824);
   json srpCase = {{"aHex", detail::toHex(a)}, {"srpB", hs.srpBHex()}, {"salt", stored.saltHex}, {"poolName", pool},
@@ -63,14 +65,15 @@ TEST(CryptoCrossCheckTest, NodeAgrees) {
   wrongCase["password"] = "Pässwörd 2!";
 
   // RS256.
-  auto key = Rs256Key::fromPem(Rs256Key::newPem().value(), "test").value();
+  IDP_ASSERT_OK_AND_ASSIGN(std::string pem, Rs256Key::newPem());
+  IDP_ASSERT_OK_AND_ASSIGN(auto key, Rs256Key::fromPem(pem, "test"));
   const json claims = {{"sub", user}, {"token_use", "access"}, {"scope", "aws.cognito.signin.user.admin"}};
-  const std::string token = key->sign(claims).value();
+  const std::string token = textOf(key->sign(claims));
 
   // TOTP, SECRET_HASH, sealing.
   const std::string totpKey = detail::randomBytes(20);
   const std::string sealKey = detail::randomBytes(Sealer::kKeyBytes);
-  auto sealer = Sealer::create({{1, sealKey}}).value();
+  IDP_ASSERT_OK_AND_ASSIGN(auto sealer, Sealer::create({{1, sealKey}}));
   const std::string plain = R"({"pool":"us-east-1_Xy12Ab9Cd","client":"c1","sub":"s"})";
 
   json input = {
@@ -79,8 +82,8 @@ TEST(CryptoCrossCheckTest, NodeAgrees) {
       {"totp", {{"keyHex", detail::toHex(totpKey)}, {"counters", {0, 1, 56805488, 4294967296LL}}, {"digits", 6}}},
       {"secretHash", {{"secret", "s3cr3t"}, {"username", "alice@example.com"}, {"clientId", "abcdefghijklmnopqrstuvwxyz"}}},
       {"sealed", {{"keyHex", detail::toHex(sealKey)}, {"associatedData", "refresh|p|c"},
-                  {"token", sealer->sealToken(plain, "refresh|p|c").value()},
-                  {"base64", sealer->sealToBase64(plain, "refresh|p|c").value()}}},
+                  {"token", textOf(sealer->sealToken(plain, "refresh|p|c"))},
+                  {"base64", textOf(sealer->sealToBase64(plain, "refresh|p|c"))}}},
   };
   json out = runNode(input, dir.path());
   ASSERT_FALSE(out.is_discarded());

@@ -17,6 +17,7 @@
 #include "auth/base64url.h"
 #include "auth/jwk_set.h"
 #include "auth/secret_store.h"
+#include "result_test_util.h"
 #include "store_backend.h"
 #include "temp_dir.h"
 
@@ -24,6 +25,7 @@ namespace tether::server::idp {
 namespace {
 
 using server::testing::TempDir;
+using testing::textOf;
 
 constexpr const char* kPool = "us-east-1_AbCdEf123";
 constexpr const char* kOtherPool = "eu-west-2_Zz9";
@@ -52,13 +54,15 @@ TEST_F(IdpKeyringFileTest, SameKeysOnASecondLoad) {
   {
     IdpKeyring ring(tokenStore_, atRestStore_);
     kids = kidsOf(ring, kPool);
-    jwks = ring.jwksJson(kPool).value();
-    sealed = ring.tokenSealer().value()->sealToken("refresh", "ad").value();
+    jwks = textOf(ring.jwksJson(kPool));
+    IDP_ASSERT_OK_AND_ASSIGN(auto sealer, ring.tokenSealer());
+    sealed = textOf(sealer->sealToken("refresh", "ad"));
   }
   IdpKeyring again(tokenStore_, atRestStore_);
   EXPECT_EQ(kidsOf(again, kPool), kids);
-  EXPECT_EQ(again.jwksJson(kPool).value(), jwks);
-  EXPECT_EQ(again.tokenSealer().value()->openToken(sealed, "ad").value(), "refresh");
+  EXPECT_EQ(textOf(again.jwksJson(kPool)), jwks);
+  IDP_ASSERT_OK_AND_ASSIGN(auto sealer, again.tokenSealer());
+  EXPECT_EQ(textOf(sealer->openToken(sealed, "ad")), "refresh");
   // Where they live, and that nobody else can read them.
   const std::filesystem::path idKey = tokenDir_.path() / "keys" / "idp" / kPool / "id-key.pem";
   EXPECT_TRUE(std::filesystem::exists(idKey));
@@ -71,51 +75,56 @@ TEST_F(IdpKeyringFileTest, SameKeysOnASecondLoad) {
 
 TEST_F(IdpKeyringFileTest, DistinctKidsPerPoolAndPurpose) {
   IdpKeyring ring(tokenStore_, atRestStore_);
-  auto a = ring.poolKeys(kPool).value();
-  auto b = ring.poolKeys(kOtherPool).value();
+  IDP_ASSERT_OK_AND_ASSIGN(auto a, ring.poolKeys(kPool));
+  IDP_ASSERT_OK_AND_ASSIGN(auto b, ring.poolKeys(kOtherPool));
   std::set<std::string> kids = {a.idToken->kid(), a.accessToken->kid(), b.idToken->kid(), b.accessToken->kid()};
   EXPECT_EQ(kids.size(), 4u);
-  EXPECT_EQ(ring.poolKeys(kPool).value().idToken, a.idToken) << "cached: the same object";
+  IDP_ASSERT_OK_AND_ASSIGN(auto again, ring.poolKeys(kPool));
+  EXPECT_EQ(again.idToken, a.idToken) << "cached: the same object";
 }
 
 TEST_F(IdpKeyringFileTest, JwksVerifiesOurTokensThroughJwkSet) {
   IdpKeyring ring(tokenStore_, atRestStore_);
-  auto keys = ring.poolKeys(kPool).value();
-  auto jwks = nlohmann::json::parse(ring.jwksJson(kPool).value());
+  IDP_ASSERT_OK_AND_ASSIGN(auto keys, ring.poolKeys(kPool));
+  IDP_ASSERT_OK_AND_ASSIGN(std::string text, ring.jwksJson(kPool));
+  auto jwks = nlohmann::json::parse(text);
   ASSERT_EQ(jwks["keys"].size(), 2u);
   EXPECT_EQ(jwks["keys"][0]["kid"], keys.idToken->kid());
   EXPECT_EQ(jwks["keys"][1]["kid"], keys.accessToken->kid());
-  auto set = JwkSet::parse(ring.jwksJson(kPool).value());
+  auto set = JwkSet::parse(text);
   ASSERT_TRUE(set.isOk()) << set.status();
   for (const Rs256Key* key : {keys.idToken.get(), keys.accessToken.get()}) {
-    std::string token = key->sign({{"token_use", "id"}}).value();
+    std::string token = textOf(key->sign({{"token_use", "id"}}));
     size_t dot = token.rfind('.');
     bool found = false;
     EXPECT_TRUE((*set)->verify("RS256", key->kid(), token.substr(0, dot), *auth::base64UrlDecode(token.substr(dot + 1)),
                                &found));
   }
   // An access token does not verify with the ID key.
-  std::string access = keys.accessToken->sign({{"token_use", "access"}}).value();
+  std::string access = textOf(keys.accessToken->sign({{"token_use", "access"}}));
   EXPECT_EQ(keys.idToken->verify(access).status().code(), StatusCode::kUnauthenticated);
 }
 
 TEST_F(IdpKeyringFileTest, TokenAndAtRestKeysStayApart) {
   IdpKeyring ring(tokenStore_, atRestStore_);
-  auto token = ring.tokenSealer().value();
-  auto atRest = ring.atRestSealer().value();
+  IDP_ASSERT_OK_AND_ASSIGN(auto token, ring.tokenSealer());
+  IDP_ASSERT_OK_AND_ASSIGN(auto atRest, ring.atRestSealer());
   EXPECT_TRUE(std::filesystem::exists(atRestDir_.path() / "keys" / "idp-at-rest.key"));
   EXPECT_FALSE(std::filesystem::exists(tokenDir_.path() / "keys" / "idp-at-rest.key"));
   EXPECT_FALSE(std::filesystem::exists(atRestDir_.path() / "keys" / "idp-token.key"));
-  std::string secret = atRest->seal("JBSWY3DPEHPK3PXP", "totp").value();
+  std::string secret = textOf(atRest->seal("JBSWY3DPEHPK3PXP", "totp"));
   EXPECT_EQ(token->open(secret, "totp").status().code(), StatusCode::kUnauthenticated);
-  EXPECT_EQ(atRest->open(secret, "totp").value(), "JBSWY3DPEHPK3PXP");
+  EXPECT_EQ(textOf(atRest->open(secret, "totp")), "JBSWY3DPEHPK3PXP");
   // Code hashes: stable for the at-rest store, different under another one.
   TempDir elsewhere;
   auth::FileSecretStore otherAtRest(elsewhere.path());
   IdpKeyring second(tokenStore_, atRestStore_), third(tokenStore_, otherAtRest);
-  const std::string h = ring.codeHasher().value()->hash("scope", "123456");
-  EXPECT_EQ(second.codeHasher().value()->hash("scope", "123456"), h);
-  EXPECT_NE(third.codeHasher().value()->hash("scope", "123456"), h);
+  IDP_ASSERT_OK_AND_ASSIGN(auto codes1, ring.codeHasher());
+  IDP_ASSERT_OK_AND_ASSIGN(auto codes2, second.codeHasher());
+  IDP_ASSERT_OK_AND_ASSIGN(auto codes3, third.codeHasher());
+  const std::string h = codes1->hash("scope", "123456");
+  EXPECT_EQ(codes2->hash("scope", "123456"), h);
+  EXPECT_NE(codes3->hash("scope", "123456"), h);
 }
 
 TEST_F(IdpKeyringFileTest, ConcurrentCreatorsGetOneKey) {
@@ -161,22 +170,26 @@ TEST_F(IdpKeyringFileTest, InvalidPoolIdsAreRefusedBeforeTouchingTheStore) {
 
 TEST_F(IdpKeyringFileTest, SealingKeysRotate) {
   IdpKeyring before(tokenStore_, atRestStore_);
-  auto oldSealer = before.tokenSealer().value();
-  const std::string oldToken = oldSealer->sealToken("v1", "ad").value();
-  EXPECT_EQ(IdpKeyring::addSealingKey(tokenStore_, IdpKeyring::kTokenSealingKeyName).value(), 2);
-  EXPECT_EQ(IdpKeyring::addSealingKey(tokenStore_, IdpKeyring::kTokenSealingKeyName).value(), 3);
+  IDP_ASSERT_OK_AND_ASSIGN(auto oldSealer, before.tokenSealer());
+  const std::string oldToken = textOf(oldSealer->sealToken("v1", "ad"));
+  IDP_ASSERT_OK_AND_ASSIGN(uint8_t second, IdpKeyring::addSealingKey(tokenStore_, IdpKeyring::kTokenSealingKeyName));
+  IDP_ASSERT_OK_AND_ASSIGN(uint8_t third, IdpKeyring::addSealingKey(tokenStore_, IdpKeyring::kTokenSealingKeyName));
+  EXPECT_EQ(second, 2);
+  EXPECT_EQ(third, 3);
   IdpKeyring after(tokenStore_, atRestStore_);
-  auto newSealer = after.tokenSealer().value();
+  IDP_ASSERT_OK_AND_ASSIGN(auto newSealer, after.tokenSealer());
   EXPECT_EQ(newSealer->sealingKeyId(), 3);
-  EXPECT_EQ(newSealer->openToken(oldToken, "ad").value(), "v1");
-  EXPECT_EQ(oldSealer->openToken(newSealer->sealToken("v3", "ad").value(), "ad").status().code(),
+  EXPECT_EQ(textOf(newSealer->openToken(oldToken, "ad")), "v1");
+  EXPECT_EQ(oldSealer->openToken(textOf(newSealer->sealToken("v3", "ad")), "ad").status().code(),
             StatusCode::kUnauthenticated);
-  EXPECT_EQ(before.tokenSealer().value(), oldSealer) << "a running keyring keeps its keys until restarted";
+  IDP_ASSERT_OK_AND_ASSIGN(auto stillOld, before.tokenSealer());
+  EXPECT_EQ(stillOld, oldSealer) << "a running keyring keeps its keys until restarted";
   // Names that only look like rotated keys are ignored.
   ASSERT_TRUE(tokenStore_.loadOrCreate("idp-token.key.07", 32, [] { return Result<std::string>(std::string(32, 'x')); }).isOk());
   ASSERT_TRUE(tokenStore_.loadOrCreate("idp-token.key.999", 32, [] { return Result<std::string>(std::string(32, 'x')); }).isOk());
-  IdpKeyring third(tokenStore_, atRestStore_);
-  EXPECT_EQ(third.tokenSealer().value()->sealingKeyId(), 3);
+  IdpKeyring restarted(tokenStore_, atRestStore_);
+  IDP_ASSERT_OK_AND_ASSIGN(auto sealer, restarted.tokenSealer());
+  EXPECT_EQ(sealer->sealingKeyId(), 3);
 }
 
 TEST_F(IdpKeyringFileTest, DamagedKeysAreCorruption) {
@@ -198,10 +211,10 @@ TEST_F(IdpKeyringFileTest, DamagedKeysAreCorruption) {
 
 TEST_F(IdpKeyringFileTest, ForgetPoolReloadsTheSameKeys) {
   IdpKeyring ring(tokenStore_, atRestStore_);
-  auto first = ring.poolKeys(kPool).value();
+  IDP_ASSERT_OK_AND_ASSIGN(auto first, ring.poolKeys(kPool));
   ring.forgetPool(kPool);
   ring.forgetPool("never-loaded_x");
-  auto second = ring.poolKeys(kPool).value();
+  IDP_ASSERT_OK_AND_ASSIGN(auto second, ring.poolKeys(kPool));
   EXPECT_NE(second.idToken, first.idToken) << "reloaded";
   EXPECT_EQ(second.idToken->kid(), first.idToken->kid());
 }
@@ -228,7 +241,8 @@ TEST_P(IdpKeyringDatabaseTest, KeysLiveInTheDatabaseAndNodesAgree) {
       auth::DatabaseSecretStore secrets(*nodes[static_cast<size_t>(i)]);
       IdpKeyring ring(secrets, atRest);
       std::string k = kidsOf(ring, kPool);
-      auto token = ring.tokenSealer().value()->sealToken("node", "ad").value();
+      IDP_ASSERT_OK_AND_ASSIGN(auto sealer, ring.tokenSealer());
+      std::string token = textOf(sealer->sealToken("node", "ad"));
       std::lock_guard lock(mu);
       kids.insert(k);
       sealed.insert(token);
@@ -243,7 +257,8 @@ TEST_P(IdpKeyringDatabaseTest, KeysLiveInTheDatabaseAndNodesAgree) {
   auth::DatabaseSecretStore secrets(*later);
   IdpKeyring ring(secrets, atRest);
   EXPECT_EQ(kidsOf(ring, kPool), *kids.begin());
-  for (const std::string& token : sealed) EXPECT_EQ(ring.tokenSealer().value()->openToken(token, "ad").value(), "node");
+  IDP_ASSERT_OK_AND_ASSIGN(auto sealer, ring.tokenSealer());
+  for (const std::string& token : sealed) EXPECT_EQ(textOf(sealer->openToken(token, "ad")), "node");
   auto stored = later->getMeta("secret/" + IdpKeyring::idKeyName(kPool));
   ASSERT_TRUE(stored.isOk());
   EXPECT_TRUE(stored->has_value()) << "the key is in the database";
