@@ -14,4 +14,8 @@ namespace tether::server {
 // Aborts if the OpenSSL random generator fails (it cannot produce safe IDs then).
 std::string newRandomId(std::string_view region);
 
+// A bare version-4 UUID, lowercase with hyphens (36 characters), from the same generator: user
+// pool `sub`s, token `jti`s. Aborts if the OpenSSL random generator fails.
+std::string newUuidV4();
+
 }  // namespace tether::server

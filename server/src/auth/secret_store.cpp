@@ -9,8 +9,16 @@ namespace tether::server::auth {
 
 Result<std::string> FileSecretStore::loadOrCreate(std::string_view name, size_t maxBytes,
                                                   const std::function<Result<std::string>()>& generate) {
-  std::filesystem::path path = dataDir_ / "keys" / std::string(name);
-  TETHER_RETURN_IF_ERROR(ensurePrivateDir(path.parent_path()));
+  std::filesystem::path keys = dataDir_ / "keys";
+  std::filesystem::path path = keys / std::string(name);
+  // A name may have folders ("idp/<poolId>/id-key.pem"): each level is created private, not
+  // only the last one.
+  std::filesystem::path dir = keys;
+  TETHER_RETURN_IF_ERROR(ensurePrivateDir(dir));
+  for (const std::filesystem::path& part : std::filesystem::path(std::string(name)).parent_path()) {
+    dir /= part;
+    TETHER_RETURN_IF_ERROR(ensurePrivateDir(dir));
+  }
   return loadOrCreateSecretFile(path, maxBytes, generate);
 }
 

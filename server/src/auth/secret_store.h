@@ -34,7 +34,9 @@ class SecretStore {
   virtual std::string describe(std::string_view name) const = 0;
 };
 
-// `<dataDir>/keys/<name>`, mode 0600 in a 0700 directory (key_file.h).
+// `<dataDir>/keys/<name>`, mode 0600 in a 0700 directory (key_file.h). A name may contain '/'
+// (folders, each created 0700); the caller keeps names free of ".." and absolute paths. list()
+// sees only the names directly in keys/.
 class FileSecretStore final : public SecretStore {
  public:
   explicit FileSecretStore(std::filesystem::path dataDir) : dataDir_(std::move(dataDir)) {}

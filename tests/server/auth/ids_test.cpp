@@ -68,5 +68,41 @@ TEST(Base64UrlTest, RejectsNonCanonicalInput) {
   EXPECT_TRUE(auth::base64UrlDecode("").has_value());
 }
 
+TEST(Base64StdTest, RoundTripAllLengthsWithPadding) {
+  std::string bytes;
+  for (int n = 0; n < 70; ++n) {
+    std::string enc = auth::base64Encode(bytes);
+    EXPECT_EQ(enc.size() % 4, 0u) << n;
+    EXPECT_EQ(enc.find_first_of("-_"), std::string::npos);
+    auto dec = auth::base64Decode(enc);
+    ASSERT_TRUE(dec.has_value()) << n << " " << enc;
+    EXPECT_EQ(*dec, bytes);
+    bytes += static_cast<char>(n * 37 + 250);
+  }
+}
+
+TEST(Base64StdTest, KnownVectors) {
+  EXPECT_EQ(auth::base64Encode(""), "");
+  EXPECT_EQ(auth::base64Encode("f"), "Zg==");
+  EXPECT_EQ(auth::base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(auth::base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(auth::base64Encode("\xfb\xff"), "+/8=");
+}
+
+TEST(Base64StdTest, RejectsNonCanonicalInput) {
+  EXPECT_FALSE(auth::base64Decode("Zg").has_value()) << "missing padding";
+  EXPECT_FALSE(auth::base64Decode("Zg=").has_value());
+  EXPECT_FALSE(auth::base64Decode("Zg===").has_value()) << "too much padding";
+  EXPECT_FALSE(auth::base64Decode("Z===").has_value());
+  EXPECT_FALSE(auth::base64Decode("====").has_value());
+  EXPECT_FALSE(auth::base64Decode("Zg==Zm9v").has_value()) << "padding inside";
+  EXPECT_FALSE(auth::base64Decode("Zm8=Zm9v").has_value());
+  EXPECT_FALSE(auth::base64Decode("-_8=").has_value()) << "url alphabet";
+  EXPECT_FALSE(auth::base64Decode("Zh==").has_value()) << "non-zero unused bits";
+  EXPECT_FALSE(auth::base64Decode("Zm9=").has_value());
+  EXPECT_FALSE(auth::base64Decode("Zm 9v").has_value()) << "whitespace";
+  EXPECT_EQ(auth::base64Decode("+/8=").value_or("?"), "\xfb\xff");
+}
+
 }  // namespace
 }  // namespace tether::server
