@@ -215,6 +215,29 @@ TEST_P(StoreCopyTest, CopiesAPopulatedDeploymentAndDevicesContinueOnTheCopy) {
     EXPECT_EQ((*(*store)->findUserPoolByDomain("auth-demo"))->id, "us-east-1_AAAAAAAAA");
     EXPECT_FALSE((*store)->peekTicket("us-east-1_AAAAAAAAA/srp/x", 0)->has_value());  // tickets stay behind
   }
+  // The verification's checksum covers the users' attributes: one changed value, another sum.
+  {
+    auto checksum = [](const std::string& text) {
+      size_t at = text.find("sha256 ");
+      return at == std::string::npos ? std::string() : text.substr(at + 7, 64);
+    };
+    const std::string before = checksum(out);
+    ASSERT_EQ(before.size(), 64u) << out;
+    {
+      auto store = server::openSqliteStore(source->dataDir() / "tether.db");
+      ASSERT_TRUE(store.isOk()) << store.status();
+      UserRow alice = **(*store)->getUserBySub("us-east-1_AAAAAAAAA", "sub-1");
+      alice.attributes[1].second = "It's Alice";
+      ASSERT_EQ(*(*store)->updateUser(alice, false), UserWriteOutcome::kOk);
+    }
+    std::string outAgain;
+    std::filesystem::path again = makeTempDir("copy-again");
+    ASSERT_EQ(TetherdProcess::runTool({"store", "copy", "--from", from, "--to", "sqlite:" + again.string()}, &outAgain,
+                                      &err),
+              0)
+        << outAgain << err;
+    EXPECT_NE(checksum(outAgain), before) << outAgain;
+  }
   EXPECT_NE(out.find("copied 1 pools, 2 identities, 0 logins, 3 datasets, 3 records, 1 tombstones"), std::string::npos)
       << out;
   EXPECT_NE(out.find("1 devices, 1 subscriptions"), std::string::npos) << out;

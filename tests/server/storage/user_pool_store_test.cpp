@@ -288,7 +288,7 @@ TEST_P(UserPoolStoreTest, ListUsersFiltersByEveryKindInCreationOrder) {
   d.enabled = false;
   d.status = "UNCONFIRMED";
   insert(d);
-  insert(userRow("s5", "zz", 5, {{"email", "\xF4\x8F\xBF\xBF" "max"}}));  // U+10FFFF
+  insert(userRow("s5", "z\x7fz", 5, {{"email", "\xF4\x8F\xBF\xBF" "max"}}));  // U+007F, U+10FFFF
   ASSERT_TRUE(store_->createUserPool(poolRow(kOtherPool)).isOk());
   insert(userRow("s9", "abc", 1, {{"email", "500ff@x.org"}}, {}, kOtherPool));
 
@@ -302,6 +302,7 @@ TEST_P(UserPoolStoreTest, ListUsersFiltersByEveryKindInCreationOrder) {
   EXPECT_EQ(subs(filter(Kind::kUsernamePrefix, "ab")), (Strings{"s1", "s4"}));
   EXPECT_EQ(subs(filter(Kind::kUsernamePrefix, "ab\\")), (Strings{"s4"}));
   EXPECT_EQ(subs(filter(Kind::kUsernamePrefix, "")), (Strings{"s5", "s1", "s2", "s4", "s3"}));
+  EXPECT_EQ(subs(filter(Kind::kUsernamePrefix, "z\x7f")), (Strings{"s5"}));  // the range ends at U+0080
   EXPECT_EQ(subs(filter(Kind::kSubEquals, "s4")), (Strings{"s4"}));
   EXPECT_EQ(subs(filter(Kind::kSubPrefix, "s")), (Strings{"s5", "s1", "s2", "s4", "s3"}));
   EXPECT_EQ(subs(filter(Kind::kSubPrefix, "s2")), (Strings{"s2"}));
