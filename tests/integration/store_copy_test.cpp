@@ -1,7 +1,9 @@
 // `tetherd store copy` end to end: a deployment populated through the real server (native and
-// Cognito HTTP clients, deletions, tombstones, a push-sync device, a developer credential) is
-// stopped, copied into an empty store, verified, and served again from the copy; a device that
-// had synced goes on without a re-pull and without a conflict, with the same identity.
+// Cognito HTTP clients, deletions, tombstones, a push-sync device, a developer credential) and,
+// in its store, Cognito User Pools (pools, clients, users, groups, revocations) is stopped,
+// copied into an empty store, verified, and served again from the copy; a device that had
+// synced goes on without a re-pull and without a conflict, with the same identity, and the user
+// pools read back from the copy as they were.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -11,6 +13,8 @@
 
 #include "pg_test_cluster.h"
 #include "signed_sync_client.h"
+#include "storage/pg_store.h"
+#include "storage/sqlite_store.h"
 #include "tetherd_process.h"
 #include "ws_test_client.h"
 
@@ -27,6 +31,97 @@ Result<UpdateRecordsResponse> write(WsTestClient& c, const std::string& ds, std:
 
 RecordPatch put(const std::string& k, const std::string& v, int64_t count) {
   return RecordPatch{PatchOp::kReplace, k, v, count, 1};
+}
+
+using server::RevokedOrigin;
+using server::Store;
+using server::UserAlias;
+using server::UserCursor;
+using server::UserFilter;
+using server::UserGroupRow;
+using server::UserPoolClientRow;
+using server::UserPoolRow;
+using server::UserRow;
+using server::UserWriteOutcome;
+
+UserRow poolUser(const std::string& pool, const std::string& sub, const std::string& name, int64_t createdMs,
+                 std::vector<UserAlias> aliases) {
+  UserRow u;
+  u.poolId = pool;
+  u.username = u.usernameKey = name;
+  u.sub = sub;
+  u.status = "CONFIRMED";
+  u.createdMs = createdMs;
+  u.modifiedMs = createdMs + 1;
+  u.attributes = {{"email", name + "@example.org"}, {"name", "It's " + name}};
+  u.aliases = std::move(aliases);
+  u.stateJson = R"({"srp":{"salt":")" + name + R"("}})";
+  return u;
+}
+
+// Cognito User Pools written straight into the (stopped) source store: two pools, one with a
+// domain; two app clients; three users with attributes, aliases and state (one updated twice,
+// so at version 3, one disabled); a group with two members; a revoked session; a ticket (not
+// copied: short-lived).
+void populateUserPools(Store& s) {
+  ASSERT_TRUE(s.createUserPool({"us-east-1_AAAAAAAAA", "users", "auth-demo", 1, 2, R"({"Mfa":"OFF"})"}).isOk());
+  ASSERT_TRUE(s.createUserPool({"us-east-1_BBBBBBBBB", "staff", "", 3, 4, "{}"}).isOk());
+  ASSERT_TRUE(s.createUserPoolClient({"client1", "us-east-1_AAAAAAAAA", "web", 5, 6, R"({"secret":"s1"})"}).isOk());
+  ASSERT_TRUE(s.createUserPoolClient({"client2", "us-east-1_BBBBBBBBB", "cli", 7, 8, "{}"}).isOk());
+  for (UserRow u : {poolUser("us-east-1_AAAAAAAAA", "sub-1", "alice", 10, {{"email", "alice@example.org"}}),
+                    poolUser("us-east-1_AAAAAAAAA", "sub-2", "bob", 20, {}),
+                    poolUser("us-east-1_BBBBBBBBB", "sub-3", "carol", 30, {{"preferred_username", "c"}})}) {
+    auto r = s.insertUser(u);
+    ASSERT_TRUE(r.isOk()) << r.status();
+    ASSERT_EQ(*r, UserWriteOutcome::kOk);
+  }
+  for (int i = 0; i < 2; ++i) {
+    UserRow bob = **s.getUserBySub("us-east-1_AAAAAAAAA", "sub-2");
+    bob.enabled = false;
+    bob.stateJson = "{\"n\":" + std::to_string(i) + "}";
+    ASSERT_EQ(*s.updateUser(bob, false), UserWriteOutcome::kOk);
+  }
+  ASSERT_TRUE(s.createUserGroup({"us-east-1_AAAAAAAAA", "admins", "the admins", "arn:role", 1, 40, 41}).isOk());
+  ASSERT_TRUE(s.addUserToGroup("us-east-1_AAAAAAAAA", "admins", "sub-1").isOk());
+  ASSERT_TRUE(s.addUserToGroup("us-east-1_AAAAAAAAA", "admins", "sub-2").isOk());
+  ASSERT_TRUE(s.revokeOrigin("us-east-1_AAAAAAAAA", "jti-1", 4102444800000).isOk());
+  ASSERT_TRUE(s.putTicket("us-east-1_AAAAAAAAA/srp/x", "handshake", 4102444800000).isOk());
+}
+
+// Everything populateUserPools wrote, as `s` holds it (users' versions set to 1: not copied).
+std::string userPoolDump(Store& s) {
+  std::string out;
+  auto pools = s.listUserPools("", 100);
+  if (!pools.isOk()) return "error: " + pools.status().toString();
+  for (const UserPoolRow& p : *pools) {
+    out += "pool " + p.id + " " + p.name + " " + p.domain + " " + std::to_string(p.createdMs) + " " +
+           std::to_string(p.modifiedMs) + " " + p.configJson + "\n";
+    // Each Result in a local: a range-for over *temporary() would read a destroyed Result.
+    auto clients = s.listUserPoolClients(p.id, "", 100);
+    auto users = s.listUsers(p.id, UserFilter{}, UserCursor{}, 100);
+    auto groups = s.listUserGroups(p.id, "", 100);
+    auto revoked = s.listRevokedOrigins(p.id, "", 100);
+    if (!clients.isOk() || !users.isOk() || !groups.isOk() || !revoked.isOk()) return "error reading " + p.id;
+    for (const UserPoolClientRow& c : *clients)
+      out += " client " + c.clientId + " " + c.name + " " + std::to_string(c.createdMs) + " " + c.configJson + "\n";
+    for (const UserRow& u : *users) {
+      out += " user " + u.sub + " " + u.username + " " + u.status + " " + (u.enabled ? "on" : "off") + " " +
+             std::to_string(u.createdMs) + " " + std::to_string(u.modifiedMs) + " " + u.stateJson;
+      for (const auto& [k, v] : u.attributes) out += " " + k + "=" + v;
+      for (const UserAlias& a : u.aliases) out += " alias:" + a.kind + "=" + a.valueKey;
+      out += "\n";
+    }
+    for (const UserGroupRow& g : *groups) {
+      out += " group " + g.name + " " + g.description + " " + g.roleArn + " " + std::to_string(g.precedence.value_or(-1));
+      auto members = s.listUsersInGroup(p.id, g.name, UserCursor{}, 100);
+      if (!members.isOk()) return "error reading " + g.name;
+      for (const UserRow& m : *members) out += " member:" + m.sub;
+      out += "\n";
+    }
+    for (const RevokedOrigin& r : *revoked)
+      out += " revoked " + r.originJti + " " + std::to_string(r.expiresMs) + "\n";
+  }
+  return out;
 }
 
 // The target: another SQLite directory, or (the scale-out move) a PostgreSQL database.
@@ -76,12 +171,73 @@ TEST_P(StoreCopyTest, CopiesAPopulatedDeploymentAndDevicesContinueOnTheCopy) {
   a.reset();
   b.reset();
   ASSERT_EQ(source->stop(), 0);
+  std::string sourceUserPools;
+  {
+    auto store = server::openSqliteStore(source->dataDir() / "tether.db");
+    ASSERT_TRUE(store.isOk()) << store.status();
+    populateUserPools(**store);
+    if (HasFatalFailure()) return;
+    sourceUserPools = userPoolDump(**store);
+    EXPECT_EQ((*(*store)->getUserBySub("us-east-1_AAAAAAAAA", "sub-2"))->version, 3);
+  }
 
   std::filesystem::path target = makeTempDir("copy-target");
   std::string from = "sqlite:" + source->dataDir().string();
   std::string to = postgres() ? pg->url(pgSchema) : "sqlite:" + target.string();
+  // A target that holds only a user pool is not empty either.
+  {
+    std::filesystem::path occupied = makeTempDir("copy-occupied");
+    {
+      auto store = server::openSqliteStore(occupied / "tether.db");
+      ASSERT_TRUE(store.isOk()) << store.status();
+      ASSERT_TRUE((*store)->createUserPool({"us-east-1_CCCCCCCCC", "x", "", 1, 1, "{}"}).isOk());
+    }
+    int refused = TetherdProcess::runTool({"store", "copy", "--from", from, "--to", "sqlite:" + occupied.string()},
+                                          &out, &err);
+    EXPECT_EQ(refused, 1);
+    EXPECT_NE(err.find("not empty"), std::string::npos) << err;
+  }
   int rc = TetherdProcess::runTool({"store", "copy", "--from", from, "--to", to}, &out, &err);
   ASSERT_EQ(rc, 0) << out << err;
+  EXPECT_NE(out.find("2 user pools, 2 app clients, 3 users, 1 user groups, 2 group memberships, 1 revoked sessions"),
+            std::string::npos)
+      << out;
+  {
+    server::PgStoreOptions pgOptions;
+    auto store = postgres() ? server::openPgStore(pg->conninfo(pgSchema), pgOptions)
+                            : server::openSqliteStore(target / "tether.db");
+    ASSERT_TRUE(store.isOk()) << store.status();
+    EXPECT_EQ(userPoolDump(**store), sourceUserPools);
+    auto bob = (*store)->getUserBySub("us-east-1_AAAAAAAAA", "sub-2");
+    ASSERT_TRUE(bob.isOk() && bob->has_value());
+    EXPECT_EQ((*bob)->version, 1);  // a fresh concurrency token (store_copy.h)
+    EXPECT_EQ((*(*store)->getUserByAlias("us-east-1_AAAAAAAAA", "email", "alice@example.org"))->sub, "sub-1");
+    EXPECT_EQ((*(*store)->findUserPoolByDomain("auth-demo"))->id, "us-east-1_AAAAAAAAA");
+    EXPECT_FALSE((*store)->peekTicket("us-east-1_AAAAAAAAA/srp/x", 0)->has_value());  // tickets stay behind
+  }
+  // The verification's checksum covers the users' attributes: one changed value, another sum.
+  {
+    auto checksum = [](const std::string& text) {
+      size_t at = text.find("sha256 ");
+      return at == std::string::npos ? std::string() : text.substr(at + 7, 64);
+    };
+    const std::string before = checksum(out);
+    ASSERT_EQ(before.size(), 64u) << out;
+    {
+      auto store = server::openSqliteStore(source->dataDir() / "tether.db");
+      ASSERT_TRUE(store.isOk()) << store.status();
+      UserRow alice = **(*store)->getUserBySub("us-east-1_AAAAAAAAA", "sub-1");
+      alice.attributes[1].second = "It's Alice";
+      ASSERT_EQ(*(*store)->updateUser(alice, false), UserWriteOutcome::kOk);
+    }
+    std::string outAgain;
+    std::filesystem::path again = makeTempDir("copy-again");
+    ASSERT_EQ(TetherdProcess::runTool({"store", "copy", "--from", from, "--to", "sqlite:" + again.string()}, &outAgain,
+                                      &err),
+              0)
+        << outAgain << err;
+    EXPECT_NE(checksum(outAgain), before) << outAgain;
+  }
   EXPECT_NE(out.find("copied 1 pools, 2 identities, 0 logins, 3 datasets, 3 records, 1 tombstones"), std::string::npos)
       << out;
   EXPECT_NE(out.find("1 devices, 1 subscriptions"), std::string::npos) << out;

@@ -106,8 +106,127 @@ Result<std::vector<DatasetData>> readDatasets(Store& store, const OwnerRef& owne
   return out;
 }
 
+// Calls fn(row) for every row of a paged list: list(after) returns a page of at most kPage rows
+// after `after`, next(row) the position after a row.
+template <class After, class List, class Next, class Fn>
+Status forEachRow(After after, List&& list, Next&& next, Fn&& fn) {
+  while (true) {
+    TETHER_TRY(auto page, list(after));
+    for (const auto& row : page) TETHER_RETURN_IF_ERROR(fn(row));
+    if (static_cast<int>(page.size()) < kPage) return Status::ok();
+    after = next(page.back());
+  }
+}
+
+// Calls the visitor's functions for every user pool and what it holds, in a fixed order: pool(p),
+// client(c), user(u), group(g), member(g, u) for each member of g, revoked(poolId, r).
+template <class Visitor>
+Status forEachUserPoolRow(Store& store, Visitor& v) {
+  auto byId = [](const auto& row) { return row.id; };
+  return forEachRow(std::string(), [&](const std::string& a) { return store.listUserPools(a, kPage); }, byId,
+                    [&](const UserPoolRow& pool) -> Status {
+    TETHER_RETURN_IF_ERROR(v.pool(pool));
+    const std::string& id = pool.id;
+    TETHER_RETURN_IF_ERROR(forEachRow(
+        std::string(), [&](const std::string& a) { return store.listUserPoolClients(id, a, kPage); },
+        [](const UserPoolClientRow& c) { return c.clientId; }, [&](const UserPoolClientRow& c) { return v.client(c); }));
+    auto byCursor = [](const UserRow& u) { return UserCursor{u.createdMs, u.sub}; };
+    TETHER_RETURN_IF_ERROR(forEachRow(
+        UserCursor{}, [&](const UserCursor& a) { return store.listUsers(id, UserFilter{}, a, kPage); }, byCursor,
+        [&](const UserRow& u) { return v.user(u); }));
+    TETHER_RETURN_IF_ERROR(forEachRow(
+        std::string(), [&](const std::string& a) { return store.listUserGroups(id, a, kPage); },
+        [](const UserGroupRow& g) { return g.name; }, [&](const UserGroupRow& g) -> Status {
+          TETHER_RETURN_IF_ERROR(v.group(g));
+          return forEachRow(
+              UserCursor{}, [&](const UserCursor& a) { return store.listUsersInGroup(id, g.name, a, kPage); },
+              byCursor, [&](const UserRow& u) { return v.member(g, u); });
+        }));
+    return forEachRow(
+        std::string(), [&](const std::string& a) { return store.listRevokedOrigins(id, a, kPage); },
+        [](const RevokedOrigin& r) { return r.originJti; }, [&](const RevokedOrigin& r) { return v.revoked(id, r); });
+  });
+}
+
+// Writes every user-pool row it visits into `to`.
+struct UserPoolCopier {
+  Store& to;
+  StoreCopyCounts& n;
+  Status pool(const UserPoolRow& p) {
+    n.userPools++;
+    return to.createUserPool(p);
+  }
+  Status client(const UserPoolClientRow& c) {
+    n.userPoolClients++;
+    return to.createUserPoolClient(c);
+  }
+  Status user(const UserRow& u) {
+    TETHER_TRY(UserWriteOutcome outcome, to.insertUser(u));
+    if (outcome != UserWriteOutcome::kOk)
+      return Status::internal("user " + u.sub + " of user pool " + u.poolId + " could not be inserted (outcome " +
+                              std::to_string(static_cast<int>(outcome)) + ")");
+    n.users++;
+    return Status::ok();
+  }
+  Status group(const UserGroupRow& g) {
+    n.userGroups++;
+    return to.createUserGroup(g);
+  }
+  Status member(const UserGroupRow& g, const UserRow& u) {
+    n.groupMemberships++;
+    return to.addUserToGroup(g.poolId, g.name, u.sub);
+  }
+  Status revoked(const std::string& poolId, const RevokedOrigin& r) {
+    n.revokedOrigins++;
+    return to.revokeOrigin(poolId, r.originJti, r.expiresMs);
+  }
+};
+
+// Counts and digests every user-pool row it visits (a user's version left out: see store_copy.h).
+struct UserPoolDigester {
+  Digest& all;
+  StoreCopyCounts& n;
+  Status pool(const UserPoolRow& p) {
+    n.userPools++;
+    all.add(p.id).add(p.name).add(p.domain).add(p.createdMs).add(p.modifiedMs).add(p.configJson);
+    return Status::ok();
+  }
+  Status client(const UserPoolClientRow& c) {
+    n.userPoolClients++;
+    all.add(c.clientId).add(c.name).add(c.createdMs).add(c.modifiedMs).add(c.configJson);
+    return Status::ok();
+  }
+  Status user(const UserRow& u) {
+    n.users++;
+    all.add(u.sub).add(u.username).add(u.usernameKey).add(u.status).add(int64_t{u.enabled}).add(u.createdMs)
+        .add(u.modifiedMs).add(u.stateJson);
+    all.add(static_cast<int64_t>(u.attributes.size()));
+    for (const auto& [name, value] : u.attributes) all.add(name).add(value);
+    all.add(static_cast<int64_t>(u.aliases.size()));
+    for (const UserAlias& a : u.aliases) all.add(a.kind).add(a.valueKey);
+    return Status::ok();
+  }
+  Status group(const UserGroupRow& g) {
+    n.userGroups++;
+    all.add(g.name).add(g.description).add(g.roleArn).add(int64_t{g.precedence.has_value()})
+        .add(g.precedence.value_or(0)).add(g.createdMs).add(g.modifiedMs);
+    return Status::ok();
+  }
+  Status member(const UserGroupRow&, const UserRow& u) {
+    n.groupMemberships++;
+    all.add(u.sub);
+    return Status::ok();
+  }
+  Status revoked(const std::string&, const RevokedOrigin& r) {
+    n.revokedOrigins++;
+    all.add(r.originJti).add(r.expiresMs);
+    return Status::ok();
+  }
+};
+
 Status requireEmpty(Store& to, auth::SecretStore& toSecrets) {
   TETHER_TRY(std::vector<PoolInfo> pools, to.listPools());
+  TETHER_TRY(std::vector<UserPoolRow> userPools, to.listUserPools("", 1));
   TETHER_TRY(std::vector<DeveloperCredentialRow> creds, to.listDeveloperCredentials());
   TETHER_TRY(std::vector<OidcProviderRow> providers, to.listOidcProviders(""));
   TETHER_TRY(auto meta, to.listMeta(""));
@@ -119,8 +238,9 @@ Status requireEmpty(Store& to, auth::SecretStore& toSecrets) {
     if (s.isOk()) hasSecret = true;
     else if (s.status().code() != StatusCode::kNotFound) return s.status();
   }
-  if (!pools.empty() || !creds.empty() || !providers.empty() || !meta.empty() || hasSecret)
+  if (!pools.empty() || !userPools.empty() || !creds.empty() || !providers.empty() || !meta.empty() || hasSecret)
     return Status::conflict("the target store is not empty (" + std::to_string(pools.size()) + " pools, " +
+                            (userPools.empty() ? "" : "user pools, ") +
                             std::to_string(creds.size()) + " developer credentials, " +
                             std::to_string(meta.size()) + " settings" + (hasSecret ? ", keys" : "") +
                             "); copy into an empty database");
@@ -209,6 +329,8 @@ Result<StoreCopyCounts> copyStore(Store& from, auth::SecretStore& fromSecrets, S
       return txn->commit();
     }));
   }
+  UserPoolCopier copier{to, n};
+  TETHER_RETURN_IF_ERROR(forEachUserPoolRow(from, copier));
   return n;
 }
 
@@ -275,6 +397,8 @@ Result<StoreSummary> summarizeStore(Store& store) {
     n.metaKeys++;
     all.add(key).add(value);
   }
+  UserPoolDigester digester{all, n};
+  TETHER_RETURN_IF_ERROR(forEachUserPoolRow(store, digester));
   out.checksum = all.hex();
   return out;
 }
@@ -300,7 +424,10 @@ int runStoreCopy(const std::string& fromUrl, const std::string& toUrl) {
             << n.datasets << " datasets, " << n.records << " records, " << n.tombstones << " tombstones, "
             << n.mergedRelations << " merged-dataset relations, " << n.devices << " devices, " << n.subscriptions
             << " subscriptions, " << n.oidcProviders << " OIDC providers, " << n.developerCredentials
-            << " developer credentials, " << n.metaKeys << " settings, " << n.secrets << " keys\n";
+            << " developer credentials, " << n.metaKeys << " settings, " << n.secrets << " keys, " << n.userPools
+            << " user pools, " << n.userPoolClients << " app clients, " << n.users << " users, " << n.userGroups
+            << " user groups, " << n.groupMemberships << " group memberships, " << n.revokedOrigins
+            << " revoked sessions\n";
   Result<StoreSummary> a = summarizeStore(*from->store);
   Result<StoreSummary> b = summarizeStore(*to->store);
   if (!a.isOk() || !b.isOk()) {

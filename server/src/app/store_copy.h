@@ -6,9 +6,14 @@
 // dataset relations, push-sync devices and subscriptions, developer credentials, meta settings
 // and the secrets (token signing key, session-token key, credential key). Devices therefore go
 // on syncing against the new store without a re-pull and without conflicts, and the tokens and
-// credentials they hold stay valid.
+// credentials they hold stay valid. Cognito User Pools too: pools, app clients, users (with
+// their attributes, aliases and state), groups and memberships, and revoked refresh-token
+// sessions. Not copied: user-pool tickets (SRP handshakes, challenge sessions, authorization
+// codes, used-once markers: minutes-long, the clients holding them simply sign in again), and a
+// user's version (a concurrency token nothing outside the store keeps: every user arrives with
+// version 1, and the verification leaves it out).
 //
-// The target must be empty (no pool, credential, provider or secret): copying into a live
+// The target must be empty (no pool, user pool, credential, provider or secret): copying into a live
 // deployment would merge two histories. The source should not be served while it is copied
 // (stop tetherd first): the copy reads it in many transactions. Afterwards both sides are read
 // again and compared, dataset by dataset (record counts and a SHA-256 over every field).
@@ -26,6 +31,7 @@ namespace tether::server {
 struct StoreCopyCounts {
   int64_t pools = 0, identities = 0, logins = 0, datasets = 0, records = 0, tombstones = 0, mergedRelations = 0,
           devices = 0, subscriptions = 0, oidcProviders = 0, developerCredentials = 0, metaKeys = 0, secrets = 0;
+  int64_t userPools = 0, userPoolClients = 0, users = 0, userGroups = 0, groupMemberships = 0, revokedOrigins = 0;
   friend bool operator==(const StoreCopyCounts&, const StoreCopyCounts&) = default;
 };
 
@@ -36,8 +42,9 @@ Result<StoreCopyCounts> copyStore(Store& from, auth::SecretStore& fromSecrets, S
                                   auth::SecretStore& toSecrets);
 
 // What a store holds, dataset by dataset: the counts and one SHA-256 (hex) over every pool,
-// identity, login, device, subscription, dataset row, record and merged relation, in a fixed
-// order. Two stores with equal summaries hold the same data.
+// identity, login, device, subscription, dataset row, record and merged relation, and every
+// user pool, app client, user, group, membership and revocation, in a fixed order. Two stores
+// with equal summaries hold the same data.
 struct StoreSummary {
   StoreCopyCounts counts;
   std::string checksum;

@@ -176,6 +176,10 @@ Result<PgResult> PgConn::exec(std::string_view sql, const std::vector<PgParam>& 
   std::vector<int> lengths(params.size());
   std::vector<int> formats(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
+    // libpq reads a text parameter up to its first NUL: the rest would be dropped silently.
+    if (params[i].value && !params[i].binary && params[i].value->find('\0') != std::string::npos)
+      return Status::invalidArgument("PostgreSQL text cannot hold a NUL byte (parameter $" + std::to_string(i + 1) +
+                                     ")");
     values[i] = params[i].value ? params[i].value->data() : nullptr;
     lengths[i] = params[i].value ? static_cast<int>(params[i].value->size()) : 0;
     formats[i] = params[i].binary ? 1 : 0;

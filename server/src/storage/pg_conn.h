@@ -13,7 +13,9 @@
 //   40001 serialization failure, 40P01 deadlock -> kUnavailable, and `lastAbortRetryable()`
 //         is true: the transaction was rolled back and may be run again
 //   23505 unique violation -> kConflict; other 23xxx (foreign key, check) -> kInternal
-//   22xxx data exceptions (e.g. a NUL in a text) -> kInvalidArgument
+//   22xxx data exceptions (e.g. invalid UTF-8 in a text) -> kInvalidArgument; a text parameter
+//         holding a NUL byte is refused before it is sent (libpq would cut it there), also
+//         kInvalidArgument
 //   53100 disk full -> kIOError; other 53xxx (out of memory, too many connections) -> kUnavailable
 //   everything else -> kInternal, with the server's message
 //

@@ -13,7 +13,7 @@ constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(73105751834
 // moves the schema from version i to i + 1. Text columns that are compared or ordered use
 // COLLATE "C" (byte order, as SQLite's BINARY), record keys and values are bytea (any byte, NUL
 // included, as SQLite's TEXT with explicit lengths).
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     // 1: the data model of SQLite schema version 5.
     R"sql(
       CREATE TABLE pools (
@@ -142,6 +142,99 @@ constexpr std::array<const char*, 2> kMigrations = {
         body        TEXT NOT NULL,
         PRIMARY KEY (stream, position)
       );
+    )sql",
+    // 3: Cognito User Pools (storage/user_pool_store.h), the tables of SQLite schema version 7.
+    // Foreign keys cascade a pool's deletion to everything in it and a user's or group's to its
+    // rows. Attribute values may be longer than a B-tree entry can be (about 2.7 KB), so their
+    // index holds the first 200 characters; pg_user_pools.cpp compares the full value as well.
+    R"sql(
+      CREATE TABLE idp_pools (
+        id          TEXT COLLATE "C" PRIMARY KEY,
+        name        TEXT NOT NULL,
+        domain      TEXT COLLATE "C" UNIQUE,   -- NULL: none
+        created_ms  BIGINT NOT NULL,
+        modified_ms BIGINT NOT NULL,
+        config      TEXT NOT NULL
+      );
+      CREATE TABLE idp_clients (
+        client_id   TEXT COLLATE "C" PRIMARY KEY,
+        pool_id     TEXT COLLATE "C" NOT NULL REFERENCES idp_pools (id) ON DELETE CASCADE,
+        name        TEXT NOT NULL,
+        created_ms  BIGINT NOT NULL,
+        modified_ms BIGINT NOT NULL,
+        config      TEXT NOT NULL
+      );
+      CREATE INDEX idp_clients_by_pool ON idp_clients (pool_id, client_id);
+      CREATE TABLE idp_users (
+        pool_id      TEXT COLLATE "C" NOT NULL REFERENCES idp_pools (id) ON DELETE CASCADE,
+        sub          TEXT COLLATE "C" NOT NULL,
+        username     TEXT NOT NULL,
+        username_key TEXT COLLATE "C" NOT NULL,
+        status       TEXT COLLATE "C" NOT NULL,
+        enabled      BOOLEAN NOT NULL,
+        created_ms   BIGINT NOT NULL,
+        modified_ms  BIGINT NOT NULL,
+        version      BIGINT NOT NULL,
+        state        TEXT NOT NULL,
+        PRIMARY KEY (pool_id, sub),
+        UNIQUE (pool_id, username_key)
+      );
+      CREATE INDEX idp_users_by_created ON idp_users (pool_id, created_ms, sub);
+      CREATE TABLE idp_user_attrs (
+        pool_id TEXT COLLATE "C" NOT NULL,
+        sub     TEXT COLLATE "C" NOT NULL,
+        name    TEXT COLLATE "C" NOT NULL,
+        value   TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (pool_id, sub, name),
+        FOREIGN KEY (pool_id, sub) REFERENCES idp_users (pool_id, sub) ON DELETE CASCADE
+      );
+      CREATE INDEX idp_user_attrs_by_value ON idp_user_attrs (pool_id, name, left(value, 200));
+      CREATE TABLE idp_aliases (
+        pool_id   TEXT COLLATE "C" NOT NULL,
+        kind      TEXT COLLATE "C" NOT NULL,
+        value_key TEXT COLLATE "C" NOT NULL,
+        sub       TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (pool_id, kind, value_key),
+        FOREIGN KEY (pool_id, sub) REFERENCES idp_users (pool_id, sub) ON DELETE CASCADE
+      );
+      CREATE INDEX idp_aliases_by_user ON idp_aliases (pool_id, sub);
+      CREATE TABLE idp_groups (
+        pool_id     TEXT COLLATE "C" NOT NULL REFERENCES idp_pools (id) ON DELETE CASCADE,
+        name        TEXT COLLATE "C" NOT NULL,
+        description TEXT NOT NULL,
+        role_arn    TEXT NOT NULL,
+        precedence  BIGINT,                   -- NULL: none
+        created_ms  BIGINT NOT NULL,
+        modified_ms BIGINT NOT NULL,
+        PRIMARY KEY (pool_id, name)
+      );
+      CREATE TABLE idp_group_members (
+        pool_id    TEXT COLLATE "C" NOT NULL,
+        group_name TEXT COLLATE "C" NOT NULL,
+        sub        TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (pool_id, group_name, sub),
+        FOREIGN KEY (pool_id, group_name) REFERENCES idp_groups (pool_id, name) ON DELETE CASCADE,
+        FOREIGN KEY (pool_id, sub) REFERENCES idp_users (pool_id, sub) ON DELETE CASCADE
+      );
+      CREATE INDEX idp_group_members_by_user ON idp_group_members (pool_id, sub);
+      CREATE TABLE idp_tickets (
+        key        TEXT COLLATE "C" PRIMARY KEY,
+        value      TEXT NOT NULL,
+        expires_ms BIGINT NOT NULL
+      );
+      CREATE INDEX idp_tickets_by_expiry ON idp_tickets (expires_ms);
+      CREATE TABLE idp_used_once (
+        key        TEXT COLLATE "C" PRIMARY KEY,
+        expires_ms BIGINT NOT NULL
+      );
+      CREATE INDEX idp_used_once_by_expiry ON idp_used_once (expires_ms);
+      CREATE TABLE idp_revoked_origins (
+        pool_id    TEXT COLLATE "C" NOT NULL,
+        origin_jti TEXT COLLATE "C" NOT NULL,
+        expires_ms BIGINT NOT NULL,
+        PRIMARY KEY (pool_id, origin_jti)
+      );
+      CREATE INDEX idp_revoked_origins_by_expiry ON idp_revoked_origins (expires_ms);
     )sql",
 };
 

@@ -28,6 +28,7 @@
 #include "storage/pg_device_ops.h"
 #include "storage/pg_schema.h"
 #include "storage/pg_transaction.h"
+#include "storage/pg_user_pools.h"
 
 namespace tether::server {
 namespace {
@@ -45,9 +46,10 @@ Status inTransaction(PgConn& conn, Fn&& body) {
 
 // ---- the store
 
-class PgStore final : public Store {
+// The user pools (and the connection pool, pool_) are in the base class, pg_user_pools.h.
+class PgStore final : public PgUserPoolStore {
  public:
-  explicit PgStore(std::unique_ptr<PgPool> pool) : pool_(std::move(pool)) {}
+  explicit PgStore(std::unique_ptr<PgPool> pool) : PgUserPoolStore(std::move(pool)) {}
 
   // ---- pools
   Status putPool(const PoolInfo& pool) override {
@@ -459,13 +461,6 @@ class PgStore final : public Store {
     return Status::ok();
   }
 
-  // One autocommit statement on a pooled connection.
-  Result<PgResult> exec(std::string_view sql, std::initializer_list<PgParam> params) {
-    TETHER_TRY(PgPool::Lease conn, pool_->acquire());
-    return conn->exec(sql, params);
-  }
-
-  std::unique_ptr<PgPool> pool_;
 };
 
 }  // namespace

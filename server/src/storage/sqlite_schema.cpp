@@ -10,7 +10,7 @@ namespace {
 
 // Append only: a released migration never changes (files in the field have run it). Each entry
 // moves the schema from version i to i + 1.
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     // 1: identity pools, identities, meta.
     R"sql(
       CREATE TABLE pools (
@@ -195,6 +195,103 @@ constexpr std::array<const char*, 6> kMigrations = {
         body        TEXT NOT NULL,
         PRIMARY KEY (stream, position)
       );
+    )sql",
+
+    // 7: Cognito User Pools (storage/user_pool_store.h). Foreign keys cascade a pool's deletion
+    // to everything in it and a user's or group's to its rows (the store also deletes them
+    // explicitly). Pools, clients, users, attributes, groups and tickets are rowid tables: their
+    // JSON and attribute values may run to kilobytes.
+    R"sql(
+      CREATE TABLE idp_pools (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        domain      TEXT UNIQUE,          -- NULL: none
+        created_ms  INTEGER NOT NULL,
+        modified_ms INTEGER NOT NULL,
+        config      TEXT NOT NULL
+      );
+      CREATE TABLE idp_clients (
+        client_id   TEXT PRIMARY KEY,
+        pool_id     TEXT NOT NULL REFERENCES idp_pools (id) ON DELETE CASCADE,
+        name        TEXT NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        modified_ms INTEGER NOT NULL,
+        config      TEXT NOT NULL
+      );
+      CREATE INDEX idp_clients_by_pool ON idp_clients (pool_id, client_id);
+      CREATE TABLE idp_users (
+        pool_id      TEXT NOT NULL REFERENCES idp_pools (id) ON DELETE CASCADE,
+        sub          TEXT NOT NULL,
+        username     TEXT NOT NULL,
+        username_key TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        enabled      INTEGER NOT NULL,
+        created_ms   INTEGER NOT NULL,
+        modified_ms  INTEGER NOT NULL,
+        version      INTEGER NOT NULL,
+        state        TEXT NOT NULL,
+        PRIMARY KEY (pool_id, sub),
+        UNIQUE (pool_id, username_key)
+      );
+      -- ListUsers' order.
+      CREATE INDEX idp_users_by_created ON idp_users (pool_id, created_ms, sub);
+      CREATE TABLE idp_user_attrs (
+        pool_id TEXT NOT NULL,
+        sub     TEXT NOT NULL,
+        name    TEXT NOT NULL,
+        value   TEXT NOT NULL,
+        PRIMARY KEY (pool_id, sub, name),
+        FOREIGN KEY (pool_id, sub) REFERENCES idp_users (pool_id, sub) ON DELETE CASCADE
+      );
+      -- ListUsers' attribute filters: equality and prefix (a range) on one attribute.
+      CREATE INDEX idp_user_attrs_by_value ON idp_user_attrs (pool_id, name, value);
+      CREATE TABLE idp_aliases (
+        pool_id   TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        value_key TEXT NOT NULL,
+        sub       TEXT NOT NULL,
+        PRIMARY KEY (pool_id, kind, value_key),
+        FOREIGN KEY (pool_id, sub) REFERENCES idp_users (pool_id, sub) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+      CREATE INDEX idp_aliases_by_user ON idp_aliases (pool_id, sub);
+      CREATE TABLE idp_groups (
+        pool_id     TEXT NOT NULL REFERENCES idp_pools (id) ON DELETE CASCADE,
+        name        TEXT NOT NULL,
+        description TEXT NOT NULL,
+        role_arn    TEXT NOT NULL,
+        precedence  INTEGER,              -- NULL: none
+        created_ms  INTEGER NOT NULL,
+        modified_ms INTEGER NOT NULL,
+        PRIMARY KEY (pool_id, name)
+      );
+      CREATE TABLE idp_group_members (
+        pool_id    TEXT NOT NULL,
+        group_name TEXT NOT NULL,
+        sub        TEXT NOT NULL,
+        PRIMARY KEY (pool_id, group_name, sub),
+        FOREIGN KEY (pool_id, group_name) REFERENCES idp_groups (pool_id, name) ON DELETE CASCADE,
+        FOREIGN KEY (pool_id, sub) REFERENCES idp_users (pool_id, sub) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+      CREATE INDEX idp_group_members_by_user ON idp_group_members (pool_id, sub);
+      -- Short-lived values shared by every node: SRP handshakes, sessions, authorization codes.
+      CREATE TABLE idp_tickets (
+        key        TEXT PRIMARY KEY,
+        value      TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL
+      );
+      CREATE INDEX idp_tickets_by_expiry ON idp_tickets (expires_ms);
+      CREATE TABLE idp_used_once (
+        key        TEXT PRIMARY KEY,
+        expires_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX idp_used_once_by_expiry ON idp_used_once (expires_ms);
+      CREATE TABLE idp_revoked_origins (
+        pool_id    TEXT NOT NULL,
+        origin_jti TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        PRIMARY KEY (pool_id, origin_jti)
+      ) WITHOUT ROWID;
+      CREATE INDEX idp_revoked_origins_by_expiry ON idp_revoked_origins (expires_ms);
     )sql",
 };
 

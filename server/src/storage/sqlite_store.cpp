@@ -11,6 +11,7 @@
 #include "storage/sqlite_db.h"
 #include "storage/sqlite_schema.h"
 #include "storage/sqlite_transaction.h"
+#include "storage/sqlite_user_pools.h"
 #include "tether_internal/thread_annotations.h"
 
 namespace tether::server {
@@ -19,8 +20,9 @@ namespace {
 // The Store over one SQLite write connection plus pooled read connections. Every autocommit call
 // and write transaction takes the write connection's mutex (a transaction holds it from begin to
 // commit); write transactions share fsyncs by group commit and read transactions run on their own
-// connections (sqlite_transaction.h), so the store is safe to call from any thread.
-class SqliteStore final : public Store {
+// connections (sqlite_transaction.h), so the store is safe to call from any thread. The user
+// pools (and the connections, conn_) are in the base class, sqlite_user_pools.h.
+class SqliteStore final : public SqliteUserPoolStore {
  public:
   SqliteStore(std::unique_ptr<SqliteDb> db, std::unique_ptr<SqliteCheckpointer> checkpointer,
               std::filesystem::path file, int busyTimeoutMs) {
@@ -593,17 +595,6 @@ class SqliteStore final : public Store {
     return Status::ok();
   }
 
-  // The connection lock for one autocommit call. A thread that holds an open transaction would
-  // deadlock here; tell it instead. Callers return early on an error (TETHER_TRY), so the rest of
-  // their scope runs under the lock: the analysis takes conn_.mu as held there (the returned lock
-  // holds it; clang cannot follow a scoped lock returned by value).
-  Result<std::unique_lock<std::mutex>> lockConnection() TETHER_ASSERT_CAPABILITY(conn_.mu) {
-    if (conn_.txnOwner.load() == std::this_thread::get_id())
-      return Status::internal("Store called on a thread that holds an open transaction");
-    return conn_.lockForAutocommit();
-  }
-
-  SqliteConnection conn_;
 };
 
 Status configure(SqliteDb& db, const SqliteStoreOptions& options) {

@@ -1,5 +1,6 @@
 // Store: everything tetherd keeps, behind one interface split by concern (pools, identities and
-// logins, push-sync devices, auth configuration, datasets and records). The sync logic (sync/)
+// logins, push-sync devices, auth configuration, datasets and records, and the Cognito User Pools
+// of user_pool_store.h). The sync logic (sync/)
 // and the identity logic (auth/) see only these interfaces; SQLite (sqlite_store.h, the default)
 // and PostgreSQL (pg_store.h) implement them all: every method is pure virtual, so a backend
 // that misses one does not compile. app/open_store.h picks the backend from a store URL.
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "storage/store_transaction.h"
+#include "storage/user_pool_store.h"
 #include "tether/model.h"
 #include "tether/status.h"
 
@@ -229,7 +231,8 @@ class Store : public PoolStore,
               public IdentityStore,
               public DeviceStore,
               public AuthConfigStore,
-              public DatasetStore {
+              public DatasetStore,
+              public UserPoolStore {
  public:
   ~Store() override = default;
 };

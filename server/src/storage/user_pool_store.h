@@ -21,6 +21,22 @@
 //
 // Thread-safety: every method may be called from any thread, concurrently, and from several
 // nodes on one PostgreSQL database; each call is atomic and durable when it returns.
+//
+// Storage rules the contract did not spell out (the implementations follow them; the storage
+// contract suite, tests/server/storage/user_pool_store_test.cpp, checks them):
+//   - Text is stored and compared byte-exactly (ids, names, keys, attribute values); order is
+//     byte order. PostgreSQL cannot hold a NUL byte or invalid UTF-8 in text: such a value is
+//     kInvalidArgument there (SQLite stores it). The user-pool logic rejects both earlier.
+//   - A `limit` below 0 is taken as 0.
+//   - A UserRow whose attributes repeat a name, or whose aliases repeat an alias, is
+//     kInvalidArgument (nothing is written).
+//   - Tickets, use-once records and revocations expire at `expiresMs`: at nowMs >= expiresMs
+//     they are gone for takeTicket / peekTicket / useOnce, and pruneTickets(nowMs) deletes them.
+//   - A ticket or use-once record belongs to a pool when its key starts with the pool id and
+//     '/' ("<poolId>/..."); deleteUserPool removes those with the pool. Keys without that
+//     prefix live until they expire.
+//   - isOriginRevoked does not look at the expiry: a revocation counts until pruned (the token
+//     it revoked has expired by then anyway).
 #pragma once
 
 #include <cstdint>
@@ -125,6 +141,13 @@ struct UserGroupRow {
   friend bool operator==(const UserGroupRow&, const UserGroupRow&) = default;
 };
 
+// A revoked refresh-token session (RevokeToken), for `tetherd store copy`.
+struct RevokedOrigin {
+  std::string originJti;
+  int64_t expiresMs = 0;
+  friend bool operator==(const RevokedOrigin&, const RevokedOrigin&) = default;
+};
+
 class UserPoolStore {
  public:
   virtual ~UserPoolStore() = default;
@@ -200,7 +223,8 @@ class UserPoolStore {
                                      std::string_view sub) = 0;
   // The user's groups ordered by name (the caller orders by precedence for tokens).
   virtual Result<std::vector<UserGroupRow>> listGroupsForUser(std::string_view poolId, std::string_view sub) = 0;
-  // Members of a group in (createdMs, sub) order strictly after `after`, at most `limit`.
+  // Members of a group in (createdMs, sub) order strictly after `after`, at most `limit`
+  // (none if the group does not exist).
   virtual Result<std::vector<UserRow>> listUsersInGroup(std::string_view poolId, std::string_view groupName,
                                                         const UserCursor& after, int limit) = 0;
 
@@ -223,6 +247,10 @@ class UserPoolStore {
   // Idempotent; kept until `expiresMs` (the refresh token's own expiry).
   virtual Status revokeOrigin(std::string_view poolId, std::string_view originJti, int64_t expiresMs) = 0;
   virtual Result<bool> isOriginRevoked(std::string_view poolId, std::string_view originJti) = 0;
+  // The pool's revocations ordered by originJti, strictly greater than afterJti, at most `limit`
+  // (expired ones too, until pruned).
+  virtual Result<std::vector<RevokedOrigin>> listRevokedOrigins(std::string_view poolId, std::string_view afterJti,
+                                                                int limit) = 0;
 };
 
 }  // namespace tether::server

@@ -1,7 +1,7 @@
 // MemoryStore: an in-memory Store for the auth tests: pools, identities, logins, developer
 // credentials, OIDC providers and meta are modelled; datasets and push-sync devices are not
-// (auth/ reaches them only through merges, which these tests do not make) and answer kInternal
-// saying so. `failNext` injects one failure into the next pool or identity call (put/get/list pools,
+// (auth/ reaches them only through merges, which these tests do not make), nor are the Cognito
+// User Pools (their tests use the real stores), and those answer kInternal saying so. `failNext` injects one failure into the next pool or identity call (put/get/list pools,
 // create/get identity) to check that errors pass through unchanged.
 // Thread-safety: all methods lock one mutex, like a real Store they may be called concurrently.
 #pragma once
@@ -223,6 +223,72 @@ class MemoryStore final : public Store {
   // ---- datasets: not modelled
   Result<std::unique_ptr<StoreTransaction>> begin() override { return notModelled("datasets"); }
   Result<std::unique_ptr<StoreTransaction>> beginRead() override { return notModelled("datasets"); }
+
+  // ---- Cognito User Pools: not modelled (the user-pool tests use the real stores)
+  Status createUserPool(const UserPoolRow&) override { return notModelled("user pools"); }
+  Result<std::optional<UserPoolRow>> getUserPool(std::string_view) override { return notModelled("user pools"); }
+  Result<std::optional<UserPoolRow>> findUserPoolByDomain(std::string_view) override {
+    return notModelled("user pools");
+  }
+  Result<std::vector<UserPoolRow>> listUserPools(std::string_view, int) override { return notModelled("user pools"); }
+  Status updateUserPool(const UserPoolRow&) override { return notModelled("user pools"); }
+  Status deleteUserPool(std::string_view) override { return notModelled("user pools"); }
+  Result<int64_t> countUsers(std::string_view) override { return notModelled("user pools"); }
+  Status createUserPoolClient(const UserPoolClientRow&) override { return notModelled("user pools"); }
+  Result<std::optional<UserPoolClientRow>> getUserPoolClient(std::string_view) override {
+    return notModelled("user pools");
+  }
+  Result<std::vector<UserPoolClientRow>> listUserPoolClients(std::string_view, std::string_view, int) override {
+    return notModelled("user pools");
+  }
+  Status updateUserPoolClient(const UserPoolClientRow&) override { return notModelled("user pools"); }
+  Status deleteUserPoolClient(std::string_view, std::string_view) override { return notModelled("user pools"); }
+  Result<UserWriteOutcome> insertUser(const UserRow&) override { return notModelled("user pools"); }
+  Result<UserWriteOutcome> updateUser(const UserRow&, bool) override { return notModelled("user pools"); }
+  Result<std::optional<UserRow>> getUserByUsernameKey(std::string_view, std::string_view) override {
+    return notModelled("user pools");
+  }
+  Result<std::optional<UserRow>> getUserBySub(std::string_view, std::string_view) override {
+    return notModelled("user pools");
+  }
+  Result<std::optional<UserRow>> getUserByAlias(std::string_view, std::string_view, std::string_view) override {
+    return notModelled("user pools");
+  }
+  Status deleteUser(std::string_view, std::string_view) override { return notModelled("user pools"); }
+  Result<std::vector<UserRow>> listUsers(std::string_view, const UserFilter&, const UserCursor&, int) override {
+    return notModelled("user pools");
+  }
+  Status createUserGroup(const UserGroupRow&) override { return notModelled("user pools"); }
+  Result<std::optional<UserGroupRow>> getUserGroup(std::string_view, std::string_view) override {
+    return notModelled("user pools");
+  }
+  Status updateUserGroup(const UserGroupRow&) override { return notModelled("user pools"); }
+  Status deleteUserGroup(std::string_view, std::string_view) override { return notModelled("user pools"); }
+  Result<std::vector<UserGroupRow>> listUserGroups(std::string_view, std::string_view, int) override {
+    return notModelled("user pools");
+  }
+  Status addUserToGroup(std::string_view, std::string_view, std::string_view) override {
+    return notModelled("user pools");
+  }
+  Status removeUserFromGroup(std::string_view, std::string_view, std::string_view) override {
+    return notModelled("user pools");
+  }
+  Result<std::vector<UserGroupRow>> listGroupsForUser(std::string_view, std::string_view) override {
+    return notModelled("user pools");
+  }
+  Result<std::vector<UserRow>> listUsersInGroup(std::string_view, std::string_view, const UserCursor&, int) override {
+    return notModelled("user pools");
+  }
+  Status putTicket(std::string_view, std::string_view, int64_t) override { return notModelled("user pools"); }
+  Result<std::optional<std::string>> takeTicket(std::string_view, int64_t) override { return notModelled("user pools"); }
+  Result<std::optional<std::string>> peekTicket(std::string_view, int64_t) override { return notModelled("user pools"); }
+  Result<bool> useOnce(std::string_view, int64_t, int64_t) override { return notModelled("user pools"); }
+  Result<int64_t> pruneTickets(int64_t) override { return notModelled("user pools"); }
+  Status revokeOrigin(std::string_view, std::string_view, int64_t) override { return notModelled("user pools"); }
+  Result<bool> isOriginRevoked(std::string_view, std::string_view) override { return notModelled("user pools"); }
+  Result<std::vector<RevokedOrigin>> listRevokedOrigins(std::string_view, std::string_view, int) override {
+    return notModelled("user pools");
+  }
 
   // Test controls.
   void setDisabled(const std::string& identityId, bool disabled) {
