@@ -21,7 +21,7 @@ from botocore.config import Config
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tap_unittest  # noqa: E402
-from tetherd_fixture import DEV_PROVIDER, REGION, Tetherd  # noqa: E402
+from tetherd_fixture import ClientErrorAssertions, DEV_PROVIDER, REGION, Tetherd  # noqa: E402
 
 CFG = Config(retries={'max_attempts': 1}, connect_timeout=5, read_timeout=30)
 SERVER = None
@@ -82,14 +82,8 @@ def raw_http(data, timeout=10):
         s.close()
 
 
-class CognitoTestCase(unittest.TestCase):
-    def assertError(self, code, status, fn, *args, **kwargs):
-        with self.assertRaises(botocore.exceptions.ClientError) as cm:
-            fn(*args, **kwargs)
-        err = cm.exception.response
-        self.assertEqual(err['Error']['Code'], code, err)
-        self.assertEqual(err['ResponseMetadata']['HTTPStatusCode'], status, err)
-        return err
+class CognitoTestCase(ClientErrorAssertions, unittest.TestCase):
+    """The base of this file's test cases (assertError from the fixture)."""
 
 
 class IdentityApiTest(CognitoTestCase):

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import botocore.exceptions  # noqa: E402
 
 import tap_unittest  # noqa: E402
-from tetherd_fixture import REGION, Tetherd  # noqa: E402
+from tetherd_fixture import ClientErrorAssertions, REGION, Tetherd  # noqa: E402
 
 ARN = 'arn:aws:lambda:us-east-1:123456789012:function:'
 SECRET = 'whsec-' + uuid.uuid4().hex
@@ -240,19 +240,11 @@ def peak_rss_kb(pid):
     return 0
 
 
-class SyncTriggerTest(unittest.TestCase):
+class SyncTriggerTest(ClientErrorAssertions, unittest.TestCase):
     maxDiff = None
 
     def tearDown(self):
         set_trigger(None)
-
-    def assertError(self, code, status, fn, *args, **kwargs):
-        with self.assertRaises(botocore.exceptions.ClientError) as cm:
-            fn(*args, **kwargs)
-        err = cm.exception.response
-        self.assertEqual(err['Error']['Code'], code, err)
-        self.assertEqual(err['ResponseMetadata']['HTTPStatusCode'], status, err)
-        return err
 
     def test_config_pool_trigger_shows_in_get_cognito_events(self):
         events = SERVER.sync_client().get_cognito_events(IdentityPoolId=SERVER.second_pool)['Events']

@@ -10,11 +10,10 @@ import os
 import sys
 import unittest
 
-import botocore.exceptions
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tap_unittest  # noqa: E402
-from tetherd_fixture import Tetherd  # noqa: E402
+from tetherd_fixture import ClientErrorAssertions, Tetherd  # noqa: E402
 
 SERVER = None
 
@@ -38,15 +37,7 @@ def body(resp):
     return {k: v for k, v in resp.items() if k != 'ResponseMetadata'}
 
 
-class PushSyncTest(unittest.TestCase):
-    def assertError(self, code, status, fn, *args, **kwargs):
-        with self.assertRaises(botocore.exceptions.ClientError) as cm:
-            fn(*args, **kwargs)
-        err = cm.exception.response
-        self.assertEqual(err['Error']['Code'], code, err)
-        self.assertEqual(err['ResponseMetadata']['HTTPStatusCode'], status, err)
-        return err
-
+class PushSyncTest(ClientErrorAssertions, unittest.TestCase):
     def test_register_device_returns_the_same_id_for_the_same_platform_and_token(self):
         iid, cs = new_guest()
         kw = dict(IdentityPoolId=SERVER.pool_id, IdentityId=iid)

@@ -33,6 +33,19 @@ def _boto_config():
     return Config(retries={'max_attempts': 1}, connect_timeout=5, read_timeout=30)
 
 
+class ClientErrorAssertions:
+    """unittest mixin: assertError(code, status, fn, ...) runs fn and checks the AWS error it raises."""
+
+    def assertError(self, code, status, fn, *args, **kwargs):
+        import botocore.exceptions
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            fn(*args, **kwargs)
+        err = cm.exception.response
+        self.assertEqual(err['Error']['Code'], code, err)
+        self.assertEqual(err['ResponseMetadata']['HTTPStatusCode'], status, err)
+        return err
+
+
 class Tetherd:
     def __init__(self):
         root = os.environ.get('TETHER_TEST_TMP', tempfile.gettempdir())
