@@ -108,6 +108,23 @@ int main(int argc, char** argv) {
   CLI::App* keysList = keysCmd->add_subcommand("list", "List the signing keys and their state");
   addStoreOptions(keysList, keysDir, adminStore);
 
+  // user-pool create / list (docs/user-pools.md)
+  CLI::App* upCmd = app.add_subcommand("user-pool", "Manage Cognito user pools");
+  upCmd->require_subcommand(1);
+  CLI::App* upCreate = upCmd->add_subcommand("create", "Create a user pool (and app clients) and print their IDs");
+  UserPoolCreateArgs upArgs;
+  std::string upDir, upListDir;
+  upCreate->add_option("--name", upArgs.name, "Pool name (1-128 of [\\w\\s+=,.@-])")->required();
+  upCreate->add_option("--region", upArgs.region, "Region part of the pool ID (default us-east-1)");
+  upCreate->add_option("--client", upArgs.clients, "Also create an app client of this name (repeatable)");
+  upCreate->add_flag("--generate-secret", upArgs.generateSecret, "Give the app clients a client secret");
+  upCreate->add_flag("--password-auth", upArgs.passwordAuth,
+                     "Let the app clients use USER_PASSWORD_AUTH and ADMIN_USER_PASSWORD_AUTH besides SRP");
+  upCreate->add_flag("--email-as-username", upArgs.emailAsUsername, "Users sign in with their email");
+  addStoreOptions(upCreate, upDir, adminStore);
+  CLI::App* upList = upCmd->add_subcommand("list", "List user pools and their app clients");
+  addStoreOptions(upList, upListDir, adminStore);
+
   // store copy (docs/scale-out.md: moving off SQLite)
   CLI::App* storeCmd = app.add_subcommand("store", "Move a deployment between stores");
   storeCmd->require_subcommand(1);
@@ -133,6 +150,11 @@ int main(int argc, char** argv) {
     return runPoolCreate(createArgs);
   }
   if (*poolList) return runPoolList(storeUrl(listDir));
+  if (*upCreate) {
+    upArgs.store = storeUrl(upDir);
+    return runUserPoolCreate(upArgs);
+  }
+  if (*upList) return runUserPoolList(storeUrl(upListDir));
   if (*addOidc) {
     oidcArgs.store = storeUrl(oidcDir);
     return runAddOidcProvider(oidcArgs);

@@ -11,7 +11,9 @@ export const REGION = 'us-east-1';
 export const DEV_PROVIDER = 'login.compat.test';
 
 // `extraConfig`: TOML appended to the config file (e.g. [[streams]] for the stream suites).
-export async function startTetherd(deadlineMs = 20000, extraConfig = '') {
+// `prepare(dataDir)`: runs before the server starts (e.g. `tetherd user-pool create` on its data
+// directory) and returns more TOML to append.
+export async function startTetherd(deadlineMs = 20000, extraConfig = '', prepare = null) {
   if (Number(process.env.TETHER_COMPAT_NODES || 0) > 0) return startCluster(deadlineMs);
   const root = process.env.TETHER_TEST_TMP || os.tmpdir();
   fs.mkdirSync(root, { recursive: true });
@@ -20,6 +22,7 @@ export async function startTetherd(deadlineMs = 20000, extraConfig = '') {
   const devKey = 'AKIA' + randomBytes(8).toString('hex').toUpperCase();
   const devSecret = randomBytes(24).toString('base64');
   const config = path.join(dir, 'tetherd.toml');
+  if (prepare) extraConfig += '\n' + await prepare(path.join(dir, 'data'));
   fs.writeFileSync(config, `[[pools]]
 id = "${poolId}"
 name = "compat-js"

@@ -43,6 +43,21 @@ int runAddOidcProvider(const OidcProviderArgs& args);
 int runRemoveOidcProvider(const std::string& store, const std::string& poolId, const std::string& name);
 // `tetherd pool set-developer-provider`: names the pool's developer provider (once; it cannot change).
 int runSetDeveloperProvider(const std::string& store, const std::string& poolId, const std::string& name);
+// `tetherd user-pool create`: a Cognito user pool (and app clients), printed as
+// "UserPoolId\t<id>" and one "ClientId\t<id>\t<name>[\tClientSecret=...]" line per client.
+struct UserPoolCreateArgs {
+  std::string store;
+  std::string name;
+  std::string region = "us-east-1";
+  std::vector<std::string> clients;  // app client names
+  bool generateSecret = false;
+  bool passwordAuth = false;     // also allow USER_PASSWORD_AUTH and ADMIN_USER_PASSWORD_AUTH
+  bool autoVerifyEmail = true;   // AutoVerifiedAttributes = [email]
+  bool emailAsUsername = false;  // UsernameAttributes = [email]
+};
+int runUserPoolCreate(const UserPoolCreateArgs& args);
+// `tetherd user-pool list`: one line per pool (id, name), its clients indented.
+int runUserPoolList(const std::string& store);
 // `tetherd credentials create`: prints "AccessKeyId: ..." and "SecretAccessKey: ..." once.
 int runCredentialsCreate(const std::string& store, const std::string& description);
 // `tetherd credentials list`: access key IDs and descriptions, never secrets.

@@ -39,6 +39,13 @@
 #include "cognito/cognito_http.h"
 #include "cognito/request_auth.h"
 #include "cognito/temporary_credentials.h"
+#include "idp/code_delivery.h"
+#include "idp/crypto/code_hash.h"
+#include "idp/crypto/idp_keyring.h"
+#include "idp/crypto/sealer.h"
+#include "idp/idp_api.h"
+#include "idp/idp_http.h"
+#include "idp/idp_login_verifier.h"
 #include "events/change_catch_up.h"
 #include "events/cluster_fanout.h"
 #include "events/pg_change_bus.h"
@@ -267,6 +274,12 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
         return 1;
       }
     }
+    for (const UserPoolProviderConfig& u : p.userPoolProviders) {
+      if (Status s = providers.addUserPoolProvider(p.id, u); !s.isOk()) {
+        std::cerr << "tetherd: pool " << p.id << ": " << s.message() << "\n";
+        return 1;
+      }
+    }
   }
   if (Status s = providers.refresh(); !s.isOk()) spdlog::warn("cannot read OIDC providers from the database: {}", s.message());
   std::map<std::string, std::string> developerKeys;
@@ -424,8 +437,46 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   // The changes feed (docs/events.md) answers /streams/... behind the Cognito APIs.
   if (!feedStreams.empty())
     feedHttp = std::make_unique<streams::FeedHttp>(**store, authenticator, pool, clock, feedStreams);
+  // Cognito User Pools (docs/user-pools.md). Token keys live with the other server keys; the
+  // at-rest key (TOTP secrets, code hashes) in [user_pools] key_dir when set, so that with
+  // PostgreSQL a copy of the database alone does not open what it protects.
+  std::unique_ptr<auth::FileSecretStore> atRestDir;
+  if (!config.userPools.keyDir.empty()) {
+    atRestDir = std::make_unique<auth::FileSecretStore>(config.userPools.keyDir);
+  } else if (shared) {
+    spdlog::warn("user pools: [user_pools] key_dir is not set: the at-rest key (TOTP secrets, code hashes) is kept "
+                 "in the database itself; set key_dir to a directory every node has (docs/user-pools.md)");
+  }
+  auth::SecretStore& atRestStore = atRestDir ? static_cast<auth::SecretStore&>(*atRestDir) : secrets;
+  idp::IdpKeyring idpKeys(secrets, atRestStore);
+  Result<std::shared_ptr<const idp::Sealer>> idpTokenSealer = idpKeys.tokenSealer();
+  Result<std::shared_ptr<const idp::Sealer>> idpAtRestSealer = idpKeys.atRestSealer();
+  Result<std::shared_ptr<const idp::CodeHasher>> idpCodeHasher = idpKeys.codeHasher();
+  for (const Status& s : {idpTokenSealer.status(), idpAtRestSealer.status(), idpCodeHasher.status()})
+    if (!s.isOk()) {
+      std::cerr << "tetherd: user pool keys: " << s << "\n";
+      pool.join();
+      return 1;
+    }
+  if (config.userPools.devCodes)
+    spdlog::warn("user pools: dev_codes is on: every confirmation code and temporary password is logged and served at "
+                 "/_tether/cognito-idp/codes/ -- never on a server real users reach");
+  idp::CodeDelivery codeDelivery(&triggers, config.userPools.codeDelivery, config.userPools.devCodes);
+  idp::IdpSettings idpSettings;
+  idpSettings.region = config.userPools.region;
+  idpSettings.accountId = config.userPools.accountId;
+  idpSettings.issuerBase = config.userPools.issuer.empty() ? issuerUrl : config.userPools.issuer;
+  idpSettings.awsIssuer = config.userPools.awsIssuer;
+  idpSettings.hostedUiBase = config.userPools.hostedUiUrl;
+  idp::IdpContext idpContext{**store, idpKeys, *idpTokenSealer, *idpAtRestSealer, *idpCodeHasher, authenticator,
+                             clock, codeDelivery, idpSettings, &limiter};
+  idp::IdpApi idpApi(idpContext);
+  idp::IdpLoginVerifier userPoolLogins(idpContext, idpApi.tokens());
+  providers.setUserPoolVerifier(&userPoolLogins);  // identity pools' user-pool logins (spec 6.6)
+  idp::IdpHttp idpHttp(idpContext, idpApi.tokens(), pool, feedHttp.get());
   publisher.start();
-  cognito::CognitoHttp cognitoHttp(cognitoContext, feedHttp.get());
+  cognito::CognitoHttp cognitoHttp(cognitoContext, &idpHttp);
+  cognitoHttp.setUserPools(&idpApi);
   OpsHttp ops([i = issuer->get()] { return i->jwksJson(); }, (*issuer)->discoveryJson(), metrics, &cognitoHttp);
 
   NetServerOptions netOptions;

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 
 #include <cctype>
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -16,6 +17,7 @@
 #include "auth/config_triggers_internal.h"
 #include "auth/config_push_internal.h"
 #include "auth/config_streams_parse.h"
+#include "auth/config_user_pools_internal.h"
 #include "auth/ids.h"
 #include "tether/limits.h"
 
@@ -274,6 +276,36 @@ Result<OidcProviderConfig> parseOidcProvider(const Checker& ck, const toml::node
   return c;
 }
 
+// One [[pools.user_pool_providers]] entry: provider, client_ids, server_side_token_check.
+Result<UserPoolProviderConfig> parseUserPoolProvider(const Checker& ck, const toml::node& element) {
+  const toml::table* t = element.as_table();
+  if (t == nullptr)
+    return ck.wrongType(element, "pools.user_pool_providers entry", "a table ([[pools.user_pool_providers]])");
+  UserPoolProviderConfig c;
+  for (auto&& [key, node] : *t) {
+    std::string path = "pools.user_pool_providers." + std::string(key.str());
+    if (key == "provider") {
+      TETHER_TRY(c.providerName, ck.nonEmptyString(node, path));
+      if (Result<std::string> id = userPoolIdOfProvider(c.providerName); !id.isOk()) return ck.withPlace(node, id.status());
+    } else if (key == "client_ids") {
+      const toml::array* list = node.as_array();
+      if (list == nullptr) return ck.wrongType(node, path, "an array of strings");
+      for (const toml::node& a : *list) {
+        TETHER_TRY(std::string id, ck.nonEmptyString(a, path + " entry"));
+        c.clientIds.push_back(std::move(id));
+      }
+    } else if (key == "server_side_token_check") {
+      TETHER_TRY(c.serverSideTokenCheck, ck.boolean(node, path));
+    } else {
+      return ck.unknownKey(key, path);
+    }
+  }
+  if (c.providerName.empty()) return ck.error(element, "pools.user_pool_providers entry has no provider");
+  if (c.clientIds.empty())
+    return ck.error(element, "user pool provider " + c.providerName + " needs client_ids = [\"<app client id>\", ...]");
+  return c;
+}
+
 Status parsePools(const Checker& ck, const toml::array& pools, ServerConfig& out,
                   const std::filesystem::path& baseDir) {
   std::set<std::string> seen;
@@ -310,6 +342,16 @@ Status parsePools(const Checker& ck, const toml::array& pools, ServerConfig& out
           for (const OidcProviderConfig& seen : pool.oidcProviders)
             if (seen.name == provider.name) return ck.error(p, "OIDC provider " + provider.name + " appears twice");
           pool.oidcProviders.push_back(std::move(provider));
+        }
+      } else if (key == "user_pool_providers") {
+        const toml::array* list = node.as_array();
+        if (list == nullptr) return ck.wrongType(node, path, "an array of tables ([[pools.user_pool_providers]])");
+        for (const toml::node& p : *list) {
+          TETHER_TRY(UserPoolProviderConfig provider, parseUserPoolProvider(ck, p));
+          for (const UserPoolProviderConfig& seen : pool.userPoolProviders)
+            if (seen.providerName == provider.providerName)
+              return ck.error(p, "user pool provider " + provider.providerName + " appears twice");
+          pool.userPoolProviders.push_back(std::move(provider));
         }
       } else {
         return ck.unknownKey(key, path);
@@ -418,6 +460,11 @@ Status validateConfig(const ServerConfig& config) {
     }
   }
   for (const SyncTriggerConfig& t : config.syncTriggers) TETHER_RETURN_IF_ERROR(validateSyncTrigger(t));
+  if (!config.userPools.codeDelivery.empty() &&
+      std::none_of(config.syncTriggers.begin(), config.syncTriggers.end(),
+                   [&](const SyncTriggerConfig& t) { return t.function == config.userPools.codeDelivery; }))
+    return Status::invalidArgument("user_pools.code_delivery " + config.userPools.codeDelivery +
+                                   " has no [[sync_triggers]] entry");
   std::set<std::string> keys;
   for (const DeveloperCredential& c : config.developerCredentials) {
     TETHER_RETURN_IF_ERROR(validateDeveloperCredential(c));
@@ -510,6 +557,25 @@ Status parseLimits(const Checker& ck, const toml::table& t, LimitsConfig& out) {
 
 }  // namespace
 
+Result<std::string> userPoolIdOfProvider(std::string_view name) {
+  auto bad = [&] {
+    return Status::invalidArgument("'" + std::string(name.substr(0, 200)) +
+                                   "' is not a user pool provider name (cognito-idp.<region>.amazonaws.com/<userPoolId>)");
+  };
+  constexpr std::string_view kPrefix = "cognito-idp.";
+  if (name.size() > 200 || !name.starts_with(kPrefix)) return bad();
+  size_t slash = name.find('/');
+  if (slash == std::string_view::npos) return bad();
+  std::string_view host = name.substr(0, slash);
+  if (!host.ends_with(".amazonaws.com") && !host.ends_with(".amazonaws.com.cn")) return bad();
+  std::string_view poolId = name.substr(slash + 1);
+  size_t us = poolId.find('_');
+  if (us == std::string_view::npos || us == 0 || us + 1 == poolId.size() || poolId.size() > 55) return bad();
+  for (char c : poolId)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return bad();
+  return std::string(poolId);
+}
+
 Result<ServerConfig> parseConfig(std::string_view text, std::string_view sourceName,
                                  const std::filesystem::path& baseDir) {
   Checker ck(sourceName);
@@ -540,6 +606,8 @@ Result<ServerConfig> parseConfig(std::string_view text, std::string_view sourceN
         const toml::array* pools = node.as_array();
         if (pools == nullptr) return ck.wrongType(node, "pools", "an array of tables ([[pools]])");
         TETHER_RETURN_IF_ERROR(parsePools(ck, *pools, config, baseDir));
+      } else if (key == "user_pools") {
+        TETHER_RETURN_IF_ERROR(parseUserPoolsConfig(node, sourceName, baseDir, config.userPools));
       } else if (isStreamsConfigKey(key.str())) {
         TETHER_RETURN_IF_ERROR(parseStreamsConfig(sourceName, key.str(), node, baseDir, config.streams));
       } else {

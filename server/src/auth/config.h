@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "auth/config_triggers.h"
+#include "auth/config_user_pools.h"
 #include "auth/config_push.h"
 #include "auth/config_streams.h"
 #include "auth/limits_config.h"
@@ -31,6 +32,16 @@ struct ListenAddress {
   friend bool operator==(const ListenAddress&, const ListenAddress&) = default;
 };
 
+// A user pool of this server that an identity pool accepts ID tokens of (spec
+// cognito-user-pools.md 6.6; Cognito's CognitoIdentityProviders): the Logins key
+// `cognito-idp.<region>.amazonaws.com/<userPoolId>` and the app clients whose tokens count.
+struct UserPoolProviderConfig {
+  std::string providerName;           // cognito-idp.<region>.amazonaws.com/<userPoolId>
+  std::vector<std::string> clientIds; // accepted `aud` values; at least one
+  bool serverSideTokenCheck = false;  // also refuse tokens of signed-out, disabled or deleted users
+  friend bool operator==(const UserPoolProviderConfig&, const UserPoolProviderConfig&) = default;
+};
+
 // One identity pool. `id` is required (see docs/config.md: a generated id would change on every
 // start unless written back, and would orphan every identity created under the old one).
 struct PoolConfig {
@@ -43,6 +54,8 @@ struct PoolConfig {
   // [[pools.oidc_providers]]: OpenID Connect issuers whose ID tokens log users in
   // (docs/authentication.md). Added to the ones `tetherd pool add-oidc-provider` stores.
   std::vector<OidcProviderConfig> oidcProviders;
+  // [[pools.user_pool_providers]]: this server's user pools as login providers.
+  std::vector<UserPoolProviderConfig> userPoolProviders;
   // The pool's SyncTrigger function ARN, applied at start as SetCognitoEvents would; it must
   // have a [[sync_triggers]] entry. Empty = leave what SetCognitoEvents stored.
   std::string syncTrigger;
@@ -78,6 +91,7 @@ struct ServerConfig {
   std::vector<SyncTriggerConfig> syncTriggers;            // [[sync_triggers]] (config_triggers.h)
   std::vector<PushAppConfig> pushApps;                    // [[push_apps]] (config_push.h)
   StreamsConfig streams;                                  // [outbox], [[streams]] (config_streams.h)
+  UserPoolsConfig userPools;                              // [user_pools] (config_user_pools.h)
 
   bool tlsEnabled() const { return tlsCert.has_value(); }
   // `store`, else "sqlite:<dataDir>".
@@ -107,6 +121,9 @@ Result<ListenAddress> parseListenAddress(std::string_view text);
 // A Logins key for an OIDC provider: 1..128 characters, no spaces/control characters, not the
 // reserved `cognito-identity.amazonaws.com`. kInvalidArgument otherwise.
 Status validateOidcProviderName(std::string_view name);
+// `cognito-idp.<region>.amazonaws.com/<userPoolId>` (or the .amazonaws.com.cn spelling); returns
+// the user pool id. kInvalidArgument otherwise.
+Result<std::string> userPoolIdOfProvider(std::string_view providerName);
 // A pool's developer provider name: 1..128 of [A-Za-z0-9_.-]. kInvalidArgument otherwise.
 Status validateDeveloperProviderName(std::string_view name);
 

@@ -16,6 +16,25 @@ OidcProviderConfig LoginProviders::configOf(const OidcProviderRow& row) {
   return c;
 }
 
+Status LoginProviders::addUserPoolProvider(const std::string& poolId, UserPoolProviderConfig config) {
+  TETHER_RETURN_IF_ERROR(userPoolIdOfProvider(config.providerName).status());
+  if (config.clientIds.empty())
+    return Status::invalidArgument("user pool provider " + config.providerName + " has no client ids");
+  MutexLock lock(mu_);
+  Key key{poolId, config.providerName};
+  if (!userPools_.emplace(key, std::move(config)).second)
+    return Status::invalidArgument("pool " + poolId + " has user pool provider " + key.second + " twice");
+  return Status::ok();
+}
+
+std::optional<UserPoolProviderConfig> LoginProviders::findUserPoolProvider(std::string_view poolId,
+                                                                          std::string_view name) const {
+  MutexLock lock(mu_);
+  auto it = userPools_.find(Key{std::string(poolId), std::string(name)});
+  if (it == userPools_.end()) return std::nullopt;
+  return it->second;
+}
+
 Status LoginProviders::addConfigured(const std::string& poolId, OidcProviderConfig config) {
   std::string name = config.name;
   TETHER_TRY(std::unique_ptr<OidcVerifier> verifier, OidcVerifier::create(std::move(config)));

@@ -14,15 +14,18 @@
 // are shared and thread-safe). find() may block on the Store: call it on the worker pool.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "auth/config.h"
 #include "auth/oidc_verifier.h"
 #include "common/clock.h"
 #include "storage/store.h"
@@ -30,6 +33,18 @@
 #include "tether_internal/thread_annotations.h"
 
 namespace tether::server {
+
+// This server's user pools as identity-pool login providers (spec cognito-user-pools.md 6.6),
+// implemented by the user-pools service (idp/idp_login_verifier.h) and set at start.
+class UserPoolLoginVerifier {
+ public:
+  virtual ~UserPoolLoginVerifier() = default;
+  // `token` as an ID token of the provider's user pool for one of its client ids (and, with
+  // serverSideTokenCheck, of a user that exists, is enabled and has not signed out globally
+  // since). kUnauthenticated with Cognito's message otherwise; the subject is the user's sub.
+  virtual Result<VerifiedLogin> verify(const UserPoolProviderConfig& provider, std::string_view token,
+                                       int64_t nowMs) = 0;
+};
 
 class LoginProviders {
  public:
@@ -44,6 +59,15 @@ class LoginProviders {
   // A provider from the config file. kInvalidArgument if the config is incomplete, its JWKS is
   // unusable, or the pool already has a configured provider of that name.
   Status addConfigured(const std::string& poolId, OidcProviderConfig config);
+
+  // A user pool provider of an identity pool (config [[pools.user_pool_providers]]).
+  // kInvalidArgument if the name is not a user pool provider name or appears twice.
+  Status addUserPoolProvider(const std::string& poolId, UserPoolProviderConfig config);
+  // The user pool provider `name` of the pool, or nullopt.
+  std::optional<UserPoolProviderConfig> findUserPoolProvider(std::string_view poolId, std::string_view name) const;
+  // Who checks user-pool tokens (null = nobody: such logins are refused). Set before serving.
+  void setUserPoolVerifier(UserPoolLoginVerifier* verifier) { userPoolVerifier_.store(verifier); }
+  UserPoolLoginVerifier* userPoolVerifier() const { return userPoolVerifier_.load(); }
 
   // Re-reads the database providers now. Store errors pass through (the old set is kept).
   Status refresh();
@@ -67,6 +91,8 @@ class LoginProviders {
   mutable Mutex mu_;
   std::map<Key, std::shared_ptr<const OidcVerifier>> configured_ TETHER_GUARDED_BY(mu_);
   std::map<Key, DbEntry> fromDb_ TETHER_GUARDED_BY(mu_);
+  std::map<Key, UserPoolProviderConfig> userPools_ TETHER_GUARDED_BY(mu_);
+  std::atomic<UserPoolLoginVerifier*> userPoolVerifier_{nullptr};
   int64_t lastRefreshMs_ TETHER_GUARDED_BY(mu_) = 0;  // 0 = never
   bool refreshedOnce_ TETHER_GUARDED_BY(mu_) = false;
 };

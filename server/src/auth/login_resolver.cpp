@@ -50,6 +50,9 @@ std::vector<std::string> LoginResolver::amrFor(const std::vector<LoginLink>& lin
   std::vector<std::string> amr{"authenticated"};
   for (const LoginLink& l : links)
     if (std::find(amr.begin(), amr.end(), l.provider) == amr.end()) amr.push_back(l.provider);
+  // User-pool logins also name the user (cognito-compat.md 2.4): `<provider>:CognitoSignIn:<sub>`.
+  for (const LoginLink& l : links)
+    if (l.provider.starts_with("cognito-idp.")) amr.push_back(l.provider + ":CognitoSignIn:" + l.subject);
   return amr;
 }
 
@@ -145,6 +148,14 @@ Result<ResolvedIdentity> LoginResolver::resolveOnce(std::string_view poolIdIn, c
     }
     // The developer provider's "token" is a user ID only the app backend may assert.
     if (!developerProvider.empty() && l.provider == developerProvider) return Status::unauthenticated(kUnsupportedProvider);
+    // One of this server's user pools (spec cognito-user-pools.md 6.6).
+    if (std::optional<UserPoolProviderConfig> userPool = providers_.findUserPoolProvider(poolId, l.provider)) {
+      UserPoolLoginVerifier* v = providers_.userPoolVerifier();
+      if (v == nullptr) return Status::unauthenticated(kUnsupportedProvider);
+      TETHER_TRY(VerifiedLogin login, v->verify(*userPool, l.token, now));
+      external.push_back(Presented{l.provider, login.subject, std::nullopt});
+      continue;
+    }
     std::shared_ptr<const OidcVerifier> verifier = providers_.find(poolId, l.provider);
     if (!verifier) return Status::unauthenticated(kUnsupportedProvider);
     TETHER_TRY(VerifiedLogin login, verifier->verify(l.token, now));

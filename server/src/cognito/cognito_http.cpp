@@ -15,6 +15,7 @@ namespace {
 constexpr const char* kIdentityContentType = "application/x-amz-json-1.1";
 constexpr const char* kSyncContentType = "application/json";
 constexpr std::string_view kTargetPrefix = "AWSCognitoIdentityService.";
+constexpr std::string_view kUserPoolsPrefix = "AWSCognitoIdentityProviderService.";
 constexpr const char* kExposeHeaders = "x-amzn-RequestId,x-amzn-ErrorType,x-amzn-ErrorMessage,Date";
 
 std::string httpDate() {
@@ -89,7 +90,8 @@ void CognitoHttp::handle(HttpRequest request, Reply reply) {
 
   if (identityApi) {
     const std::string* target = request.header("x-amz-target");
-    if (request.method != "POST" || target == nullptr || !target->starts_with(kTargetPrefix)) {
+    const bool userPools = userPools_ && target && target->starts_with(kUserPoolsPrefix);
+    if (request.method != "POST" || target == nullptr || (!userPools && !target->starts_with(kTargetPrefix))) {
       HttpResponse r = errorResponse(
           ApiError{400, "UnknownOperationException",
                    request.method != "POST" ? "Cognito Identity operations use POST /"
@@ -98,12 +100,15 @@ void CognitoHttp::handle(HttpRequest request, Reply reply) {
       addCommonHeaders(r, request);
       return reply(std::move(r));
     }
-    ctx_.pool.post([this, req = std::move(request), reply = std::move(reply)]() mutable {
-      std::string op = req.header("x-amz-target")->substr(kTargetPrefix.size());
-      ApiResult<Json> out = identity_.call(op, req);
+    ctx_.pool.post([this, userPools, req = std::move(request), reply = std::move(reply)]() mutable {
+      const std::string_view prefix = userPools ? kUserPoolsPrefix : kTargetPrefix;
+      std::string op = req.header("x-amz-target")->substr(prefix.size());
+      ApiResult<Json> out = userPools ? userPools_->call(op, req) : identity_.call(op, req);
       HttpResponse r = out.isOk() ? okResponse(out.value(), kIdentityContentType)
                                   : errorResponse(out.error(), kIdentityContentType);
-      if (!out.isOk()) spdlog::debug("cognito-identity {} -> {} {}", op, out.error().type, out.error().message);
+      if (!out.isOk())
+        spdlog::debug("{} {} -> {} {}", userPools ? "cognito-idp" : "cognito-identity", op, out.error().type,
+                      out.error().message);
       addCommonHeaders(r, req);
       reply(std::move(r));
     });

@@ -13,6 +13,7 @@
 #include "cognito/cognito_context.h"
 #include "cognito/identity_api.h"
 #include "cognito/sync_api.h"
+#include "cognito/target_api.h"
 #include "net/http.h"
 
 namespace tether::server::cognito {
@@ -23,6 +24,9 @@ class CognitoHttp final : public HttpHandler {
       : ctx_(ctx), identity_(ctx), sync_(ctx), next_(next) {}
 
   void handle(HttpRequest request, Reply reply) override;
+  // The Cognito User Pools API (null = not served: its operations are unknown). Set before
+  // serving; it must outlive this object.
+  void setUserPools(JsonTargetApi* userPools) { userPools_ = userPools; }
 
   // Response helpers, public for tests.
   static HttpResponse errorResponse(const ApiError& error, std::string contentType);
@@ -33,6 +37,7 @@ class CognitoHttp final : public HttpHandler {
   IdentityApi identity_;
   SyncApi sync_;
   HttpHandler* next_;
+  JsonTargetApi* userPools_ = nullptr;
 };
 
 }  // namespace tether::server::cognito

@@ -1,0 +1,264 @@
+// IdpApi: the Cognito User Pools JSON 1.1 API (`POST /`, `X-Amz-Target:
+// AWSCognitoIdentityProviderService.<Op>`, spec cognito-user-pools.md) on tetherd's port.
+// Three authorization classes (spec 2.1): SigV4 operations need a developer credential (as the
+// Cognito Identity developer operations do); public operations name a ClientId (plus
+// SECRET_HASH when the client has a secret); token-authorized operations carry an access token
+// or a challenge session. The dispatch table below is the one list of operations (the security
+// matrix test enumerates it).
+//
+// The operations are members of this class, split by concern over several files:
+//   idp_api.cpp          dispatch, pools/clients/users loading, the user write loop
+//   idp_pool_ops.cpp     user pools, app clients, MFA configuration, domains
+//   idp_signup_ops.cpp   sign-up, confirmation, codes, forgot password, admin create/confirm
+//   idp_auth_ops.cpp     InitiateAuth / RespondToAuthChallenge and their admin forms
+//   idp_self_ops.cpp     the token-authorized self-service operations and TOTP
+//   idp_admin_ops.cpp    admin user operations, ListUsers, groups
+// Threading: call() blocks on the Store (and on trigger hooks); run it on the worker pool.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cognito/target_api.h"
+#include "idp/app_client_config.h"
+#include "idp/idp_context.h"
+#include "idp/idp_errors.h"
+#include "idp/user_pool_config.h"
+#include "idp/user_state.h"
+#include "net/http.h"
+#include "idp/token_service.h"
+#include "storage/user_pool_store.h"
+
+namespace tether::server::idp {
+
+class IdpApi final : public cognito::JsonTargetApi {
+ public:
+  explicit IdpApi(IdpContext& ctx);
+  ~IdpApi() override;
+
+  // `operation` = the part of X-Amz-Target after "AWSCognitoIdentityProviderService.".
+  ApiResult<Json> call(std::string_view operation, const HttpRequest& request) override;
+
+  // An administrator operation (AuthClass kSigned) without a request: `tetherd user-pool`
+  // calls these on the store directly, as the operator.
+  ApiResult<Json> callAsAdministrator(std::string_view operation, const Json& in);
+
+  enum class AuthClass { kSigned, kPublic, kToken };
+  struct OperationInfo {
+    std::string_view name;
+    AuthClass auth = AuthClass::kSigned;
+  };
+  static std::vector<OperationInfo> operations();
+
+  TokenService& tokens() { return *tokens_; }
+
+  // Loaded pool / client / user, shared by the operation files.
+  struct Pool {
+    UserPoolRow row;
+    UserPoolConfig config;
+  };
+  struct Client {
+    UserPoolClientRow row;
+    AppClientConfig config;
+    Pool pool;
+  };
+  struct User {
+    UserRow row;
+    UserState state;
+    const std::string* attribute(std::string_view name) const;
+    void setAttribute(const std::string& name, std::string value);
+    void eraseAttribute(std::string_view name);
+    bool attributeTrue(std::string_view name) const;
+  };
+  // Per call: who asked (for throttling and the triggers' callerContext).
+  struct Call {
+    const HttpRequest& request;
+    std::string operation;
+  };
+
+ private:
+  using Handler = ApiResult<Json> (IdpApi::*)(const Json&, const Call&);
+  struct Operation {
+    OperationInfo info;
+    Handler handler;
+  };
+  static const std::vector<Operation>& dispatchTable();
+
+  // ---- loading (idp_api.cpp)
+  ApiResult<Pool> loadPool(const std::string& poolId);
+  ApiResult<Pool> loadPoolFromRequest(const Json& in);  // UserPoolId member
+  ApiResult<Client> loadClient(const std::string& clientId);
+  ApiResult<Client> loadClientFromRequest(const Json& in);  // ClientId member
+  // The user a typed name designates: the username (case per the pool), or an alias / the
+  // email or phone of an email-as-username pool. nullopt = no such user.
+  ApiResult<std::optional<User>> findUser(const Pool& pool, const std::string& typedName);
+  ApiResult<std::optional<User>> findUserBySub(const Pool& pool, const std::string& sub);
+  std::string usernameKey(const Pool& pool, std::string_view username) const;
+  // The aliases the user owns from its attributes (spec 1.1).
+  std::vector<UserAlias> aliasesOf(const Pool& pool, const User& user) const;
+  // Writes `user` (version-checked). `mutate` is applied to a freshly read copy and the write
+  // retried when another writer got in first (kStale), a few times; so `mutate` must only
+  // depend on the user it is given. Returns the written user.
+  using Mutation = std::function<std::optional<ApiError>(User&)>;
+  ApiResult<User> updateUser(const Pool& pool, User user, const Mutation& mutate, bool moveAliases = false);
+  // SECRET_HASH check (spec 4.1) for a client with a secret; ok for clients without one.
+  std::optional<ApiError> checkSecretHash(const Client& client, const std::optional<std::string>& hash,
+                                          const std::vector<std::string>& usernames);
+  int64_t nowMs() const { return ctx_.clock.nowMs(); }
+  // UserType (ListUsers, AdminCreateUser): attributes limited to `attributesToGet` (empty = all).
+  Json userType(const User& user, const std::vector<std::string>& attributesToGet = {}) const;
+
+  // ---- passwords and codes (idp_signup_ops.cpp)
+  // Derives and stores the salt + SRP verifier of `password` (spec 5.3), keeping the earlier
+  // one in the history when the pool has a history policy. PasswordHistoryPolicyViolation if
+  // the password was used recently.
+  std::optional<ApiError> setPassword(const Pool& pool, User& user, const std::string& password);
+  // True if `password` is the user's (constant time; spec 5.7).
+  bool passwordMatches(const Pool& pool, const User& user, const std::string& password) const;
+  // A new 6-digit code for `purpose`, valid `ttlMs`, stored (hashed) in the user's state for the
+  // attribute it goes to. Returns the code.
+  std::string issueCode(User& user, const std::string& purpose, const std::string& attribute, int64_t ttlMs,
+                        const std::string& pendingValue = "");
+  // Checks `code` against the pending code of `purpose` and consumes it. Failures are counted in
+  // the state (the caller writes it either way): CodeMismatch, ExpiredCode, LimitExceeded.
+  std::optional<ApiError> consumeCode(User& user, const std::string& purpose, const std::string& code);
+  // Sends a code by the medium of `attribute` (email -> EMAIL, phone_number -> SMS) with the
+  // pool's templates and returns CodeDeliveryDetails; CodeDeliveryFailureException if the hook
+  // failed.
+  ApiResult<Json> sendCode(const Pool& pool, const User& user, const std::string& purpose,
+                           const std::string& attribute, const std::string& code,
+                           const std::string& destinationOverride = "");
+  // The CodeDeliveryDetails of a delivery that does not happen (hidden user existence).
+  Json simulatedDelivery(const Pool& pool, const std::string& typedName) const;
+
+  // ---- pools and clients (idp_pool_ops.cpp)
+  ApiResult<Json> createUserPool(const Json& in, const Call& call);
+  ApiResult<Json> describeUserPool(const Json& in, const Call& call);
+  ApiResult<Json> listUserPools(const Json& in, const Call& call);
+  ApiResult<Json> updateUserPool(const Json& in, const Call& call);
+  ApiResult<Json> deleteUserPool(const Json& in, const Call& call);
+  ApiResult<Json> createUserPoolClient(const Json& in, const Call& call);
+  ApiResult<Json> describeUserPoolClient(const Json& in, const Call& call);
+  ApiResult<Json> updateUserPoolClient(const Json& in, const Call& call);
+  ApiResult<Json> deleteUserPoolClient(const Json& in, const Call& call);
+  ApiResult<Json> listUserPoolClients(const Json& in, const Call& call);
+  ApiResult<Json> setUserPoolMfaConfig(const Json& in, const Call& call);
+  ApiResult<Json> getUserPoolMfaConfig(const Json& in, const Call& call);
+  ApiResult<Json> createUserPoolDomain(const Json& in, const Call& call);
+  ApiResult<Json> describeUserPoolDomain(const Json& in, const Call& call);
+  ApiResult<Json> deleteUserPoolDomain(const Json& in, const Call& call);
+  Json describePool(const Pool& pool, int64_t users) const;
+  Json describeClient(const Client& client) const;
+
+  // ---- sign-up and codes (idp_signup_ops.cpp)
+  ApiResult<Json> signUp(const Json& in, const Call& call);
+  ApiResult<Json> confirmSignUp(const Json& in, const Call& call);
+  ApiResult<Json> resendConfirmationCode(const Json& in, const Call& call);
+  ApiResult<Json> forgotPassword(const Json& in, const Call& call);
+  ApiResult<Json> confirmForgotPassword(const Json& in, const Call& call);
+  ApiResult<Json> adminCreateUser(const Json& in, const Call& call);
+  ApiResult<Json> adminConfirmSignUp(const Json& in, const Call& call);
+  ApiResult<Json> adminResetUserPassword(const Json& in, const Call& call);
+  ApiResult<Json> adminSetUserPassword(const Json& in, const Call& call);
+
+  // ---- sign-in (idp_auth_ops.cpp)
+  struct IssueContext {
+    std::string originJti;            // "" = a new sign-in session
+    int64_t authTimeSec = 0;
+    bool withRefreshToken = true;
+    bool withIdToken = true;
+    bool oauth = false;
+    std::vector<std::string> scopes;  // empty = the native API's admin scope
+    std::string nonce;
+    std::string triggerSource;        // PreTokenGeneration's triggerSource
+  };
+  bool lockedOut(const User& user) const;
+  void recordFailure(User& user);
+  ApiResult<User> recordSignIn(const Pool& pool, User user, bool success);
+  ApiResult<std::string> newSession(const Client& client, const User& user, const std::string& challenge, Json extra);
+  ApiResult<Json> takeSession(const Client& client, const std::string& session, const std::string& challenge);
+  // A Session string "<poolId>.<handle>" -> (poolId, handle); nullopt if malformed.
+  static std::optional<std::pair<std::string, std::string>> parseSession(const std::string& session);
+  ApiResult<Json> startAuth(const Client& client, const Json& in, bool admin, const Call& call);
+  ApiResult<User> signInCandidate(const Client& client, const std::string& typed, std::optional<User> found);
+  ApiResult<Json> passwordAuth(const Client& client, const std::map<std::string, std::string>& params, const Call& call);
+  ApiResult<Json> startSrp(const Client& client, const std::map<std::string, std::string>& params, const Call& call);
+  ApiResult<Json> refreshAuth(const Client& client, const std::map<std::string, std::string>& params);
+  ApiResult<Json> afterPassword(const Client& client, User user, const std::string& tokenSource, const Call& call);
+  ApiResult<Json> mfaOrTokens(const Client& client, User user, const std::string& tokenSource);
+  ApiResult<Json> issueTokens(const Client& client, const User& user, const IssueContext& ic);
+  ApiResult<Json> respond(const Client& client, const Json& in, const Call& call);
+  ApiResult<Json> respondPasswordVerifier(const Client& client, const std::map<std::string, std::string>& responses,
+                                          const Call& call);
+  ApiResult<Json> respondNewPassword(const Client& client, User user,
+                                     const std::map<std::string, std::string>& responses, const Call& call);
+  // A TOTP code against the sealed secret: CodeMismatch if wrong or already used.
+  std::optional<ApiError> checkTotp(const Pool& pool, const User& user, const std::string& sealedSecret,
+                                    const std::string& code);
+  ApiResult<Json> initiateAuth(const Json& in, const Call& call);
+  ApiResult<Json> adminInitiateAuth(const Json& in, const Call& call);
+  ApiResult<Json> respondToAuthChallenge(const Json& in, const Call& call);
+  ApiResult<Json> adminRespondToAuthChallenge(const Json& in, const Call& call);
+
+  // ---- token-authorized self-service (idp_self_ops.cpp)
+  struct TokenUser {
+    Pool pool;
+    User user;
+    AccessClaims claims;
+  };
+  // The AccessToken member -> its (unrevoked, enabled) user (spec 6.5).
+  ApiResult<TokenUser> tokenUser(const Json& in);
+  // AccessToken, or the Session of an MFA_SETUP challenge (its ticket key and state, taken).
+  ApiResult<TokenUser> tokenOrSessionUser(const Json& in, std::optional<std::pair<std::string, Json>>* session);
+  Json mfaSettings(const User& user) const;
+  ApiResult<Json> writeAttributes(const Pool& pool, User user, const std::vector<std::pair<std::string, std::string>>& attrs,
+                                  bool admin, const std::vector<std::string>& writable);
+  ApiResult<Json> deleteAttributes(const Pool& pool, User user, const std::vector<std::string>& names, bool admin,
+                                   const std::vector<std::string>& writable);
+  ApiResult<Json> applyMfaPreference(const Pool& pool, User user, const Json& in);
+  ApiResult<Json> getUser(const Json& in, const Call& call);
+  ApiResult<Json> updateUserAttributes(const Json& in, const Call& call);
+  ApiResult<Json> deleteUserAttributes(const Json& in, const Call& call);
+  ApiResult<Json> getUserAttributeVerificationCode(const Json& in, const Call& call);
+  ApiResult<Json> verifyUserAttribute(const Json& in, const Call& call);
+  ApiResult<Json> changePassword(const Json& in, const Call& call);
+  ApiResult<Json> deleteUser(const Json& in, const Call& call);
+  ApiResult<Json> globalSignOut(const Json& in, const Call& call);
+  ApiResult<Json> revokeToken(const Json& in, const Call& call);
+  ApiResult<Json> associateSoftwareToken(const Json& in, const Call& call);
+  ApiResult<Json> verifySoftwareToken(const Json& in, const Call& call);
+  ApiResult<Json> setUserMfaPreference(const Json& in, const Call& call);
+
+  // ---- admin users and groups (idp_admin_ops.cpp)
+  ApiResult<Json> adminGetUser(const Json& in, const Call& call);
+  ApiResult<Json> adminDeleteUser(const Json& in, const Call& call);
+  ApiResult<Json> adminDisableUser(const Json& in, const Call& call);
+  ApiResult<Json> adminEnableUser(const Json& in, const Call& call);
+  ApiResult<Json> adminUpdateUserAttributes(const Json& in, const Call& call);
+  ApiResult<Json> adminDeleteUserAttributes(const Json& in, const Call& call);
+  ApiResult<Json> adminUserGlobalSignOut(const Json& in, const Call& call);
+  ApiResult<Json> adminSetUserMfaPreference(const Json& in, const Call& call);
+  ApiResult<Json> listUsers(const Json& in, const Call& call);
+  ApiResult<Json> createGroup(const Json& in, const Call& call);
+  ApiResult<Json> getGroup(const Json& in, const Call& call);
+  ApiResult<Json> updateGroup(const Json& in, const Call& call);
+  ApiResult<Json> deleteGroup(const Json& in, const Call& call);
+  ApiResult<Json> listGroups(const Json& in, const Call& call);
+  ApiResult<Json> adminAddUserToGroup(const Json& in, const Call& call);
+  ApiResult<Json> adminRemoveUserFromGroup(const Json& in, const Call& call);
+  ApiResult<Json> adminListGroupsForUser(const Json& in, const Call& call);
+  ApiResult<Json> listUsersInGroup(const Json& in, const Call& call);
+  ApiResult<UserFilter> parseUserFilter(const Pool& pool, const std::string& text);
+  // The admin operations' (UserPoolId, Username) -> the user, or UserNotFoundException.
+  ApiResult<std::pair<Pool, User>> adminUser(const Json& in);
+
+  IdpContext& ctx_;
+  std::unique_ptr<TokenService> tokens_;
+};
+
+}  // namespace tether::server::idp
