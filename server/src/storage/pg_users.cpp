@@ -182,13 +182,16 @@ Result<std::vector<UserRow>> PgUserPoolStore::readUsers(const std::string& sql, 
     TETHER_TRY(PgResult attrs, conn->exec("SELECT sub, name, value FROM idp_user_attrs WHERE pool_id = $1"
                                           " AND sub = ANY($2::text[]) ORDER BY sub, name",
                                           {users.front().poolId, subArray}));
+    // Every sub these return is in bySub (the queries select by those subs, in one snapshot).
     for (int i = 0; i < attrs.rows(); ++i)
-      bySub[attrs.text(i, 0)]->attributes.emplace_back(attrs.text(i, 1), attrs.text(i, 2));
+      if (auto it = bySub.find(attrs.text(i, 0)); it != bySub.end())
+        it->second->attributes.emplace_back(attrs.text(i, 1), attrs.text(i, 2));
     TETHER_TRY(PgResult aliases, conn->exec("SELECT sub, kind, value_key FROM idp_aliases WHERE pool_id = $1"
                                             " AND sub = ANY($2::text[]) ORDER BY sub, kind, value_key",
                                             {users.front().poolId, subArray}));
     for (int i = 0; i < aliases.rows(); ++i)
-      bySub[aliases.text(i, 0)]->aliases.push_back(UserAlias{aliases.text(i, 1), aliases.text(i, 2)});
+      if (auto it = bySub.find(aliases.text(i, 0)); it != bySub.end())
+        it->second->aliases.push_back(UserAlias{aliases.text(i, 1), aliases.text(i, 2)});
     return Status::ok();
   }));
   return users;
