@@ -40,7 +40,7 @@ std::map<std::string, std::string> signedHeaders(const HttpCall& call, const std
   std::map<std::string, std::string> h = {{"host", host}, {"x-amz-date", date}};
   if (!key.sessionToken.empty()) h["x-amz-security-token"] = key.sessionToken;
   if (!call.body.empty()) h["content-type"] = call.target.empty() ? "application/json" : "application/x-amz-json-1.1";
-  if (!call.target.empty()) h["x-amz-target"] = "AWSCognitoIdentityService." + call.target;
+  if (!call.target.empty()) h["x-amz-target"] = call.targetHeader();
   if (unsignedPayload) h["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
   return h;
 }
@@ -70,7 +70,7 @@ const std::string& lastAuthorization() { return tlsLastAuthorization; }
 HttpReply sendCognito(int port, const HttpCall& call, const SigV4Key* key, Forgery forgery, const HttpCall* signedAs) {
   const std::string host = "127.0.0.1:" + std::to_string(port);
   std::map<std::string, std::string> send;
-  if (!call.target.empty()) send["X-Amz-Target"] = "AWSCognitoIdentityService." + call.target;
+  if (!call.target.empty()) send["X-Amz-Target"] = call.targetHeader();
   if (!call.body.empty()) send["Content-Type"] = call.target.empty() ? "application/json" : "application/x-amz-json-1.1";
   send["Host"] = host;
   std::string body = call.body, extraQuery;

@@ -32,7 +32,11 @@ struct HttpCall {
   std::string target;
   std::string body;
   std::vector<std::pair<std::string, std::string>> query;  // decoded
-  std::string service() const { return target.empty() ? "cognito-sync" : "cognito-identity"; }
+  bool userPools = false;  // target is a Cognito User Pools (cognito-idp) operation
+  std::string service() const { return target.empty() ? "cognito-sync" : userPools ? "cognito-idp" : "cognito-identity"; }
+  std::string targetHeader() const {
+    return (userPools ? "AWSCognitoIdentityProviderService." : "AWSCognitoIdentityService.") + target;
+  }
 };
 
 struct SigV4Key {
