@@ -214,6 +214,26 @@ TEST_P(IdpServiceTest, RefusedPasswordResetChangesNothing) {
   EXPECT_TRUE(signIn("frank", "N3w-Passw0rd").isOk());
 }
 
+TEST_P(IdpServiceTest, ACodeIsVoidAfterFiveWrongGuesses) {
+  auto up = call("SignUp", {{"ClientId", clientId_},
+                            {"Username", "gina"},
+                            {"Password", kPassword},
+                            {"UserAttributes", {{{"Name", "email"}, {"Value", "gina@example.com"}}}}});
+  ASSERT_TRUE(up.isOk()) << errorOf(up);
+  auto code = delivery_->lastCode(poolId_, "gina");
+  ASSERT_TRUE(code);
+  const std::string wrong = code->first == "000000" ? "111111" : "000000";
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(errorOf(call("ConfirmSignUp", {{"ClientId", clientId_}, {"Username", "gina"}, {"ConfirmationCode", wrong}})),
+              "CodeMismatchException: Invalid verification code provided, please try again.");
+  // The right code no longer works: 10^6 codes cannot be walked through; a new one is needed.
+  EXPECT_EQ(errorOf(call("ConfirmSignUp", {{"ClientId", clientId_}, {"Username", "gina"}, {"ConfirmationCode", code->first}})),
+            "ExpiredCodeException: Invalid code provided, please request a code again.");
+  ASSERT_TRUE(call("ResendConfirmationCode", {{"ClientId", clientId_}, {"Username", "gina"}}).isOk());
+  auto fresh = delivery_->lastCode(poolId_, "gina");
+  EXPECT_TRUE(call("ConfirmSignUp", {{"ClientId", clientId_}, {"Username", "gina"}, {"ConfirmationCode", fresh->first}}).isOk());
+}
+
 TETHER_INSTANTIATE_BACKENDS(IdpServiceTest);
 
 }  // namespace
