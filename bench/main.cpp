@@ -27,6 +27,7 @@
 #include "client_workloads.h"
 #include "load_client.h"
 #include "server_workloads.h"
+#include "user_pool_workloads.h"
 #include "pg_test_cluster.h"
 #include "tetherd_cluster.h"
 #include "tetherd_process.h"
@@ -264,7 +265,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> backends = {"sqlite", "pg"};
   std::vector<int> pgNodes;  // default: 1, 2, 3 (smoke: 2)
   app.add_option("--out", outDir, "Directory for latest.json and latest.md");
-  app.add_option("--only", only, "Run only these workloads (w1,w2,w3,w4,w5; raw = the W1/W2 server share)")->delimiter(',');
+  app.add_option("--only", only,
+                 "Run only these workloads (w1,w2,w3,w4,w5,wl,wu; raw = the W1/W2 server share; wu = user-pool sign-in)")->delimiter(',');
   app.add_option("--backend", backends, "Store backends to run (sqlite, pg)")->delimiter(',');
   app.add_option("--pg-nodes", pgNodes, "tetherd node counts for W4 on PostgreSQL")->delimiter(',');
   app.add_flag("--smoke", smoke, "Tiny scale: checks the harness, not the speed");
@@ -470,6 +472,41 @@ int main(int argc, char** argv) {
     std::cout << "write latency (10 records): p50 " << fmt(r.roundP50Ms, 2) << " ms, p99 " << fmt(r.roundP99Ms, 2)
               << " ms over " << r.rounds << " batches, " << r.errors << " errors\n";
     if (r.errors != 0) failed = true;
+  }
+
+  // WU: user-pool sign-in (SRP round trip, password, refresh), sequential and from 4 threads.
+  if (wantBackend("sqlite") && wanted("wu")) {
+    testing::TetherdOptions o;  // its own config: the bench limits plus a developer credential
+    const std::string cfg = (testing::makeTempDir("bench-wu") / "wu.toml").string();
+    std::ofstream(cfg) << benchLimitsToml() << "[[developer_credentials]]\naccess_key_id = \"AKIABENCHWU000000001\"\n"
+                       << "secret_access_key = \"bench-wu-secret-0123456789abcdef\"\n";
+    o.extraArgs.insert(o.extraArgs.end(), {"--config", cfg});
+    auto server = testing::TetherdProcess::start(o);
+    if (!server) {
+      std::cerr << "tether_bench: tetherd did not start\n";
+      return 1;
+    }
+    const int trials = smoke ? 5 : 200, parallel = smoke ? 8 : 400;
+    auto r = bench::runUserPoolSignIn(server->port(), "AKIABENCHWU000000001", "bench-wu-secret-0123456789abcdef",
+                                      trials, 4, parallel);
+    results["wu_srp_p50_ms"] = bench::percentile(r.srpMs, 0.5);
+    results["wu_srp_p99_ms"] = bench::percentile(r.srpMs, 0.99);
+    results["wu_password_p50_ms"] = bench::percentile(r.passwordMs, 0.5);
+    results["wu_refresh_p50_ms"] = bench::percentile(r.refreshMs, 0.5);
+    results["wu_srp_per_second_4_threads"] = r.srpPerSecond;
+    results["wu_failures"] = r.failures;
+    md << "| WU user-pool SRP sign-in (InitiateAuth + RespondToAuthChallenge, " << r.srpMs.size()
+       << " sequential) | p50 / p99 | " << fmt(bench::percentile(r.srpMs, 0.5), 2) << " / "
+       << fmt(bench::percentile(r.srpMs, 0.99), 2) << " ms | |\n"
+       << "| WU USER_PASSWORD_AUTH / REFRESH_TOKEN_AUTH | p50 | " << fmt(bench::percentile(r.passwordMs, 0.5), 2) << " / "
+       << fmt(bench::percentile(r.refreshMs, 0.5), 2) << " ms | |\n"
+       << "| WU SRP sign-ins, 4 threads | per second | " << fmt(r.srpPerSecond, 1) << " | |\n";
+    std::cout << "WU: SRP sign-in p50 " << fmt(bench::percentile(r.srpMs, 0.5), 2) << " ms, p99 "
+              << fmt(bench::percentile(r.srpMs, 0.99), 2) << " ms; password " << fmt(bench::percentile(r.passwordMs, 0.5), 2)
+              << " ms; refresh " << fmt(bench::percentile(r.refreshMs, 0.5), 2) << " ms; " << fmt(r.srpPerSecond, 1)
+              << " SRP sign-ins/s on 4 threads; " << r.failures << " failures"
+              << (r.error.empty() ? "" : " (" + r.error + ")") << "\n";
+    if (r.failures != 0) failed = true;
   }
 
   if (wantBackend("pg") && (wanted("w3") || wanted("w4") || wanted("wl"))) {
