@@ -180,6 +180,7 @@ class IdpApi final : public cognito::JsonTargetApi {
   bool lockedOut(const User& user) const;
   void recordFailure(User& user);
   ApiResult<User> recordSignIn(const Pool& pool, User user, bool success);
+  void equalizeWrite(const Pool& pool);
   ApiResult<std::string> newSession(const Client& client, const User& user, const std::string& challenge, Json extra);
   ApiResult<Json> takeSession(const Client& client, const std::string& session, const std::string& challenge);
   // A Session string "<poolId>.<handle>" -> (poolId, handle); nullopt if malformed.

@@ -91,6 +91,13 @@ ApiResult<IdpApi::User> IdpApi::recordSignIn(const Pool& pool, User user, bool s
   });
 }
 
+// A durable write of about the cost of recording a failed sign-in, for the paths that hide a
+// missing user (the real path writes the user's failure count). Its ticket expires in a minute.
+void IdpApi::equalizeWrite(const Pool& pool) {
+  Status s = ctx_.store.putTicket(pool.row.id + "/equalize/" + newSessionHandle().substr(0, 16), "", nowMs() + 60000);
+  (void)s;  // best effort: only the time it takes matters
+}
+
 // ---- sessions
 
 ApiResult<std::string> IdpApi::newSession(const Client& client, const User& user, const std::string& challenge,
@@ -198,9 +205,11 @@ ApiResult<Json> IdpApi::passwordAuth(const Client& client, const std::map<std::s
   API_TRY(std::optional<User> found, findUser(client.pool, typed));
   if (auto e = checkSecretHash(client, optional(params, "SECRET_HASH"), {typed, found ? found->row.username : typed}))
     return *e;
-  if (!found) {
-    // As slow as a real check, so that timing does not tell missing users from existing ones.
+  if (!found && client.config.preventUserExistenceErrors()) {
+    // As slow as a real failed check (one modexp and one durable write, the failure count), so
+    // that timing does not tell missing users from existing ones.
     burnPasswordCheck(poolName(client.pool.row.id), typed, password);
+    equalizeWrite(client.pool);
   }
   API_TRY(User user, signInCandidate(client, typed, std::move(found)));
   if (!passwordMatches(client.pool, user, password)) {
@@ -488,6 +497,7 @@ ApiResult<Json> IdpApi::respondPasswordVerifier(const Client& client,
     // after the same work.
     SimulatedUser fake = simulatedUser(*ctx_.codeHasher, client.pool.row.id, typed);
     (void)srp::verifyPasswordClaim(*hs, fake.verifier, poolName(client.pool.row.id), *blockBytes, timestamp, signature);
+    equalizeWrite(client.pool);
     return incorrect();
   }
   API_TRY(std::optional<User> found, findUser(client.pool, hs->userIdForSrp));

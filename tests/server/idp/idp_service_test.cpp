@@ -234,6 +234,35 @@ TEST_P(IdpServiceTest, ACodeIsVoidAfterFiveWrongGuesses) {
   EXPECT_TRUE(call("ConfirmSignUp", {{"ClientId", clientId_}, {"Username", "gina"}, {"ConfirmationCode", fresh->first}}).isOk());
 }
 
+// Where the client hides existence, a wrong password for a missing user takes as long as one for
+// a real user (the same modexp and a durable write): medians of interleaved attempts within 2x.
+TEST_P(IdpServiceTest, HiddenMissingUsersTakeAsLongAsRealOnes) {
+  auto hidden = admin("CreateUserPoolClient", {{"UserPoolId", poolId_}, {"ClientName", "hidden"},
+                                               {"PreventUserExistenceErrors", "ENABLED"},
+                                               {"ExplicitAuthFlows", {"ALLOW_USER_PASSWORD_AUTH"}}});
+  const std::string hiddenClient = hidden["UserPoolClient"]["ClientId"];
+  for (int u = 0; u < 8; ++u) makeUser("real" + std::to_string(u));
+  auto attempt = [&](const std::string& name) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = call("InitiateAuth", {{"ClientId", hiddenClient}, {"AuthFlow", "USER_PASSWORD_AUTH"},
+                                   {"AuthParameters", {{"USERNAME", name}, {"PASSWORD", "Wrong0ne!"}}}});
+    EXPECT_EQ(errorOf(r), "NotAuthorizedException: Incorrect username or password.");
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  };
+  std::vector<double> real, missing;
+  for (int i = 0; i < 32; ++i) {  // 4 failures per real user: below the lockout
+    real.push_back(attempt("real" + std::to_string(i % 8)));
+    missing.push_back(attempt("ghost" + std::to_string(i)));
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const double r = median(real), m = median(missing);
+  EXPECT_LT(r, 2 * m) << "real " << r << " us, missing " << m << " us";
+  EXPECT_LT(m, 2 * r) << "real " << r << " us, missing " << m << " us";
+}
+
 TETHER_INSTANTIATE_BACKENDS(IdpServiceTest);
 
 }  // namespace
