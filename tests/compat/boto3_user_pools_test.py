@@ -577,7 +577,8 @@ class UserPoolsTest(ClientErrorAssertions, unittest.TestCase):
         self.assertRegex(secret, r'^[A-Z2-7]{32}$')
         self.assertError('EnableSoftwareTokenMFAException', 400, self.public.verify_software_token, AccessToken=tok,
                          UserCode=cognito_srp.totp(secret, step_offset=5))
-        self.assertEqual(self.public.verify_software_token(AccessToken=tok, UserCode=cognito_srp.totp(secret),
+        # The previous step's code (accepted: +-1 step), so the MFA sign-in can use the current one.
+        self.assertEqual(self.public.verify_software_token(AccessToken=tok, UserCode=cognito_srp.totp(secret, step_offset=-1),
                                                            FriendlyDeviceName='phone')['Status'], 'SUCCESS')
         self.public.set_user_mfa_preference(AccessToken=tok, SoftwareTokenMfaSettings={'Enabled': True,
                                                                                        'PreferredMfa': True})
@@ -622,7 +623,8 @@ class UserPoolsTest(ClientErrorAssertions, unittest.TestCase):
         self.assertEqual(ch['ChallengeName'], 'MFA_SETUP')
         self.assertEqual(json.loads(ch['ChallengeParameters']['MFAS_CAN_SETUP']), ['SOFTWARE_TOKEN_MFA'])
         assoc = self.public.associate_software_token(Session=ch['Session'])
-        ver = self.public.verify_software_token(Session=assoc['Session'], UserCode=cognito_srp.totp(assoc['SecretCode']))
+        ver = self.public.verify_software_token(Session=assoc['Session'],
+                                                UserCode=cognito_srp.totp(assoc['SecretCode'], step_offset=-1))
         res = self.public.respond_to_auth_challenge(ClientId=client, ChallengeName='MFA_SETUP', Session=ver['Session'],
                                                     ChallengeResponses={'USERNAME': name})
         self.assertIn('AccessToken', res['AuthenticationResult'])

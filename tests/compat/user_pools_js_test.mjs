@@ -163,7 +163,8 @@ test('amazon-cognito-identity-js: TOTP setup and MFA sign-in', { skip }, async (
   const user = cognitoUser(name);
   await authenticate(user, PASSWORD);
   const secret = await new Promise((resolve, reject) => user.associateSoftwareToken({ associateSecretCode: resolve, onFailure: reject }));
-  await new Promise((resolve, reject) => user.verifySoftwareToken(totp(secret), 'laptop', { onSuccess: resolve, onFailure: reject }));
+  // The previous step's code (accepted: +-1 step), so the MFA sign-in can use the current one.
+  await new Promise((resolve, reject) => user.verifySoftwareToken(totp(secret, -1), 'laptop', { onSuccess: resolve, onFailure: reject }));
   await cb((done) => user.setUserMfaPreference(null, { PreferredMfa: true, Enabled: true }, done));
   const fresh = cognitoUser(name);
   const step = await authenticate(fresh, PASSWORD);
