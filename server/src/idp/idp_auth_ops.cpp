@@ -21,10 +21,9 @@
 #include "idp/crypto/idp_keyring.h"
 #include "idp/crypto/idp_random.h"
 #include "idp/crypto/sealer.h"
-#include "idp/idp_secrets.h"
-#include "idp/crypto/idp_random.h"
 #include "idp/crypto/srp.h"
 #include "idp/crypto/totp.h"
+#include "idp/idp_secrets.h"
 #include "idp/token_service.h"
 #include "idp/user_validation.h"
 

@@ -198,11 +198,10 @@ ApiResult<Json> IdpApi::setUserPoolMfaConfig(const Json& in, const Call&) {
     API_TRY(auto enabled, cognito::getBool(*it, "Enabled"));
     totp = enabled.value_or(false);
   }
-  for (const char* unsupported : {"SmsMfaConfiguration", "EmailMfaConfiguration", "WebAuthnConfiguration"})
-    if (auto it = in.find(unsupported); it != in.end() && it->is_object() && !it->empty() &&
-                                        it->value("Enabled", std::string(unsupported) != "WebAuthnConfiguration"))
-      if (std::string(unsupported) != "WebAuthnConfiguration")
-        return invalidParameter(std::string(unsupported) + ": tetherd supports TOTP (software token) MFA only.");
+  // SMS and email MFA need AWS's SNS/SES: refused when asked for, not silently ignored.
+  for (const char* unsupported : {"SmsMfaConfiguration", "EmailMfaConfiguration"})
+    if (auto it = in.find(unsupported); it != in.end() && it->is_object() && !it->empty())
+      return invalidParameter(std::string(unsupported) + ": tetherd supports TOTP (software token) MFA only.");
   API_TRY(auto mfa, cognito::getString(in, "MfaConfiguration"));
   std::string configuration = mfa.value_or(pool.config.mfaConfiguration());
   if (configuration != "OFF" && configuration != "ON" && configuration != "OPTIONAL")

@@ -4,13 +4,13 @@
 
 #include <algorithm>
 
-#include "idp/crypto/crypto_util.h"
 #include "idp/crypto/code_hash.h"
+#include "idp/crypto/crypto_util.h"
 #include "idp/crypto/idp_keyring.h"
 #include "idp/crypto/idp_random.h"
 #include "idp/crypto/sealer.h"
-#include "idp/idp_secrets.h"
 #include "idp/crypto/totp.h"
+#include "idp/idp_secrets.h"
 #include "idp/token_service.h"
 #include "idp/user_validation.h"
 

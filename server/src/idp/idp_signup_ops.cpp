@@ -4,16 +4,15 @@
 
 #include <algorithm>
 
+#include "auth/base64url.h"
 #include "auth/ids.h"
 #include "idp/code_delivery.h"
 #include "idp/crypto/code_hash.h"
 #include "idp/crypto/idp_keyring.h"
 #include "idp/crypto/idp_random.h"
 #include "idp/crypto/sealer.h"
-#include "idp/idp_secrets.h"
-#include "idp/crypto/idp_random.h"
-#include "auth/base64url.h"
 #include "idp/crypto/srp.h"
+#include "idp/idp_secrets.h"
 #include "idp/user_validation.h"
 
 namespace tether::server::idp {

@@ -7,9 +7,9 @@
 
 #include "auth/ids.h"
 #include "idp/crypto/idp_keyring.h"
+#include "idp/crypto/idp_random.h"
 #include "idp/crypto/sealer.h"
 #include "idp/idp_secrets.h"
-#include "idp/crypto/idp_random.h"
 
 namespace tether::server::idp {
 namespace {
