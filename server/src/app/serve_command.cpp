@@ -470,6 +470,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   idpSettings.hostedUiBase = config.userPools.hostedUiUrl;
   idp::IdpContext idpContext{**store, idpKeys, *idpTokenSealer, *idpAtRestSealer, *idpCodeHasher, authenticator,
                              clock, codeDelivery, idpSettings, &limiter};
+  idpContext.triggers = &triggers;  // the pools' Lambda triggers (docs/user-pool-triggers.md)
   idp::IdpApi idpApi(idpContext);
   idp::IdpLoginVerifier userPoolLogins(idpContext, idpApi.tokens());
   providers.setUserPoolVerifier(&userPoolLogins);  // identity pools' user-pool logins (spec 6.6)

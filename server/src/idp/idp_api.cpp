@@ -110,7 +110,9 @@ ApiResult<Json> IdpApi::call(std::string_view op, const HttpRequest& request) {
     // sign-in bucket bounds them (spec 9.3).
     return tooManyRequests();
   }
-  Call call{request, std::string(op)};
+  Call call{request, std::string(op), {}};
+  API_TRY(auto metadata, cognito::getStringMap(in, "ClientMetadata"));  // for the triggers
+  if (metadata) call.clientMetadata = std::move(*metadata);
   return (this->*(it->handler))(in, call);
 }
 
@@ -121,7 +123,9 @@ ApiResult<Json> IdpApi::callAsAdministrator(std::string_view op, const Json& in)
     return ApiError{400, "UnknownOperationException", "Unknown administrator operation: " + std::string(op)};
   HttpRequest none;
   none.peer = "local";
-  Call call{none, std::string(op)};
+  Call call{none, std::string(op), {}};
+  API_TRY(auto metadata, cognito::getStringMap(in, "ClientMetadata"));
+  if (metadata) call.clientMetadata = std::move(*metadata);
   return (this->*(it->handler))(in, call);
 }
 

@@ -28,6 +28,7 @@
 #include "idp/app_client_config.h"
 #include "idp/idp_context.h"
 #include "idp/idp_errors.h"
+#include "idp/idp_triggers.h"
 #include "idp/user_pool_config.h"
 #include "idp/user_state.h"
 #include "net/http.h"
@@ -79,6 +80,9 @@ class IdpApi final : public cognito::JsonTargetApi {
   struct Call {
     const HttpRequest& request;
     std::string operation;
+    // The request's ClientMetadata, for the triggers it fires (spec 8.4); checked at dispatch,
+    // never stored.
+    std::map<std::string, std::string> clientMetadata;
   };
 
  private:
@@ -130,9 +134,10 @@ class IdpApi final : public cognito::JsonTargetApi {
   // Sends a code by the medium of `attribute` (email -> EMAIL, phone_number -> SMS) with the
   // pool's templates and returns CodeDeliveryDetails; CodeDeliveryFailureException if the hook
   // failed.
+  // The pool's CustomMessage trigger, if any, writes the message (`caller`: its callerContext).
   ApiResult<Json> sendCode(const Pool& pool, const User& user, const std::string& purpose,
                            const std::string& attribute, const std::string& code,
-                           const std::string& destinationOverride = "");
+                           const std::string& destinationOverride = "", const TriggerCaller& caller = TriggerCaller());
   // The CodeDeliveryDetails of a delivery that does not happen (hidden user existence).
   Json simulatedDelivery(const Pool& pool, const std::string& typedName) const;
 
@@ -176,6 +181,7 @@ class IdpApi final : public cognito::JsonTargetApi {
     std::vector<std::string> scopes;  // empty = the native API's admin scope
     std::string nonce;
     std::string triggerSource;        // PreTokenGeneration's triggerSource
+    TriggerCaller trigger;            // PreTokenGeneration's awsSdkVersion and clientMetadata
   };
   bool lockedOut(const User& user) const;
   void recordFailure(User& user);
@@ -191,7 +197,7 @@ class IdpApi final : public cognito::JsonTargetApi {
   ApiResult<Json> startSrp(const Client& client, const std::map<std::string, std::string>& params, const Call& call);
   ApiResult<Json> refreshAuth(const Client& client, const std::map<std::string, std::string>& params);
   ApiResult<Json> afterPassword(const Client& client, User user, const std::string& tokenSource, const Call& call);
-  ApiResult<Json> mfaOrTokens(const Client& client, User user, const std::string& tokenSource);
+  ApiResult<Json> mfaOrTokens(const Client& client, User user, const std::string& tokenSource, const Call& call);
   ApiResult<Json> issueTokens(const Client& client, const User& user, const IssueContext& ic);
   ApiResult<Json> respond(const Client& client, const Json& in, const Call& call);
   ApiResult<Json> respondPasswordVerifier(const Client& client, const std::map<std::string, std::string>& responses,
@@ -218,7 +224,8 @@ class IdpApi final : public cognito::JsonTargetApi {
   ApiResult<TokenUser> tokenOrSessionUser(const Json& in, std::optional<std::pair<std::string, Json>>* session);
   Json mfaSettings(const User& user) const;
   ApiResult<Json> writeAttributes(const Pool& pool, User user, const std::vector<std::pair<std::string, std::string>>& attrs,
-                                  bool admin, const std::vector<std::string>& writable);
+                                  bool admin, const std::vector<std::string>& writable,
+                                  const TriggerCaller& caller = TriggerCaller());
   ApiResult<Json> deleteAttributes(const Pool& pool, User user, const std::vector<std::string>& names, bool admin,
                                    const std::vector<std::string>& writable);
   ApiResult<Json> applyMfaPreference(const Pool& pool, User user, const Json& in);
@@ -257,6 +264,48 @@ class IdpApi final : public cognito::JsonTargetApi {
   ApiResult<UserFilter> parseUserFilter(const Pool& pool, const std::string& text);
   // The admin operations' (UserPoolId, Username) -> the user, or UserNotFoundException.
   ApiResult<std::pair<Pool, User>> adminUser(const Json& in);
+
+  // ---- triggers (idp_triggers.cpp)
+  // The pool's function for a LambdaConfig key ("PreSignUp", ...); nullptr when it has none.
+  static const std::string* triggerArn(const Pool& pool, const char* name);
+  // The callerContext of a trigger this request fires: `clientId` ("" = CLIENT_ID_NOT_APPLICABLE,
+  // the admin operations), the caller's SDK, and the request's ClientMetadata if `withMetadata`.
+  TriggerCaller triggerCaller(const Call& call, const std::string& clientId, bool withMetadata = true) const;
+  // PostAuthentication's and PreTokenGeneration's: ClientMetadata only from
+  // (Admin)RespondToAuthChallenge, not from (Admin)InitiateAuth (spec 8.4).
+  TriggerCaller signInCaller(const Call& call, const Client& client) const;
+  // The envelope's request.userAttributes: every attribute as a string, sub, cognito:user_status
+  // and the cognito:<kind>_alias entries (spec 8.2).
+  Json triggerAttributes(const Pool& pool, const User& user) const;
+  // One trigger call with the common envelope; the reply's `response`.
+  ApiResult<Json> runTrigger(const Pool& pool, const char* name, const std::string& source, const std::string& userName,
+                             Json userAttributes, const TriggerCaller& caller, Json request, Json response,
+                             const std::string& version = "1");
+  // Before PreSignUp: is the new user's name (or username attribute) taken (spec 4.2 step 4)?
+  ApiResult<bool> signUpNameTaken(const Pool& pool, const User& user);
+  // ValidationData [{Name, Value}] -> {Name: Value}; null when absent.
+  static ApiResult<Json> validationDataOf(const Json& in);
+  // The hooks. Each is a no-op when the pool has no function for it.
+  ApiResult<PreSignUpResult> preSignUp(const Pool& pool, const User& user, const std::string& source,
+                                       const TriggerCaller& caller, const Json& validationData);
+  std::optional<ApiError> postConfirmation(const Pool& pool, const User& user, const std::string& source,
+                                           const TriggerCaller& caller);
+  // Before the password check. `user` null: an unknown user the client hides (userNotFound).
+  // Returns whether the function was called (then re-read the user: the call may take seconds).
+  ApiResult<bool> preAuthentication(const Pool& pool, const User* user, const std::string& typedName,
+                                    const TriggerCaller& caller, bool hidesUsers);
+  // Sign-in's checks (signInCandidate), then PreAuthentication, then the checks again on a fresh
+  // copy of the user when the function ran. An unknown user the client hides runs the trigger
+  // with userNotFound, then fails as signInCandidate says.
+  ApiResult<User> preAuthenticated(const Client& client, const std::string& typedName, std::optional<User> found,
+                                   const Call& call);
+  std::optional<ApiError> postAuthentication(const Pool& pool, const User& user, const TriggerCaller& caller);
+  // Runs the PreTokenGeneration of ic.triggerSource and applies its overrides to `r`.
+  std::optional<ApiError> preTokenGeneration(const Client& client, const User& user, const IssueContext& ic,
+                                             MintRequest& r);
+  // CustomMessage_<purpose>; nullopt when the pool has no CustomMessage function.
+  ApiResult<std::optional<CustomMessageResult>> customMessage(const Pool& pool, const User& user,
+                                                              const std::string& purpose, const TriggerCaller& caller);
 
   IdpContext& ctx_;
   std::unique_ptr<TokenService> tokens_;

@@ -210,7 +210,7 @@ ApiResult<Json> IdpApi::passwordAuth(const Client& client, const std::map<std::s
     burnPasswordCheck(poolName(client.pool.row.id), typed, password);
     equalizeWrite(client.pool);
   }
-  API_TRY(User user, signInCandidate(client, typed, std::move(found)));
+  API_TRY(User user, preAuthenticated(client, typed, std::move(found), call));
   if (!passwordMatches(client.pool, user, password)) {
     API_TRY(User counted, recordSignIn(client.pool, std::move(user), false));
     (void)counted;
@@ -221,7 +221,7 @@ ApiResult<Json> IdpApi::passwordAuth(const Client& client, const std::map<std::s
 }
 
 ApiResult<Json> IdpApi::startSrp(const Client& client, const std::map<std::string, std::string>& params,
-                                 const Call&) {
+                                 const Call& call) {
   API_TRY(std::string typed, required(params, "USERNAME"));
   API_TRY(std::string srpA, required(params, "SRP_A"));
   if (auto e = checkUsername(typed, "USERNAME")) return *e;
@@ -235,12 +235,14 @@ ApiResult<Json> IdpApi::startSrp(const Client& client, const std::map<std::strin
     // A simulated challenge: the same salt and USER_ID_FOR_SRP every time for this name, a real
     // B over a verifier nobody knows the password of; the next step fails as a wrong password.
     simulated = true;
+    API_TRY(bool ran, preAuthentication(client.pool, nullptr, typed, triggerCaller(call, client.row.clientId), true));
+    (void)ran;  // userNotFound: the function may refuse; the challenge stays simulated
     SimulatedUser fake = simulatedUser(*ctx_.codeHasher, client.pool.row.id, typed);
     userId = fake.userId;
     saltHex = fake.saltHex;
     verifier = fake.verifier;
   } else {
-    API_TRY(User user, signInCandidate(client, typed, std::move(found)));
+    API_TRY(User user, preAuthenticated(client, typed, std::move(found), call));
     std::optional<std::string> v = auth::base64UrlDecode(user.state.srpVerifier);
     if (user.state.srpSalt.empty() || !v) return incorrect();
     userId = user.row.username;
@@ -293,7 +295,7 @@ ApiResult<Json> IdpApi::refreshAuth(const Client& client, const std::map<std::st
 // ---- after the password (spec 4.4, post-password decision)
 
 ApiResult<Json> IdpApi::afterPassword(const Client& client, User user, const std::string& tokenSource,
-                                      const Call&) {
+                                      const Call& call) {
   const Pool& pool = client.pool;
   if (user.row.status == "FORCE_CHANGE_PASSWORD") {
     if (user.state.temporaryPasswordExpiresMs && user.state.temporaryPasswordExpiresMs <= nowMs())
@@ -314,10 +316,11 @@ ApiResult<Json> IdpApi::afterPassword(const Client& client, User user, const std
                   {"requiredAttributes", requiredAttrs.dump()},
                   {"userAttributes", current.dump()}}}};
   }
-  return mfaOrTokens(client, std::move(user), tokenSource);
+  return mfaOrTokens(client, std::move(user), tokenSource, call);
 }
 
-ApiResult<Json> IdpApi::mfaOrTokens(const Client& client, User user, const std::string& tokenSource) {
+ApiResult<Json> IdpApi::mfaOrTokens(const Client& client, User user, const std::string& tokenSource,
+                                    const Call& call) {
   const Pool& pool = client.pool;
   const bool totpReady = user.state.totpEnabled && !user.state.totpSecret.empty();
   if (pool.config.mfaConfiguration() != "OFF") {
@@ -336,9 +339,12 @@ ApiResult<Json> IdpApi::mfaOrTokens(const Client& client, User user, const std::
                   {"ChallengeParameters", {{"MFAS_CAN_SETUP", "[\"SOFTWARE_TOKEN_MFA\"]"}}}};
     }
   }
+  const TriggerCaller caller = signInCaller(call, client);
+  if (auto e = postAuthentication(pool, user, caller)) return *e;
   IssueContext ic;
   ic.authTimeSec = nowMs() / 1000;
   ic.triggerSource = tokenSource;
+  ic.trigger = caller;
   API_TRY(Json result, issueTokens(client, user, ic));
   return Json{{"AuthenticationResult", result}, {"ChallengeParameters", Json::object()}};
 }
@@ -383,6 +389,7 @@ ApiResult<Json> IdpApi::issueTokens(const Client& client, const User& user, cons
   r.oauth = ic.oauth;
   r.withIdToken = ic.withIdToken;
   r.nonce = ic.nonce;
+  if (auto e = preTokenGeneration(client, user, ic, r)) return *e;
   IDP_TRY_RESULT(TokenSet set, tokens_->mint(r));
   Json out = {{"AccessToken", set.accessToken}, {"ExpiresIn", set.expiresIn}, {"TokenType", "Bearer"}};
   if (!set.idToken.empty()) out["IdToken"] = set.idToken;
@@ -450,23 +457,29 @@ ApiResult<Json> IdpApi::respond(const Client& client, const Json& in, const Call
       return *wrong;
     }
     API_TRY(User signedIn, recordSignIn(client.pool, std::move(user), true));
+    const TriggerCaller caller = signInCaller(call, client);
+    if (auto e = postAuthentication(client.pool, signedIn, caller)) return *e;
     IssueContext ic;
     ic.authTimeSec = nowMs() / 1000;
     ic.triggerSource = source;
+    ic.trigger = caller;
     API_TRY(Json result, issueTokens(client, signedIn, ic));
     return Json{{"AuthenticationResult", result}, {"ChallengeParameters", Json::object()}};
   }
   if (*challenge == "SELECT_MFA_TYPE") {
     API_TRY(std::string answer, required(responses, "ANSWER"));
     if (answer != "SOFTWARE_TOKEN_MFA") return invalidParameter("ANSWER must be SOFTWARE_TOKEN_MFA on this server.");
-    return mfaOrTokens(client, std::move(user), source);
+    return mfaOrTokens(client, std::move(user), source, call);
   }
   // MFA_SETUP: the session VerifySoftwareToken returned once the new factor was verified.
   if (!state.value("verified", false) || user.state.totpSecret.empty())
     return notAuthorized("The MFA setup was not completed: verify a software token first.");
+  const TriggerCaller caller = signInCaller(call, client);
+  if (auto e = postAuthentication(client.pool, user, caller)) return *e;
   IssueContext ic;
   ic.authTimeSec = nowMs() / 1000;
   ic.triggerSource = source;
+  ic.trigger = caller;
   API_TRY(Json result, issueTokens(client, user, ic));
   return Json{{"AuthenticationResult", result}, {"ChallengeParameters", Json::object()}};
 }
@@ -521,7 +534,7 @@ ApiResult<Json> IdpApi::respondPasswordVerifier(const Client& client,
 }
 
 ApiResult<Json> IdpApi::respondNewPassword(const Client& client, User user,
-                                           const std::map<std::string, std::string>& responses, const Call&) {
+                                           const std::map<std::string, std::string>& responses, const Call& call) {
   const Pool& pool = client.pool;
   API_TRY(std::string password, required(responses, "NEW_PASSWORD"));
   if (auto e = checkPasswordFormat(password, "NEW_PASSWORD")) return *e;
@@ -550,7 +563,7 @@ ApiResult<Json> IdpApi::respondNewPassword(const Client& client, User user,
     u.state.temporaryPasswordExpiresMs = 0;
     return std::nullopt;
   }));
-  return mfaOrTokens(client, std::move(updated), "TokenGeneration_NewPasswordChallenge");
+  return mfaOrTokens(client, std::move(updated), "TokenGeneration_NewPasswordChallenge", call);
 }
 
 std::optional<ApiError> IdpApi::checkTotp(const Pool& pool, const User& user, const std::string& sealedSecret,

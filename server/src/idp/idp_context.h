@@ -2,7 +2,7 @@
 // the Store (user pools live beside the identity pools, on either backend), the keyring (token
 // signing and sealing keys), the SigV4 authenticator shared with Cognito Identity (admin
 // operations need a developer credential), the clock, the rate limiter, code delivery and
-// the deployment settings of [user_pools] (docs/user-pools.md).
+// the deployment settings of [user_pools] (docs/user-pools.md), and the trigger executor.
 // Ownership: references only; every referent outlives the front end. Thread-safety: the
 // referents are thread-safe; the context is immutable after wiring.
 #pragma once
@@ -15,6 +15,10 @@
 #include "cognito/request_auth.h"
 #include "common/clock.h"
 #include "storage/store.h"
+
+namespace tether::server {
+class SyncTriggerInvoker;
+}
 
 namespace tether::server::idp {
 
@@ -52,6 +56,9 @@ struct IdpContext {
   CodeDelivery& delivery;
   IdpSettings settings;
   RateLimiter* limiter = nullptr;  // null = no per-address limits
+  // The pools' Lambda triggers (idp/idp_triggers.h): [[sync_triggers]]'s executor. Null = none
+  // (a pool naming a trigger then fails the operation with UnexpectedLambdaException).
+  SyncTriggerInvoker* triggers = nullptr;
 };
 
 }  // namespace tether::server::idp

@@ -134,7 +134,7 @@ ApiResult<Json> IdpApi::deleteUser(const Json& in, const Call&) {
 // ---- attributes
 
 ApiResult<Json> IdpApi::writeAttributes(const Pool& pool, User found, const AttributeList& attrs, bool admin,
-                                        const std::vector<std::string>& writable) {
+                                        const std::vector<std::string>& writable, const TriggerCaller& caller) {
   if (auto e = checkAttributes(pool.config, attrs, admin ? AttributeWriter::kAdmin : AttributeWriter::kClient, writable,
                                false))
     return *e;
@@ -178,7 +178,7 @@ ApiResult<Json> IdpApi::writeAttributes(const Pool& pool, User found, const Attr
   Json details = Json::array();
   for (const auto& [attr, code] : codes) {
     const PendingCode& p = user.state.codes["Verify:" + attr];
-    API_TRY(Json d, sendCode(pool, user, "UpdateUserAttribute", attr, code, p.value));
+    API_TRY(Json d, sendCode(pool, user, "UpdateUserAttribute", attr, code, p.value, caller));
     details.push_back(d);
   }
   Json out = Json::object();
@@ -186,17 +186,18 @@ ApiResult<Json> IdpApi::writeAttributes(const Pool& pool, User found, const Attr
   return out;
 }
 
-ApiResult<Json> IdpApi::updateUserAttributes(const Json& in, const Call&) {
+ApiResult<Json> IdpApi::updateUserAttributes(const Json& in, const Call& call) {
   API_TRY(AttributeList attrs, parseAttributeList(in, "UserAttributes"));
   API_TRY(TokenUser t, tokenUser(in));
   API_TRY(Client client, loadClient(t.claims.clientId));
-  return writeAttributes(t.pool, std::move(t.user), attrs, false, client.config.writeAttributes());
+  return writeAttributes(t.pool, std::move(t.user), attrs, false, client.config.writeAttributes(),
+                         triggerCaller(call, client.row.clientId));
 }
 
-ApiResult<Json> IdpApi::adminUpdateUserAttributes(const Json& in, const Call&) {
+ApiResult<Json> IdpApi::adminUpdateUserAttributes(const Json& in, const Call& call) {
   API_TRY(AttributeList attrs, parseAttributeList(in, "UserAttributes"));
   API_TRY(auto pu, adminUser(in));
-  API_TRY(Json out, writeAttributes(pu.first, std::move(pu.second), attrs, true, {}));
+  API_TRY(Json out, writeAttributes(pu.first, std::move(pu.second), attrs, true, {}, triggerCaller(call, "")));
   (void)out;
   return Json::object();
 }
@@ -228,7 +229,7 @@ ApiResult<Json> IdpApi::adminDeleteUserAttributes(const Json& in, const Call&) {
   return Json::object();
 }
 
-ApiResult<Json> IdpApi::getUserAttributeVerificationCode(const Json& in, const Call&) {
+ApiResult<Json> IdpApi::getUserAttributeVerificationCode(const Json& in, const Call& call) {
   API_TRY(auto attr, cognito::getString(in, "AttributeName", true));
   API_TRY(TokenUser t, tokenUser(in));
   if (*attr != "email" && *attr != "phone_number")
@@ -245,7 +246,8 @@ ApiResult<Json> IdpApi::getUserAttributeVerificationCode(const Json& in, const C
     return std::nullopt;
   }));
   const PendingCode& p = user.state.codes["Verify:" + *attr];
-  API_TRY(Json details, sendCode(t.pool, user, "VerifyUserAttribute", *attr, code, p.value));
+  API_TRY(Json details,
+          sendCode(t.pool, user, "VerifyUserAttribute", *attr, code, p.value, triggerCaller(call, t.claims.clientId)));
   return Json{{"CodeDeliveryDetails", details}};
 }
 

@@ -131,7 +131,7 @@ std::optional<ApiError> IdpApi::consumeCode(User& user, const std::string& purpo
 
 ApiResult<Json> IdpApi::sendCode(const Pool& pool, const User& user, const std::string& purpose,
                                  const std::string& attribute, const std::string& code,
-                                 const std::string& destinationOverride) {
+                                 const std::string& destinationOverride, const TriggerCaller& caller) {
   const bool email = attribute == "email";
   const std::string* value = user.attribute(attribute);
   std::string destination = !destinationOverride.empty() ? destinationOverride : value ? *value : "";
@@ -151,6 +151,13 @@ ApiResult<Json> IdpApi::sendCode(const Pool& pool, const User& user, const std::
     m.subject = pool.config.verificationEmailSubject();
     m.message = substitute(email ? pool.config.verificationEmailMessage() : pool.config.verificationSmsMessage(), code,
                            user.row.username);
+  }
+  // CustomMessage_<purpose> (spec 8.3): the function's text replaces the template's.
+  API_TRY(std::optional<CustomMessageResult> custom, customMessage(pool, user, purpose, caller));
+  if (custom) {
+    if (const std::optional<std::string>& text = email ? custom->emailMessage : custom->smsMessage; text)
+      m.message = substitute(*text, code, user.row.username);
+    if (email && custom->emailSubject) m.subject = *custom->emailSubject;
   }
   Status s = ctx_.delivery.deliver(m);
   if (!s.isOk()) return idpError("CodeDeliveryFailureException", s.message());
@@ -187,7 +194,7 @@ Json IdpApi::userType(const User& user, const std::vector<std::string>& attribut
 
 // ---- SignUp
 
-ApiResult<Json> IdpApi::signUp(const Json& in, const Call&) {
+ApiResult<Json> IdpApi::signUp(const Json& in, const Call& call) {
   API_TRY(Client client, loadClientFromRequest(in));
   const Pool& pool = client.pool;
   API_TRY(auto typed, cognito::getString(in, "Username", true));
@@ -232,7 +239,20 @@ ApiResult<Json> IdpApi::signUp(const Json& in, const Call&) {
   if (auto e = checkPasswordPolicy(pool.config.passwordPolicy(), *password)) return *e;
   if (auto e = setPassword(pool, user, *password)) return *e;
 
-  std::string target = autoVerifiedTarget(pool.config, user);
+  // PreSignUp (spec 4.2 step 5), once the name is known to be free.
+  const TriggerCaller caller = triggerCaller(call, client.row.clientId);
+  bool autoConfirmed = false;
+  if (triggerArn(pool, "PreSignUp")) {
+    API_TRY(Json validationData, validationDataOf(in));
+    API_TRY(bool taken, signUpNameTaken(pool, user));
+    if (taken) return idpError("UsernameExistsException", existsMessage);
+    API_TRY(PreSignUpResult pre, preSignUp(pool, user, "PreSignUp_SignUp", caller, validationData));
+    if (pre.autoVerifyEmail) user.setAttribute("email_verified", "true");
+    if (pre.autoVerifyPhone) user.setAttribute("phone_number_verified", "true");
+    if (pre.autoConfirmUser) user.row.status = "CONFIRMED";
+    autoConfirmed = pre.autoConfirmUser;
+  }
+  std::string target = autoConfirmed ? "" : autoVerifiedTarget(pool.config, user);
   std::string code = target.empty() ? "" : issueCode(user, "SignUp", target, kSignUpCodeTtlMs);
   user.row.aliases = aliasesOf(pool, user);
   user.row.stateJson = user.state.serialize();
@@ -243,16 +263,21 @@ ApiResult<Json> IdpApi::signUp(const Json& in, const Call&) {
     case UserWriteOutcome::kAliasTaken: return idpError("UsernameExistsException", existsMessage);
     default: return fromStatus(Status::internal("sign-up: sub collision"));
   }
-  Json out = {{"UserConfirmed", false}, {"UserSub", user.row.sub}};
+  Json out = {{"UserConfirmed", autoConfirmed}, {"UserSub", user.row.sub}};
+  if (autoConfirmed) {
+    user.row.version = 1;
+    if (auto e = postConfirmation(pool, user, "PostConfirmation_ConfirmSignUp", caller)) return *e;
+    return out;
+  }
   if (!code.empty()) {
     // The user stays created when delivery fails (as AWS documents); ResendConfirmationCode retries.
-    API_TRY(Json details, sendCode(pool, user, "SignUp", target, code));
+    API_TRY(Json details, sendCode(pool, user, "SignUp", target, code, "", caller));
     out["CodeDeliveryDetails"] = details;
   }
   return out;
 }
 
-ApiResult<Json> IdpApi::confirmSignUp(const Json& in, const Call&) {
+ApiResult<Json> IdpApi::confirmSignUp(const Json& in, const Call& call) {
   API_TRY(Client client, loadClientFromRequest(in));
   const Pool& pool = client.pool;
   API_TRY(auto typed, cognito::getString(in, "Username", true));
@@ -277,11 +302,12 @@ ApiResult<Json> IdpApi::confirmSignUp(const Json& in, const Call&) {
     return std::nullopt;
   }, force.value_or(false)));
   if (refused) return *refused;
-  (void)user;
+  if (auto e = postConfirmation(pool, user, "PostConfirmation_ConfirmSignUp", triggerCaller(call, client.row.clientId)))
+    return *e;  // the user stays confirmed (spec 11.10)
   return Json::object();
 }
 
-ApiResult<Json> IdpApi::resendConfirmationCode(const Json& in, const Call&) {
+ApiResult<Json> IdpApi::resendConfirmationCode(const Json& in, const Call& call) {
   API_TRY(Client client, loadClientFromRequest(in));
   const Pool& pool = client.pool;
   API_TRY(auto typed, cognito::getString(in, "Username", true));
@@ -305,13 +331,13 @@ ApiResult<Json> IdpApi::resendConfirmationCode(const Json& in, const Call&) {
     code = issueCode(u, "SignUp", target, kSignUpCodeTtlMs);
     return std::nullopt;
   }));
-  API_TRY(Json details, sendCode(pool, user, "ResendCode", target, code));
+  API_TRY(Json details, sendCode(pool, user, "ResendCode", target, code, "", triggerCaller(call, client.row.clientId)));
   return Json{{"CodeDeliveryDetails", details}};
 }
 
 // ---- forgotten passwords
 
-ApiResult<Json> IdpApi::forgotPassword(const Json& in, const Call&) {
+ApiResult<Json> IdpApi::forgotPassword(const Json& in, const Call& call) {
   API_TRY(Client client, loadClientFromRequest(in));
   const Pool& pool = client.pool;
   API_TRY(auto typed, cognito::getString(in, "Username", true));
@@ -341,11 +367,12 @@ ApiResult<Json> IdpApi::forgotPassword(const Json& in, const Call&) {
     code = issueCode(u, "ForgotPassword", target, kForgotCodeTtlMs);
     return std::nullopt;
   }));
-  API_TRY(Json details, sendCode(pool, user, "ForgotPassword", target, code));
+  API_TRY(Json details,
+          sendCode(pool, user, "ForgotPassword", target, code, "", triggerCaller(call, client.row.clientId)));
   return Json{{"CodeDeliveryDetails", details}};
 }
 
-ApiResult<Json> IdpApi::confirmForgotPassword(const Json& in, const Call&) {
+ApiResult<Json> IdpApi::confirmForgotPassword(const Json& in, const Call& call) {
   API_TRY(Client client, loadClientFromRequest(in));
   const Pool& pool = client.pool;
   API_TRY(auto typed, cognito::getString(in, "Username", true));
@@ -371,13 +398,15 @@ ApiResult<Json> IdpApi::confirmForgotPassword(const Json& in, const Call&) {
     return std::nullopt;
   }));
   if (refused) return *refused;
-  (void)user;
+  if (auto e = postConfirmation(pool, user, "PostConfirmation_ConfirmForgotPassword",
+                                triggerCaller(call, client.row.clientId)))
+    return *e;
   return Json::object();
 }
 
 // ---- administrator
 
-ApiResult<Json> IdpApi::adminCreateUser(const Json& in, const Call&) {
+ApiResult<Json> IdpApi::adminCreateUser(const Json& in, const Call& call) {
   API_TRY(Pool pool, loadPoolFromRequest(in));
   API_TRY(auto typed, cognito::getString(in, "Username", true));
   API_TRY(auto tempPassword, cognito::getString(in, "TemporaryPassword"));
@@ -404,6 +433,7 @@ ApiResult<Json> IdpApi::adminCreateUser(const Json& in, const Call&) {
                                                          p.requireNumbers, p.requireSymbols});
   }
   const int64_t tempExpires = nowMs() + int64_t{pool.config.passwordPolicy().temporaryPasswordValidityDays} * 24 * kHourMs;
+  const TriggerCaller caller = triggerCaller(call, "");
   auto chooseMedium = [&](const User& u) -> std::string {
     for (const std::string& m : wanted) {
       std::string attr = m == "EMAIL" ? "email" : "phone_number";
@@ -426,7 +456,7 @@ ApiResult<Json> IdpApi::adminCreateUser(const Json& in, const Call&) {
       return std::nullopt;
     }));
     if (!target.empty()) {
-      API_TRY(Json details, sendCode(pool, user, "AdminCreateUser", target, password));
+      API_TRY(Json details, sendCode(pool, user, "AdminCreateUser", target, password, "", caller));
       (void)details;
     }
     return Json{{"User", userType(user)}};
@@ -455,6 +485,14 @@ ApiResult<Json> IdpApi::adminCreateUser(const Json& in, const Call&) {
   user.row.usernameKey = usernameKey(pool, user.row.username);
   if (auto e = setPassword(pool, user, password)) return *e;
   user.state.temporaryPasswordExpiresMs = tempExpires;
+  if (triggerArn(pool, "PreSignUp")) {
+    API_TRY(Json validationData, validationDataOf(in));
+    API_TRY(bool taken, signUpNameTaken(pool, user));
+    if (taken) return idpError("UsernameExistsException", "User account already exists");
+    // Its flags are ignored for AdminCreateUser (spec 8.3); an error refuses the user.
+    API_TRY(PreSignUpResult ignored, preSignUp(pool, user, "PreSignUp_AdminCreateUser", caller, validationData));
+    (void)ignored;
+  }
   user.row.aliases = aliasesOf(pool, user);
   user.row.stateJson = user.state.serialize();
   IDP_TRY_RESULT(UserWriteOutcome outcome, ctx_.store.insertUser(user.row));
@@ -477,14 +515,14 @@ ApiResult<Json> IdpApi::adminCreateUser(const Json& in, const Call&) {
   if (!(action && *action == "SUPPRESS")) {
     std::string target = chooseMedium(user);
     if (!target.empty()) {
-      API_TRY(Json details, sendCode(pool, user, "AdminCreateUser", target, password));
+      API_TRY(Json details, sendCode(pool, user, "AdminCreateUser", target, password, "", caller));
       (void)details;
     }
   }
   return Json{{"User", userType(user)}};
 }
 
-ApiResult<Json> IdpApi::adminConfirmSignUp(const Json& in, const Call&) {
+ApiResult<Json> IdpApi::adminConfirmSignUp(const Json& in, const Call& call) {
   API_TRY(auto pu, adminUser(in));
   auto& [pool, found] = pu;
   API_TRY(User user, updateUser(pool, std::move(found), [&](User& u) -> std::optional<ApiError> {
@@ -494,7 +532,7 @@ ApiResult<Json> IdpApi::adminConfirmSignUp(const Json& in, const Call&) {
     u.state.codes.erase("SignUp");
     return std::nullopt;
   }));
-  (void)user;
+  if (auto e = postConfirmation(pool, user, "PostConfirmation_ConfirmSignUp", triggerCaller(call, ""))) return *e;
   return Json::object();
 }
 
@@ -521,7 +559,7 @@ ApiResult<Json> IdpApi::adminSetUserPassword(const Json& in, const Call&) {
   return Json::object();
 }
 
-ApiResult<Json> IdpApi::adminResetUserPassword(const Json& in, const Call&) {
+ApiResult<Json> IdpApi::adminResetUserPassword(const Json& in, const Call& call) {
   API_TRY(auto pu, adminUser(in));
   auto& [pool, found] = pu;
   std::string code, target;
@@ -536,7 +574,7 @@ ApiResult<Json> IdpApi::adminResetUserPassword(const Json& in, const Call&) {
     return std::nullopt;
   }));
   if (!target.empty()) {
-    API_TRY(Json details, sendCode(pool, user, "ForgotPassword", target, code));
+    API_TRY(Json details, sendCode(pool, user, "ForgotPassword", target, code, "", triggerCaller(call, "")));
     (void)details;
   }
   return Json::object();

@@ -22,6 +22,14 @@ std::string clip(const std::string& s) {
   return out;
 }
 
+TriggerOutcome failed(TriggerOutcome::Kind kind, Status status, int code = 0) {
+  TriggerOutcome o;
+  o.kind = kind;
+  o.status = std::move(status);
+  o.code = code;
+  return o;
+}
+
 }  // namespace
 
 TriggerExecutor::TriggerExecutor(std::vector<SyncTriggerConfig> targets) {
@@ -40,9 +48,17 @@ bool TriggerExecutor::hasTarget(const std::string& functionArn) const { return t
 
 void TriggerExecutor::invoke(const std::string& functionArn, std::string event,
                              std::function<void(Result<std::string>)> done) {
+  invokeDetailed(functionArn, std::move(event),
+                 [done = std::move(done)](TriggerOutcome o) { done(std::move(o).toResult()); });
+}
+
+void TriggerExecutor::invokeDetailed(const std::string& functionArn, std::string event,
+                                     std::function<void(TriggerOutcome)> done) {
+  using Kind = TriggerOutcome::Kind;
   auto it = targets_.find(functionArn);
   if (it == targets_.end()) {
-    done(Status::triggerFailed("The sync trigger function " + functionArn + " is not configured on this server."));
+    done(failed(Kind::kNoTarget, Status::triggerFailed("The sync trigger function " + functionArn +
+                                                       " is not configured on this server.")));
     return;
   }
   calls_++;
@@ -59,11 +75,11 @@ void TriggerExecutor::invoke(const std::string& functionArn, std::string event,
   }
   // Refused at once (outside the lock: done posts).
   if (stopping) {
-    done(Status::unavailable("server shutting down"));
+    done(failed(Kind::kStopping, Status::unavailable("server shutting down")));
     return;
   }
   errors_[kThrottled]++;
-  done(Status::triggerThrottled("Too many sync trigger calls in progress; retry later."));
+  done(failed(Kind::kThrottled, Status::triggerThrottled("Too many sync trigger calls in progress; retry later.")));
 }
 
 void TriggerExecutor::stop() {
@@ -75,7 +91,8 @@ void TriggerExecutor::stop() {
     dropped.swap(queue_);
   }
   cv_.notify_all();
-  for (Call& c : dropped) c.done(Status::unavailable("server shutting down"));
+  for (Call& c : dropped)
+    c.done(failed(TriggerOutcome::Kind::kStopping, Status::unavailable("server shutting down")));
   for (std::thread& t : threads_) t.join();
   threads_.clear();
 }
@@ -96,16 +113,17 @@ void TriggerExecutor::run() {
       queued_.store(static_cast<int64_t>(queue_.size()));
     }
     const auto start = std::chrono::steady_clock::now();
-    Result<std::string> reply = call.target->url.empty() ? callCommand(*call.target, call.event)
-                                                         : callWebhook(*call.target, call.event, http);
+    TriggerOutcome reply = call.target->url.empty() ? callCommand(*call.target, call.event)
+                                                    : callWebhook(*call.target, call.event, http);
+    reply.fromWebhook = !call.target->url.empty();
     observe(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start));
-    if (!reply.isOk()) spdlog::warn("sync trigger {}: {}", call.target->function, reply.status().message());
+    if (!reply.status.isOk()) spdlog::warn("sync trigger {}: {}", call.target->function, reply.status.message());
     call.done(std::move(reply));
   }
 }
 
-Result<std::string> TriggerExecutor::callWebhook(const SyncTriggerConfig& t, const std::string& event,
-                                                 HttpClient& http) {
+TriggerOutcome TriggerExecutor::callWebhook(const SyncTriggerConfig& t, const std::string& event, HttpClient& http) {
+  using Kind = TriggerOutcome::Kind;
   HttpRequest req;
   req.url = t.url;
   req.body = event;
@@ -120,58 +138,89 @@ Result<std::string> TriggerExecutor::callWebhook(const SyncTriggerConfig& t, con
     case HttpFailure::kNone: break;
     case HttpFailure::kTimeout:
       errors_[kTimeout]++;
-      return Status::triggerFailed("The sync trigger did not answer within " + std::to_string(t.timeoutMs) + " ms.");
+      return failed(Kind::kTimeout, Status::triggerFailed("The sync trigger did not answer within " +
+                                                          std::to_string(t.timeoutMs) + " ms."));
     case HttpFailure::kTooLarge:
       errors_[kTooLarge]++;
-      return Status::triggerFailed("The sync trigger's reply is larger than " + std::to_string(kMaxTriggerReplyBytes) +
-                                   " bytes.");
+      return failed(Kind::kTooLarge, Status::triggerFailed("The sync trigger's reply is larger than " +
+                                                           std::to_string(kMaxTriggerReplyBytes) + " bytes."));
     case HttpFailure::kUnreachable:
     case HttpFailure::kBadRequest:
+    case HttpFailure::kCancelled:
       errors_[kUnreachable]++;
       spdlog::warn("sync trigger {}: {} unreachable: {}", t.function, t.url, out.error);
-      return Status::triggerFailed("The sync trigger could not be reached.");
+      return failed(Kind::kUnreachable, Status::triggerFailed("The sync trigger could not be reached."));
   }
-  if (out.response.status == 429) {
+  const int status = static_cast<int>(out.response.status);
+  if (status == 429) {
     errors_[kThrottled]++;
-    return Status::triggerThrottled("The sync trigger is throttled; retry later.");
+    return failed(Kind::kThrottled, Status::triggerThrottled("The sync trigger is throttled; retry later."), status);
   }
-  if (out.response.status < 200 || out.response.status > 299) {
+  if (status < 200 || status > 299) {
     errors_[kErrorStatus]++;
-    spdlog::warn("sync trigger {}: HTTP {} from {}: {}", t.function, out.response.status, t.url,
-                 clip(out.response.body));
-    return Status::triggerFailed("The sync trigger failed (HTTP " + std::to_string(out.response.status) + ").");
+    spdlog::warn("sync trigger {}: HTTP {} from {}: {}", t.function, status, t.url, clip(out.response.body));
+    TriggerOutcome o = failed(Kind::kFunctionError,
+                              Status::triggerFailed("The sync trigger failed (HTTP " + std::to_string(status) + ")."),
+                              status);
+    o.body = std::move(out.response.body);
+    return o;
   }
-  return std::move(out.response.body);
+  TriggerOutcome o;
+  o.kind = Kind::kReply;
+  o.code = status;
+  o.body = std::move(out.response.body);
+  return o;
 }
 
-Result<std::string> TriggerExecutor::callCommand(const SyncTriggerConfig& t, const std::string& event) {
+TriggerOutcome TriggerExecutor::callCommand(const SyncTriggerConfig& t, const std::string& event) {
+  using Kind = TriggerOutcome::Kind;
   CommandResult r = runCommand(t.command, event, std::chrono::milliseconds(t.timeoutMs), kMaxTriggerReplyBytes);
   if (!r.err.empty()) spdlog::info("sync trigger {}: stderr: {}", t.function, clip(r.err));
   switch (r.outcome) {
-    case CommandResult::Outcome::kExited:
-      if (r.exitCode == 0) return std::move(r.out);
+    case CommandResult::Outcome::kExited: {
+      if (r.exitCode == 0) {
+        TriggerOutcome o;
+        o.kind = Kind::kReply;
+        o.body = std::move(r.out);
+        return o;
+      }
       if (r.exitCode == kTriggerThrottledExitCode) {
         errors_[kThrottled]++;
-        return Status::triggerThrottled("The sync trigger is throttled; retry later.");
+        return failed(Kind::kThrottled, Status::triggerThrottled("The sync trigger is throttled; retry later."),
+                      r.exitCode);
       }
       errors_[kErrorStatus]++;
-      return Status::triggerFailed("The sync trigger failed (exit status " + std::to_string(r.exitCode) + ").");
-    case CommandResult::Outcome::kSignaled:
+      TriggerOutcome o = failed(Kind::kFunctionError,
+                                Status::triggerFailed("The sync trigger failed (exit status " +
+                                                      std::to_string(r.exitCode) + ")."),
+                                r.exitCode);
+      o.body = std::move(r.out);
+      o.errorText = std::move(r.err);
+      return o;
+    }
+    case CommandResult::Outcome::kSignaled: {
       errors_[kErrorStatus]++;
-      return Status::triggerFailed("The sync trigger failed (killed by signal " + std::to_string(r.exitCode) + ").");
+      TriggerOutcome o = failed(Kind::kFunctionError,
+                                Status::triggerFailed("The sync trigger failed (killed by signal " +
+                                                      std::to_string(r.exitCode) + ")."),
+                                r.exitCode);
+      o.errorText = std::move(r.err);
+      return o;
+    }
     case CommandResult::Outcome::kTimeout:
       errors_[kTimeout]++;
-      return Status::triggerFailed("The sync trigger did not answer within " + std::to_string(t.timeoutMs) + " ms.");
+      return failed(Kind::kTimeout, Status::triggerFailed("The sync trigger did not answer within " +
+                                                          std::to_string(t.timeoutMs) + " ms."));
     case CommandResult::Outcome::kTooLarge:
       errors_[kTooLarge]++;
-      return Status::triggerFailed("The sync trigger's reply is larger than " + std::to_string(kMaxTriggerReplyBytes) +
-                                   " bytes.");
+      return failed(Kind::kTooLarge, Status::triggerFailed("The sync trigger's reply is larger than " +
+                                                           std::to_string(kMaxTriggerReplyBytes) + " bytes."));
     case CommandResult::Outcome::kSpawnFailed:
       errors_[kUnreachable]++;
       spdlog::error("sync trigger {}: cannot start {}: {}", t.function, t.command[0], r.error);
-      return Status::triggerFailed("The sync trigger could not be started.");
+      return failed(Kind::kUnreachable, Status::triggerFailed("The sync trigger could not be started."));
   }
-  return Status::internal("unreachable");
+  return failed(Kind::kUnreachable, Status::internal("unreachable"));
 }
 
 void TriggerExecutor::observe(std::chrono::microseconds elapsed) {

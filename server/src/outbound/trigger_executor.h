@@ -9,7 +9,10 @@
 // fails at once with kTriggerThrottled (LambdaThrottledException: the client retries later).
 // Each call has its target's deadline (<= 5 s) and a reply cap (kMaxTriggerReplyBytes).
 //
-// Threading: invoke(), hasTarget() and metricsText() from any thread. `done` runs on an executor
+// invokeDetailed() is the same call reporting the whole outcome (the function's error body, and
+// which failure it was), for the user-pool triggers (idp/idp_triggers.h).
+//
+// Threading: invoke(), invokeDetailed(), hasTarget() and metricsText() from any thread. `done` runs on an executor
 // thread, or inside invoke() when the call is refused at once (queue full, stopping); it only
 // posts. stop() (or the destructor) fails the calls still queued with kUnavailable, waits for
 // the running ones, and joins the threads.
@@ -58,6 +61,8 @@ class TriggerExecutor final : public SyncTriggerInvoker {
   bool hasTarget(const std::string& functionArn) const override;
   void invoke(const std::string& functionArn, std::string event,
               std::function<void(Result<std::string>)> done) override;
+  void invokeDetailed(const std::string& functionArn, std::string event,
+                      std::function<void(TriggerOutcome)> done) override;
   void badReply() override { errors_[kBadOutput]++; }
 
   void stop();
@@ -72,11 +77,11 @@ class TriggerExecutor final : public SyncTriggerInvoker {
   struct Call {
     const SyncTriggerConfig* target;
     std::string event;
-    std::function<void(Result<std::string>)> done;
+    std::function<void(TriggerOutcome)> done;
   };
   void run();
-  Result<std::string> callWebhook(const SyncTriggerConfig& t, const std::string& event, HttpClient& http);
-  Result<std::string> callCommand(const SyncTriggerConfig& t, const std::string& event);
+  TriggerOutcome callWebhook(const SyncTriggerConfig& t, const std::string& event, HttpClient& http);
+  TriggerOutcome callCommand(const SyncTriggerConfig& t, const std::string& event);
   void observe(std::chrono::microseconds elapsed);
 
   std::map<std::string, SyncTriggerConfig> targets_;  // immutable after construction

@@ -1,6 +1,7 @@
 // Tests for outbound/command_runner.h and outbound/trigger_executor.h: the command target's
 // process hygiene (no inherited descriptors or environment, killed and reaped at the deadline,
-// capped output) and the executor's bound (a full queue is refused as throttled at once).
+// capped output), the executor's bound (a full queue is refused as throttled at once), and the
+// detailed outcome the user-pool triggers read (which failure, the function's error body).
 #include "outbound/command_runner.h"
 #include "outbound/trigger_executor.h"
 
@@ -14,7 +15,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <mutex>
+
+#include "loopback_http_server.h"
 
 namespace tether::server::outbound {
 namespace {
@@ -116,6 +120,85 @@ TEST(TriggerExecutorTest, UnknownFunctionFailsWithoutACall) {
   Status got;
   executor.invoke("arn:x", "{}", [&](Result<std::string> r) { got = r.status(); });
   EXPECT_EQ(got.code(), StatusCode::kTriggerFailed);
+}
+
+// invokeDetailed(): one call's whole outcome, and invoke() still reports it as before. (Every
+// command reads its stdin: this binary, unlike tetherd, does not ignore SIGPIPE.)
+TriggerOutcome detailed(TriggerExecutor& executor, const std::string& arn) {
+  std::promise<TriggerOutcome> p;
+  executor.invokeDetailed(arn, "{\"x\":1}", [&](TriggerOutcome o) { p.set_value(std::move(o)); });
+  return p.get_future().get();
+}
+
+Status plain(TriggerExecutor& executor, const std::string& arn) {
+  std::promise<Status> p;
+  executor.invoke(arn, "{\"x\":1}", [&](Result<std::string> r) { p.set_value(r.status()); });
+  return p.get_future().get();
+}
+
+SyncTriggerConfig commandTarget(const std::string& name, const std::string& script, int timeoutMs = 5000) {
+  SyncTriggerConfig t;
+  t.function = "arn:aws:lambda:us-east-1:1:function:" + name;
+  t.command = {"/bin/sh", "-c", script};
+  t.timeoutMs = timeoutMs;
+  return t;
+}
+
+TEST(TriggerExecutorTest, DetailedOutcomeOfACommand) {
+  using Kind = TriggerOutcome::Kind;
+  TriggerExecutor executor({commandTarget("echo", "cat"),
+                            commandTarget("fail", "cat >/dev/null; echo '{\"errorMessage\":\"no\"}'; echo why >&2; exit 3"),
+                            commandTarget("throttle", "cat >/dev/null; exit 75"),
+                            commandTarget("slow", "cat >/dev/null; sleep 5", 200),
+                            commandTarget("killed", "cat >/dev/null; kill -9 $$")});
+  TriggerOutcome o = detailed(executor, "arn:aws:lambda:us-east-1:1:function:echo");
+  EXPECT_EQ(o.kind, Kind::kReply);
+  EXPECT_EQ(o.body, "{\"x\":1}");
+  EXPECT_TRUE(o.status.isOk());
+  EXPECT_FALSE(o.fromWebhook);
+
+  o = detailed(executor, "arn:aws:lambda:us-east-1:1:function:fail");
+  EXPECT_EQ(o.kind, Kind::kFunctionError);
+  EXPECT_EQ(o.code, 3);
+  EXPECT_EQ(o.body, "{\"errorMessage\":\"no\"}\n");
+  EXPECT_EQ(o.errorText, "why\n");
+  Status s = plain(executor, "arn:aws:lambda:us-east-1:1:function:fail");
+  EXPECT_EQ(s.code(), StatusCode::kTriggerFailed);
+  EXPECT_EQ(s.message(), "The sync trigger failed (exit status 3).");
+
+  EXPECT_EQ(detailed(executor, "arn:aws:lambda:us-east-1:1:function:throttle").kind, Kind::kThrottled);
+  EXPECT_EQ(plain(executor, "arn:aws:lambda:us-east-1:1:function:throttle").code(), StatusCode::kTriggerThrottled);
+  EXPECT_EQ(detailed(executor, "arn:aws:lambda:us-east-1:1:function:slow").kind, Kind::kTimeout);
+  EXPECT_EQ(detailed(executor, "arn:aws:lambda:us-east-1:1:function:killed").kind, Kind::kFunctionError);
+  EXPECT_EQ(detailed(executor, "arn:aws:lambda:us-east-1:1:function:nope").kind, Kind::kNoTarget);
+}
+
+TEST(TriggerExecutorTest, DetailedOutcomeOfAWebhook) {
+  using Kind = TriggerOutcome::Kind;
+  testing::LoopbackHttpServer server;
+  server.setHandler([](const testing::LoopbackRequest& req) {
+    if (req.target == "/error") return testing::LoopbackReply{400, {}, "{\"errorMessage\":\"refused\"}"};
+    return testing::LoopbackReply{200, {}, req.body};
+  });
+  SyncTriggerConfig ok, error, down;
+  ok.function = "arn:aws:lambda:us-east-1:1:function:ok";
+  ok.url = server.url() + "/ok";
+  error.function = "arn:aws:lambda:us-east-1:1:function:error";
+  error.url = server.url() + "/error";
+  down.function = "arn:aws:lambda:us-east-1:1:function:down";
+  down.url = "http://127.0.0.1:1/";
+  TriggerExecutor executor({ok, error, down});
+  TriggerOutcome o = detailed(executor, ok.function);
+  EXPECT_EQ(o.kind, Kind::kReply);
+  EXPECT_EQ(o.body, "{\"x\":1}");
+  EXPECT_TRUE(o.fromWebhook);
+  o = detailed(executor, error.function);
+  EXPECT_EQ(o.kind, Kind::kFunctionError);
+  EXPECT_EQ(o.code, 400);
+  EXPECT_EQ(o.body, "{\"errorMessage\":\"refused\"}");
+  EXPECT_TRUE(o.fromWebhook);
+  EXPECT_EQ(plain(executor, error.function).message(), "The sync trigger failed (HTTP 400).");
+  EXPECT_EQ(detailed(executor, down.function).kind, Kind::kUnreachable);
 }
 
 }  // namespace
