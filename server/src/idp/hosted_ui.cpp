@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "idp/crypto/sealer.h"
+#include "idp/user_validation.h"
 
 namespace tether::server::idp {
 namespace {
@@ -285,6 +286,10 @@ HttpResponse HostedUi::newPassword(Visit& v) {
   const std::string* password = v.param("password");
   const std::string* confirm = v.param("confirm");
   if (!password || password->empty() || !confirm || *password != *confirm) return render(400, "The passwords do not match.");
+  // The challenge's Session is spent by any answer: check the policy first, so that a password
+  // the pool refuses can be typed again on this page.
+  if (auto e = checkPasswordFormat(*password, "password")) return render(400, friendly(*e));
+  if (auto e = checkPasswordPolicy(v.authz->client.pool.config.passwordPolicy(), *password)) return render(400, friendly(*e));
   std::map<std::string, std::string> responses = {{"USERNAME", f.value("username", "")}, {"NEW_PASSWORD", *password}};
   for (const std::string& a : required)
     if (const std::string* value = v.param("attr_" + a)) responses["userAttributes." + a] = *value;
