@@ -274,9 +274,16 @@ test('pages: CSRF, a wrong password shown on the page, logout with logout_uri', 
   r = await b.submit(login.body, { username: 'alice', password: 'Wrong-passw0rd' });
   assert.equal(r.status, 400);
   assert.match(r.body, /role="alert">Incorrect username or password\.</);
+  const before = b.cookies.cognito;
   r = await b.submit(r.body, { username: 'alice', password: PASSWORD });
   assert.equal(r.status, 303);
   assert.ok(r.location.startsWith(CALLBACK + '?code='));
+  // The sign-in replaced the handle (a cookie planted before it is worth nothing) for an hour.
+  assert.notEqual(b.cookies.cognito, before);
+  assert.match(r.headers.get('set-cookie'), /^cognito=[\w-]{64}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=3600$/);
+  const planted = new FormBrowser(server.endpoint);
+  planted.cookies.cognito = before;
+  assert.ok((await planted.get(authorizeUrl)).location.startsWith('/login'));
   // Signed in: authorize answers at once. Logout: a logout_uri that is not registered is a page.
   assert.ok((await b.get(authorizeUrl)).location.startsWith(CALLBACK));
   r = await b.get(`/logout?${new URLSearchParams({ client_id: pool.spa.ClientId, logout_uri: 'https://evil.example/' })}`);
