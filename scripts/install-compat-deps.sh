@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the compat suites (tests/compat) need beyond the system packages: the npm
 # packages of tests/compat/package.json (@aws-sdk/client-cognito-identity, -sync and -identity-provider,
-# aws-sdk v2, amazon-cognito-js, amazon-cognito-identity-js, aws-amplify) into tests/compat/node_modules, from package-lock.json. Does nothing when
+# aws-sdk v2, amazon-cognito-js, amazon-cognito-identity-js, aws-amplify, openid-client, puppeteer-core) into
+# tests/compat/node_modules, from package-lock.json. Does nothing when
 # they are already there. boto3 comes from the Python environment (checked, not installed).
 # Called by scripts/install-deps.sh; safe to run by hand.
 set -euo pipefail
@@ -10,7 +11,7 @@ compat="$here/tests/compat"
 
 need=(aws-sdk amazon-cognito-js @aws-sdk/client-cognito-identity @aws-sdk/client-cognito-sync
       kinesalite @aws-sdk/client-kinesis @smithy/node-http-handler
-      amazon-cognito-identity-js @aws-sdk/client-cognito-identity-provider aws-amplify)
+      amazon-cognito-identity-js @aws-sdk/client-cognito-identity-provider aws-amplify openid-client puppeteer-core)
 missing=0
 for p in "${need[@]}"; do
   [ -f "$compat/node_modules/$p/package.json" ] || missing=1

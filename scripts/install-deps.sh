@@ -12,6 +12,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
   python3 python3-cryptography nodejs
   haproxy                    # the scale-out tests run the deployment's HAProxy config
+  libqrencode-dev            # the hosted UI's TOTP set-up page draws a QR code (optional at build time)
+  chromium                   # the hosted-UI browser test drives it headless (npm puppeteer-core)
 )
 # `scripts/install-deps.sh fuzz` (make fuzz): libFuzzer and clang's ASan/UBSan runtimes too.
 if [ "${1:-}" = "fuzz" ]; then

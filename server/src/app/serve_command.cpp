@@ -44,6 +44,7 @@
 #include "idp/crypto/idp_keyring.h"
 #include "idp/crypto/sealer.h"
 #include "idp/idp_api.h"
+#include "idp/hosted_ui.h"
 #include "idp/idp_http.h"
 #include "idp/idp_login_verifier.h"
 #include "events/change_catch_up.h"
@@ -474,7 +475,9 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   idp::IdpApi idpApi(idpContext);
   idp::IdpLoginVerifier userPoolLogins(idpContext, idpApi.tokens());
   providers.setUserPoolVerifier(&userPoolLogins);  // identity pools' user-pool logins (spec 6.6)
-  idp::IdpHttp idpHttp(idpContext, idpApi.tokens(), pool, feedHttp.get());
+  // The hosted UI and OAuth2 endpoints (docs/hosted-ui.md) behind the well-known documents.
+  idp::HostedUi hostedUi(idpContext, idpApi, pool, feedHttp.get());
+  idp::IdpHttp idpHttp(idpContext, idpApi.tokens(), pool, &hostedUi);
   publisher.start();
   cognito::CognitoHttp cognitoHttp(cognitoContext, &idpHttp);
   cognitoHttp.setUserPools(&idpApi);

@@ -8,7 +8,8 @@
 //
 // The operations are members of this class, split by concern over several files:
 //   idp_api.cpp          dispatch, pools/clients/users loading, the user write loop
-//   idp_pool_ops.cpp     user pools, app clients, MFA configuration, domains
+//   idp_pool_ops.cpp     user pools, app clients, MFA configuration
+//   idp_domain_ops.cpp   domains and resource servers (custom OAuth scopes)
 //   idp_signup_ops.cpp   sign-up, confirmation, codes, forgot password, admin create/confirm
 //   idp_auth_ops.cpp     InitiateAuth / RespondToAuthChallenge and their admin forms
 //   idp_self_ops.cpp     the token-authorized self-service operations and TOTP
@@ -76,14 +77,50 @@ class IdpApi final : public cognito::JsonTargetApi {
     void eraseAttribute(std::string_view name);
     bool attributeTrue(std::string_view name) const;
   };
-  // Per call: who asked (for throttling and the triggers' callerContext).
+  // Per call: who asked (for throttling and the triggers' callerContext). `hosted`: on behalf of
+  // a hosted-UI page (sign-ins then end in a HostedSignIn, not in tokens).
   struct Call {
     const HttpRequest& request;
     std::string operation;
     // The request's ClientMetadata, for the triggers it fires (spec 8.4); checked at dispatch,
     // never stored.
     std::map<std::string, std::string> clientMetadata;
+    bool hosted = false;  // made by the hosted UI (idp_hosted_ops.cpp)
   };
+
+  // ---- the hosted UI's way in (idp_hosted_ops.cpp), for idp/hosted_ui.cpp and idp/oauth2.cpp:
+  // the same operations and sign-in steps the JSON API runs, on requests the hosted UI parsed.
+  static constexpr const char* kHostedAuthSource = "TokenGeneration_HostedAuth";
+  // A public or token-authorized operation by name (the per-address limit applies). For a client
+  // with a secret, the SecretHash over `Username` is added: the hosted UI is the server itself.
+  ApiResult<Json> callForHostedUi(std::string_view operation, Json in, const HttpRequest& request);
+  // Password sign-in with ADMIN_USER_PASSWORD_AUTH's checks (unknown, disabled, unconfirmed,
+  // lockout, password), whatever the client's ExplicitAuthFlows. Returns a challenge
+  // (ChallengeName, Session) or {"HostedSignIn": {"sub", "username", "authTime"}}.
+  ApiResult<Json> hostedSignIn(const std::string& clientId, const std::string& username,
+                               const std::string& password, const HttpRequest& request);
+  // RespondToAuthChallenge for a challenge of a hosted sign-in; the same two outcomes.
+  ApiResult<Json> hostedRespond(const std::string& clientId, const std::string& challenge, const std::string& session,
+                                std::map<std::string, std::string> responses, const HttpRequest& request);
+  struct HostedGrant {
+    std::string clientId, sub;
+    int64_t authTimeSec = 0;
+    std::vector<std::string> scopes;  // granted (already checked against the client)
+    std::string nonce;
+    bool withRefreshToken = true;
+  };
+  // Tokens of a hosted sign-in (spec 7.2, 7.4): a `version: 2` access token with the scopes, an
+  // ID token only with openid, PreTokenGeneration source TokenGeneration_HostedAuth.
+  // NotAuthorized if the user is gone, disabled or not confirmed.
+  ApiResult<Json> hostedTokens(const HostedGrant& grant);
+  // The refresh_token grant: REFRESH_TOKEN_AUTH's checks for a client the caller authenticated.
+  ApiResult<Json> hostedRefresh(const std::string& clientId, const std::string& refreshToken);
+  // The client_credentials grant: an access token for the client with the granted scopes.
+  ApiResult<Json> clientCredentialsToken(const std::string& clientId, const std::vector<std::string>& scopes);
+  // /oauth2/userInfo: the attributes the token's scopes allow (spec 7.5). NotAuthorized for a
+  // token that is invalid, expired, revoked, without openid, or whose user is gone or disabled.
+  ApiResult<Json> userInfo(const std::string& accessToken);
+  ApiResult<Client> findClient(const std::string& clientId) { return loadClient(clientId); }
 
  private:
   using Handler = ApiResult<Json> (IdpApi::*)(const Json&, const Call&);
@@ -157,6 +194,15 @@ class IdpApi final : public cognito::JsonTargetApi {
   ApiResult<Json> createUserPoolDomain(const Json& in, const Call& call);
   ApiResult<Json> describeUserPoolDomain(const Json& in, const Call& call);
   ApiResult<Json> deleteUserPoolDomain(const Json& in, const Call& call);
+  // ---- resource servers (idp_domain_ops.cpp, with the domains)
+  ApiResult<Json> createResourceServer(const Json& in, const Call& call);
+  ApiResult<Json> describeResourceServer(const Json& in, const Call& call);
+  ApiResult<Json> listResourceServers(const Json& in, const Call& call);
+  ApiResult<Json> updateResourceServer(const Json& in, const Call& call);
+  ApiResult<Json> deleteResourceServer(const Json& in, const Call& call);
+  // A client's AllowedOAuthScopes are reserved scopes or custom scopes of the pool's resource
+  // servers: ScopeDoesNotExistException otherwise.
+  std::optional<ApiError> checkOAuthScopes(const Pool& pool, const AppClientConfig& config) const;
   Json describePool(const Pool& pool, int64_t users) const;
   Json describeClient(const Client& client) const;
 
@@ -198,6 +244,9 @@ class IdpApi final : public cognito::JsonTargetApi {
   ApiResult<Json> refreshAuth(const Client& client, const std::map<std::string, std::string>& params);
   ApiResult<Json> afterPassword(const Client& client, User user, const std::string& tokenSource, const Call& call);
   ApiResult<Json> mfaOrTokens(const Client& client, User user, const std::string& tokenSource, const Call& call);
+  // The end of a successful sign-in: PostAuthentication, then tokens, or a HostedSignIn for
+  // source TokenGeneration_HostedAuth (the hosted UI mints them at its token endpoint).
+  ApiResult<Json> finishSignIn(const Client& client, const User& user, const std::string& source, const Call& call);
   ApiResult<Json> issueTokens(const Client& client, const User& user, const IssueContext& ic);
   ApiResult<Json> respond(const Client& client, const Json& in, const Call& call);
   ApiResult<Json> respondPasswordVerifier(const Client& client, const std::map<std::string, std::string>& responses,

@@ -217,7 +217,8 @@ ApiResult<Json> IdpApi::passwordAuth(const Client& client, const std::map<std::s
     return incorrect();
   }
   API_TRY(User signedIn, recordSignIn(client.pool, std::move(user), true));
-  return afterPassword(client, std::move(signedIn), "TokenGeneration_Authentication", call);
+  return afterPassword(client, std::move(signedIn), call.hosted ? kHostedAuthSource : "TokenGeneration_Authentication",
+                       call);
 }
 
 ApiResult<Json> IdpApi::startSrp(const Client& client, const std::map<std::string, std::string>& params,
@@ -288,6 +289,10 @@ ApiResult<Json> IdpApi::refreshAuth(const Client& client, const std::map<std::st
   ic.authTimeSec = claims.authTime;
   ic.withRefreshToken = false;
   ic.triggerSource = "TokenGeneration_RefreshTokens";
+  // A hosted-UI session keeps its scopes (and gets an ID token only with openid).
+  ic.oauth = claims.oauth;
+  ic.scopes = claims.scopes;
+  ic.withIdToken = !claims.oauth || std::count(claims.scopes.begin(), claims.scopes.end(), "openid") > 0;
   API_TRY(Json result, issueTokens(client, *found, ic));
   return Json{{"AuthenticationResult", result}, {"ChallengeParameters", Json::object()}};
 }
@@ -308,7 +313,7 @@ ApiResult<Json> IdpApi::afterPassword(const Client& client, User user, const std
     Json requiredAttrs = Json::array();
     for (const auto& [name, s] : pool.config.schema())
       if (s.required && name != "sub" && !user.attribute(name)) requiredAttrs.push_back("userAttributes." + name);
-    API_TRY(std::string session, newSession(client, user, "NEW_PASSWORD_REQUIRED", Json::object()));
+    API_TRY(std::string session, newSession(client, user, "NEW_PASSWORD_REQUIRED", Json{{"source", tokenSource}}));
     return Json{{"ChallengeName", "NEW_PASSWORD_REQUIRED"},
                 {"Session", session},
                 {"ChallengeParameters",
@@ -339,11 +344,18 @@ ApiResult<Json> IdpApi::mfaOrTokens(const Client& client, User user, const std::
                   {"ChallengeParameters", {{"MFAS_CAN_SETUP", "[\"SOFTWARE_TOKEN_MFA\"]"}}}};
     }
   }
+  return finishSignIn(client, user, tokenSource, call);
+}
+
+ApiResult<Json> IdpApi::finishSignIn(const Client& client, const User& user, const std::string& source,
+                                     const Call& call) {
   const TriggerCaller caller = signInCaller(call, client);
-  if (auto e = postAuthentication(pool, user, caller)) return *e;
+  if (auto e = postAuthentication(client.pool, user, caller)) return *e;
+  if (source == kHostedAuthSource)  // the hosted UI: tokens come later, from the token endpoint
+    return Json{{"HostedSignIn", {{"sub", user.row.sub}, {"username", user.row.username}, {"authTime", nowMs() / 1000}}}};
   IssueContext ic;
   ic.authTimeSec = nowMs() / 1000;
-  ic.triggerSource = tokenSource;
+  ic.triggerSource = source;
   ic.trigger = caller;
   API_TRY(Json result, issueTokens(client, user, ic));
   return Json{{"AuthenticationResult", result}, {"ChallengeParameters", Json::object()}};
@@ -437,6 +449,8 @@ ApiResult<Json> IdpApi::respond(const Client& client, const Json& in, const Call
   if (auto e = checkSecretHash(client, optional(responses, "SECRET_HASH"), {typed, user.row.username})) return *e;
   if (!user.row.enabled) return notAuthorized(msg::kUserDisabled);
   const std::string source = state.value("source", "TokenGeneration_Authentication");
+  // A hosted-UI sign-in continues only through the hosted UI, and the other way round.
+  if ((source == kHostedAuthSource) != call.hosted) return notAuthorized(msg::kSessionExpired);
 
   if (*challenge == "NEW_PASSWORD_REQUIRED") return respondNewPassword(client, std::move(user), responses, call);
   if (*challenge == "SOFTWARE_TOKEN_MFA") {
@@ -457,14 +471,7 @@ ApiResult<Json> IdpApi::respond(const Client& client, const Json& in, const Call
       return *wrong;
     }
     API_TRY(User signedIn, recordSignIn(client.pool, std::move(user), true));
-    const TriggerCaller caller = signInCaller(call, client);
-    if (auto e = postAuthentication(client.pool, signedIn, caller)) return *e;
-    IssueContext ic;
-    ic.authTimeSec = nowMs() / 1000;
-    ic.triggerSource = source;
-    ic.trigger = caller;
-    API_TRY(Json result, issueTokens(client, signedIn, ic));
-    return Json{{"AuthenticationResult", result}, {"ChallengeParameters", Json::object()}};
+    return finishSignIn(client, signedIn, source, call);
   }
   if (*challenge == "SELECT_MFA_TYPE") {
     API_TRY(std::string answer, required(responses, "ANSWER"));
@@ -474,14 +481,7 @@ ApiResult<Json> IdpApi::respond(const Client& client, const Json& in, const Call
   // MFA_SETUP: the session VerifySoftwareToken returned once the new factor was verified.
   if (!state.value("verified", false) || user.state.totpSecret.empty())
     return notAuthorized("The MFA setup was not completed: verify a software token first.");
-  const TriggerCaller caller = signInCaller(call, client);
-  if (auto e = postAuthentication(client.pool, user, caller)) return *e;
-  IssueContext ic;
-  ic.authTimeSec = nowMs() / 1000;
-  ic.triggerSource = source;
-  ic.trigger = caller;
-  API_TRY(Json result, issueTokens(client, user, ic));
-  return Json{{"AuthenticationResult", result}, {"ChallengeParameters", Json::object()}};
+  return finishSignIn(client, user, source, call);
 }
 
 ApiResult<Json> IdpApi::respondPasswordVerifier(const Client& client,
@@ -563,7 +563,8 @@ ApiResult<Json> IdpApi::respondNewPassword(const Client& client, User user,
     u.state.temporaryPasswordExpiresMs = 0;
     return std::nullopt;
   }));
-  return mfaOrTokens(client, std::move(updated), "TokenGeneration_NewPasswordChallenge", call);
+  return mfaOrTokens(client, std::move(updated),
+                     call.hosted ? kHostedAuthSource : "TokenGeneration_NewPasswordChallenge", call);
 }
 
 std::optional<ApiError> IdpApi::checkTotp(const Pool& pool, const User& user, const std::string& sealedSecret,

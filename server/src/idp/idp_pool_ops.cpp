@@ -34,7 +34,7 @@ Json IdpApi::describePool(const Pool& pool, int64_t users) const {
   out["LastModifiedDate"] = cognito::epochSeconds(pool.row.modifiedMs);
   out["EstimatedNumberOfUsers"] = users;
   out["Status"] = "Enabled";
-  if (!pool.row.domain.empty()) out["Domain"] = pool.row.domain;
+  if (!pool.row.domain.empty()) out[pool.config.customDomainConfig().is_null() ? "Domain" : "CustomDomain"] = pool.row.domain;
   return out;
 }
 
@@ -128,6 +128,7 @@ ApiResult<Json> IdpApi::createUserPoolClient(const Json& in, const Call&) {
   API_TRY(Pool pool, loadPoolFromRequest(in));
   API_TRY(std::string secret, resolveSecret(in, "", false));
   API_TRY(AppClientConfig config, AppClientConfig::fromRequest(in, secret));
+  if (auto e = checkOAuthScopes(pool, config)) return *e;
   UserPoolClientRow row;
   row.poolId = pool.row.id;
   row.name = config.name();
@@ -159,6 +160,7 @@ ApiResult<Json> IdpApi::updateUserPoolClient(const Json& in, const Call&) {
   if (!req.contains("ClientName")) req["ClientName"] = client.config.name();  // optional on update
   API_TRY(std::string secret, resolveSecret(req, client.config.secret(), true));
   API_TRY(AppClientConfig config, AppClientConfig::fromRequest(req, secret));
+  if (auto e = checkOAuthScopes(pool, config)) return *e;
   client.row.name = config.name();
   client.row.configJson = config.toStored();
   client.row.modifiedMs = nowMs();

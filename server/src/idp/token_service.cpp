@@ -111,9 +111,25 @@ Result<TokenSet> TokenService::mint(const MintRequest& r) {
   if (r.withRefreshToken) {
     Json sealed = {{"p", r.poolId}, {"c", r.clientId}, {"s", r.user->sub}, {"u", r.user->username},
                    {"o", origin},   {"a", r.authTimeSec}, {"i", now},      {"e", now + r.refreshSeconds}};
+    if (r.oauth) sealed["sc"] = r.scopes;
     TETHER_TRY(out.refreshToken, ctx_.tokenSealer->sealToken(sealed.dump(), kRefreshAd));
   }
   out.expiresIn = r.accessSeconds;
+  return out;
+}
+
+Result<TokenSet> TokenService::mintForClient(const std::string& poolId, const std::string& clientId,
+                                             const std::vector<std::string>& scopes, int64_t accessSeconds) {
+  TETHER_TRY(IdpKeyring::PoolKeys keys, ctx_.keys.poolKeys(poolId));
+  const int64_t now = ctx_.clock.nowMs() / 1000;
+  std::string scope;
+  for (const std::string& s : scopes) scope += (scope.empty() ? "" : " ") + s;
+  Json access = {{"sub", clientId},     {"iss", ctx_.settings.issuerFor(poolId)}, {"client_id", clientId},
+                 {"token_use", "access"}, {"scope", scope},  {"auth_time", now},
+                 {"exp", now + accessSeconds}, {"iat", now}, {"jti", newUuidV4()}, {"version", 2}};
+  TokenSet out;
+  TETHER_TRY(out.accessToken, keys.accessToken->sign(access));
+  out.expiresIn = accessSeconds;
   return out;
 }
 
@@ -171,6 +187,10 @@ ApiResult<RefreshClaims> TokenService::openRefreshToken(const std::string& token
     c.authTime = j.at("a").get<int64_t>();
     c.iat = j.at("i").get<int64_t>();
     c.exp = j.at("e").get<int64_t>();
+    if (auto sc = j.find("sc"); sc != j.end()) {
+      c.oauth = true;
+      c.scopes = sc->get<std::vector<std::string>>();
+    }
   } catch (const Json::exception&) {
     return notAuthorized(msg::kInvalidRefreshToken);
   }

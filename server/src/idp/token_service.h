@@ -60,6 +60,9 @@ struct AccessClaims {
 struct RefreshClaims {
   std::string poolId, clientId, sub, username, originJti;
   int64_t authTime = 0, iat = 0, exp = 0;
+  // Hosted-UI (OAuth) sessions: the granted scopes, which refreshed tokens carry again.
+  bool oauth = false;
+  std::vector<std::string> scopes;
 };
 
 struct IdClaims {
@@ -73,6 +76,10 @@ class TokenService {
   explicit TokenService(IdpContext& ctx) : ctx_(ctx) {}
 
   Result<TokenSet> mint(const MintRequest& request);
+  // The client_credentials grant (spec 7.4): an access token of the client itself (sub =
+  // client_id, `version: 2`, the granted custom scopes), no ID or refresh token.
+  Result<TokenSet> mintForClient(const std::string& poolId, const std::string& clientId,
+                                 const std::vector<std::string>& scopes, int64_t accessSeconds);
 
   // Spec 6.5 steps 1-5 (signature, token_use, iss, exp, scope); revocation and the user's
   // existence are the caller's (it loads the user anyway). NotAuthorized with AWS's messages.

@@ -367,6 +367,11 @@ ApiResult<UserPoolConfig> UserPoolConfig::build(const Json& in, const UserPoolCo
     doc["UserAttributeUpdateSettings"] = {{"AttributesRequireVerificationBeforeUpdate", attrs}};
   }
 
+  // What other operations own (resource servers, the custom domain's settings) survives an update.
+  if (current)
+    for (const char* k : {kResourceServersKey, kCustomDomainKey})
+      if (current->doc_.contains(k)) doc[k] = current->doc_.at(k);
+
   UserPoolConfig c;
   c.doc_ = std::move(doc);
   Status s = c.loadTyped();
@@ -448,7 +453,36 @@ std::string UserPoolConfig::toStored() const { return doc_.dump(); }
 Json UserPoolConfig::describe() const {
   Json out = doc_;
   out.erase("SoftwareTokenMfaConfiguration");
+  out.erase(kResourceServersKey);
+  out.erase(kCustomDomainKey);
   return out;
+}
+
+Json UserPoolConfig::resourceServers() const { return doc_.value(kResourceServersKey, Json::array()); }
+
+void UserPoolConfig::setResourceServers(Json servers) {
+  if (servers.empty()) doc_.erase(kResourceServersKey);
+  else doc_[kResourceServersKey] = std::move(servers);
+}
+
+bool UserPoolConfig::scopeExists(std::string_view scope) const {
+  size_t slash = scope.rfind('/');
+  if (slash == std::string_view::npos) return false;
+  auto it = doc_.find(kResourceServersKey);
+  if (it == doc_.end()) return false;
+  for (const Json& server : *it) {
+    if (server.value("Identifier", "") != scope.substr(0, slash)) continue;
+    for (const Json& s : server.value("Scopes", Json::array()))
+      if (s.value("ScopeName", "") == scope.substr(slash + 1)) return true;
+  }
+  return false;
+}
+
+Json UserPoolConfig::customDomainConfig() const { return doc_.value(kCustomDomainKey, Json()); }
+
+void UserPoolConfig::setCustomDomainConfig(Json config) {
+  if (config.is_null()) doc_.erase(kCustomDomainKey);
+  else doc_[kCustomDomainKey] = std::move(config);
 }
 
 const SchemaAttribute* UserPoolConfig::schemaAttribute(const std::string& name) const {

@@ -39,6 +39,10 @@ struct SchemaAttribute {
 
 class UserPoolConfig {
  public:
+  // Keys of the stored document that belong to other operations than Create/UpdateUserPool.
+  static constexpr const char* kResourceServersKey = "tether:ResourceServers";
+  static constexpr const char* kCustomDomainKey = "tether:CustomDomainConfig";
+
   // CreateUserPool input -> config. InvalidParameterException naming the bad member.
   static ApiResult<UserPoolConfig> fromCreateRequest(const Json& in);
   // UpdateUserPool input -> config: omitted members go back to their defaults (as AWS does),
@@ -83,6 +87,16 @@ class UserPoolConfig {
 
   // SetUserPoolMfaConfig.
   void setMfa(std::string configuration, bool totpEnabled);
+
+  // Resource servers (Create/Update/DeleteResourceServer): ResourceServerType objects, kept in the
+  // stored document but not echoed by describe(); UpdateUserPool keeps them.
+  Json resourceServers() const;
+  void setResourceServers(Json servers);
+  // Whether "<identifier>/<scope name>" is a scope of one of the resource servers.
+  bool scopeExists(std::string_view scope) const;
+  // The CustomDomainConfig of a custom domain (null: none or a prefix domain).
+  Json customDomainConfig() const;
+  void setCustomDomainConfig(Json config);
 
  private:
   static ApiResult<UserPoolConfig> build(const Json& in, const UserPoolConfig* current);
