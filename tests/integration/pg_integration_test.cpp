@@ -191,7 +191,10 @@ TEST_F(PgIntegrationTest, KeysLiveInTheDatabaseAndEveryNodeUsesTheSameOnes) {
   ASSERT_NE(node2, nullptr);
   auto keys = cluster_->adminQuery("SELECT string_agg(key, ',' ORDER BY key) FROM " + schema_ + ".meta");
   ASSERT_TRUE(keys.isOk()) << keys.status();
-  EXPECT_EQ(*keys, "secret/credentials-key,secret/session-key,secret/signing-key.pem");
+  // The user pools' sealing keys too (no [user_pools] key_dir here: the at-rest key with them).
+  EXPECT_EQ(*keys,
+            "secret/credentials-key,secret/idp-at-rest.key,secret/idp-token.key,secret/session-key,"
+            "secret/signing-key.pem");
   HttpReply j1 = httpRequest(node1->port(), "GET", "/.well-known/jwks.json");
   HttpReply j2 = httpRequest(node2->port(), "GET", "/.well-known/jwks.json");
   ASSERT_EQ(j1.status, 200);
