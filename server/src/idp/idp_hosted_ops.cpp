@@ -39,7 +39,7 @@ ApiResult<Json> IdpApi::callForHostedUi(std::string_view operation, Json in, con
     if (client.config.hasSecret() && in["Username"].is_string())
       in["SecretHash"] = secretHash(client.config.secret(), in["Username"].get<std::string>(), client.row.clientId);
   }
-  Call call{request, std::string(operation), true};
+  Call call{request, std::string(operation), {}, true};
   return (this->*(it->handler))(in, call);
 }
 
@@ -50,7 +50,7 @@ ApiResult<Json> IdpApi::hostedSignIn(const std::string& clientId, const std::str
   std::map<std::string, std::string> params = {{"USERNAME", username}, {"PASSWORD", password}};
   if (client.config.hasSecret()) params["SECRET_HASH"] = secretHash(client.config.secret(), username, clientId);
   if (auto e = checkPasswordFormat(password, "PASSWORD")) return *e;
-  Call call{request, "HostedSignIn", true};
+  Call call{request, "HostedSignIn", {}, true};
   return passwordAuth(client, params, call);
 }
 
@@ -62,7 +62,7 @@ ApiResult<Json> IdpApi::hostedRespond(const std::string& clientId, const std::st
   if (client.config.hasSecret() && responses.count("USERNAME"))
     responses["SECRET_HASH"] = secretHash(client.config.secret(), responses["USERNAME"], clientId);
   Json in = {{"ChallengeName", challenge}, {"Session", session}, {"ChallengeResponses", responses}};
-  Call call{request, "HostedRespond", true};
+  Call call{request, "HostedRespond", {}, true};
   return respond(client, in, call);
 }
 
