@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import botocore.exceptions  # noqa: E402
 
 import tap_unittest  # noqa: E402
-from tetherd_fixture import ClientErrorAssertions, REGION, Tetherd  # noqa: E402
+from tetherd_fixture import OptionalPostgres, ClientErrorAssertions, REGION, Tetherd  # noqa: E402
 
 ARN = 'arn:aws:lambda:us-east-1:123456789012:function:'
 SECRET = 'whsec-' + uuid.uuid4().hex
@@ -118,12 +118,12 @@ class Hook(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class TriggerTetherd(Tetherd):
+class TriggerTetherd(OptionalPostgres, Tetherd):
     """The compat fixture plus [[sync_triggers]], a second pool with sync_trigger, and PostgreSQL."""
+    STORE_ENV = 'TETHER_TRIGGER_STORE'
 
     def __init__(self, hook_port):
         super().__init__()
-        self.pg_url = None
         self.second_pool = f'{REGION}:{uuid.uuid4()}'
         scripts = os.path.join(self.dir, 'triggers')
         os.makedirs(scripts)
@@ -143,31 +143,6 @@ class TriggerTetherd(Tetherd):
             f.write('\n' + '\n'.join(entries))
             f.write(f'\n[[pools]]\nid = "{self.second_pool}"\nname = "second"\nallow_guests = true\n'
                     f'sync_trigger = "{ARN}upper"\n')
-
-    def _start(self, deadline_s):
-        if os.environ.get('TETHER_TRIGGER_STORE') != 'postgresql':
-            return super()._start(deadline_s)
-        if self.pg_url is None:
-            self.pg = subprocess.Popen([os.environ['TETHER_PG_LAUNCHER'], 'trigger_' + uuid.uuid4().hex[:8]],
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            self.pg_url = self.pg.stdout.readline().decode().strip()
-            if not self.pg_url.startswith('postgresql://'):
-                raise RuntimeError('pg_launcher gave no URL')
-        self.log = open(os.path.join(self.dir, 'tetherd.log'), 'a')
-        self.proc = subprocess.Popen(
-            [os.environ['TETHERD_BIN'], 'serve', '--config', self.config, '--listen', '127.0.0.1:0',
-             '--store', self.pg_url, '--issuer', 'http://trigger.test'],
-            stdout=subprocess.PIPE, stderr=self.log)
-        self.port = self._wait_ready(self.proc, deadline_s)
-        return self
-
-    def stop(self):
-        super().stop()
-        if getattr(self, 'pg', None) is not None:
-            self.pg.stdin.close()
-            self.pg.wait(timeout=30)
-            self.pg.stdout.close()
-            self.pg = None
 
 
 def setUpModule():

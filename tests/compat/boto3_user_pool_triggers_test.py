@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cognito_srp  # noqa: E402
 import idp_trigger_hook  # noqa: E402
 import tap_unittest  # noqa: E402
-from tetherd_fixture import REGION, ClientErrorAssertions, Tetherd, _boto_config  # noqa: E402
+from tetherd_fixture import OptionalPostgres, REGION, ClientErrorAssertions, Tetherd, _boto_config  # noqa: E402
 
 ARN = 'arn:aws:lambda:us-east-1:123456789012:function:'
 PASSWORD = 'Passw0rd!'
@@ -54,12 +54,12 @@ class Hook(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class TriggersTetherd(Tetherd):
+class TriggersTetherd(OptionalPostgres, Tetherd):
     """The compat fixture with dev codes, a code delivery hook, the trigger targets, and PostgreSQL."""
+    STORE_ENV = 'TETHER_IDP_STORE'
 
     def __init__(self, hook_port):
         super().__init__()
-        self.pg_url = None
         os.makedirs(os.path.join(self.dir, 'plans'))
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'idp_trigger_hook.py')
         command = f'["{sys.executable}", "{script}", "{self.dir}"'
@@ -90,31 +90,6 @@ url = "http://127.0.0.1:{hook_port}/trigger"
 function = "{ARN}webhook-down"
 url = "http://127.0.0.1:1/"
 ''')
-
-    def _start(self, deadline_s):
-        if os.environ.get('TETHER_IDP_STORE') != 'postgresql':
-            return super()._start(deadline_s)
-        if self.pg_url is None:
-            self.pg = subprocess.Popen([os.environ['TETHER_PG_LAUNCHER'], 'idptrig_' + uuid.uuid4().hex[:8]],
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            self.pg_url = self.pg.stdout.readline().decode().strip()
-            if not self.pg_url.startswith('postgresql://'):
-                raise RuntimeError('pg_launcher gave no URL')
-        self.log = open(os.path.join(self.dir, 'tetherd.log'), 'a')
-        self.proc = subprocess.Popen(
-            [os.environ['TETHERD_BIN'], 'serve', '--config', self.config, '--listen', '127.0.0.1:0',
-             '--store', self.pg_url, '--issuer', 'http://idp.test'],
-            stdout=subprocess.PIPE, stderr=self.log)
-        self.port = self._wait_ready(self.proc, deadline_s)
-        return self
-
-    def stop(self):
-        super().stop()
-        if getattr(self, 'pg', None) is not None:
-            self.pg.stdin.close()
-            self.pg.wait(timeout=30)
-            self.pg.stdout.close()
-            self.pg = None
 
     def idp(self, signed=True):
         import boto3

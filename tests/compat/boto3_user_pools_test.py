@@ -8,7 +8,6 @@ SQLite, or on PostgreSQL with TETHER_IDP_STORE=postgresql (pg_launcher).
 """
 import json
 import os
-import subprocess
 import sys
 import time
 import unittest
@@ -18,7 +17,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cognito_srp  # noqa: E402
 import tap_unittest  # noqa: E402
-from tetherd_fixture import REGION, ClientErrorAssertions, Tetherd, _boto_config  # noqa: E402
+from tetherd_fixture import OptionalPostgres, REGION, ClientErrorAssertions, Tetherd, _boto_config  # noqa: E402
 
 SERVER = None
 PASSWORD = 'Passw0rd!'
@@ -27,46 +26,14 @@ PASSWORD = 'Passw0rd!'
 LOGIN_POOL = None
 
 
-class UserPoolsTetherd(Tetherd):
+class UserPoolsTetherd(OptionalPostgres, Tetherd):
     """The compat fixture with [user_pools] dev_codes, on SQLite or PostgreSQL."""
+    STORE_ENV = 'TETHER_IDP_STORE'
 
     def __init__(self):
         super().__init__()
-        self.pg_url = None
         with open(self.config, 'a') as f:
             f.write('\n[user_pools]\ndev_codes = true\n')
-
-    def _start(self, deadline_s):
-        if os.environ.get('TETHER_IDP_STORE') != 'postgresql':
-            return super()._start(deadline_s)
-        if self.pg_url is None:
-            self.pg = subprocess.Popen([os.environ['TETHER_PG_LAUNCHER'], 'idp_' + uuid.uuid4().hex[:8]],
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            self.pg_url = self.pg.stdout.readline().decode().strip()
-            if not self.pg_url.startswith('postgresql://'):
-                raise RuntimeError('pg_launcher gave no URL')
-        self.log = open(os.path.join(self.dir, 'tetherd.log'), 'a')
-        self.proc = subprocess.Popen(
-            [os.environ['TETHERD_BIN'], 'serve', '--config', self.config, '--listen', '127.0.0.1:0',
-             '--store', self.pg_url, '--issuer', 'http://idp.test'],
-            stdout=subprocess.PIPE, stderr=self.log)
-        self.port = self._wait_ready(self.proc, deadline_s)
-        return self
-
-    def restart(self, deadline_s=20):
-        """A new tetherd process on the same data (the PostgreSQL server, if any, keeps running)."""
-        Tetherd.stop(self)
-        self.proc = None
-        self.port = None
-        return self.start(deadline_s)
-
-    def stop(self):
-        super().stop()
-        if getattr(self, 'pg', None) is not None:
-            self.pg.stdin.close()
-            self.pg.wait(timeout=30)
-            self.pg.stdout.close()
-            self.pg = None
 
     def idp(self, signed=True, validate=True):
         """boto3 cognito-idp; validate=False sends what botocore would refuse, to test the server's checks."""

@@ -242,6 +242,45 @@ secret_access_key = "{self.dev_secret}"
             self.log.close()
 
 
+class OptionalPostgres:
+    """Mixin for a Tetherd subclass: when os.environ[STORE_ENV] is 'postgresql', the server runs on
+    a PostgreSQL that tests/support/pg_launcher starts (and stops with the fixture) instead of
+    SQLite; restart() keeps the database. Put it before Tetherd in the bases."""
+    STORE_ENV = 'TETHER_STORE'
+
+    def _start(self, deadline_s):
+        if os.environ.get(self.STORE_ENV) != 'postgresql':
+            return super()._start(deadline_s)
+        if getattr(self, 'pg_url', None) is None:
+            self.pg = subprocess.Popen([os.environ['TETHER_PG_LAUNCHER'], 'compat_' + uuid.uuid4().hex[:8]],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            self.pg_url = self.pg.stdout.readline().decode().strip()
+            if not self.pg_url.startswith('postgresql://'):
+                raise RuntimeError('pg_launcher gave no URL')
+        self.log = open(os.path.join(self.dir, 'tetherd.log'), 'a')
+        self.proc = subprocess.Popen(
+            [os.environ['TETHERD_BIN'], 'serve', '--config', self.config, '--listen', '127.0.0.1:0',
+             '--store', self.pg_url, '--issuer', 'http://compat-pg.test'],
+            stdout=subprocess.PIPE, stderr=self.log)
+        self.port = self._wait_ready(self.proc, deadline_s)
+        return self
+
+    def restart(self, deadline_s=20):
+        """A new tetherd process on the same data (the PostgreSQL server, if any, keeps running)."""
+        Tetherd.stop(self)
+        self.proc = None
+        self.port = None
+        return self.start(deadline_s)
+
+    def stop(self):
+        super().stop()
+        if getattr(self, 'pg', None) is not None:
+            self.pg.stdin.close()  # pg_launcher stops its PostgreSQL and exits
+            self.pg.wait(timeout=30)
+            self.pg.stdout.close()
+            self.pg = None
+
+
 if __name__ == '__main__':
     # `python3 tetherd_fixture.py` prints the env a Node test needs, then waits for stdin EOF.
     import sys
