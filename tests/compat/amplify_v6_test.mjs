@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { lastCode as devCode, totp } from './user_pools_support.mjs';
 import { startTetherd } from './tetherd.mjs';
 
 const require = createRequire(import.meta.url);
@@ -41,25 +41,6 @@ before(async () => {
 });
 after(async () => { if (server) await server.stop(); });
 
-async function lastCode(name) {
-  const r = await fetch(`${server.endpoint}/_tether/cognito-idp/codes/${poolId}/${encodeURIComponent(name)}`);
-  assert.equal(r.status, 200);
-  return (await r.json()).code;
-}
-
-function totp(secretB32, offset = 0) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of secretB32.toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.alloc(Math.floor(bits.length / 8));
-  for (let i = 0; i < key.length; i++) key[i] = parseInt(bits.slice(i * 8, i * 8 + 8), 2);
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + offset));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const o = mac[mac.length - 1] & 0xf;
-  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
-}
-
 test('Amplify v6: sign-up, SRP sign-in, session, attributes, TOTP MFA, global sign-out', { skip }, async () => {
   const name = 'amp' + Date.now();
   const up = await auth.signUp({ username: name, password: PASSWORD,
@@ -68,7 +49,7 @@ test('Amplify v6: sign-up, SRP sign-in, session, attributes, TOTP MFA, global si
   assert.equal(up.nextStep.codeDeliveryDetails.deliveryMedium, 'EMAIL');
   await assert.rejects(auth.confirmSignUp({ username: name, confirmationCode: '000000x' }),
     (e) => e.name === 'CodeMismatchException' || e.name === 'InvalidParameterException');
-  const done = await auth.confirmSignUp({ username: name, confirmationCode: await lastCode(name) });
+  const done = await auth.confirmSignUp({ username: name, confirmationCode: await devCode(server.endpoint, poolId, name) });
   assert.equal(done.isSignUpComplete, true);
 
   await assert.rejects(auth.signIn({ username: name, password: 'Wrong0ne!' }), (e) => e.name === 'NotAuthorizedException');

@@ -3,7 +3,9 @@
 // a TOTP generator, and `FormBrowser`, a cookie-keeping fetch that fills in and submits the
 // hosted UI's HTML forms the way a browser without JavaScript would.
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { totp } from './user_pools_support.mjs';
+
+export { totp };
 
 export const CALLBACK = 'http://localhost:8976/callback';
 export const SIGNED_OUT = 'http://localhost:8976/signed-out';
@@ -40,19 +42,6 @@ export async function makeUser(IDP, admin, poolId, username, password) {
       { Name: 'name', Value: 'Hosted User' }] }));
   await admin.send(new IDP.AdminSetUserPasswordCommand({ UserPoolId: poolId, Username: username, Password: password,
     Permanent: true }));
-}
-
-export function totp(secretB32, offset = 0) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of secretB32.toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.alloc(Math.floor(bits.length / 8));
-  for (let i = 0; i < key.length; i++) key[i] = parseInt(bits.slice(i * 8, i * 8 + 8), 2);
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + offset));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const o = mac[mac.length - 1] & 0xf;
-  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
 }
 
 const unescapeHtml = (s) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<')

@@ -13,7 +13,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { lastCode as devCode, totp } from './user_pools_support.mjs';
 import { startTetherd, REGION } from './tetherd.mjs';
 
 const require = createRequire(import.meta.url);
@@ -54,25 +54,6 @@ const cb = (fn) => new Promise((resolve, reject) => fn((err, data) => (err ? rej
 const userPool = () => new CIJ.CognitoUserPool({ UserPoolId: poolId, ClientId: clientId, endpoint: server.endpoint + '/' });
 const cognitoUser = (name) => new CIJ.CognitoUser({ Username: name, Pool: userPool() });
 
-async function lastCode(name) {
-  const r = await fetch(`${server.endpoint}/_tether/cognito-idp/codes/${poolId}/${encodeURIComponent(name)}`);
-  assert.equal(r.status, 200);
-  return (await r.json()).code;
-}
-
-function totp(secretB32, offset = 0) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of secretB32.toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.alloc(Math.floor(bits.length / 8));
-  for (let i = 0; i < key.length; i++) key[i] = parseInt(bits.slice(i * 8, i * 8 + 8), 2);
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + offset));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const o = mac[mac.length - 1] & 0xf;
-  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
-}
-
 // Sign-in with the callbacks amazon-cognito-identity-js calls; resolves with what happened.
 function authenticate(user, password) {
   return new Promise((resolve, reject) => {
@@ -91,7 +72,7 @@ async function signUpConfirmed(name, email) {
     [new CIJ.CognitoUserAttribute({ Name: 'email', Value: email || `${name}@example.com` })], null, done));
   assert.equal(res.userConfirmed, false);
   assert.equal(res.codeDeliveryDetails.DeliveryMedium, 'EMAIL');
-  const code = await lastCode(name);
+  const code = await devCode(server.endpoint, poolId, name);
   await cb((done) => cognitoUser(name).confirmRegistration(code, true, done));
   return res.userSub;
 }
@@ -121,7 +102,7 @@ test('amazon-cognito-identity-js: sign-up, SRP sign-in, refresh, attributes, pas
   assert.equal(attrs.email, `new-${name}@example.com`);
   assert.equal(attrs.email_verified, 'false');
   await new Promise((resolve, reject) => user.verifyAttribute('email', '000000', { onSuccess: () => reject(new Error('wrong code accepted')), onFailure: (e) => (e.code === 'CodeMismatchException' ? resolve() : reject(e)) }));
-  const code = await lastCode(name);
+  const code = await devCode(server.endpoint, poolId, name);
   await new Promise((resolve, reject) => user.verifyAttribute('email', code, { onSuccess: resolve, onFailure: reject }));
   attrs = Object.fromEntries((await cb((done) => user.getUserAttributes(done))).map((a) => [a.getName(), a.getValue()]));
   assert.equal(attrs.email_verified, 'true');
@@ -132,7 +113,7 @@ test('amazon-cognito-identity-js: sign-up, SRP sign-in, refresh, attributes, pas
   // Forgotten password.
   const u2 = cognitoUser(name);
   await new Promise((resolve, reject) => u2.forgotPassword({ onSuccess: resolve, onFailure: reject, inputVerificationCode: resolve }));
-  const reset = await lastCode(name);
+  const reset = await devCode(server.endpoint, poolId, name);
   await new Promise((resolve, reject) => u2.confirmPassword(reset, 'Res3t-Passw0rd', { onSuccess: resolve, onFailure: reject }));
   await assert.rejects(authenticate(cognitoUser(name), 'N3w-Passw0rd'), (e) => e.code === 'NotAuthorizedException');
   await authenticate(cognitoUser(name), 'Res3t-Passw0rd');
