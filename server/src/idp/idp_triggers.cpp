@@ -30,7 +30,11 @@ ApiError unexpected(const std::string& triggerName, const std::string& reason) {
 
 // Printable, one line, bounded: the message goes back to the API caller.
 std::string cleanMessage(std::string s) {
-  if (s.size() > kMaxTriggerMessageBytes) s.resize(kMaxTriggerMessageBytes);
+  if (s.size() > kMaxTriggerMessageBytes) {
+    size_t cut = kMaxTriggerMessageBytes;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+    s.resize(cut);
+  }
   for (char& c : s)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   return s;
@@ -141,7 +145,7 @@ ApiResult<Json> callTrigger(SyncTriggerInvoker* invoker, const std::string& name
     none.kind = Kind::kNoTarget;
     return triggerReply(name, none);
   }
-  const std::string text = event.dump();
+  const std::string text = event.dump(-1, ' ', false, Json::error_handler_t::replace);
   TriggerOutcome out;
   for (int attempt = 1;; ++attempt) {
     out = callOnce(*invoker, arn, text);

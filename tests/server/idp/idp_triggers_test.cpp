@@ -48,6 +48,14 @@ TEST(IdpTriggersTest, FunctionErrorsAreUserLambdaValidationWithTheFunctionsMessa
   EXPECT_EQ(message, "PreSignUp failed with error a b c.");
   message = mapped(outcome(Kind::kFunctionError, "", std::string(5000, 'x'), 1)).second;
   EXPECT_EQ(message.size(), std::string("PreSignUp failed with error .").size() + kMaxTriggerMessageBytes);
+  // ... and never cut inside a UTF-8 character ("é" is 2 bytes; one would end at the limit).
+  message = mapped(outcome(Kind::kFunctionError, "", "x" + [] {
+                     std::string s;
+                     for (int i = 0; i < 600; ++i) s += "\xc3\xa9";
+                     return s;
+                   }(), 1)).second;
+  EXPECT_EQ(message.size(), std::string("PreSignUp failed with error .").size() + kMaxTriggerMessageBytes - 1);
+  EXPECT_NO_THROW((void)Json(message).dump()) << "valid UTF-8";
 }
 
 TEST(IdpTriggersTest, TargetFailuresAreUnexpectedLambda) {
