@@ -159,6 +159,11 @@ class UserPoolsTest(ClientErrorAssertions, unittest.TestCase):
                          Policies={'PasswordPolicy': {'MinimumLength': 5}})
         self.assertError('InvalidParameterException', 400, raw.create_user_pool, PoolName='bad/name')
         self.assertError('InvalidParameterException', 400, raw.create_user_pool, PoolName='p', MfaConfiguration='SOMETIMES')
+        # Malformed schema constraints are no constraint, never a server error.
+        for bad in ['-', '1-2', '99999999999999999999', '']:
+            pid = raw.create_user_pool(PoolName='p', Schema=[{'Name': 'nick2', 'AttributeDataType': 'String',
+                                                               'StringAttributeConstraints': {'MinLength': bad}}])
+            self.assertTrue(pid['UserPool']['Id'])
         self.assertError('InvalidParameterException', 400, self.admin.create_user_pool, PoolName='p',
                          AliasAttributes=['email'], UsernameAttributes=['email'])
         self.assertError('ResourceNotFoundException', 400, self.admin.describe_user_pool,

@@ -2,6 +2,7 @@
 #include "idp/user_pool_config.h"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 
 namespace tether::server::idp {
@@ -99,9 +100,13 @@ std::optional<int64_t> constraint(const Json& obj, const char* name) {
   if (it == obj.end()) return std::nullopt;
   if (it->is_number_integer()) return it->get<int64_t>();
   if (it->is_string()) {
+    // AWS sends the constraints as decimal strings; anything else ("-", "1-2", 20 digits) is
+    // no constraint, never an exception.
     const std::string& s = it->get_ref<const std::string&>();
-    if (s.empty() || s.size() > 18 || s.find_first_not_of("-0123456789") != std::string::npos) return std::nullopt;
-    return std::stoll(s);
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+    return v;
   }
   return std::nullopt;
 }
