@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
+#include "app/data_commands.h"
 #include "app/store_copy.h"
 #include "auth/config.h"
 
@@ -135,6 +136,38 @@ int main(int argc, char** argv) {
       ->required();
   storeCopy->add_option("--to", copyTo, "Empty target store URL, e.g. postgresql://tether@db/tether")->required();
 
+  // backup / restore / export / import / identity delete (docs/backup.md, docs/export-format.md)
+  std::string dataDirArg, dataFile;
+  bool restoreForce = false;
+  CLI::App* backupCmd = app.add_subcommand("backup", "Take a consistent copy of a SQLite store (with its keys) while it serves");
+  backupCmd->add_option("--to", dataFile, "Backup file to write (must not exist)")->required();
+  addStoreOptions(backupCmd, dataDirArg, adminStore);
+  CLI::App* restoreCmd = app.add_subcommand("restore", "Restore a backup file into a new data directory");
+  restoreCmd->add_option("--from", dataFile, "Backup file written by tetherd backup")->required();
+  restoreCmd->add_option("--data-dir", dataDirArg, "New data directory to create")->required();
+  restoreCmd->add_flag("--force", restoreForce, "Restore into a non-empty directory that holds no database or keys");
+  ExportArgs exportArgs;
+  CLI::App* exportCmd = app.add_subcommand("export", "Write identities and their data as JSON Lines (docs/export-format.md)");
+  exportCmd->add_option("--pool", exportArgs.poolId, "Only this identity pool");
+  exportCmd->add_option("--identity", exportArgs.identityId, "Only this identity (a user's data-access request)");
+  exportCmd->add_option("--out", exportArgs.outFile, "File to write (default: stdout)");
+  exportCmd->add_flag("--with-credentials", exportArgs.withCredentials,
+                      "Include developer credentials (secrets; whole-server exports only)");
+  addStoreOptions(exportCmd, dataDirArg, adminStore);
+  CLI::App* importCmd = app.add_subcommand("import", "Read a tetherd export into an empty or non-overlapping store");
+  importCmd->add_option("--in", dataFile, "Export file")->required();
+  addStoreOptions(importCmd, dataDirArg, adminStore);
+  CLI::App* identityCmd = app.add_subcommand("identity", "Identity administration");
+  identityCmd->require_subcommand(1);
+  std::string identityArg;
+  CLI::App* identityDelete = identityCmd->add_subcommand("delete", "Remove every trace of an identity");
+  identityDelete->add_option("--identity", identityArg, "Identity ID")->required();
+  addStoreOptions(identityDelete, dataDirArg, adminStore);
+  CLI::App* identityExport = identityCmd->add_subcommand("export", "Same as tetherd export --identity ID");
+  identityExport->add_option("--identity", exportArgs.identityId, "Identity ID")->required();
+  identityExport->add_option("--out", exportArgs.outFile, "File to write (default: stdout)");
+  addStoreOptions(identityExport, dataDirArg, adminStore);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -165,6 +198,14 @@ int main(int argc, char** argv) {
   if (*credsList) return runCredentialsList(storeUrl(authDir));
   if (*credsDelete) return runCredentialsDelete(storeUrl(authDir), credKeyId);
   if (*storeCopy) return runStoreCopy(copyFrom, copyTo);
+  if (*backupCmd) return runBackup(storeUrl(dataDirArg), dataFile);
+  if (*restoreCmd) return runRestore(dataFile, dataDirArg, restoreForce);
+  if (*exportCmd || *identityExport) {
+    exportArgs.store = storeUrl(dataDirArg);
+    return runExport(exportArgs);
+  }
+  if (*importCmd) return runImport(storeUrl(dataDirArg), dataFile);
+  if (*identityDelete) return runIdentityDelete(storeUrl(dataDirArg), identityArg);
   if (*keysRotate) return runKeysRotate(storeUrl(keysDir), activateIn);
   if (*keysList) return runKeysList(storeUrl(keysDir));
 

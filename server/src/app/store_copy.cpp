@@ -1,110 +1,18 @@
 // tetherd store copy: see store_copy.h.
 #include "app/store_copy.h"
 
-#include <openssl/evp.h>
-
 #include <climits>
 #include <iostream>
 #include <limits>
 #include <memory>
 
 #include "app/open_store.h"
+#include "app/store_walk.h"
 
 namespace tether::server {
 namespace {
 
-// The secrets tetherd keeps (auth/signing_key.cpp, auth/session_token_signer.cpp,
-// cognito/temporary_credentials.cpp), each at most this big.
-constexpr const char* kSecretNames[] = {"signing-key.pem", "session-key", "credentials-key"};
-constexpr size_t kMaxSecretBytes = 65536;
-constexpr int kPage = 500;
-
-// Feeds length-prefixed fields into one SHA-256, so that ("ab","c") and ("a","bc") differ.
-class Digest {
- public:
-  Digest() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~Digest() { EVP_MD_CTX_free(ctx_); }
-  Digest(const Digest&) = delete;
-  Digest& operator=(const Digest&) = delete;
-
-  Digest& add(std::string_view s) {
-    add(static_cast<int64_t>(s.size()));
-    EVP_DigestUpdate(ctx_, s.data(), s.size());
-    return *this;
-  }
-  Digest& add(int64_t v) {
-    unsigned char b[8];
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(static_cast<uint64_t>(v) >> (8 * i));
-    EVP_DigestUpdate(ctx_, b, sizeof b);
-    return *this;
-  }
-  Digest& addOptional(const std::optional<std::string>& v) {
-    add(int64_t{v.has_value() ? 1 : 0});
-    if (v) add(*v);
-    return *this;
-  }
-  std::string hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx_, md, &n);
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < n; ++i) {
-      out += digits[md[i] >> 4];
-      out += digits[md[i] & 15];
-    }
-    return out;
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
-
-// Calls fn(identity) for every identity of the pool, page by page.
-template <class Fn>
-Status forEachIdentity(Store& store, const std::string& poolId, Fn&& fn) {
-  std::string after;
-  while (true) {
-    TETHER_TRY(std::vector<IdentityInfo> page, store.listIdentities(poolId, after, kPage));
-    for (const IdentityInfo& i : page) TETHER_RETURN_IF_ERROR(fn(i));
-    if (static_cast<int>(page.size()) < kPage) return Status::ok();
-    after = page.back().id;
-  }
-}
-
-// One identity's datasets as stored: rows (deleted ones too), all records, merged relations.
-struct DatasetData {
-  DatasetRow row;
-  std::vector<Record> records;
-  std::vector<std::string> merged;
-};
-
-Result<std::vector<DatasetData>> readDatasets(Store& store, const OwnerRef& owner) {
-  TETHER_TRY(std::unique_ptr<StoreTransaction> txn, store.beginRead());
-  std::vector<DatasetData> out;
-  std::string after;
-  while (true) {
-    TETHER_TRY(std::vector<DatasetRow> rows, txn->listDatasets(owner, DatasetFilter::kAll, after, kPage));
-    for (DatasetRow& row : rows) {
-      DatasetData d;
-      RecordQuery q;
-      q.afterSyncCount = 0;  // every record (sync counts start at 1)
-      q.limit = 1024;
-      while (true) {
-        TETHER_TRY(std::vector<Record> page, txn->listRecords(owner, row.name, q));
-        for (Record& r : page) d.records.push_back(std::move(r));
-        if (page.size() < static_cast<size_t>(q.limit)) break;
-        q.after = RecordCursor{d.records.back().syncCount, d.records.back().key};
-      }
-      TETHER_TRY(d.merged, txn->listMergedDatasets(owner, row.name));
-      d.row = std::move(row);
-      out.push_back(std::move(d));
-    }
-    if (static_cast<int>(rows.size()) < kPage) break;
-    after = out.back().row.name;
-  }
-  return out;
-}
+constexpr int kPage = kWalkPage;
 
 // Calls fn(row) for every row of a paged list: list(after) returns a page of at most kPage rows
 // after `after`, next(row) the position after a row.
@@ -224,6 +132,20 @@ struct UserPoolDigester {
   }
 };
 
+void countIdentity(StoreCopyCounts& n, const IdentityData& data) {
+  n.identities++;
+  n.logins += static_cast<int64_t>(data.logins.size());
+  for (const DeviceData& d : data.devices) {
+    n.devices++;
+    n.subscriptions += static_cast<int64_t>(d.subscriptions.size());
+  }
+  for (const DatasetData& d : data.datasets) {
+    n.datasets++;
+    n.mergedRelations += static_cast<int64_t>(d.merged.size());
+    for (const Record& r : d.records) (r.value ? n.records : n.tombstones)++;
+  }
+}
+
 Status requireEmpty(Store& to, auth::SecretStore& toSecrets) {
   TETHER_TRY(std::vector<PoolInfo> pools, to.listPools());
   TETHER_TRY(std::vector<UserPoolRow> userPools, to.listUserPools("", 1));
@@ -284,49 +206,15 @@ Result<StoreCopyCounts> copyStore(Store& from, auth::SecretStore& fromSecrets, S
 
   TETHER_TRY(std::vector<PoolInfo> pools, from.listPools());
   for (const PoolInfo& pool : pools) {
-    TETHER_RETURN_IF_ERROR(to.putPool(pool));
+    TETHER_TRY(PoolData poolData, readPool(from, pool));
+    TETHER_RETURN_IF_ERROR(writePool(to, poolData));
     n.pools++;
-    TETHER_TRY(std::string developer, from.getPoolDeveloperProvider(pool.id));
-    if (!developer.empty()) TETHER_RETURN_IF_ERROR(to.setPoolDeveloperProvider(pool.id, developer));
-    TETHER_TRY(std::vector<OidcProviderRow> providers, from.listOidcProviders(pool.id));
-    for (const OidcProviderRow& p : providers) {
-      TETHER_RETURN_IF_ERROR(to.putOidcProvider(p));
-      n.oidcProviders++;
-    }
+    n.oidcProviders += static_cast<int64_t>(poolData.oidcProviders.size());
     TETHER_RETURN_IF_ERROR(forEachIdentity(from, pool.id, [&](const IdentityInfo& identity) -> Status {
-      TETHER_RETURN_IF_ERROR(to.createIdentity(identity));
-      if (identity.disabled) TETHER_RETURN_IF_ERROR(to.setIdentityDisabled(identity.id, true));
-      n.identities++;
-      TETHER_TRY(std::vector<LoginLink> logins, from.listLogins(identity.id));
-      for (const LoginLink& l : logins) {
-        TETHER_RETURN_IF_ERROR(to.linkLogin(l));
-        n.logins++;
-      }
-      TETHER_TRY(std::vector<DeviceInfo> devices, from.listDevices(pool.id, identity.id));
-      for (const DeviceInfo& d : devices) {
-        TETHER_TRY(std::string id, to.registerDevice(d, std::numeric_limits<int>::max()));
-        if (id != d.deviceId) return Status::internal("device " + d.deviceId + " was registered as " + id);
-        n.devices++;
-        TETHER_TRY(std::vector<std::string> subs, from.listDeviceSubscriptions(pool.id, identity.id, d.deviceId));
-        for (const std::string& s : subs) {
-          TETHER_RETURN_IF_ERROR(to.subscribeDevice(pool.id, identity.id, d.deviceId, s, std::numeric_limits<int>::max()));
-          n.subscriptions++;
-        }
-      }
-      OwnerRef owner{pool.id, identity.id};
-      TETHER_TRY(std::vector<DatasetData> datasets, readDatasets(from, owner));
-      if (datasets.empty()) return Status::ok();
-      // One transaction per identity: its datasets arrive whole or not at all.
-      TETHER_TRY(std::unique_ptr<StoreTransaction> txn, to.begin());
-      for (const DatasetData& d : datasets) {
-        TETHER_RETURN_IF_ERROR(txn->putDataset(owner, d.row));
-        if (!d.records.empty()) TETHER_RETURN_IF_ERROR(txn->putRecords(owner, d.row.name, d.records));
-        for (const std::string& m : d.merged) TETHER_RETURN_IF_ERROR(txn->addMergedDataset(owner, d.row.name, m));
-        n.datasets++;
-        n.mergedRelations += static_cast<int64_t>(d.merged.size());
-        for (const Record& r : d.records) (r.value ? n.records : n.tombstones)++;
-      }
-      return txn->commit();
+      TETHER_TRY(IdentityData data, readIdentity(from, identity));
+      TETHER_RETURN_IF_ERROR(writeIdentity(to, data));
+      countIdentity(n, data);
+      return Status::ok();
     }));
   }
   UserPoolCopier copier{to, n};
@@ -351,38 +239,9 @@ Result<StoreSummary> summarizeStore(Store& store) {
       for (const std::string& a : p.audiences) all.add(a);
     }
     TETHER_RETURN_IF_ERROR(forEachIdentity(store, pool.id, [&](const IdentityInfo& identity) -> Status {
-      n.identities++;
-      all.add(identity.id).add(identity.createdMs).add(int64_t{identity.disabled});
-      TETHER_TRY(std::vector<LoginLink> logins, store.listLogins(identity.id));
-      for (const LoginLink& l : logins) {
-        n.logins++;
-        all.add(l.provider).add(l.subject);
-      }
-      TETHER_TRY(std::vector<DeviceInfo> devices, store.listDevices(pool.id, identity.id));
-      for (const DeviceInfo& d : devices) {
-        n.devices++;
-        all.add(d.deviceId).add(d.platform).add(d.pushToken).add(d.createdMs);
-        TETHER_TRY(std::vector<std::string> subs, store.listDeviceSubscriptions(pool.id, identity.id, d.deviceId));
-        for (const std::string& s : subs) {
-          n.subscriptions++;
-          all.add(s);
-        }
-      }
-      TETHER_TRY(std::vector<DatasetData> datasets, readDatasets(store, OwnerRef{pool.id, identity.id}));
-      for (const DatasetData& d : datasets) {
-        n.datasets++;
-        const DatasetRow& r = d.row;
-        all.add(r.name).add(r.syncCount).add(int64_t{r.live}).add(r.deletedAtSyncCount.value_or(-1))
-            .add(r.creationMs).add(r.lastModifiedMs).add(r.lastModifiedBy).add(r.dataStorage).add(r.numRecords);
-        all.add(static_cast<int64_t>(d.records.size()));
-        for (const Record& rec : d.records) {
-          (rec.value ? n.records : n.tombstones)++;
-          all.add(rec.key).addOptional(rec.value).add(rec.syncCount).add(rec.lastModifiedMs).add(rec.lastModifiedBy)
-              .add(rec.deviceLastModifiedMs);
-        }
-        for (const std::string& m : d.merged) all.add(m);
-        n.mergedRelations += static_cast<int64_t>(d.merged.size());
-      }
+      TETHER_TRY(IdentityData data, readIdentity(store, identity));
+      countIdentity(n, data);
+      digestIdentity(all, data);
       return Status::ok();
     }));
   }

@@ -179,6 +179,9 @@ class PgStore final : public PgUserPoolStore {
           "DELETE FROM logins WHERE identity_id = $1",
           "DELETE FROM dataset_subscriptions WHERE identity_id = $1",
           "DELETE FROM devices WHERE identity_id = $1",
+          // Streams rows carry record values: an erasure takes them too (sqlite_store.cpp).
+          "DELETE FROM stream_outbox WHERE identity_id = $1",
+          "DELETE FROM stream_feed WHERE identity_id = $1",
       };
       for (const char* sql : kSteps) TETHER_RETURN_IF_ERROR(conn->exec(sql, {identityId}).status());
       TETHER_TRY(PgResult r, conn->exec("DELETE FROM identities WHERE id = $1", {identityId}));

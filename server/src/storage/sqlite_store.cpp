@@ -180,6 +180,13 @@ class SqliteStore final : public SqliteUserPoolStore {
 
   Status deleteIdentity(std::string_view identityId) override {
     TETHER_TRY(auto lock, lockConnection());
+    // An erasure: the freed pages are overwritten with zeros, so the values do not linger in
+    // the file's free space (the WAL's old frames go at the next checkpoint).
+    TETHER_RETURN_IF_ERROR(conn_.db->exec("PRAGMA secure_delete = ON"));
+    struct SecureOff {
+      SqliteDb& db;
+      ~SecureOff() { (void)db.exec("PRAGMA secure_delete = OFF"); }
+    } secureOff{*conn_.db};
     TETHER_RETURN_IF_ERROR(conn_.db->exec("BEGIN IMMEDIATE"));
     auto rollback = [this](Status s) {
       conn_.mu.assertHeld();  // called below, under `lock`
@@ -193,6 +200,10 @@ class SqliteStore final : public SqliteUserPoolStore {
         "DELETE FROM logins WHERE identity_id = ?1",
         "DELETE FROM dataset_subscriptions WHERE identity_id = ?1",  // push-sync devices
         "DELETE FROM devices WHERE identity_id = ?1",
+        // Cognito Streams rows carry the identity's record values: an erasure takes them too
+        // (undelivered ones never reach the sink; the feed keeps a gap in its positions).
+        "DELETE FROM stream_outbox WHERE identity_id = ?1",
+        "DELETE FROM stream_feed WHERE identity_id = ?1",
         "DELETE FROM identities WHERE id = ?1",
     };
     for (const char* sql : kSteps) {

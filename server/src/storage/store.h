@@ -133,8 +133,9 @@ class IdentityStore {
                                                            int limit) = 0;
   // kNotFound if the identity does not exist.
   virtual Status setIdentityDisabled(std::string_view identityId, bool disabled) = 0;
-  // Removes the identity with its logins, datasets, records, devices and subscriptions,
-  // atomically. kNotFound if absent.
+  // Removes the identity with its logins, datasets, records (tombstones too), merged relations,
+  // devices, subscriptions and its Cognito Streams outbox/feed rows, atomically: no row of any
+  // table names it afterwards (a user's erasure request). kNotFound if absent.
   virtual Status deleteIdentity(std::string_view identityId) = 0;
 };
 
