@@ -28,6 +28,7 @@
 
 #include "pg_test_cluster.h"
 #include "signed_sync_client.h"
+#include "storage/sqlite_store.h"
 #include "tetherd_process.h"
 #include "ws_test_client.h"
 
@@ -235,6 +236,21 @@ void populate(Populated& p) {
   HttpReply reg = cognito.registerDevice("GCM", "push-token-1");
   ASSERT_EQ(reg.status, 200) << reg.raw;
   ASSERT_EQ(cognito.subscribe("prefs", reg.body.value("DeviceId", "")).status, 200);
+  // What the APIs only make through identity merges and administration, written into the stopped
+  // store: a merged-dataset relation, a disabled identity, a developer provider, an OIDC provider.
+  ASSERT_EQ(p.server->stop(), 0);
+  auto store = server::openSqliteStore(p.server->dataDir() / "tether.db");
+  ASSERT_TRUE(store.isOk()) << store.status();
+  {
+    auto txn = (*store)->begin();
+    ASSERT_TRUE(txn.isOk());
+    ASSERT_TRUE((*txn)->addMergedDataset(server::OwnerRef{p.pool, p.alice}, "prefs", "prefs.merged-from-x").isOk());
+    ASSERT_TRUE((*txn)->commit().isOk());
+  }
+  ASSERT_TRUE((*store)->setIdentityDisabled(p.bob, true).isOk());
+  ASSERT_TRUE((*store)->setPoolDeveloperProvider(p.pool, "login.example.app").isOk());
+  ASSERT_TRUE((*store)->putOidcProvider({p.pool, "issuer.example", "https://issuer.example", {"aud1"}, "",
+                                         R"({"keys":[]})", 30, 5}).isOk());
 }
 
 TEST(ExportImportTest, RoundTripSqliteToPostgresAndBackAndDevicesContinue) {
@@ -244,7 +260,6 @@ TEST(ExportImportTest, RoundTripSqliteToPostgresAndBackAndDevicesContinue) {
   Populated p;
   populate(p);
   if (HasFatalFailure()) return;
-  ASSERT_EQ(p.server->stop(), 0);
   fs::path dir = makeTempDir("export");
   std::string src = p.server->dataDir().string();
   tool({"export", "--data-dir", src, "--out", (dir / "a.jsonl").string()}, 0);
@@ -253,6 +268,7 @@ TEST(ExportImportTest, RoundTripSqliteToPostgresAndBackAndDevicesContinue) {
   EXPECT_NE(ls.front().find("\"format\":\"tetherd-export\""), std::string::npos) << ls.front();
   EXPECT_NE(ls.back().find("\"records\":3,\"tombstones\":1"), std::string::npos) << ls.back();
   EXPECT_NE(ls.back().find("\"devices\":1,\"datasets\":3"), std::string::npos) << ls.back();
+  EXPECT_NE(readFile(dir / "a.jsonl").find("prefs.merged-from-x"), std::string::npos);
 
   std::string pgUrl = pg->url(schema);
   std::string out = tool({"import", "--store", pgUrl, "--in", (dir / "a.jsonl").string()}, 0);
@@ -291,7 +307,6 @@ TEST(ExportImportTest, BadFilesAndOverlapsAreRefusedBeforeAnythingIsWritten) {
   Populated p;
   populate(p);
   if (HasFatalFailure()) return;
-  ASSERT_EQ(p.server->stop(), 0);
   fs::path dir = makeTempDir("export-bad");
   std::string src = p.server->dataDir().string();
   tool({"export", "--data-dir", src, "--out", (dir / "a.jsonl").string()}, 0);
