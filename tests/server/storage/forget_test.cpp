@@ -6,12 +6,11 @@
 // and no value may mention the identity's ID or its record values. A second identity's rows are
 // untouched (and prove the scan sees data at all). Both backends.
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
-#include <sqlite3.h>
 
 #include <string>
 #include <vector>
 
+#include "raw_db_scan.h"
 #include "storage/store.h"
 #include "store_backend.h"
 
@@ -59,53 +58,10 @@ class ForgetTest : public tether::testing::StoreBackendFixture {
     ASSERT_TRUE((*txn)->commit().isOk());
   }
 
-  // Every value of every table in the test's database, as text.
+  // Every value of every table in the test's database, as text (raw_db_scan.h).
   std::vector<std::string> rawValues() {
-    std::vector<std::string> out;
-    if (postgres()) {
-      PGconn* c = PQconnectdb(pgConninfo_.c_str());
-      EXPECT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
-      std::string q = "SELECT table_name FROM information_schema.tables WHERE table_schema = '" + pgSchema_ +
-                      "' AND table_type = 'BASE TABLE'";
-      PGresult* tables = PQexec(c, q.c_str());
-      EXPECT_EQ(PQresultStatus(tables), PGRES_TUPLES_OK) << PQerrorMessage(c);
-      EXPECT_GT(PQntuples(tables), 10);
-      for (int t = 0; t < PQntuples(tables); ++t) {
-        std::string sql = "SELECT * FROM \"" + pgSchema_ + "\".\"" + PQgetvalue(tables, t, 0) + "\"";
-        PGresult* rows = PQexec(c, sql.c_str());
-        EXPECT_EQ(PQresultStatus(rows), PGRES_TUPLES_OK) << sql << ": " << PQerrorMessage(c);
-        for (int r = 0; r < PQntuples(rows); ++r)
-          for (int f = 0; f < PQnfields(rows); ++f)
-            out.push_back(std::string(PQgetvalue(tables, t, 0)) + ": " + PQgetvalue(rows, r, f));
-        PQclear(rows);
-      }
-      PQclear(tables);
-      PQfinish(c);
-      return out;
-    }
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open_v2((sqliteDir_ / "tether.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-    sqlite3_stmt* tables = nullptr;
-    sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table'", -1, &tables, nullptr);
-    int n = 0;
-    while (sqlite3_step(tables) == SQLITE_ROW) {
-      ++n;
-      std::string table = reinterpret_cast<const char*>(sqlite3_column_text(tables, 0));
-      sqlite3_stmt* rows = nullptr;
-      EXPECT_EQ(sqlite3_prepare_v2(db, ("SELECT * FROM \"" + table + "\"").c_str(), -1, &rows, nullptr), SQLITE_OK);
-      while (sqlite3_step(rows) == SQLITE_ROW)
-        for (int f = 0; f < sqlite3_column_count(rows); ++f) {
-          const void* b = sqlite3_column_blob(rows, f);
-          out.push_back(table + ": " +
-                        std::string(static_cast<const char*>(b != nullptr ? b : ""),
-                                    static_cast<size_t>(sqlite3_column_bytes(rows, f))));
-        }
-      sqlite3_finalize(rows);
-    }
-    sqlite3_finalize(tables);
-    sqlite3_close(db);
-    EXPECT_GT(n, 10);
-    return out;
+    return postgres() ? tether::testing::rawPgValues(pgConninfo_, pgSchema_)
+                      : tether::testing::rawSqliteValues(sqliteDir_ / "tether.db");
   }
 
   std::unique_ptr<Store> store_;
