@@ -280,6 +280,17 @@ TEST(ExportImportTest, RoundTripSqliteToPostgresAndBackAndDevicesContinue) {
   tool({"import", "--data-dir", back.string(), "--in", (dir / "b.jsonl").string()}, 0);
   tool({"export", "--data-dir", back.string(), "--out", (dir / "c.jsonl").string()}, 0);
   EXPECT_EQ(body(dir / "c.jsonl"), body(dir / "a.jsonl"));
+  // Developer credentials are server secrets: only in a whole-server export with the flag.
+  std::string cred = tool({"credentials", "create", "--data-dir", src}, 0);
+  std::string keyId = cred.substr(cred.find("AccessKeyId: ") + 13, 20);
+  tool({"export", "--data-dir", src, "--out", (dir / "plain.jsonl").string()}, 0);
+  EXPECT_EQ(readFile(dir / "plain.jsonl").find("\"credential\""), std::string::npos);
+  tool({"export", "--data-dir", src, "--pool", p.pool, "--with-credentials"}, 2);
+  tool({"export", "--data-dir", src, "--with-credentials", "--out", (dir / "creds.jsonl").string()}, 0);
+  EXPECT_NE(readFile(dir / "creds.jsonl").find(keyId), std::string::npos);
+  fs::path withCreds = makeTempDir("import-creds");
+  tool({"import", "--data-dir", withCreds.string(), "--in", (dir / "creds.jsonl").string()}, 0);
+  EXPECT_NE(tool({"credentials", "list", "--data-dir", withCreds.string()}, 0).find(keyId), std::string::npos);
   // A rerun of a finished import: everything already there, skipped, nothing changed.
   out = tool({"import", "--data-dir", back.string(), "--in", (dir / "b.jsonl").string()}, 0);
   EXPECT_NE(out.find("skipped: 1 pools, 0 credentials, 2 identities"), std::string::npos) << out;
