@@ -186,19 +186,28 @@ int runImport(const std::string& storeUrl, const std::string& inFile) {
   ExportVisitor write;
   write.pool = [&](const PoolData& p) -> Status {
     TETHER_TRY(bool present, poolPresent(to, p));
-    if (present) return (skipped.pools++, Status::ok());
+    if (present) {
+      skipped.pools++;
+      return Status::ok();
+    }
     written.pools++;
     return writePool(to, p);
   };
   write.credential = [&](const DeveloperCredentialRow& c) -> Status {
     TETHER_TRY(bool present, credentialPresent(to, c));
-    if (present) return (skipped.credentials++, Status::ok());
+    if (present) {
+      skipped.credentials++;
+      return Status::ok();
+    }
     written.credentials++;
     return to.createDeveloperCredential(c);
   };
   write.identity = [&](const IdentityData& d) -> Status {
     TETHER_TRY(bool present, identityPresent(to, d));
-    if (present) return (skipped.identities++, Status::ok());
+    if (present) {
+      skipped.identities++;
+      return Status::ok();
+    }
     TETHER_RETURN_IF_ERROR(writeIdentity(to, d));
     written.identities++;
     return Status::ok();

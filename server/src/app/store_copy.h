@@ -17,6 +17,7 @@
 // deployment would merge two histories. The source should not be served while it is copied
 // (stop tetherd first): the copy reads it in many transactions. Afterwards both sides are read
 // again and compared, dataset by dataset (record counts and a SHA-256 over every field).
+// The walk over pools and identities and the writes are shared with export/import (store_walk.h).
 #pragma once
 
 #include <cstdint>
