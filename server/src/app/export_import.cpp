@@ -208,7 +208,8 @@ int runImport(const std::string& storeUrl, const std::string& inFile) {
       skipped.identities++;
       return Status::ok();
     }
-    TETHER_RETURN_IF_ERROR(writeIdentity(to, d));
+    if (Status s = writeIdentity(to, d); !s.isOk())
+      return Status(s.code(), "writing identity " + d.identity.id + ": " + s.message());
     written.identities++;
     return Status::ok();
   };
