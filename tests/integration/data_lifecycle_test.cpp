@@ -17,6 +17,8 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -196,6 +198,70 @@ TEST(BackupTest, FullDiskFailsWithAMessageAndLeavesNoFile) {
   EXPECT_FALSE(fs::exists(small / "b.tdb"));
   EXPECT_FALSE(fs::exists(small / "b.tdb.tmp"));
   ::umount2(small.c_str(), MNT_DETACH);
+}
+
+// PostgreSQL: `tetherd backup` points to pg_dump; the runbook of docs/backup.md (pg_dump while
+// tetherd serves, pg_restore into a new database) gives a database a tetherd serves again, with
+// the data and the keys (a guest's identity still logs in, its records at their sync counts).
+TEST(BackupTest, PostgresRunbookPgDumpWhileServingAndPgRestore) {
+  PG_TEST_OR_SKIP(pg);
+  std::string bindir;
+  if (FILE* f = ::popen("pg_config --bindir 2>/dev/null", "r")) {
+    char buf[512] = {0};
+    if (std::fgets(buf, sizeof buf, f) != nullptr) bindir = buf;
+    ::pclose(f);
+  }
+  while (!bindir.empty() && (bindir.back() == '\n' || bindir.back() == ' ')) bindir.pop_back();
+  if (bindir.empty() || !fs::exists(fs::path(bindir) / "pg_dump")) GTEST_SKIP() << "no pg_dump";
+  const std::string url = pg->url("");
+  if (url.find("/postgres") == std::string::npos) GTEST_SKIP() << "external PostgreSQL: no database to create";
+  const std::string schema = "pgbackup_" + std::to_string(::getpid());
+  const std::string restoredDb = "restored_" + std::to_string(::getpid());
+  ASSERT_TRUE(pg->adminExec("DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema).isOk());
+  (void)pg->adminExec("DROP DATABASE IF EXISTS " + restoredDb);
+  TetherdOptions opts;
+  opts.store = pg->url(schema);
+  opts.extraArgs = {"--issuer", "http://tether-pgbackup.test"};
+  auto server = TetherdProcess::start(opts);
+  ASSERT_NE(server, nullptr);
+  auto c = WsTestClient::connect(server->url());
+  ASSERT_NE(c, nullptr);
+  Result<std::string> id = c->loginAsNewGuest(server->poolId());
+  ASSERT_TRUE(id.isOk()) << id.status();
+  auto w = write(*c, "prefs", {put("a", "1", 0), put("b", "2", 0)});
+  ASSERT_TRUE(w.isOk()) << w.status();
+  std::string msg = tool({"backup", "--store", opts.store, "--to", "/nonexistent/x"}, 2);
+  EXPECT_NE(msg.find("pg_dump"), std::string::npos) << msg;
+
+  fs::path dir = makeTempDir("pgbackup");
+  std::string dump = (dir / "tether.pgdump").string();
+  std::string cmd = bindir + "/pg_dump --format=custom --schema=" + schema + " --file=" + dump + " '" +
+                    pg->conninfo("") + "' > " + (dir / "dump.log").string() + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << readFile(dir / "dump.log");
+  c.reset();
+  ASSERT_EQ(server->stop(), 0);
+  ASSERT_TRUE(pg->adminExec("CREATE DATABASE " + restoredDb).isOk());
+  std::string target = pg->conninfo("");
+  target.replace(target.find("dbname=postgres"), 15, "dbname=" + restoredDb);
+  cmd = bindir + "/pg_restore --no-owner --dbname='" + target + "' " + dump + " > " + (dir / "restore.log").string() +
+        " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << readFile(dir / "restore.log");
+
+  TetherdOptions again = opts;
+  again.store.replace(again.store.rfind("/postgres"), 9, "/" + restoredDb);
+  again.createPool = false;
+  {
+    auto restored = TetherdProcess::start(again);
+    ASSERT_NE(restored, nullptr);
+    auto r = WsTestClient::connect(restored->url());
+    ASSERT_NE(r, nullptr);
+    ASSERT_TRUE(r->loginAs(*id).isOk());
+    auto list = r->callAs<ListRecordsResponse>(ListRecordsRequest{"prefs", 0, 0, ""});
+    ASSERT_TRUE(list.isOk()) << list.status();
+    EXPECT_EQ(list->datasetSyncCount, w->syncCount);
+    EXPECT_EQ(list->records.size(), 2u);
+  }
+  (void)pg->adminExec("DROP DATABASE IF EXISTS " + restoredDb + " WITH (FORCE)");
 }
 
 // ---------------------------------------------------------------------------------------------
