@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
+#include "app/import_cognito.h"
 #include "app/store_copy.h"
 #include "auth/config.h"
 
@@ -135,6 +136,29 @@ int main(int argc, char** argv) {
       ->required();
   storeCopy->add_option("--to", copyTo, "Empty target store URL, e.g. postgresql://tether@db/tether")->required();
 
+  // import-cognito (docs/migrating-from-cognito.md)
+  CLI::App* importCognito = app.add_subcommand(
+      "import-cognito", "Import a live Amazon Cognito identity pool and its Cognito Sync data through AWS's APIs");
+  ImportCognitoArgs icArgs;
+  std::string icDir;
+  importCognito->add_option("--region", icArgs.region, "AWS region of the source pool, e.g. eu-west-1")->required();
+  importCognito->add_option("--identity-pool", icArgs.sourcePool, "Source identity pool ID (region:uuid)")->required();
+  importCognito->add_option("--target-pool", icArgs.targetPool, "Target pool ID (default: the source's ID)");
+  importCognito->add_option("--endpoint", icArgs.endpoint,
+                            "http(s)://host[:port] serving both Cognito Identity and Cognito Sync instead of AWS's "
+                            "endpoints of the region");
+  importCognito->add_option("--ca-file", icArgs.caFile, "PEM CA bundle to trust for --endpoint")->check(CLI::ExistingFile);
+  importCognito->add_option("--checkpoint", icArgs.checkpoint,
+                            "Checkpoint file: makes the import resumable (rerun with the same file to continue)");
+  importCognito->add_option("--parallel", icArgs.parallel, "Identities read at a time (default 4)")->check(CLI::Range(1, 64));
+  importCognito->add_option("--max-attempts", icArgs.maxAttempts,
+                            "Attempts per AWS request on throttling, 5xx or connection errors (default 8)")
+      ->check(CLI::Range(1, 100));
+  importCognito->add_option("--progress-interval", icArgs.progressSeconds,
+                            "Seconds between progress lines when stderr is not a terminal (default 10)")
+      ->check(CLI::Range(1, 3600));
+  addStoreOptions(importCognito, icDir, adminStore);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -165,6 +189,10 @@ int main(int argc, char** argv) {
   if (*credsList) return runCredentialsList(storeUrl(authDir));
   if (*credsDelete) return runCredentialsDelete(storeUrl(authDir), credKeyId);
   if (*storeCopy) return runStoreCopy(copyFrom, copyTo);
+  if (*importCognito) {
+    icArgs.store = storeUrl(icDir);
+    return runImportCognito(icArgs);
+  }
   if (*keysRotate) return runKeysRotate(storeUrl(keysDir), activateIn);
   if (*keysList) return runKeysList(storeUrl(keysDir));
 
