@@ -360,6 +360,7 @@ class ImportCognitoTest(unittest.TestCase):
         self.assertIn('ListRecords: NotAuthorizedException (HTTP 400): NotAuthorizedException from the test proxy',
                       out.stderr)
         self.assertIn('rerun with --checkpoint', out.stderr)
+        self.assertNotIn('gave up', out.stderr)  # not retried: only throttling, 5xx and the network are
         # Whatever was written, a rerun against the healthy endpoint finishes it.
         self.assertImported(run_import(self.target, None, self.checkpoint))
         # Wrong credentials: refused by the source's SigV4 check, exit 1 naming the error.
