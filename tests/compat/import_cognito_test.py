@@ -29,7 +29,14 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tap_unittest  # noqa: E402
+from boto3_auth_test import AUD, Issuer  # noqa: E402
 from tetherd_fixture import DEV_PROVIDER, REGION, OptionalPostgres, Tetherd  # noqa: E402
+
+# The source also accepts an OpenID Connect provider: Cognito's APIs name such a login's provider
+# but never its subject, so the import cannot link it; devices link it again (test below).
+OIDC_PROVIDER = 'login.import-oidc.test'
+N_SOCIAL = 3
+ISSUER = None
 
 N_IDENTITIES = int(os.environ.get('TETHER_IMPORT_IDENTITIES', '300'))
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -126,7 +133,9 @@ def describe(server, ident):
     ci = server.identity_client(server.dev_key, server.dev_secret)
     cs = server.sync_client()
     iid = ident['IdentityId']
-    entry = {'created': ident['CreationDate'], 'logins': sorted(ident.get('Logins', []))}
+    # OIDC logins are left out: they are not importable (see test_social_logins_are_linked_again).
+    entry = {'created': ident['CreationDate'],
+             'logins': sorted(p for p in ident.get('Logins', []) if p != OIDC_PROVIDER)}
     if DEV_PROVIDER in entry['logins']:
         entry['developer_users'] = sorted(ci.lookup_developer_identity(
             IdentityPoolId=server.pool_id, IdentityId=iid, MaxResults=60)['DeveloperUserIdentifierList'])
@@ -156,13 +165,26 @@ def snapshot(server):
 
 
 def setUpModule():
-    global SOURCE, CRED, SOURCE_SNAPSHOT
-    SOURCE = Tetherd().start()
+    global SOURCE, CRED, ISSUER
+    ISSUER = Issuer('https://import-issuer.test', 'k1')
+    SOURCE = Tetherd()
+    with open(SOURCE.config, 'a') as f:
+        f.write(f'''
+[[pools.oidc_providers]]
+name = "{OIDC_PROVIDER}"
+issuer = "{ISSUER.iss}"
+audiences = ["{AUD}"]
+jwks = \'\'\'{json.dumps(ISSUER.jwks())}\'\'\'
+''')
+    SOURCE.start()
     made = tetherd('credentials', 'create', '--description', 'import-cognito', *SOURCE.admin_args())
     fields = dict(re.findall(r'^(\w+): (\S+)$', made.stdout, re.M))
     CRED = (fields['AccessKeyId'], fields['SecretAccessKey'])
     with concurrent.futures.ThreadPoolExecutor(8) as ex:
         list(ex.map(populate_one, range(N_IDENTITIES)))
+    ci = SOURCE.identity_client()
+    for i in range(N_SOCIAL):
+        ci.get_id(IdentityPoolId=SOURCE.pool_id, Logins={OIDC_PROVIDER: ISSUER.token(f'social-{i}')})
 
 
 def tearDownModule():
@@ -389,6 +411,29 @@ class ImportCognitoTest(unittest.TestCase):
                         '--checkpoint', self.checkpoint, *self.target.store_args(), env=import_env())
         self.assertEqual(other.returncode, 3, other.stderr)
         self.assertIn('belongs to an import of', other.stderr)
+
+    def test_social_logins_are_linked_again_by_the_devices(self):
+        out = run_import(self.target, None, self.checkpoint)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn(f'{N_SOCIAL} identities have {OIDC_PROVIDER} logins', out.stdout)
+        src, dst = SOURCE.identity_client(), self.target.identity_client()
+        dev = self.target.identity_client(self.target.dev_key, self.target.dev_secret)
+        iid = src.get_id(IdentityPoolId=SOURCE.pool_id, Logins={OIDC_PROVIDER: ISSUER.token('social-1')})['IdentityId']
+        self.assertNotIn('Logins', dev.describe_identity(IdentityId=iid))
+        # The operator configures the provider on the target; the device presents its cached
+        # IdentityId with its login: the login is linked to that identity, the ID kept.
+        made = tetherd('pool', 'add-oidc-provider', '--pool', SOURCE.pool_id, '--name', OIDC_PROVIDER,
+                       '--issuer', ISSUER.iss, '--audience', AUD, '--jwks', json.dumps(ISSUER.jwks()),
+                       *self.target.store_args())
+        self.assertEqual(made.returncode, 0, made.stderr)
+        self.target.restart()  # (a running server re-reads providers within 2 s; no need to wait here)
+        dst = self.target.identity_client()
+        dev = self.target.identity_client(self.target.dev_key, self.target.dev_secret)
+        got = dst.get_credentials_for_identity(IdentityId=iid, Logins={OIDC_PROVIDER: ISSUER.token('social-1')})
+        self.assertEqual(got['IdentityId'], iid)
+        self.assertEqual(dev.describe_identity(IdentityId=iid)['Logins'], [OIDC_PROVIDER])
+        self.assertEqual(dst.get_id(IdentityPoolId=SOURCE.pool_id,
+                                    Logins={OIDC_PROVIDER: ISSUER.token('social-1')})['IdentityId'], iid)
 
 
 if __name__ == '__main__':

@@ -37,8 +37,9 @@ class Progress {
       : total_(total), doneBefore_(doneBefore), tty_(::isatty(STDERR_FILENO) == 1),
         interval_(tty_ ? std::chrono::milliseconds(250) : std::chrono::milliseconds(intervalSeconds * 1000)) {}
 
-  void update(int64_t done, int64_t records) {
-    if (Steady::now() - lastShown_ < interval_) return;
+  // Shows a line if the interval has passed since the last one (or `force`).
+  void update(int64_t done, int64_t records, bool force = false) {
+    if (!force && Steady::now() - lastShown_ < interval_) return;
     lastShown_ = Steady::now();
     const double secs = std::max(secondsSince(start_), 1e-3);
     const double rate = static_cast<double>(done - doneBefore_) / secs;
@@ -326,6 +327,7 @@ int runImportCognito(const ImportCognitoArgs& argsIn) {
   const int64_t identitiesBefore = state.identities, datasetsBefore = state.datasets;
   im.progress = std::make_unique<Progress>(state.total, static_cast<int64_t>(cp->doneCount()), args.progressSeconds);
   if (Status s = im.importPass(); !s.isOk()) return fail(s, "importing");
+  im.progress->update(static_cast<int64_t>(cp->doneCount()), im.recordsThisRun, true);
   im.progress->finish();
   int64_t requests = 0, retries = 0;
   for (const auto& c : im.clients) {
@@ -343,8 +345,9 @@ int runImportCognito(const ImportCognitoArgs& argsIn) {
             << " retries)\n";
   for (const auto& [provider, count] : im.unknownProviders)
     std::cout << "import-cognito: " << count << " identities have " << provider
-              << " logins, whose subjects Cognito does not reveal: they are linked again when a device calls "
-                 "GetCredentialsForIdentity or GetOpenIdToken with its cached IdentityId and Logins\n";
+              << " logins, whose subjects Cognito does not reveal: configure " << provider
+              << " on the target pool; the login is linked again when a device calls GetCredentialsForIdentity or "
+                 "GetOpenIdToken with its cached IdentityId and Logins (docs/migrating-from-cognito.md)\n";
   return 0;
 }
 
