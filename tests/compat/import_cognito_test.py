@@ -176,6 +176,9 @@ issuer = "{ISSUER.iss}"
 audiences = ["{AUD}"]
 jwks = \'\'\'{json.dumps(ISSUER.jwks())}\'\'\'
 ''')
+        # Populating is faster than the abuse limits let one address create identities.
+        for kind in ('identity_creation', 'sign_in', 'token_issuance'):
+            f.write(f'[limits.{kind}]\nper_address_per_second = 0\nper_pool_per_second = 0\n')
     SOURCE.start()
     made = tetherd('credentials', 'create', '--description', 'import-cognito', *SOURCE.admin_args())
     fields = dict(re.findall(r'^(\w+): (\S+)$', made.stdout, re.M))
@@ -279,7 +282,14 @@ class ImportCognitoTest(unittest.TestCase):
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertIn('already complete', again.stdout)
         # Without the checkpoint: every identity is found identical and skipped, nothing written.
-        fresh = run_import(self.target, None, self.checkpoint + '.2')
+        # (Credentials from a profile of a shared credentials file this time.)
+        creds_file = os.path.join(self.target.dir, 'aws-credentials')
+        with open(creds_file, 'w') as f:
+            f.write(f'[default]\naws_access_key_id = nope\naws_secret_access_key = nope\n\n'
+                    f'[migration]\naws_access_key_id = {CRED[0]}\naws_secret_access_key = {CRED[1]}\n')
+        env = {k: v for k, v in os.environ.items() if not k.startswith('AWS_')}
+        env.update(AWS_SHARED_CREDENTIALS_FILE=creds_file, AWS_PROFILE='migration')
+        fresh = tetherd(*import_args(self.target, SOURCE.endpoint, self.checkpoint + '.2'), env=env)
         self.assertEqual(fresh.returncode, 0, fresh.stderr)
         self.assertIn('imported 0 identities', fresh.stdout)
 
@@ -389,6 +399,12 @@ class ImportCognitoTest(unittest.TestCase):
         bad = run_import(self.target, None, self.checkpoint + '.bad', secret='wrong' * 8)
         self.assertEqual(bad.returncode, 1, bad.stdout)
         self.assertRegex(bad.stderr, r'DescribeIdentityPool: \w+ \(HTTP 4\d\d\)')
+        # No credentials anywhere: exit 2, saying where they were looked for.
+        env = {k: v for k, v in os.environ.items() if not k.startswith('AWS_')}
+        env['AWS_SHARED_CREDENTIALS_FILE'] = os.path.join(self.target.dir, 'absent')
+        none = tetherd(*import_args(self.target, SOURCE.endpoint), env=env)
+        self.assertEqual(none.returncode, 2, none.stderr)
+        self.assertIn('no AWS credentials', none.stderr)
 
     def test_an_import_that_would_overwrite_an_identity_is_refused(self):
         self.assertEqual(run_import(self.target, None, self.checkpoint).returncode, 0)
