@@ -427,6 +427,15 @@ class ImportCognitoTest(unittest.TestCase):
                         '--checkpoint', self.checkpoint, *self.target.store_args(), env=import_env())
         self.assertEqual(other.returncode, 3, other.stderr)
         self.assertIn('belongs to an import of', other.stderr)
+        # A file that is not a checkpoint: exit 2, naming it; the file is left alone.
+        junk = os.path.join(self.target.dir, 'junk.checkpoint')
+        with open(junk, 'w') as f:
+            f.write('{"version": 1, "sourcePool": 7')
+        bad = run_import(self.target, None, junk)
+        self.assertEqual(bad.returncode, 2, bad.stderr)
+        self.assertIn(junk + ' is not an import-cognito checkpoint', bad.stderr)
+        with open(junk) as f:
+            self.assertEqual(f.read(), '{"version": 1, "sourcePool": 7')
 
     def test_social_logins_are_linked_again_by_the_devices(self):
         out = run_import(self.target, None, self.checkpoint)

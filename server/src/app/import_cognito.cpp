@@ -81,15 +81,28 @@ struct Importer {
   CheckpointFile& cp;
   std::vector<std::unique_ptr<AwsClient>> clients;  // one per worker
   SourcePool source;
+  Json sourcePool;  // DescribeIdentityPool's answer
   std::mutex mu;  // guards cp, the counters below and progress
   std::unique_ptr<Progress> progress;
   int64_t recordsThisRun = 0;
   std::map<std::string, int64_t> unknownProviders;  // provider -> identities with such a login
 
-  // The source pool, and the target pool created alike (or checked, when it exists).
+  // The source pool's settings.
+  Status describeSource() {
+    TETHER_TRY(sourcePool, clients[0]->identity("DescribeIdentityPool", Json{{"IdentityPoolId", source.id}}));
+    source.developerProvider = sourcePool.value("DeveloperProviderName", "");
+    TETHER_TRY(std::optional<PoolInfo> existing, store.getPool(args.targetPool));
+    if (!existing) return Status::ok();
+    TETHER_TRY(std::string dev, store.getPoolDeveloperProvider(args.targetPool));
+    if (!source.developerProvider.empty() && !dev.empty() && dev != source.developerProvider)
+      return Status::conflict("the target pool " + args.targetPool + " has developer provider '" + dev +
+                              "', the source '" + source.developerProvider + "'");
+    return Status::ok();
+  }
+
+  // The target pool created like the source (or kept, when it exists).
   Status preparePool() {
-    TETHER_TRY(Json pool, clients[0]->identity("DescribeIdentityPool", Json{{"IdentityPoolId", source.id}}));
-    source.developerProvider = pool.value("DeveloperProviderName", "");
+    const Json& pool = sourcePool;
     TETHER_TRY(std::optional<PoolInfo> existing, store.getPool(args.targetPool));
     if (!existing) {
       SystemClock clock;
@@ -98,12 +111,8 @@ struct Importer {
       TETHER_RETURN_IF_ERROR(store.putPool(info));
     }
     TETHER_TRY(std::string dev, store.getPoolDeveloperProvider(args.targetPool));
-    if (!source.developerProvider.empty() && dev != source.developerProvider) {
-      if (!dev.empty())
-        return Status::conflict("the target pool " + args.targetPool + " has developer provider '" + dev +
-                                "', the source '" + source.developerProvider + "'");
+    if (!source.developerProvider.empty() && dev.empty())
       TETHER_RETURN_IF_ERROR(store.setPoolDeveloperProvider(args.targetPool, source.developerProvider));
-    }
     for (const char* key : {"OpenIdConnectProviderARNs", "SamlProviderARNs"})
       for (const Json& arn : pool.value(key, Json::array()))
         std::cerr << "import-cognito: note: the source pool trusts " << arn.dump()
@@ -319,9 +328,10 @@ int runImportCognito(const ImportCognitoArgs& argsIn) {
       std::cerr << "tetherd import-cognito: rerun with --checkpoint " << args.checkpoint << " to continue\n";
     return s.code() == StatusCode::kConflict ? kExitRefused : kExitError;
   };
-  if (Status s = im.preparePool(); !s.isOk()) return fail(s, "preparing the pool");
+  if (Status s = im.describeSource(); !s.isOk()) return fail(s, "reading the source pool");
   const auto start = Steady::now();
   if (Status s = im.listingPass(); !s.isOk()) return fail(s, "listing the source");
+  if (Status s = im.preparePool(); !s.isOk()) return fail(s, "preparing the target pool");
   std::cerr << "import-cognito: " << state.total << " identities in " << args.sourcePool << " (listed in "
             << static_cast<int64_t>(secondsSince(start) * 1000) << " ms), " << cp->doneCount() << " already done\n";
   const int64_t identitiesBefore = state.identities, datasetsBefore = state.datasets;
