@@ -427,6 +427,11 @@ class ImportCognitoTest(unittest.TestCase):
                         '--checkpoint', self.checkpoint, *self.target.store_args(), env=import_env())
         self.assertEqual(other.returncode, 3, other.stderr)
         self.assertIn('belongs to an import of', other.stderr)
+        # A target pool ID that is not region:uuid: exit 2 before anything is read or written.
+        bad_pool = tetherd('import-cognito', '--region', REGION, '--identity-pool', SOURCE.pool_id,
+                           '--target-pool', 'not-a-pool', *self.target.store_args(), env=import_env())
+        self.assertEqual(bad_pool.returncode, 2, bad_pool.stderr)
+        self.assertIn("pool ID 'not-a-pool'", bad_pool.stderr)
         # A file that is not a checkpoint: exit 2, naming it; the file is left alone.
         junk = os.path.join(self.target.dir, 'junk.checkpoint')
         with open(junk, 'w') as f:

@@ -18,6 +18,7 @@
 #include "app/import_cognito_checkpoint.h"
 #include "app/open_store.h"
 #include "common/clock.h"
+#include "tether/limits.h"
 
 namespace tether::server {
 namespace {
@@ -272,6 +273,11 @@ struct Importer {
 int runImportCognito(const ImportCognitoArgs& argsIn) {
   ImportCognitoArgs args = argsIn;
   if (args.targetPool.empty()) args.targetPool = args.sourcePool;
+  for (const std::string* id : {&args.sourcePool, &args.targetPool})
+    if (Status s = validatePoolId(*id); !s.isOk()) {
+      std::cerr << "tetherd import-cognito: pool ID '" << *id << "': " << s.message() << "\n";
+      return kExitUsage;
+    }
   if (args.parallel < 1 || args.parallel > 64) {
     std::cerr << "tetherd import-cognito: --parallel must be 1..64\n";
     return kExitUsage;
