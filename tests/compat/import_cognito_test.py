@@ -133,9 +133,9 @@ def describe(server, ident):
     ci = server.identity_client(server.dev_key, server.dev_secret)
     cs = server.sync_client()
     iid = ident['IdentityId']
-    # OIDC logins are left out: they are not importable (see test_social_logins_are_linked_again).
-    entry = {'created': ident['CreationDate'],
-             'logins': sorted(p for p in ident.get('Logins', []) if p != OIDC_PROVIDER)}
+    # An OIDC login arrives as its provider only (its subject is not readable from AWS): see
+    # test_social_logins_are_linked_again_by_the_devices.
+    entry = {'created': ident['CreationDate'], 'logins': sorted(ident.get('Logins', []))}
     if DEV_PROVIDER in entry['logins']:
         entry['developer_users'] = sorted(ci.lookup_developer_identity(
             IdentityPoolId=server.pool_id, IdentityId=iid, MaxResults=60)['DeveloperUserIdentifierList'])
@@ -449,7 +449,11 @@ class ImportCognitoTest(unittest.TestCase):
         src, dst = SOURCE.identity_client(), self.target.identity_client()
         dev = self.target.identity_client(self.target.dev_key, self.target.dev_secret)
         iid = src.get_id(IdentityPoolId=SOURCE.pool_id, Logins={OIDC_PROVIDER: ISSUER.token('social-1')})['IdentityId']
-        self.assertNotIn('Logins', dev.describe_identity(IdentityId=iid))
+        # The login arrives as its provider: the identity stays authenticated, so its ID alone
+        # (guests are allowed in this pool) gets nothing.
+        self.assertEqual(dev.describe_identity(IdentityId=iid)['Logins'], [OIDC_PROVIDER])
+        with self.assertRaises(dst.exceptions.NotAuthorizedException):
+            dst.get_credentials_for_identity(IdentityId=iid)
         # The operator configures the provider on the target; the device presents its cached
         # IdentityId with its login: the login is linked to that identity, the ID kept.
         made = tetherd('pool', 'add-oidc-provider', '--pool', SOURCE.pool_id, '--name', OIDC_PROVIDER,
@@ -464,6 +468,15 @@ class ImportCognitoTest(unittest.TestCase):
         self.assertEqual(dev.describe_identity(IdentityId=iid)['Logins'], [OIDC_PROVIDER])
         self.assertEqual(dst.get_id(IdentityPoolId=SOURCE.pool_id,
                                     Logins={OIDC_PROVIDER: ISSUER.token('social-1')})['IdentityId'], iid)
+        # Linked now: another user of that provider can no longer claim the identity, and the ID
+        # alone still gets nothing.
+        with self.assertRaises(dst.exceptions.NotAuthorizedException):
+            dst.get_credentials_for_identity(IdentityId=iid, Logins={OIDC_PROVIDER: ISSUER.token('social-2')})
+        with self.assertRaises(dst.exceptions.NotAuthorizedException):
+            dst.get_credentials_for_identity(IdentityId=iid)
+        # A rerun without the checkpoint sees the relinked identity as imported, unchanged.
+        again = run_import(self.target, None, None)
+        self.assertEqual(again.returncode, 0, again.stderr)
 
 
 if __name__ == '__main__':

@@ -97,7 +97,12 @@ Result<ImportedIdentity> fetchIdentity(AwsClient& aws, const SourcePool& source,
   for (const Json& p : arrayOf(description, "Logins")) {
     if (!p.is_string()) return malformed("ListIdentities", "a login provider is not a string");
     if (!source.developerProvider.empty() && p.get<std::string>() == source.developerProvider) developer = true;
-    else out.unknownProviders.push_back(p.get<std::string>());
+    else {
+      // Its subject is not readable from AWS: linked as a placeholder that keeps the identity
+      // authenticated until its device presents the login again (store.h pendingLoginSubject).
+      out.unknownProviders.push_back(p.get<std::string>());
+      out.logins.push_back(LoginLink{targetPool, p.get<std::string>(), pendingLoginSubject(out.info.id), out.info.id});
+    }
   }
   if (developer) {
     std::string next;
@@ -145,8 +150,14 @@ Result<std::optional<ImportedIdentity>> readTargetIdentity(Store& store, const s
   ImportedIdentity out;
   out.info = *info;
   TETHER_TRY(std::vector<LoginLink> logins, store.listLogins(identityId));
-  for (LoginLink& l : logins)
-    if (l.provider == developerProvider) out.logins.push_back(std::move(l));
+  // Developer logins as they are; any other provider as the import wrote it, a placeholder,
+  // whether or not a device has linked its real subject since (that is no change of the data).
+  for (LoginLink& l : logins) {
+    if (l.provider != developerProvider) l.subject = pendingLoginSubject(identityId);
+    if (std::find(out.logins.begin(), out.logins.end(), l) == out.logins.end()) out.logins.push_back(std::move(l));
+  }
+  std::sort(out.logins.begin(), out.logins.end(),
+            [](auto& a, auto& b) { return std::tie(a.provider, a.subject) < std::tie(b.provider, b.subject); });
   OwnerRef owner{info->poolId, info->id};
   TETHER_TRY(std::unique_ptr<StoreTransaction> txn, store.beginRead());
   std::string after;
