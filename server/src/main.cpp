@@ -5,6 +5,7 @@
 
 #include "app/commands.h"
 #include "app/data_commands.h"
+#include "app/import_cognito.h"
 #include "app/store_copy.h"
 #include "auth/config.h"
 
@@ -167,6 +168,28 @@ int main(int argc, char** argv) {
   identityExport->add_option("--identity", exportArgs.identityId, "Identity ID")->required();
   identityExport->add_option("--out", exportArgs.outFile, "File to write (default: stdout)");
   addStoreOptions(identityExport, dataDirArg, adminStore);
+  // import-cognito (docs/migrating-from-cognito.md)
+  CLI::App* importCognito = app.add_subcommand(
+      "import-cognito", "Import a live Amazon Cognito identity pool and its Cognito Sync data through AWS's APIs");
+  ImportCognitoArgs icArgs;
+  std::string icDir;
+  importCognito->add_option("--region", icArgs.region, "AWS region of the source pool, e.g. eu-west-1")->required();
+  importCognito->add_option("--identity-pool", icArgs.sourcePool, "Source identity pool ID (region:uuid)")->required();
+  importCognito->add_option("--target-pool", icArgs.targetPool, "Target pool ID (default: the source's ID)");
+  importCognito->add_option("--endpoint", icArgs.endpoint,
+                            "http(s)://host[:port] serving both Cognito Identity and Cognito Sync instead of AWS's "
+                            "endpoints of the region");
+  importCognito->add_option("--ca-file", icArgs.caFile, "PEM CA bundle to trust for --endpoint")->check(CLI::ExistingFile);
+  importCognito->add_option("--checkpoint", icArgs.checkpoint,
+                            "Checkpoint file: makes the import resumable (rerun with the same file to continue)");
+  importCognito->add_option("--parallel", icArgs.parallel, "Identities read at a time (default 4)")->check(CLI::Range(1, 64));
+  importCognito->add_option("--max-attempts", icArgs.maxAttempts,
+                            "Attempts per AWS request on throttling, 5xx or connection errors (default 8)")
+      ->check(CLI::Range(1, 100));
+  importCognito->add_option("--progress-interval", icArgs.progressSeconds,
+                            "Seconds between progress lines when stderr is not a terminal (default 10)")
+      ->check(CLI::Range(1, 3600));
+  addStoreOptions(importCognito, icDir, adminStore);
 
   try {
     app.parse(argc, argv);
@@ -206,6 +229,10 @@ int main(int argc, char** argv) {
   }
   if (*importCmd) return runImport(storeUrl(dataDirArg), dataFile);
   if (*identityDelete) return runIdentityDelete(storeUrl(dataDirArg), identityArg);
+  if (*importCognito) {
+    icArgs.store = storeUrl(icDir);
+    return runImportCognito(icArgs);
+  }
   if (*keysRotate) return runKeysRotate(storeUrl(keysDir), activateIn);
   if (*keysList) return runKeysList(storeUrl(keysDir));
 

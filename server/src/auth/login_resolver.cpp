@@ -52,7 +52,7 @@ std::vector<std::string> LoginResolver::amrFor(const std::vector<LoginLink>& lin
     if (std::find(amr.begin(), amr.end(), l.provider) == amr.end()) amr.push_back(l.provider);
   // User-pool logins also name the user (cognito-compat.md 2.4): `<provider>:CognitoSignIn:<sub>`.
   for (const LoginLink& l : links)
-    if (l.provider.starts_with("cognito-idp.")) amr.push_back(l.provider + ":CognitoSignIn:" + l.subject);
+    if (l.provider.starts_with("cognito-idp.") && !isPendingLoginSubject(l.subject)) amr.push_back(l.provider + ":CognitoSignIn:" + l.subject);
   return amr;
 }
 
@@ -162,6 +162,7 @@ Result<ResolvedIdentity> LoginResolver::resolveOnce(std::string_view poolIdIn, c
     external.push_back(Presented{l.provider, login.subject, std::nullopt});
   }
   for (Presented& e : external) {
+    if (isPendingLoginSubject(e.subject)) return Status::unauthenticated("Invalid login token. Its subject is not valid.");
     TETHER_TRY(e.linkedTo, store_.findLogin(poolId, e.provider, e.subject));
   }
 
@@ -184,9 +185,29 @@ Result<ResolvedIdentity> LoginResolver::resolveOnce(std::string_view poolIdIn, c
   for (const Presented& e : external)
     if (e.linkedTo) TETHER_RETURN_IF_ERROR(load(*e.linkedTo));
 
+  // Placeholders of imported logins (store.h pendingLoginSubject) the given identity gives up now:
+  // a verified, unlinked login of that provider presented with the identity's ID proves it (the
+  // device kept the ID AWS gave it), and a placeholder beside a real login of its provider (left
+  // by an interrupted relink) is stale.
+  std::set<std::string> relinking;
+  if (given) {
+    for (const LoginLink& l : linksOf[given->id]) {
+      if (!isPendingLoginSubject(l.subject)) continue;
+      for (const Presented& e : external)
+        if (!e.linkedTo && e.provider == l.provider) relinking.insert(l.provider);
+      for (const LoginLink& other : linksOf[given->id])
+        if (other.provider == l.provider && !isPendingLoginSubject(other.subject)) relinking.insert(l.provider);
+    }
+  }
+  auto relinked = [&](const std::string& id, const LoginLink& l) {
+    return given && id == given->id && isPendingLoginSubject(l.subject) && relinking.count(l.provider) > 0;
+  };
+
   if (given && !linksOf[given->id].empty()) {
     // An authenticated identity answers only to one of its own logins (or our token for it).
     bool provenGiven = proven.count(given->id) > 0;
+    for (const Presented& e : external)
+      provenGiven = provenGiven || (!e.linkedTo && relinking.count(e.provider) > 0);
     for (const Presented& e : external) provenGiven = provenGiven || (e.linkedTo && *e.linkedTo == given->id);
     if (!provenGiven) return logins.empty() ? forbidden(given->id) : Status::unauthenticated(kLoginsDontMatch);
   }
@@ -219,7 +240,8 @@ Result<ResolvedIdentity> LoginResolver::resolveOnce(std::string_view poolIdIn, c
     return Status::ok();
   };
   for (const auto& [id, links] : linksOf)
-    for (const LoginLink& l : links) TETHER_RETURN_IF_ERROR(claim(l.provider, l.subject));
+    for (const LoginLink& l : links)
+      if (!relinked(id, l)) TETHER_RETURN_IF_ERROR(claim(l.provider, l.subject));
   for (const Presented& e : external)
     if (!e.linkedTo) TETHER_RETURN_IF_ERROR(claim(e.provider, e.subject));
   if (total > static_cast<size_t>(kMaxLinkedLogins))
@@ -245,6 +267,13 @@ Result<ResolvedIdentity> LoginResolver::resolveOnce(std::string_view poolIdIn, c
       return Status::conflict("login linked concurrently");
     }
     TETHER_RETURN_IF_ERROR(s);
+  }
+  // The real login is linked first, so an interruption leaves the identity authenticated (the
+  // stale placeholder goes on the next call).
+  for (const std::string& provider : relinking) {
+    Status s = store_.unlinkLogin(given->id, provider, pendingLoginSubject(given->id));
+    if (!s.isOk() && s.code() != StatusCode::kNotFound) return s;
+    spdlog::info("identity {}: imported {} login linked to its user", given->id, provider);
   }
   std::vector<std::string> merged;
   for (const auto& [id, info] : involved) {

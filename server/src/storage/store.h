@@ -52,6 +52,19 @@ struct LoginLink {
   friend bool operator==(const LoginLink&, const LoginLink&) = default;
 };
 
+// A login known by its provider only: `tetherd import-cognito` learns from AWS that an identity
+// has, say, a graph.facebook.com login, but Cognito's APIs never reveal the provider's user ID.
+// The import links it with this placeholder subject (unique per identity, never a real subject:
+// it starts with a control character, and LoginResolver refuses a token whose subject does). The
+// identity is then authenticated like on AWS (no guest access by its ID alone), and the first
+// GetCredentialsForIdentity / GetOpenIdToken that names the identity with a verified login of
+// that provider replaces the placeholder with the real subject (LoginResolver).
+inline constexpr std::string_view kPendingLoginPrefix = "\x1fpending:";
+inline std::string pendingLoginSubject(std::string_view identityId) {
+  return std::string(kPendingLoginPrefix) + std::string(identityId);
+}
+inline bool isPendingLoginSubject(std::string_view subject) { return subject.starts_with(kPendingLoginPrefix); }
+
 // ---- login providers and developer credentials kept in the database (issue 5, auth block)
 // An OpenID Connect provider a pool accepts logins from (`tetherd pool add-oidc-provider`).
 struct OidcProviderRow {
