@@ -136,6 +136,9 @@ int main(int argc, char** argv) {
   storeCopy->add_option("--from", copyFrom, "Source store URL, e.g. sqlite:./tether-data (stop its tetherd first)")
       ->required();
   storeCopy->add_option("--to", copyTo, "Empty target store URL, e.g. postgresql://tether@db/tether")->required();
+  std::string copyKeyDir;
+  storeCopy->add_option("--key-dir", copyKeyDir,
+                        "Where the user-pool at-rest keys go: the target's [user_pools] key_dir (default: the target store)");
 
   // backup / restore / export / import / identity delete (docs/backup.md, docs/export-format.md)
   std::string dataDirArg, dataFile;
@@ -220,7 +223,7 @@ int main(int argc, char** argv) {
   if (*credsCreate) return runCredentialsCreate(storeUrl(authDir), credDescription);
   if (*credsList) return runCredentialsList(storeUrl(authDir));
   if (*credsDelete) return runCredentialsDelete(storeUrl(authDir), credKeyId);
-  if (*storeCopy) return runStoreCopy(copyFrom, copyTo);
+  if (*storeCopy) return runStoreCopy(copyFrom, copyTo, copyKeyDir);
   if (*backupCmd) return runBackup(storeUrl(dataDirArg), dataFile);
   if (*restoreCmd) return runRestore(dataFile, dataDirArg, restoreForce);
   if (*exportCmd || *identityExport) {

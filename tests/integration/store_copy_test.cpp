@@ -6,11 +6,13 @@
 // pools read back from the copy as they were.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 #include <string>
 
 #include <unistd.h>
 
+#include "auth/secret_store.h"
 #include "pg_test_cluster.h"
 #include "signed_sync_client.h"
 #include "storage/pg_store.h"
@@ -181,6 +183,25 @@ TEST_P(StoreCopyTest, CopiesAPopulatedDeploymentAndDevicesContinueOnTheCopy) {
     EXPECT_EQ((*(*store)->getUserBySub("us-east-1_AAAAAAAAA", "sub-2"))->version, 3);
   }
 
+  // Every key goes along: a rotated signing key and a user pool's token key (in a folder) too,
+  // besides the ones the server made on start (signing, session, credential, user-pool sealing).
+  ASSERT_EQ(TetherdProcess::runTool({"keys", "rotate", "--data-dir", source->dataDir().string()}, &out, &err), 0)
+      << err;
+  {
+    server::auth::FileSecretStore files(source->dataDir());
+    auto made = files.loadOrCreate("idp/us-east-1_AAAAAAAAA/id-key.pem", 65536,
+                                   []() -> Result<std::string> { return std::string("pool token key bytes"); });
+    ASSERT_TRUE(made.isOk()) << made.status();
+  }
+  std::map<std::string, std::string> sourceKeys;  // path under keys/ -> bytes
+  for (const auto& f : std::filesystem::recursive_directory_iterator(source->dataDir() / "keys")) {
+    if (!f.is_regular_file()) continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    sourceKeys[std::filesystem::relative(f.path(), source->dataDir() / "keys").string()] =
+        std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GE(sourceKeys.size(), 5u);  // signing, session, credential, the rotated one, the pool's token key
+
   std::filesystem::path target = makeTempDir("copy-target");
   std::string from = "sqlite:" + source->dataDir().string();
   std::string to = postgres() ? pg->url(pgSchema) : "sqlite:" + target.string();
@@ -214,6 +235,14 @@ TEST_P(StoreCopyTest, CopiesAPopulatedDeploymentAndDevicesContinueOnTheCopy) {
     EXPECT_EQ((*(*store)->getUserByAlias("us-east-1_AAAAAAAAA", "email", "alice@example.org"))->sub, "sub-1");
     EXPECT_EQ((*(*store)->findUserPoolByDomain("auth-demo"))->id, "us-east-1_AAAAAAAAA");
     EXPECT_FALSE((*store)->peekTicket("us-east-1_AAAAAAAAA/srp/x", 0)->has_value());  // tickets stay behind
+    std::unique_ptr<server::auth::SecretStore> secrets;
+    if (postgres()) secrets = std::make_unique<server::auth::DatabaseSecretStore>(**store);
+    else secrets = std::make_unique<server::auth::FileSecretStore>(target);
+    for (const auto& [name, bytes] : sourceKeys) {
+      auto copied = secrets->loadOrCreate(name, 65536, []() -> Result<std::string> { return Status::notFound("absent"); });
+      ASSERT_TRUE(copied.isOk()) << name << ": " << copied.status();
+      EXPECT_EQ(*copied, bytes) << name;
+    }
   }
   // The verification's checksum covers the users' attributes: one changed value, another sum.
   {
@@ -242,7 +271,7 @@ TEST_P(StoreCopyTest, CopiesAPopulatedDeploymentAndDevicesContinueOnTheCopy) {
       << out;
   EXPECT_NE(out.find("1 devices, 1 subscriptions"), std::string::npos) << out;
   EXPECT_NE(out.find("1 developer credentials"), std::string::npos) << out;
-  EXPECT_NE(out.find("3 keys"), std::string::npos) << out;
+  EXPECT_NE(out.find(" " + std::to_string(sourceKeys.size()) + " keys"), std::string::npos) << out;
   EXPECT_NE(out.find("verified: 3 datasets, 3 records and 1 tombstones on both sides"), std::string::npos) << out;
 
   // Never into a store that holds something.

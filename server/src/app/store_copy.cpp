@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "app/open_store.h"
+#include "idp/crypto/idp_keyring.h"
 #include "app/store_walk.h"
 
 namespace tether::server {
@@ -146,6 +147,28 @@ void countIdentity(StoreCopyCounts& n, const IdentityData& data) {
   }
 }
 
+// Every secret `from` keeps: the names directly in its secret store (the token signing keys,
+// rotated ones too, the session-token and credential keys, the user-pool sealing keys) and each
+// user pool's token keys (idp/<poolId>/..., in folders a file store does not list).
+Result<std::vector<std::string>> secretNames(Store& from, auth::SecretStore& secrets) {
+  TETHER_TRY(std::vector<std::string> names, secrets.list(""));
+  std::string after;
+  while (true) {
+    TETHER_TRY(std::vector<UserPoolRow> pools, from.listUserPools(after, kPage));
+    for (const UserPoolRow& p : pools) {
+      names.push_back(idp::IdpKeyring::idKeyName(p.id));
+      names.push_back(idp::IdpKeyring::accessKeyName(p.id));
+    }
+    if (static_cast<int>(pools.size()) < kPage) break;
+    after = pools.back().id;
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+bool isAtRestKey(std::string_view name) { return name.starts_with(idp::IdpKeyring::kAtRestKeyName); }
+
 Status requireEmpty(Store& to, auth::SecretStore& toSecrets) {
   TETHER_TRY(std::vector<PoolInfo> pools, to.listPools());
   TETHER_TRY(std::vector<UserPoolRow> userPools, to.listUserPools("", 1));
@@ -153,13 +176,8 @@ Status requireEmpty(Store& to, auth::SecretStore& toSecrets) {
   TETHER_TRY(std::vector<OidcProviderRow> providers, to.listOidcProviders(""));
   TETHER_TRY(auto meta, to.listMeta(""));
   bool hasSecret = false;
-  for (const char* name : kSecretNames) {
-    Result<std::string> s = toSecrets.loadOrCreate(name, kMaxSecretBytes, []() -> Result<std::string> {
-      return Status::notFound("absent");
-    });
-    if (s.isOk()) hasSecret = true;
-    else if (s.status().code() != StatusCode::kNotFound) return s.status();
-  }
+  TETHER_TRY(std::vector<std::string> secrets, toSecrets.list(""));
+  hasSecret = !secrets.empty();
   if (!pools.empty() || !userPools.empty() || !creds.empty() || !providers.empty() || !meta.empty() || hasSecret)
     return Status::conflict("the target store is not empty (" + std::to_string(pools.size()) + " pools, " +
                             (userPools.empty() ? "" : "user pools, ") +
@@ -172,12 +190,15 @@ Status requireEmpty(Store& to, auth::SecretStore& toSecrets) {
 }  // namespace
 
 Result<StoreCopyCounts> copyStore(Store& from, auth::SecretStore& fromSecrets, Store& to,
-                                  auth::SecretStore& toSecrets) {
+                                  auth::SecretStore& toSecrets, auth::SecretStore* atRestSecrets) {
   TETHER_RETURN_IF_ERROR(requireEmpty(to, toSecrets));
   StoreCopyCounts n;
 
-  // Secrets first: the tokens and credentials devices hold were signed with them.
-  for (const char* name : kSecretNames) {
+  // Secrets first: the tokens and credentials devices hold were signed with them, and user-pool
+  // values were sealed with them.
+  TETHER_TRY(std::vector<std::string> names, secretNames(from, fromSecrets));
+  for (const std::string& name : names) {
+    auth::SecretStore& target = atRestSecrets != nullptr && isAtRestKey(name) ? *atRestSecrets : toSecrets;
     Result<std::string> bytes = fromSecrets.loadOrCreate(name, kMaxSecretBytes, []() -> Result<std::string> {
       return Status::notFound("absent");
     });
@@ -185,10 +206,11 @@ Result<StoreCopyCounts> copyStore(Store& from, auth::SecretStore& fromSecrets, S
       if (bytes.status().code() == StatusCode::kNotFound) continue;  // never created: nothing to keep
       return bytes.status();
     }
-    TETHER_TRY(std::string stored, toSecrets.loadOrCreate(name, kMaxSecretBytes, [&]() -> Result<std::string> {
+    TETHER_TRY(std::string stored, target.loadOrCreate(name, kMaxSecretBytes, [&]() -> Result<std::string> {
       return *bytes;
     }));
-    if (stored != *bytes) return Status::conflict(std::string("secret ") + name + " changed in the target meanwhile");
+    if (stored != *bytes)
+      return Status::conflict("secret " + name + " differs in the target (" + target.describe(name) + ")");
     n.secrets++;
   }
   TETHER_TRY(auto meta, from.listMeta(""));
@@ -262,7 +284,7 @@ Result<StoreSummary> summarizeStore(Store& store) {
   return out;
 }
 
-int runStoreCopy(const std::string& fromUrl, const std::string& toUrl) {
+int runStoreCopy(const std::string& fromUrl, const std::string& toUrl, const std::string& keyDir) {
   Result<OpenedStore> from = openStore(fromUrl, OpenMode::kMustExist);
   if (!from.isOk()) {
     std::cerr << "tetherd store copy: cannot open the source " << fromUrl << ": " << from.status() << "\n";
@@ -273,7 +295,9 @@ int runStoreCopy(const std::string& fromUrl, const std::string& toUrl) {
     std::cerr << "tetherd store copy: cannot open the target " << toUrl << ": " << to.status() << "\n";
     return 1;
   }
-  Result<StoreCopyCounts> copied = copyStore(*from->store, *from->secrets, *to->store, *to->secrets);
+  std::unique_ptr<auth::FileSecretStore> atRest;
+  if (!keyDir.empty()) atRest = std::make_unique<auth::FileSecretStore>(keyDir);
+  Result<StoreCopyCounts> copied = copyStore(*from->store, *from->secrets, *to->store, *to->secrets, atRest.get());
   if (!copied.isOk()) {
     std::cerr << "tetherd store copy: " << copied.status() << "\n";
     return 1;

@@ -4,7 +4,9 @@
 // providers, identities (disabled ones too) and logins, datasets with their sync counts, dates
 // and deletion markers, every record with its sync count and dates (tombstones included), merged
 // dataset relations, push-sync devices and subscriptions, developer credentials, meta settings
-// and the secrets (token signing key, session-token key, credential key). Devices therefore go
+// and every secret (token signing keys, rotated ones too, session-token and credential keys,
+// the user-pool sealing, at-rest and token keys; the at-rest keys into `--key-dir` when given,
+// the target's [user_pools] key_dir). Devices therefore go
 // on syncing against the new store without a re-pull and without conflicts, and the tokens and
 // credentials they hold stay valid. Cognito User Pools too: pools, app clients, users (with
 // their attributes, aliases and state), groups and memberships, and revoked refresh-token
@@ -39,8 +41,11 @@ struct StoreCopyCounts {
 // Copies `from` into `to`. kFailedPrecondition-like refusal as kConflict ("target is not
 // empty") before anything is written; other errors as the stores report them (a failure part
 // way leaves a partial target: empty it, e.g. DROP and re-create the database, and run again).
+// Every secret of `from` is copied (signing keys incl. rotated ones, session and credential keys,
+// the user-pool sealing and token keys); the user-pool at-rest keys (idp-at-rest.key*) go to
+// `atRestSecrets` when given (the target's [user_pools] key_dir), else to `toSecrets`.
 Result<StoreCopyCounts> copyStore(Store& from, auth::SecretStore& fromSecrets, Store& to,
-                                  auth::SecretStore& toSecrets);
+                                  auth::SecretStore& toSecrets, auth::SecretStore* atRestSecrets = nullptr);
 
 // What a store holds, dataset by dataset: the counts and one SHA-256 (hex) over every pool,
 // identity, login, device, subscription, dataset row, record and merged relation, and every
@@ -54,6 +59,6 @@ struct StoreSummary {
 Result<StoreSummary> summarizeStore(Store& store);
 
 // The command: opens both URLs, copies, verifies, prints the counts. Exit code.
-int runStoreCopy(const std::string& fromUrl, const std::string& toUrl);
+int runStoreCopy(const std::string& fromUrl, const std::string& toUrl, const std::string& keyDir = "");
 
 }  // namespace tether::server

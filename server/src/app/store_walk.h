@@ -24,9 +24,7 @@ namespace tether::server {
 
 inline constexpr int kWalkPage = 500;
 
-// The secrets tetherd keeps (auth/signing_key.cpp, auth/session_token_signer.cpp,
-// cognito/temporary_credentials.cpp), each at most kMaxSecretBytes.
-inline constexpr const char* kSecretNames[] = {"signing-key.pem", "session-key", "credentials-key"};
+// The largest secret tetherd keeps (an RSA or EC private key in PEM; the others are 32 bytes).
 inline constexpr size_t kMaxSecretBytes = 65536;
 
 // One dataset as stored: row (deleted ones too), all records (tombstones too), merged relations.
