@@ -183,15 +183,16 @@ struct StoreMetrics {
 };
 
 // Times one store transaction into StoreMetrics: from construction (the backend's begin, lock
-// waits included) to finish(); one that is never finished counts as a rollback when destroyed.
+// waits included) to finish(). One that is never finished counts, when destroyed, as a
+// "rollback" (a write abandoned) or "done" (a read: reads end without a commit).
 class TransactionTimer {
  public:
   TransactionTimer(const char* backend, bool write) : backend_(backend), write_(write) {}
-  ~TransactionTimer() { finish("rollback"); }
+  ~TransactionTimer() { finish(write_ ? "rollback" : "done"); }
   TransactionTimer(const TransactionTimer&) = delete;
   TransactionTimer& operator=(const TransactionTimer&) = delete;
 
-  // "commit", "error" or "rollback"; only the first call counts.
+  // "commit", "error", "rollback" or "done"; only the first call counts.
   void finish(const char* outcome) {
     if (done_) return;
     done_ = true;
