@@ -250,6 +250,7 @@ TEST(ObserveLogs, JsonLinesCarryTheRequestIdOfTheResponse) {
   std::map<std::string, int> linesById;
   int lines = 0;
   std::set<std::string> nativeIds;
+  bool workerLineOfBad = false;  // written on the worker, before the answer
   for (std::string line; std::getline(log, line);) {
     if (line.empty() || line[0] != '{') continue;  // stdout startup lines share the file
     ++lines;
@@ -263,12 +264,15 @@ TEST(ObserveLogs, JsonLinesCarryTheRequestIdOfTheResponse) {
       const std::string id = j["request_id"].get<std::string>();
       linesById[id]++;
       if (j["msg"].get<std::string>().starts_with("native ")) nativeIds.insert(id);
+      if (id == badId && j["msg"].get<std::string>().starts_with("cognito-identity GetId -> ResourceNotFoundException"))
+        workerLineOfBad = true;
     }
   }
   EXPECT_GT(lines, 3);
   EXPECT_GE(linesById[okId], 1) << "no log line of request " << okId;
   EXPECT_GE(linesById[badId], 2) << "the error line and the access line of " << badId;
   EXPECT_GE(linesById[healthId], 1);
+  EXPECT_TRUE(workerLineOfBad) << "the worker's log line of " << badId << " does not carry its ID";
   EXPECT_GE(nativeIds.size(), 3u) << "getId, getToken, authenticate: one ID each";
 }
 
