@@ -19,6 +19,7 @@
 
 #include "http_test_client.h"
 #include "pg_test_cluster.h"
+#include "raw_conn.h"
 #include "tetherd_process.h"
 #include "ws_test_client.h"
 
@@ -274,6 +275,16 @@ TEST(ObserveLogs, JsonLinesCarryTheRequestIdOfTheResponse) {
   EXPECT_GE(linesById[healthId], 1);
   EXPECT_TRUE(workerLineOfBad) << "the worker's log line of " << badId << " does not carry its ID";
   EXPECT_GE(nativeIds.size(), 3u) << "getId, getToken, authenticate: one ID each";
+}
+
+// A request refused for its framing, before any handler, still gets a request ID.
+TEST_F(ObserveTest, FramingRejectionsCarryARequestId) {
+  auto c = RawConn::open(server_->port());
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->send("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"));
+  std::string r = c->readResponse();
+  EXPECT_TRUE(r.starts_with("HTTP/1.1 400")) << r;
+  EXPECT_TRUE(std::regex_search(r, std::regex("\r\nx-amzn-RequestId: [0-9a-f-]{36}\r\n", std::regex::icase))) << r;
 }
 
 TEST(ObserveLogs, BadLogFormatIsRefused) {

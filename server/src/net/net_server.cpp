@@ -25,6 +25,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/request_context.h"
 #include "net/conn_gate.h"
 #include "net/lws_http_request.h"
 #include "net/read_guard.h"
@@ -557,6 +558,7 @@ class LwsNetServer final : public NetServer {
     r.contentType = "application/x-amz-json-1.1";
     r.body = std::move(parts.body);
     r.headers.emplace_back("x-amzn-ErrorType", parts.errorType);
+    r.headers.emplace_back("x-amzn-RequestId", newRequestId());
     r.headers.emplace_back("Connection", "close");
     return r;
   }
