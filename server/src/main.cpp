@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
 
   // serve
   CLI::App* serve = app.add_subcommand("serve", "Run the server until SIGINT/SIGTERM");
-  std::string configFile, listen, dataDir, tlsCert, tlsKey, logLevel;
+  std::string configFile, listen, dataDir, tlsCert, tlsKey, logLevel, logFormat;
   serve->add_option("--config", configFile, "TOML config file (see docs/config.md)")->check(CLI::ExistingFile);
   serve->add_option("--listen", listen, "host:port to listen on (default 127.0.0.1:8080; port 0 = any)");
   serve->add_option("--data-dir", dataDir, "Directory for the database and keys (default ./tether-data); same as --store sqlite:DIR");
@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   serve->add_option("--tls-cert", tlsCert, "PEM certificate: serve wss:// and https://")->check(CLI::ExistingFile);
   serve->add_option("--tls-key", tlsKey, "PEM private key for --tls-cert")->check(CLI::ExistingFile);
   serve->add_option("--log-level", logLevel, "trace|debug|info|warn|error (default info)");
+  serve->add_option("--log-format", logFormat, "text|json: key=value lines or one JSON object per line (default text)");
   std::string nodeName, issuer;
   serve->add_option("--node-name", nodeName,
                     "This node's name when several share a PostgreSQL store (default: the host name)");
@@ -282,6 +283,14 @@ int main(int argc, char** argv) {
       return 2;
     }
     config.logLevel = *level;
+  }
+  if (!logFormat.empty()) {
+    auto format = parseLogFormat(logFormat);
+    if (!format.isOk()) {
+      std::cerr << "tetherd: --log-format: " << format.status().message() << "\n";
+      return 2;
+    }
+    config.logFormat = *format;
   }
   if (tether::Status s = validateConfig(config); !s.isOk()) {
     std::cerr << "tetherd: " << s.message() << "\n";

@@ -157,11 +157,11 @@ TEST_F(IntegrationTest, CurrentDeviceSyncsInOneRequestABehindOneIsRefusedOnce) {
 
   ASSERT_TRUE(da->put("theme", "light").isOk());
   ASSERT_TRUE(da->put("lang", "en").isOk());
-  long requests = metric("tether_requests_total");
+  long requests = metric("tether_requests_total{protocol=\"websocket_native\"}");
   long conflicts = metric("tether_conflicts_total");
   ASSERT_GE(requests, 0);
   ASSERT_TRUE(syncUntilUp(*da).isOk());
-  EXPECT_EQ(metric("tether_requests_total"), requests + 1);
+  EXPECT_EQ(metric("tether_requests_total{protocol=\"websocket_native\"}"), requests + 1);
   EXPECT_EQ(metric("tether_conflicts_total"), conflicts);
   EXPECT_EQ(*da->lastSyncCount(), 2);
   auto rows = da->getAllRecords();
@@ -174,9 +174,9 @@ TEST_F(IntegrationTest, CurrentDeviceSyncsInOneRequestABehindOneIsRefusedOnce) {
 
   // B is at 1 and edits another key: refused (nothing written), then pull + push.
   ASSERT_TRUE(db->put("font", "mono").isOk());
-  requests = metric("tether_requests_total");
+  requests = metric("tether_requests_total{protocol=\"websocket_native\"}");
   ASSERT_TRUE(syncUntilUp(*db).isOk());
-  EXPECT_EQ(metric("tether_requests_total"), requests + 3);
+  EXPECT_EQ(metric("tether_requests_total{protocol=\"websocket_native\"}"), requests + 3);
   EXPECT_EQ(metric("tether_conflicts_total"), conflicts + 1);
   auto expected = std::map<std::string, std::string>{{"font", "mono"}, {"lang", "en"}, {"theme", "light"}};
   EXPECT_EQ(*db->getAll(), expected);

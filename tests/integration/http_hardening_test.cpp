@@ -44,10 +44,10 @@ using namespace std::chrono_literals;
 void expectRefusedAndClosedOn(int port, bool tls, const std::string& bad, int status, bool keepAliveFirst) {
   SCOPED_TRACE(std::string(tls ? "TLS, " : "") + (keepAliveFirst ? "after a good request: " : "first request: ") + bad.substr(0, 80));
   auto requestsHandled = [&] {
-    if (!tls) return metric(port, "tether_http_requests_total");
+    if (!tls) return metric(port, "tether_requests_total{protocol=\"http\"}");
     std::unique_ptr<RawConn> m = RawConn::openTls(port);
     if (!m || !m->send("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")) return int64_t{-1};
-    return metricIn(m->readResponse(), "tether_http_requests_total");
+    return metricIn(m->readResponse(), "tether_requests_total{protocol=\"http\"}");
   };
   int64_t before = requestsHandled();
   ASSERT_GE(before, 0);

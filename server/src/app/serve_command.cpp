@@ -33,7 +33,10 @@
 #include "auth/token_issuer.h"
 #include "common/clock.h"
 #include "common/work_pool.h"
+#include "net/http_observer.h"
+#include "net/log_format.h"
 #include "net/native_handler.h"
+#include "net/readiness.h"
 #include "net/net_server.h"
 #include "net/ops_http.h"
 #include "cognito/cognito_http.h"
@@ -68,10 +71,11 @@
 namespace tether::server {
 namespace {
 
-void setupLogging(LogLevel level) {
+void setupLogging(LogLevel level, LogFormat format) {
   auto logger = spdlog::stderr_logger_mt("tetherd");
   spdlog::set_default_logger(logger);
-  spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%e%z level=%l msg=\"%v\"");
+  // Text or JSON lines, with the request ID while a request is handled (net/log_format.h).
+  spdlog::set_formatter(makeLogFormatter(format));
   switch (level) {
     case LogLevel::kTrace: spdlog::set_level(spdlog::level::trace); break;
     case LogLevel::kDebug: spdlog::set_level(spdlog::level::debug); break;
@@ -200,7 +204,7 @@ Status ensurePools(Store& store, const ServerConfig& config, const Clock& clock)
 
 int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   ServerConfig config = configIn;
-  setupLogging(config.logLevel);
+  setupLogging(config.logLevel, config.logFormat);
   // Large buffers (a request body, a sync trigger's reply up to its cap) are mapped and given
   // back to the system when freed. glibc's default raises this threshold after the first such
   // free, after which each worker or trigger thread's arena keeps its largest buffer resident:
@@ -482,6 +486,15 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   cognito::CognitoHttp cognitoHttp(cognitoContext, &idpHttp);
   cognitoHttp.setUserPools(&idpApi);
   OpsHttp ops([i = issuer->get()] { return i->jwksJson(); }, (*issuer)->discoveryJson(), metrics, &cognitoHttp);
+  // /readyz: one cheap read of the store, on the probe's own thread, answered within 2 s.
+  ReadinessProbe readiness([s = store->get()]() -> Status { return s->getMeta("demo_pool").status(); }, 2000);
+  ops.setReadiness(&readiness);
+  // Every HTTP request: its request ID, latency and error metrics (net/http_observer.h).
+  HttpObserver observer(ops, metrics, [](const HttpRequest& r) -> std::optional<HttpOperation> {
+    auto op = cognito::CognitoHttp::classify(r);
+    if (!op) return std::nullopt;
+    return HttpOperation{std::move(op->first), std::move(op->second)};
+  });
 
   NetServerOptions netOptions;
   netOptions.host = config.listen.host;
@@ -499,9 +512,10 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
     netOptions.idleHangupSeconds = static_cast<uint16_t>(idleTimeoutSeconds);
     netOptions.idlePingSeconds = static_cast<uint16_t>(std::max(1, idleTimeoutSeconds * 2 / 5));
   }
-  Result<std::unique_ptr<NetServer>> net = NetServer::start(netOptions, native, ops);
+  Result<std::unique_ptr<NetServer>> net = NetServer::start(netOptions, native, observer);
   if (!net.isOk()) {
     std::cerr << "tetherd: " << net.status() << "\n";
+    readiness.stop();
     publisher.stop();
     if (feedHttp) feedHttp->stop();
     pool.join();
@@ -547,6 +561,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   triggers.stop();          // running trigger calls end (<= 5 s) and post their second halves
   if (feedHttp) feedHttp->stop();  // parked long-polls answered; its hub posts no more
   pool.join();              // in-flight requests finish and queue their responses
+  readiness.stop();         // pending /readyz checks answered
   (*net)->stop();           // responses are written, connections closed
   net->reset();
   pushService.reset();      // no more writes to push; queued pushes are not sent

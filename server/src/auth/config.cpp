@@ -152,6 +152,11 @@ Status parseServer(const Checker& ck, const toml::table& server, const std::file
       Result<LogLevel> level = parseLogLevel(s);
       if (!level.isOk()) return ck.withPlace(node, level.status());
       out.logLevel = *level;
+    } else if (key == "log_format") {
+      TETHER_TRY(std::string s, ck.string(node, path));
+      Result<LogFormat> format = parseLogFormat(s);
+      if (!format.isOk()) return ck.withPlace(node, format.status());
+      out.logFormat = *format;
     } else {
       return ck.unknownKey(key, path);
     }
@@ -424,6 +429,12 @@ Result<LogLevel> parseLogLevel(std::string_view text) {
   if (text == "error") return LogLevel::kError;
   return Status::invalidArgument("log level '" + std::string(text) +
                                  "' must be one of trace, debug, info, warn, error");
+}
+
+Result<LogFormat> parseLogFormat(std::string_view text) {
+  if (text == "text") return LogFormat::kText;
+  if (text == "json") return LogFormat::kJson;
+  return Status::invalidArgument("log format must be text or json, not \"" + std::string(text) + "\"");
 }
 
 std::string_view logLevelName(LogLevel level) {

@@ -25,6 +25,8 @@
 namespace tether::server {
 
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
+// How log lines are written (docs/operations.md "Logs"): key=value text, or one JSON object per line.
+enum class LogFormat { kText, kJson };
 
 struct ListenAddress {
   std::string host = "127.0.0.1";  // IPv6 literals without brackets
@@ -85,6 +87,7 @@ struct ServerConfig {
   std::optional<std::filesystem::path> tlsCert; // both set or neither
   std::optional<std::filesystem::path> tlsKey;
   LogLevel logLevel = LogLevel::kInfo;
+  LogFormat logFormat = LogFormat::kText;  // server.log_format, --log-format
   std::vector<PoolConfig> pools;
   std::vector<DeveloperCredential> developerCredentials;  // [[developer_credentials]]
   LimitsConfig limits;                                    // [limits]
@@ -132,5 +135,7 @@ Status validateNodeName(std::string_view name);
 // "trace" | "debug" | "info" | "warn" | "error". kInvalidArgument otherwise.
 Result<LogLevel> parseLogLevel(std::string_view text);
 std::string_view logLevelName(LogLevel level);
+// "text" or "json".
+Result<LogFormat> parseLogFormat(std::string_view text);
 
 }  // namespace tether::server

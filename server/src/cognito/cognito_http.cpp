@@ -53,11 +53,27 @@ HttpResponse CognitoHttp::errorResponse(const ApiError& error, std::string conte
 }
 
 void CognitoHttp::addCommonHeaders(HttpResponse& response, const HttpRequest& request) {
-  (void)request;
-  response.headers.emplace_back("x-amzn-RequestId", requestId());
+  // The ID the HttpObserver gave the request (it also writes it into the request's log lines).
+  response.headers.emplace_back("x-amzn-RequestId", request.requestId.empty() ? requestId() : request.requestId);
   response.headers.emplace_back("Date", httpDate());
   response.headers.emplace_back("Access-Control-Allow-Origin", "*");
   response.headers.emplace_back("Access-Control-Expose-Headers", kExposeHeaders);
+}
+
+std::optional<std::pair<std::string, std::string>> CognitoHttp::classify(const HttpRequest& request) {
+  if (request.path == "/" || request.path.empty()) {
+    const std::string* target = request.header("x-amz-target");
+    if (target && target->starts_with(kUserPoolsPrefix))
+      return std::make_pair(std::string("cognito-idp"), target->substr(kUserPoolsPrefix.size()));
+    if (target && target->starts_with(kTargetPrefix))
+      return std::make_pair(std::string("cognito-identity"), target->substr(kTargetPrefix.size()));
+    return std::make_pair(std::string("cognito-identity"), std::string("other"));
+  }
+  if (request.path == "/identitypools" || request.path.starts_with("/identitypools/")) {
+    std::optional<SyncRoute> route = matchSyncRoute(request.method, request.path);
+    return std::make_pair(std::string("cognito-sync"), route ? std::string(syncOpName(route->op)) : std::string("other"));
+  }
+  return std::nullopt;
 }
 
 void CognitoHttp::handle(HttpRequest request, Reply reply) {

@@ -16,6 +16,10 @@
 #include "cognito/target_api.h"
 #include "net/http.h"
 
+#include <optional>
+#include <string>
+#include <utility>
+
 namespace tether::server::cognito {
 
 class CognitoHttp final : public HttpHandler {
@@ -27,6 +31,11 @@ class CognitoHttp final : public HttpHandler {
   // The Cognito User Pools API (null = not served: its operations are unknown). Set before
   // serving; it must outlive this object.
   void setUserPools(JsonTargetApi* userPools) { userPools_ = userPools; }
+
+  // The surface ("cognito-identity", "cognito-sync", "cognito-idp") and operation name of a
+  // request for the metrics (net/http_observer.h); nullopt if it is not a Cognito API request.
+  // The operation is the X-Amz-Target suffix or the Sync route's name, "other" if unknown.
+  static std::optional<std::pair<std::string, std::string>> classify(const HttpRequest& request);
 
   // Response helpers, public for tests.
   static HttpResponse errorResponse(const ApiError& error, std::string contentType);

@@ -5,6 +5,8 @@
 //
 // Strands are striped (a fixed set, chosen by hash of the identity ID): memory stays constant
 // however many identities exist; two identities that share a stripe merely wait for each other.
+// Posted work runs under the request ID current when it was posted (common/request_context.h),
+// so a request's log lines on the worker carry it too.
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
@@ -15,6 +17,8 @@
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "common/request_context.h"
 
 namespace tether::server {
 
@@ -33,10 +37,10 @@ class WorkPool {
 
   // Work that needs no ordering (identity lookups, token checks).
   template <class Fn>
-  void post(Fn&& fn) { boost::asio::post(pool_, std::forward<Fn>(fn)); }
+  void post(Fn&& fn) { boost::asio::post(pool_, carryRequestId(std::forward<Fn>(fn))); }
   template <class Fn>
   void postForIdentity(const std::string& identityId, Fn&& fn) {
-    boost::asio::post(forIdentity(identityId), std::forward<Fn>(fn));
+    boost::asio::post(forIdentity(identityId), carryRequestId(std::forward<Fn>(fn)));
   }
 
   // Waits for all posted work to finish; no new work should be posted after this.

@@ -23,6 +23,9 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string peer;     // remote address, for logs
+  // Set by the HttpObserver when the request arrives (a UUID): the x-amzn-RequestId of its
+  // answer and the request_id of its log lines.
+  std::string requestId;
   // The body passed tuning::kMaxHttpBodyBytes: it was dropped (`body` is empty) and the handler
   // answers with its own error format.
   bool bodyTooLarge = false;

@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <functional>
+#include <iterator>
+#include <optional>
+#include <variant>
 
 #include <spdlog/spdlog.h>
 
 #include "auth/identity_service.h"
+#include "common/request_context.h"
 #include "net/tuning.h"
 #include "tether/codec.h"
 #include "tether/limits.h"
@@ -22,6 +26,15 @@ bool isIdentityRequest(const proto::RequestBody& body) {
          std::holds_alternative<proto::GetTokenRequest>(body) ||
          std::holds_alternative<proto::AuthenticateRequest>(body) ||
          std::holds_alternative<proto::GetDeveloperTokenRequest>(body);
+}
+
+// The request's kind, the operation label of its metrics (proto::RequestBody's order).
+const char* operationName(const proto::RequestBody& body) {
+  static constexpr const char* kNames[] = {"GetId",         "GetToken",     "Authenticate",    "ListDatasets",
+                                           "DescribeDataset", "ListRecords", "UpdateRecords",   "DeleteDataset",
+                                           "DescribeIdentityUsage", "Subscribe", "Unsubscribe", "GetDeveloperToken"};
+  static_assert(std::size(kNames) == std::variant_size_v<proto::RequestBody>);
+  return kNames[body.index()];
 }
 
 // Converts a Result<T> into a response body.
@@ -110,6 +123,13 @@ void NativeHandler::onHello(Session& s, const proto::Hello& hello) {
 
 void NativeHandler::onRequest(const std::shared_ptr<Session>& s, proto::Request request) {
   metrics_.requestsTotal++;
+  // One request ID per request frame: in this thread's log lines, and (WorkPool) the worker's.
+  RequestScope scope(newRequestId());
+  {
+    MutexLock lock(pendingMu_);
+    pending_[{s->id, request.id}] =
+        Pending{std::chrono::steady_clock::now(), operationName(request.body), currentRequestId()};
+  }
   if (shuttingDown_.load()) {
     respond(s->id, request.id, Status::unavailable("server shutting down"));
     return;
@@ -308,8 +328,26 @@ void NativeHandler::push(uint64_t connection, const std::string& key, std::strin
 }
 
 void NativeHandler::respond(ConnId conn, uint64_t id, proto::ResponseBody body) {
+  std::optional<Pending> pending;
+  {
+    MutexLock lock(pendingMu_);
+    if (auto it = pending_.find({conn, id}); it != pending_.end()) {
+      pending = std::move(it->second);
+      pending_.erase(it);
+    }
+  }
+  std::optional<RequestScope> scope;
+  if (pending && currentRequestId() != pending->requestId) scope.emplace(pending->requestId);
+  if (pending) {
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - pending->start).count();
+    metrics_.requestSeconds.with({"native", pending->operation}).observe(seconds);
+    const Status* err = std::get_if<Status>(&body);
+    spdlog::debug("native {} conn={} id={} -> {} ms={:.3f}", pending->operation, conn, id,
+                  err ? statusCodeName(err->code()) : std::string_view("Ok"), seconds * 1000);
+  }
   if (const Status* err = std::get_if<Status>(&body)) {
-    metrics_.requestErrorsTotal++;
+    metrics_.requestErrors.with({"native", std::string(statusCodeName(err->code()))}).add();
     if (err->code() == StatusCode::kInternal || err->code() == StatusCode::kIOError ||
         err->code() == StatusCode::kCorruption)
       spdlog::error("conn {}: request {} failed: {}", conn, id, err->toString());

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -88,6 +90,15 @@ class NativeHandler final : public WsHandler, private PushSink {
   Store* deviceStore_ = nullptr;            // set before serving; see setDeviceStore
   RateLimiter* limiter_ = nullptr;          // set before serving; see setRateLimiter
   std::unordered_map<ConnId, std::shared_ptr<Session>> sessions_;  // network thread only
+  // Requests between arrival and response, for tether_request_duration_seconds{surface="native"}
+  // and the request ID of the response's log lines (keyed by connection and request id).
+  struct Pending {
+    std::chrono::steady_clock::time_point start;
+    const char* operation;
+    std::string requestId;
+  };
+  Mutex pendingMu_;
+  std::map<std::pair<ConnId, uint64_t>, Pending> pending_ TETHER_GUARDED_BY(pendingMu_);
 };
 
 }  // namespace tether::server

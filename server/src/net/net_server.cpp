@@ -25,6 +25,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/request_context.h"
 #include "net/conn_gate.h"
 #include "net/lws_http_request.h"
 #include "net/read_guard.h"
@@ -359,7 +360,10 @@ class LwsNetServer final : public NetServer {
         lws_callback_on_writable(c.wsi);
       } else if (auto* p = std::get_if<OutPush>(&item)) {
         auto it = conns_.find(p->conn);
-        if (it == conns_.end() || it->second->closing) continue;
+        if (it == conns_.end() || it->second->closing) {
+          if (options_.metrics) options_.metrics->noticesDroppedTotal++;
+          continue;
+        }
         WsConn& c = *it->second;
         auto [slot, fresh] = c.pushes.try_emplace(p->key);
         if (fresh) c.pushOrder.push_back(p->key);
@@ -507,6 +511,7 @@ class LwsNetServer final : public NetServer {
           size_t n = buf.size() - LWS_PRE;
           if (lws_write(wsi, reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE, n, LWS_WRITE_BINARY) < static_cast<int>(n))
             return -1;
+          if (s->options_.metrics) s->options_.metrics->noticesSentTotal++;
           if (!c->pushOrder.empty() || c->closing) lws_callback_on_writable(wsi);
           return 0;
         }
@@ -522,6 +527,8 @@ class LwsNetServer final : public NetServer {
         if (!c) return 0;
         pss->ws = nullptr;
         ConnId id = c->id;
+        // Notices still queued for a connection that is gone are never written.
+        if (s->options_.metrics) s->options_.metrics->noticesDroppedTotal += static_cast<int64_t>(c->pushOrder.size());
         s->conns_.erase(id);  // deletes c
         s->ws_.onClose(id);
         return 0;
@@ -551,6 +558,7 @@ class LwsNetServer final : public NetServer {
     r.contentType = "application/x-amz-json-1.1";
     r.body = std::move(parts.body);
     r.headers.emplace_back("x-amzn-ErrorType", parts.errorType);
+    r.headers.emplace_back("x-amzn-RequestId", newRequestId());
     r.headers.emplace_back("Connection", "close");
     return r;
   }

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/request_context.h"
+
 namespace tether::server {
 namespace {
 
@@ -241,6 +243,8 @@ std::string headRejectResponse(int status, std::string_view reason) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + p.reasonPhrase + "\r\n";
   out += "Content-Type: application/x-amz-json-1.1\r\n";
   out += "x-amzn-ErrorType: " + p.errorType + "\r\n";
+  // Refused before it became a request, it still gets an ID like every answer (operations.md).
+  out += "x-amzn-RequestId: " + newRequestId() + "\r\n";
   out += "Content-Length: " + std::to_string(p.body.size()) + "\r\n";
   out += "Connection: close\r\n\r\n";
   out += p.body;

@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 #include <vector>
+#include "common/metrics.h"
 #include "storage/pg_conn.h"
 #include "storage/pg_outbox.h"
 #include "storage/pg_schema.h"
@@ -304,6 +305,15 @@ class PgTransaction final : public StoreTransaction {
 
   Status commit() override {
     TETHER_RETURN_IF_ERROR(checkOpen());
+    Status s = commitInner();
+    timer_.finish(s.isOk() ? "commit" : "error");
+    // Every write transaction commits on its own: a group of one (SQLite groups them).
+    if (s.isOk() && mode_ == Mode::kWrite) metrics::StoreMetrics::get().commitGroupSize.with({"postgresql"}).observe(1);
+    return s;
+  }
+
+ private:
+  Status commitInner() {
     open_ = false;
     // PostgreSQL answers COMMIT of a transaction that already failed with a ROLLBACK, not an
     // error: never report such a transaction as committed.
@@ -324,7 +334,8 @@ class PgTransaction final : public StoreTransaction {
   }
 
  private:
-  PgTransaction(PgPool::Lease conn, Mode mode) : conn_(std::move(conn)), mode_(mode) {}
+  PgTransaction(PgPool::Lease conn, Mode mode)
+      : conn_(std::move(conn)), mode_(mode), timer_("postgresql", mode == Mode::kWrite) {}
 
   Status checkOpen() const {
     if (!open_) return Status::internal("transaction already finished");
@@ -373,6 +384,7 @@ class PgTransaction final : public StoreTransaction {
   bool retryable_ = false;
   bool failed_ = false;  // a statement failed: the transaction is aborted, commit() must not succeed
   std::set<std::string> datasetSetsLocked_;
+  metrics::TransactionTimer timer_;  // BEGIN to COMMIT or ROLLBACK (tether_store_transaction_duration_seconds)
 };
 
 

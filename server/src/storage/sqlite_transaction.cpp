@@ -71,6 +71,7 @@ Status SqliteConnection::closeGroupLocked() {
   }
   g->done = true;
   g->result = s;
+  if (g->members > 0) metrics::StoreMetrics::get().commitGroupSize.with({"sqlite"}).observe(g->members);
   groupDone.notify_all();
   return s;
 }
@@ -184,6 +185,12 @@ Status SqliteTransaction::checkOpen() const {
 
 Status SqliteTransaction::commit() {
   TETHER_RETURN_IF_ERROR(checkOpen());
+  Status s = commitInner();
+  timer_.finish(s.isOk() ? "commit" : "error");
+  return s;
+}
+
+Status SqliteTransaction::commitInner() {
   if (mode_ == Mode::kRead) {
     Status s = db_->exec("COMMIT");
     abandon();

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/metrics.h"
 #include "storage/sqlite_checkpointer.h"
 #include "storage/sqlite_db.h"
 #include "storage/store_transaction.h"
@@ -137,10 +138,12 @@ class SqliteTransaction final : public StoreTransaction {
   Result<std::vector<OutboxEntry>> listFeed(std::string_view stream, int64_t afterPosition, int limit) override;
   Result<int64_t> lastFeedPosition(std::string_view stream) override;
   Result<int64_t> pruneFeed(std::string_view stream, int64_t beforeMs) override;
-  Status commit() override;
+  Status commit() override;  // timed into tether_store_transaction_duration_seconds
 
  private:
-  SqliteTransaction(SqliteConnection& conn, Mode mode) : conn_(conn), mode_(mode) {}
+  SqliteTransaction(SqliteConnection& conn, Mode mode)
+      : conn_(conn), mode_(mode), timer_("sqlite", mode == Mode::kWrite) {}
+  Status commitInner();
   static Result<std::unique_ptr<StoreTransaction>> beginWrite(SqliteConnection& conn);
   static Result<std::unique_ptr<StoreTransaction>> beginRead(SqliteConnection& conn);
   Status checkOpen() const;
@@ -157,6 +160,7 @@ class SqliteTransaction final : public StoreTransaction {
   std::unique_lock<std::mutex> lock_;
   std::unique_ptr<SqliteDb> reader_;       // kRead: the borrowed read connection
   bool open_ = false;  // begun and neither committed nor rolled back
+  metrics::TransactionTimer timer_;        // begin (lock wait included) to commit or rollback
 };
 
 }  // namespace tether::server
