@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   CLI::App app{"tetherd: self-hosted sync server for per-user key-value data "
                "(native WebSocket protocol and the Cognito Sync HTTP API)"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "tetherd " TETHER_VERSION);
 
   // serve
   CLI::App* serve = app.add_subcommand("serve", "Run the server until SIGINT/SIGTERM");

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "tether/dataset.h"
+#include "tether/export.h"
 #include "tether/model.h"
 #include "tether/status.h"
 
@@ -104,7 +105,7 @@ using ChangeListener =
     std::function<void(const std::string& dataset, const std::vector<std::string>& changedKeys)>;
 using ChangeListenerId = uint64_t;
 
-class Client {
+class TETHER_EXPORT Client {
  public:
   // Opens the cache (kIOError / kCorruption on failure, kInvalidArgument for bad options) and
   // starts connecting in the background. Never waits for the network.

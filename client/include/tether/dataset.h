@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tether/export.h"
 #include "tether/model.h"
 #include "tether/status.h"
 #include "tether/sync_callbacks.h"
@@ -32,7 +33,7 @@ struct LocalRecord {
   friend bool operator==(const LocalRecord&, const LocalRecord&) = default;
 };
 
-class Dataset {
+class TETHER_EXPORT Dataset {
  public:
   virtual ~Dataset() = default;
 

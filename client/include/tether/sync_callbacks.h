@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tether/export.h"
 #include "tether/model.h"
 #include "tether/status.h"
 
@@ -27,7 +28,7 @@ enum class SyncAction { kContinue, kStop };
 // value from elsewhere. Resolve it with one of the resolveWith...() calls; the sync writes the
 // outcome after the conflict handler returns kContinue. Unresolved conflicts fall back to
 // last-writer-wins.
-class SyncConflict {
+class TETHER_EXPORT SyncConflict {
  public:
   enum class Resolution { kUnresolved, kRemote, kLocal, kValue };
 

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tether/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -131,93 +133,93 @@ typedef void (*tether_change_listener)(void* user_data, const char* dataset,
                                        const char* const* keys, size_t count);
 
 /* ---- general */
-const char* tether_status_name(tether_status_code code); /* "Ok", "Unavailable", ... (static) */
-const char* tether_last_error(void);
-void tether_free(void* p);
-void tether_records_free(tether_record* records, size_t count);
-void tether_dataset_infos_free(tether_dataset_info* infos, size_t count);
+TETHER_EXPORT const char* tether_status_name(tether_status_code code); /* "Ok", "Unavailable", ... (static) */
+TETHER_EXPORT const char* tether_last_error(void);
+TETHER_EXPORT void tether_free(void* p);
+TETHER_EXPORT void tether_records_free(tether_record* records, size_t count);
+TETHER_EXPORT void tether_dataset_infos_free(tether_dataset_info* infos, size_t count);
 
 /* ---- client */
-void tether_client_options_init(tether_client_options* options);
-tether_status_code tether_client_open(const tether_client_options* options, tether_client** out);
+TETHER_EXPORT void tether_client_options_init(tether_client_options* options);
+TETHER_EXPORT tether_status_code tether_client_open(const tether_client_options* options, tether_client** out);
 /* Stops the sync thread (running syncs end with on_failure(TETHER_CANCELLED)); frees. */
-void tether_client_close(tether_client* client);
+TETHER_EXPORT void tether_client_close(tether_client* client);
 /* Cached identity ID or "" (never blocks). *out freed with tether_free. */
-tether_status_code tether_client_cached_identity_id(tether_client* client, char** out);
+TETHER_EXPORT tether_status_code tether_client_cached_identity_id(tether_client* client, char** out);
 /* Blocking: GetId if needed. */
-tether_status_code tether_client_identity_id(tether_client* client, int64_t timeout_ms, char** out);
-tether_status_code tether_client_device_id(tether_client* client, char** out);
-tether_status_code tether_client_list_datasets(tether_client* client, tether_dataset_info** out,
+TETHER_EXPORT tether_status_code tether_client_identity_id(tether_client* client, int64_t timeout_ms, char** out);
+TETHER_EXPORT tether_status_code tether_client_device_id(tether_client* client, char** out);
+TETHER_EXPORT tether_status_code tether_client_list_datasets(tether_client* client, tether_dataset_info** out,
                                                size_t* count);
 /* Blocking: ListDatasets from the server into the cache. */
-tether_status_code tether_client_refresh_dataset_metadata(tether_client* client, int64_t timeout_ms);
-tether_status_code tether_client_wipe_data(tether_client* client);
+TETHER_EXPORT tether_status_code tether_client_refresh_dataset_metadata(tether_client* client, int64_t timeout_ms);
+TETHER_EXPORT tether_status_code tether_client_wipe_data(tether_client* client);
 /* Sign-in at run time (Client::setLogins / clearLogins / refreshLogins). set_logins presents
  * these `count` logins (providers[i] -> tokens[i]) from now on instead of asking the provider;
  * clear_logins presents none (sign-out = clear_logins + wipe_data); refresh_logins asks the
  * provider again at the next need. Never block. */
-tether_status_code tether_client_set_logins(tether_client* client, const char* const* providers,
+TETHER_EXPORT tether_status_code tether_client_set_logins(tether_client* client, const char* const* providers,
                                             const char* const* tokens, size_t count);
-tether_status_code tether_client_clear_logins(tether_client* client);
-tether_status_code tether_client_refresh_logins(tether_client* client);
+TETHER_EXPORT tether_status_code tether_client_clear_logins(tether_client* client);
+TETHER_EXPORT tether_status_code tether_client_refresh_logins(tether_client* client);
 /* Inside a tether_logins_provider only: adds one login (copied). */
-tether_status_code tether_logins_add(tether_logins* logins, const char* provider, const char* token);
+TETHER_EXPORT tether_status_code tether_logins_add(tether_logins* logins, const char* provider, const char* token);
 
-tether_status_code tether_client_open_dataset(tether_client* client, const char* name,
+TETHER_EXPORT tether_status_code tether_client_open_dataset(tether_client* client, const char* name,
                                               tether_dataset** out);
 
 /* Live sync: registers a change listener; *id_out (never 0) removes it. user_data must stay
  * valid until the listener is removed or the client closed. */
-tether_status_code tether_client_add_change_listener(tether_client* client,
+TETHER_EXPORT tether_status_code tether_client_add_change_listener(tether_client* client,
                                                      tether_change_listener listener,
                                                      void* user_data, uint64_t* id_out);
 /* Not called again after this returns (except a call already running on the sync thread). */
-tether_status_code tether_client_remove_change_listener(tether_client* client, uint64_t id);
+TETHER_EXPORT tether_status_code tether_client_remove_change_listener(tether_client* client, uint64_t id);
 
 /* ---- dataset (local; never waits for the network) */
-void tether_dataset_release(tether_dataset* dataset);
-const char* tether_dataset_name(const tether_dataset* dataset); /* valid while the handle is */
+TETHER_EXPORT void tether_dataset_release(tether_dataset* dataset);
+TETHER_EXPORT const char* tether_dataset_name(const tether_dataset* dataset); /* valid while the handle is */
 /* *value_out = NULL when absent or removed; else freed with tether_free. */
-tether_status_code tether_dataset_get(tether_dataset* dataset, const char* key, char** value_out);
-tether_status_code tether_dataset_put(tether_dataset* dataset, const char* key, const char* value);
-tether_status_code tether_dataset_remove(tether_dataset* dataset, const char* key);
+TETHER_EXPORT tether_status_code tether_dataset_get(tether_dataset* dataset, const char* key, char** value_out);
+TETHER_EXPORT tether_status_code tether_dataset_put(tether_dataset* dataset, const char* key, const char* value);
+TETHER_EXPORT tether_status_code tether_dataset_remove(tether_dataset* dataset, const char* key);
 /* All records including tombstones. */
-tether_status_code tether_dataset_get_all_records(tether_dataset* dataset, tether_record** out,
+TETHER_EXPORT tether_status_code tether_dataset_get_all_records(tether_dataset* dataset, tether_record** out,
                                                   size_t* count);
-tether_status_code tether_dataset_size_in_bytes(tether_dataset* dataset, int64_t* out);
-tether_status_code tether_dataset_size_of(tether_dataset* dataset, const char* key, int64_t* out);
-tether_status_code tether_dataset_is_changed(tether_dataset* dataset, const char* key, int* out);
-tether_status_code tether_dataset_last_sync_count(tether_dataset* dataset, int64_t* out);
+TETHER_EXPORT tether_status_code tether_dataset_size_in_bytes(tether_dataset* dataset, int64_t* out);
+TETHER_EXPORT tether_status_code tether_dataset_size_of(tether_dataset* dataset, const char* key, int64_t* out);
+TETHER_EXPORT tether_status_code tether_dataset_is_changed(tether_dataset* dataset, const char* key, int* out);
+TETHER_EXPORT tether_status_code tether_dataset_last_sync_count(tether_dataset* dataset, int64_t* out);
 /* Deletes the whole dataset locally; on the server at the next sync. */
-tether_status_code tether_dataset_delete(tether_dataset* dataset);
+TETHER_EXPORT tether_status_code tether_dataset_delete(tether_dataset* dataset);
 
 /* ---- sync */
 /* Asynchronous: returns at once; callbacks arrive on the sync thread. `callbacks` is copied. */
-tether_status_code tether_dataset_synchronize(tether_dataset* dataset,
+TETHER_EXPORT tether_status_code tether_dataset_synchronize(tether_dataset* dataset,
                                               const tether_sync_callbacks* callbacks);
 /* Blocking: returns the outcome (TETHER_OK or the on_failure code). callbacks may be NULL. */
-tether_status_code tether_dataset_synchronize_wait(tether_dataset* dataset,
+TETHER_EXPORT tether_status_code tether_dataset_synchronize_wait(tether_dataset* dataset,
                                                    const tether_sync_callbacks* callbacks,
                                                    int64_t timeout_ms);
 
 /* Live sync (see Dataset::subscribe in tether/dataset.h): the server announces other devices'
  * changes and the client pulls them in the background. Returns at once; works offline. */
-tether_status_code tether_dataset_subscribe(tether_dataset* dataset);
-tether_status_code tether_dataset_unsubscribe(tether_dataset* dataset);
+TETHER_EXPORT tether_status_code tether_dataset_subscribe(tether_dataset* dataset);
+TETHER_EXPORT tether_status_code tether_dataset_unsubscribe(tether_dataset* dataset);
 
 /* ---- conflicts (inside on_conflict only; index < count) */
-size_t tether_conflicts_count(const tether_conflicts* conflicts);
+TETHER_EXPORT size_t tether_conflicts_count(const tether_conflicts* conflicts);
 /* Borrowed views, valid during the callback. */
-tether_status_code tether_conflict_local(const tether_conflicts* conflicts, size_t index,
+TETHER_EXPORT tether_status_code tether_conflict_local(const tether_conflicts* conflicts, size_t index,
                                          tether_record* out);
-tether_status_code tether_conflict_remote(const tether_conflicts* conflicts, size_t index,
+TETHER_EXPORT tether_status_code tether_conflict_remote(const tether_conflicts* conflicts, size_t index,
                                           tether_record* out);
-tether_status_code tether_conflict_resolve_remote(tether_conflicts* conflicts, size_t index);
-tether_status_code tether_conflict_resolve_local(tether_conflicts* conflicts, size_t index);
+TETHER_EXPORT tether_status_code tether_conflict_resolve_remote(tether_conflicts* conflicts, size_t index);
+TETHER_EXPORT tether_status_code tether_conflict_resolve_local(tether_conflicts* conflicts, size_t index);
 /* value NULL = resolve by removing the record. */
-tether_status_code tether_conflict_resolve_value(tether_conflicts* conflicts, size_t index,
+TETHER_EXPORT tether_status_code tether_conflict_resolve_value(tether_conflicts* conflicts, size_t index,
                                                  const char* value);
-tether_status_code tether_conflict_resolve_last_writer_wins(tether_conflicts* conflicts, size_t index);
+TETHER_EXPORT tether_status_code tether_conflict_resolve_last_writer_wins(tether_conflicts* conflicts, size_t index);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,8 @@
 #include <utility>
 #include <variant>
 
+#include "tether/export.h"
+
 namespace tether {
 
 enum class StatusCode : int {
@@ -42,7 +44,7 @@ enum class StatusCode : int {
 };
 
 // "kOk" -> "Ok" etc.; stable, for logs and the C API.
-std::string_view statusCodeName(StatusCode code);
+TETHER_EXPORT std::string_view statusCodeName(StatusCode code);
 
 class [[nodiscard]] Status {
  public:
@@ -78,7 +80,7 @@ class [[nodiscard]] Status {
   }
 
   // "Conflict: Current SyncCount for: k is: 3 not: 2"
-  std::string toString() const;
+  TETHER_EXPORT std::string toString() const;
 
   friend bool operator==(const Status& a, const Status& b) { return a.code_ == b.code_; }
 
@@ -87,7 +89,7 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-std::ostream& operator<<(std::ostream& os, const Status& s);
+TETHER_EXPORT std::ostream& operator<<(std::ostream& os, const Status& s);
 
 // A value or a non-ok Status. Accessing value() of an error is a bug (aborts).
 template <class T>
@@ -116,7 +118,7 @@ class [[nodiscard]] Result {
   std::variant<T, Status> v_;
 };
 
-[[noreturn]] void detailResultAbort(const Status& s);
+[[noreturn]] TETHER_EXPORT void detailResultAbort(const Status& s);
 
 template <class T>
 void Result<T>::check() const {
@@ -124,7 +126,7 @@ void Result<T>::check() const {
 }
 
 // Our own invariants only; never for what a peer or the app can cause.
-[[noreturn]] void detailAssertFail(const char* file, int line, const char* expr, const char* msg);
+[[noreturn]] TETHER_EXPORT void detailAssertFail(const char* file, int line, const char* expr, const char* msg);
 
 }  // namespace tether
 

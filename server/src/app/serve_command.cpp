@@ -26,6 +26,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.h"
+#include "app/sd_notify.h"
 #include "auth/identity_service.h"
 #include "auth/ids.h"
 #include "auth/login_providers.h"
@@ -530,6 +531,9 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
       std::cout << "tetherd: pool " << p.id << " \"" << p.name << "\"" << (p.allowGuests ? " (guests allowed)" : "") << "\n";
   }
   std::cout << "tetherd: ready" << std::endl;
+  // systemd Type=notify: `systemctl start` returns now (listeners bound, store open).
+  if (Status s = sdNotify("READY=1\nSTATUS=serving on port " + std::to_string((*net)->port())); !s.isOk())
+    spdlog::warn("{}", s.message());
   spdlog::info("listening port={} tls={} workers={} issuer={} node={}{}", (*net)->port(), (*net)->tls(), workers,
                issuerUrl, nodeName, shared ? " (shared store: cross-node live sync on)" : "");
 
@@ -556,6 +560,7 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   keysCv.notify_all();
   keysThread.join();
   spdlog::info("signal {} received, shutting down", sig);
+  if (Status s = sdNotify("STOPPING=1"); !s.isOk()) spdlog::warn("{}", s.message());
   native.beginShutdown();   // new requests are refused from here on
   bus.reset();              // no more notices or catch-up passes (they post to the pool)
   triggers.stop();          // running trigger calls end (<= 5 s) and post their second halves

@@ -109,6 +109,7 @@ int watch(tether::Client& client, const Args& a, const sigset_t& stopSignals) {
 int main(int argc, char** argv) {
   CLI::App app{"tether: command-line client for a tetherd sync server"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "tether " TETHER_VERSION);
   Args a;
   app.add_option("--server", a.server, "server URL (ws://host:port or wss://host:port)")->required();
   app.add_option("--pool", a.pool, "identity pool ID (region:uuid)");
