@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "app/aws_client.h"
+#include "app/store_walk.h"
 #include "storage/store.h"
 #include "storage/store_transaction.h"
 #include "tether/model.h"
@@ -58,12 +59,8 @@ int runImportCognito(const ImportCognitoArgs& args);
 
 // ---- one identity, as read from Cognito and as stored (import_cognito_identity.cpp)
 
-struct ImportedDataset {
-  DatasetRow row;
-  std::vector<Record> records;      // live ones and tombstones
-  std::vector<std::string> merged;  // MergedDatasetNames
-  friend bool operator==(const ImportedDataset&, const ImportedDataset&) = default;
-};
+// A dataset as ListRecords shows it: row, records (tombstones too), MergedDatasetNames.
+using ImportedDataset = DatasetData;
 
 struct ImportedIdentity {
   IdentityInfo info;

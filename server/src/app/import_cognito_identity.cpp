@@ -203,25 +203,13 @@ bool sameIdentity(const ImportedIdentity& fetched, const ImportedIdentity& store
 }
 
 Status writeIdentity(Store& store, const ImportedIdentity& identity) {
-  TETHER_RETURN_IF_ERROR(store.createIdentity(identity.info));
-  for (const LoginLink& l : identity.logins) {
-    Status s = store.linkLogin(l);
-    if (s.code() == StatusCode::kConflict)
-      return Status::conflict("identity " + identity.info.id + ": login " + l.provider + "/" + l.subject +
-                              " is already linked to another identity in the target");
-    TETHER_RETURN_IF_ERROR(s);
-  }
-  if (identity.datasets.empty()) return Status::ok();
-  // One transaction: the identity's datasets arrive whole or not at all.
-  OwnerRef owner{identity.info.poolId, identity.info.id};
-  TETHER_TRY(std::unique_ptr<StoreTransaction> txn, store.begin());
-  for (const ImportedDataset& d : identity.datasets) {
-    TETHER_RETURN_IF_ERROR(txn->putDataset(owner, d.row));
-    if (!d.records.empty()) TETHER_RETURN_IF_ERROR(txn->putRecords(owner, d.row.name, d.records));
-  }
-  for (const ImportedDataset& d : identity.datasets)
-    for (const std::string& m : d.merged) TETHER_RETURN_IF_ERROR(txn->addMergedDataset(owner, d.row.name, m));
-  return txn->commit();
+  // store_walk.h's writer: one transaction for the datasets, and an identity that fails part
+  // way is removed again, so that a rerun writes it whole.
+  Status s = writeIdentity(store, IdentityData{identity.info, identity.logins, {}, identity.datasets});
+  if (s.code() == StatusCode::kConflict)
+    return Status::conflict("identity " + identity.info.id + ": " + s.message() +
+                            " (a login already linked to another identity in the target?)");
+  return s;
 }
 
 }  // namespace tether::server
