@@ -12,7 +12,6 @@ namespace {
 using Json = nlohmann::json;
 constexpr int kRecordPage = 1024;  // ListRecords' page: what the SDKs ask for
 constexpr int kDatasetPage = 64;
-constexpr int kStorePage = 500;
 
 Status malformed(std::string_view op, const std::string& what) {
   return Status::protocolError(std::string(op) + ": malformed response: " + what);
@@ -158,28 +157,7 @@ Result<std::optional<ImportedIdentity>> readTargetIdentity(Store& store, const s
   }
   std::sort(out.logins.begin(), out.logins.end(),
             [](auto& a, auto& b) { return std::tie(a.provider, a.subject) < std::tie(b.provider, b.subject); });
-  OwnerRef owner{info->poolId, info->id};
-  TETHER_TRY(std::unique_ptr<StoreTransaction> txn, store.beginRead());
-  std::string after;
-  while (true) {
-    TETHER_TRY(std::vector<DatasetRow> rows, txn->listDatasets(owner, DatasetFilter::kLiveOnly, after, kStorePage));
-    for (DatasetRow& row : rows) {
-      ImportedDataset d;
-      RecordQuery q;
-      q.limit = kRecordPage;
-      while (true) {
-        TETHER_TRY(std::vector<Record> page, txn->listRecords(owner, row.name, q));
-        for (Record& r : page) d.records.push_back(std::move(r));
-        if (page.size() < static_cast<size_t>(q.limit)) break;
-        q.after = RecordCursor{d.records.back().syncCount, d.records.back().key};
-      }
-      TETHER_TRY(d.merged, txn->listMergedDatasets(owner, row.name));
-      d.row = std::move(row);
-      out.datasets.push_back(std::move(d));
-    }
-    if (static_cast<int>(rows.size()) < kStorePage) break;
-    after = out.datasets.back().row.name;
-  }
+  TETHER_TRY(out.datasets, readDatasets(store, OwnerRef{info->poolId, info->id}, DatasetFilter::kLiveOnly));
   sortDatasets(out.datasets);
   return std::optional<ImportedIdentity>(std::move(out));
 }

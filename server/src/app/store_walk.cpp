@@ -61,12 +61,12 @@ Status forEachIdentity(Store& store, const std::string& poolId,
   }
 }
 
-Result<std::vector<DatasetData>> readDatasets(Store& store, const OwnerRef& owner) {
+Result<std::vector<DatasetData>> readDatasets(Store& store, const OwnerRef& owner, DatasetFilter filter) {
   TETHER_TRY(std::unique_ptr<StoreTransaction> txn, store.beginRead());
   std::vector<DatasetData> out;
   std::string after;
   while (true) {
-    TETHER_TRY(std::vector<DatasetRow> rows, txn->listDatasets(owner, DatasetFilter::kAll, after, kWalkPage));
+    TETHER_TRY(std::vector<DatasetRow> rows, txn->listDatasets(owner, filter, after, kWalkPage));
     for (DatasetRow& row : rows) {
       DatasetData d;
       RecordQuery q;

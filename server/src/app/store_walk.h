@@ -76,7 +76,8 @@ class Digest {
 };
 
 // Reads one dataset set in one read transaction (a consistent snapshot of the identity's data).
-Result<std::vector<DatasetData>> readDatasets(Store& store, const OwnerRef& owner);
+Result<std::vector<DatasetData>> readDatasets(Store& store, const OwnerRef& owner,
+                                              DatasetFilter filter = DatasetFilter::kAll);
 Result<IdentityData> readIdentity(Store& store, const IdentityInfo& identity);
 Result<PoolData> readPool(Store& store, const PoolInfo& pool);
 // Calls fn for every identity of the pool, in id order, page by page.
