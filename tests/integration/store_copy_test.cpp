@@ -200,7 +200,10 @@ TEST_P(StoreCopyTest, CopiesAPopulatedDeploymentAndDevicesContinueOnTheCopy) {
     sourceKeys[std::filesystem::relative(f.path(), source->dataDir() / "keys").string()] =
         std::string(std::istreambuf_iterator<char>(in), {});
   }
-  ASSERT_GE(sourceKeys.size(), 5u);  // signing, session, credential, the rotated one, the pool's token key
+  // Issue 5's three, the rotated signing key, the user-pool sealing and at-rest keys, the pool's.
+  ASSERT_GE(sourceKeys.size(), 7u);
+  ASSERT_EQ(sourceKeys.count("idp-at-rest.key"), 1u);
+  ASSERT_EQ(sourceKeys.count("idp-token.key"), 1u);
 
   std::filesystem::path target = makeTempDir("copy-target");
   std::string from = "sqlite:" + source->dataDir().string();
@@ -273,6 +276,23 @@ TEST_P(StoreCopyTest, CopiesAPopulatedDeploymentAndDevicesContinueOnTheCopy) {
   EXPECT_NE(out.find("1 developer credentials"), std::string::npos) << out;
   EXPECT_NE(out.find(" " + std::to_string(sourceKeys.size()) + " keys"), std::string::npos) << out;
   EXPECT_NE(out.find("verified: 3 datasets, 3 records and 1 tombstones on both sides"), std::string::npos) << out;
+
+  // --key-dir: the at-rest key goes there (the target's [user_pools] key_dir), not into the store.
+  {
+    std::filesystem::path keyed = makeTempDir("copy-keyed"), keyDir = makeTempDir("copy-keydir");
+    ASSERT_EQ(TetherdProcess::runTool({"store", "copy", "--from", from, "--to", "sqlite:" + keyed.string(), "--key-dir",
+                                       keyDir.string()},
+                                      &out, &err),
+              0)
+        << out << err;
+    auto absent = []() -> Result<std::string> { return Status::notFound("absent"); };
+    auto inDir = server::auth::FileSecretStore(keyDir).loadOrCreate("idp-at-rest.key", 65536, absent);
+    ASSERT_TRUE(inDir.isOk()) << inDir.status();
+    EXPECT_EQ(*inDir, sourceKeys["idp-at-rest.key"]);
+    EXPECT_EQ(server::auth::FileSecretStore(keyed).loadOrCreate("idp-at-rest.key", 65536, absent).status().code(),
+              StatusCode::kNotFound);
+    EXPECT_TRUE(server::auth::FileSecretStore(keyed).loadOrCreate("idp-token.key", 65536, absent).isOk());
+  }
 
   // Never into a store that holds something.
   rc = TetherdProcess::runTool({"store", "copy", "--from", from, "--to", to}, &out, &err);
