@@ -40,12 +40,6 @@ namespace {
 using namespace proto;
 namespace fs = std::filesystem;
 
-Result<UpdateRecordsResponse> write(WsTestClient& c, const std::string& ds, std::vector<RecordPatch> patches) {
-  auto p = c.callAs<ListRecordsResponse>(ListRecordsRequest{ds, 0, 0, ""});
-  if (!p.isOk()) return p.status();
-  return c.callAs<UpdateRecordsResponse>(UpdateRecordsRequest{ds, p->syncSessionToken, "dev-a", std::move(patches)});
-}
-
 RecordPatch put(const std::string& k, const std::string& v, int64_t count) {
   return RecordPatch{PatchOp::kReplace, k, v, count, 1};
 }
@@ -92,7 +86,7 @@ TEST(BackupTest, OnlineBackupHoldsEveryBatchAcknowledgedBeforeItBegan) {
   ASSERT_TRUE(id.isOk()) << id.status();
   // Some bulk first, so the copy takes a while.
   for (int i = 0; i < 20; ++i)
-    ASSERT_TRUE(write(*c, "bulk", {put(std::string("b") + std::to_string(i), std::string(50000, 'x'), 0)}).isOk());
+    ASSERT_TRUE(c->write("bulk", {put(std::string("b") + std::to_string(i), std::string(50000, 'x'), 0)}).isOk());
 
   // The writer: one batch per UpdateRecords into "log", key "k<n>" at sync count n; it records
   // when each batch was acknowledged.
@@ -104,7 +98,7 @@ TEST(BackupTest, OnlineBackupHoldsEveryBatchAcknowledgedBeforeItBegan) {
   std::thread writer([&] {
     int64_t count = 0;
     while (!stop) {
-      auto r = write(*c, "log", {put("k" + std::to_string(count + 1), "v" + std::to_string(count + 1), 0)});
+      auto r = c->write("log", {put("k" + std::to_string(count + 1), "v" + std::to_string(count + 1), 0)});
       Clock::time_point at = Clock::now();
       if (!r.isOk()) {
         writerError = r.status().toString();
@@ -176,7 +170,7 @@ TEST(BackupTest, OnlineBackupHoldsEveryBatchAcknowledgedBeforeItBegan) {
   EXPECT_EQ(bulk->records.size(), 20u);
   // The restored server accepts the next batch of a device that synced before (same keys: the
   // guest's token from the old server would verify too).
-  auto next = write(*again, "log", {put("k" + std::to_string(n + 1), "after", 0)});
+  auto next = again->write("log", {put("k" + std::to_string(n + 1), "after", 0)});
   ASSERT_TRUE(next.isOk()) << next.status();
   EXPECT_EQ(next->syncCount, n + 1);
 }
@@ -189,7 +183,7 @@ TEST(BackupTest, FullDiskFailsWithAMessageAndLeavesNoFile) {
   ASSERT_NE(c, nullptr);
   ASSERT_TRUE(c->loginAsNewGuest(server->poolId()).isOk());
   for (int i = 0; i < 10; ++i)
-    ASSERT_TRUE(write(*c, "bulk", {put("b" + std::to_string(i), std::string(60000, 'x'), 0)}).isOk());
+    ASSERT_TRUE(c->write("bulk", {put("b" + std::to_string(i), std::string(60000, 'x'), 0)}).isOk());
   fs::path small = makeTempDir("backup-full");
   if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=256k,mode=0700") != 0)
     GTEST_SKIP() << "mount tmpfs: " << std::strerror(errno);
@@ -228,7 +222,7 @@ TEST(BackupTest, PostgresRunbookPgDumpWhileServingAndPgRestore) {
   ASSERT_NE(c, nullptr);
   Result<std::string> id = c->loginAsNewGuest(server->poolId());
   ASSERT_TRUE(id.isOk()) << id.status();
-  auto w = write(*c, "prefs", {put("a", "1", 0), put("b", "2", 0)});
+  auto w = c->write("prefs", {put("a", "1", 0), put("b", "2", 0)});
   ASSERT_TRUE(w.isOk()) << w.status();
   std::string msg = tool({"backup", "--store", opts.store, "--to", "/nonexistent/x"}, 2);
   EXPECT_NE(msg.find("pg_dump"), std::string::npos) << msg;
@@ -283,20 +277,20 @@ void populate(Populated& p) {
   Result<std::string> id = a->loginAsNewGuest(p.pool);
   ASSERT_TRUE(id.isOk()) << id.status();
   p.alice = *id;
-  auto w1 = write(*a, "prefs", {put("theme", "dark", 0), put("lang", "en \xE2\x9C\x93", 0), put("tmp", "x", 0)});
+  auto w1 = a->write("prefs", {put("theme", "dark", 0), put("lang", "en \xE2\x9C\x93", 0), put("tmp", "x", 0)});
   ASSERT_TRUE(w1.isOk()) << w1.status();
   p.themeCount = w1->syncCount;
-  auto w2 = write(*a, "prefs", {RecordPatch{PatchOp::kRemove, "tmp", "", w1->syncCount, 2}});
+  auto w2 = a->write("prefs", {RecordPatch{PatchOp::kRemove, "tmp", "", w1->syncCount, 2}});
   ASSERT_TRUE(w2.isOk()) << w2.status();
   p.prefsCount = w2->syncCount;
-  ASSERT_TRUE(write(*a, "scratch", {put("k", "v", 0)}).isOk());
+  ASSERT_TRUE(a->write("scratch", {put("k", "v", 0)}).isOk());
   ASSERT_TRUE(a->callAs<DeleteDatasetResponse>(DeleteDatasetRequest{"scratch"}).isOk());
   auto b = WsTestClient::connect(p.server->url());
   ASSERT_NE(b, nullptr);
   id = b->loginAsNewGuest(p.pool);
   ASSERT_TRUE(id.isOk());
   p.bob = *id;
-  ASSERT_TRUE(write(*b, "notes", {put("n1", std::string(2000, 'z'), 0)}).isOk());
+  ASSERT_TRUE(b->write("notes", {put("n1", std::string(2000, 'z'), 0)}).isOk());
   SignedSyncClient cognito(p.server->port(), p.pool, p.alice);
   ASSERT_TRUE(cognito.fetchCredentials());
   HttpReply reg = cognito.registerDevice("GCM", "push-token-1");
@@ -430,7 +424,7 @@ TEST(ExportImportTest, BadFilesAndOverlapsAreRefusedBeforeAnythingIsWritten) {
     ASSERT_NE(t, nullptr);
     auto c = WsTestClient::connect(t->url());
     ASSERT_TRUE(c->loginAs(p.alice).isOk());
-    ASSERT_TRUE(write(*c, "prefs", {put("new", "x", 0)}).isOk());
+    ASSERT_TRUE(c->write("prefs", {put("new", "x", 0)}).isOk());
   }
   fs::path second = makeTempDir("import-bad-second");
   tool({"identity", "delete", "--data-dir", target.string(), "--identity", p.bob}, 0);

@@ -25,12 +25,6 @@ namespace {
 using namespace proto;
 using Json = nlohmann::json;
 
-Result<UpdateRecordsResponse> write(WsTestClient& c, const std::string& ds, std::vector<RecordPatch> patches) {
-  auto p = c.callAs<ListRecordsResponse>(ListRecordsRequest{ds, 0, 0, ""});
-  if (!p.isOk()) return p.status();
-  return c.callAs<UpdateRecordsResponse>(UpdateRecordsRequest{ds, p->syncSessionToken, "dev-a", std::move(patches)});
-}
-
 class ForgetIntegrationTest : public ::testing::TestWithParam<bool> {
  protected:
   bool postgres() const { return GetParam(); }
@@ -78,10 +72,10 @@ TEST_P(ForgetIntegrationTest, DeleteIdentitiesLeavesNoTraceInTheRawDatabase) {
     Result<std::string> id = c->loginAsNewGuest(pool);
     ASSERT_TRUE(id.isOk()) << id.status();
     ids.push_back(*id);
-    auto w = write(*c, "prefs", {RecordPatch{PatchOp::kReplace, "secret", name + "-private-value", 0, 1},
+    auto w = c->write("prefs", {RecordPatch{PatchOp::kReplace, "secret", name + "-private-value", 0, 1},
                                  RecordPatch{PatchOp::kReplace, "tmp", name + "-tmp", 0, 1}});
     ASSERT_TRUE(w.isOk()) << w.status();
-    ASSERT_TRUE(write(*c, "prefs", {RecordPatch{PatchOp::kRemove, "tmp", "", w->syncCount, 2}}).isOk());
+    ASSERT_TRUE(c->write("prefs", {RecordPatch{PatchOp::kRemove, "tmp", "", w->syncCount, 2}}).isOk());
     SignedSyncClient cognito(server->port(), pool, *id);
     ASSERT_TRUE(cognito.fetchCredentials());
     HttpReply reg = cognito.registerDevice("GCM", name + "-push-token");

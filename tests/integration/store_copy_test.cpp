@@ -25,12 +25,6 @@ namespace {
 
 using namespace proto;
 
-Result<UpdateRecordsResponse> write(WsTestClient& c, const std::string& ds, std::vector<RecordPatch> patches) {
-  auto p = c.callAs<ListRecordsResponse>(ListRecordsRequest{ds, 0, 0, ""});
-  if (!p.isOk()) return p.status();
-  return c.callAs<UpdateRecordsResponse>(UpdateRecordsRequest{ds, p->syncSessionToken, "dev-a", std::move(patches)});
-}
-
 RecordPatch put(const std::string& k, const std::string& v, int64_t count) {
   return RecordPatch{PatchOp::kReplace, k, v, count, 1};
 }
@@ -152,17 +146,17 @@ TEST_P(StoreCopyTest, CopiesAPopulatedDeploymentAndDevicesContinueOnTheCopy) {
   ASSERT_NE(a, nullptr);
   Result<std::string> id = a->loginAsNewGuest(pool);
   ASSERT_TRUE(id.isOk()) << id.status();
-  auto w1 = write(*a, "prefs", {put("theme", "dark", 0), put("lang", "en", 0), put("tmp", "x", 0)});
+  auto w1 = a->write("prefs", {put("theme", "dark", 0), put("lang", "en", 0), put("tmp", "x", 0)});
   ASSERT_TRUE(w1.isOk()) << w1.status();
-  auto w2 = write(*a, "prefs", {RecordPatch{PatchOp::kRemove, "tmp", "", w1->syncCount, 2}});
+  auto w2 = a->write("prefs", {RecordPatch{PatchOp::kRemove, "tmp", "", w1->syncCount, 2}});
   ASSERT_TRUE(w2.isOk()) << w2.status();
-  ASSERT_TRUE(write(*a, "scratch", {put("k", "v", 0)}).isOk());
+  ASSERT_TRUE(a->write("scratch", {put("k", "v", 0)}).isOk());
   ASSERT_TRUE(a->callAs<DeleteDatasetResponse>(DeleteDatasetRequest{"scratch"}).isOk());
   // A second identity, and a push-sync device with a subscription over the Cognito HTTP API.
   auto b = WsTestClient::connect(source->url());
   ASSERT_NE(b, nullptr);
   ASSERT_TRUE(b->loginAsNewGuest(pool).isOk());
-  ASSERT_TRUE(write(*b, "notes", {put("n1", std::string(2000, 'z'), 0)}).isOk());
+  ASSERT_TRUE(b->write("notes", {put("n1", std::string(2000, 'z'), 0)}).isOk());
   SignedSyncClient cognito(source->port(), pool, *id);
   ASSERT_TRUE(cognito.fetchCredentials());
   HttpReply reg = cognito.registerDevice("GCM", "push-token-1");

@@ -322,4 +322,12 @@ Result<std::string> WsTestClient::loginAs(const std::string& identityId) {
   return auth->identityId;
 }
 
+Result<proto::UpdateRecordsResponse> WsTestClient::write(const std::string& dataset,
+                                                        std::vector<RecordPatch> patches) {
+  auto listed = callAs<proto::ListRecordsResponse>(proto::ListRecordsRequest{dataset, 0, 0, ""});
+  if (!listed.isOk()) return listed.status();
+  return callAs<proto::UpdateRecordsResponse>(
+      proto::UpdateRecordsRequest{dataset, listed->syncSessionToken, "dev-a", std::move(patches)});
+}
+
 }  // namespace tether::testing

@@ -57,6 +57,10 @@ class WsTestClient {
   Result<std::string> loginAsNewGuest(const std::string& poolId);
   Result<std::string> loginAs(const std::string& identityId);
 
+  // One write as a device makes it: ListRecords from 0 for a session token, then UpdateRecords
+  // of `patches` as device "dev-a".
+  Result<proto::UpdateRecordsResponse> write(const std::string& dataset, std::vector<RecordPatch> patches);
+
   struct Impl;
  private:
   explicit WsTestClient(std::unique_ptr<Impl> impl);
