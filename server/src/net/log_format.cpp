@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/details/log_msg.h>
 #include <spdlog/pattern_formatter.h>
 
@@ -15,26 +16,10 @@ namespace {
 
 void append(spdlog::memory_buf_t& dest, std::string_view s) { dest.append(s.data(), s.data() + s.size()); }
 
-// `s` as a JSON string body: quotes, backslashes and control characters escaped. Bytes that
-// are not valid UTF-8 pass through (the log's readers replace them).
-void appendJsonEscaped(spdlog::memory_buf_t& dest, std::string_view s) {
-  static const char* hex = "0123456789abcdef";
-  for (char c : s) {
-    switch (c) {
-      case '"': append(dest, "\\\""); break;
-      case '\\': append(dest, "\\\\"); break;
-      case '\n': append(dest, "\\n"); break;
-      case '\r': append(dest, "\\r"); break;
-      case '\t': append(dest, "\\t"); break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char u[7] = {'\\', 'u', '0', '0', hex[(c >> 4) & 0xf], hex[c & 0xf], 0};
-          append(dest, u);
-        } else {
-          dest.push_back(c);
-        }
-    }
-  }
+// `s` as a JSON string (quoted and escaped by nlohmann::json). Bytes that are not valid UTF-8
+// become U+FFFD, so every line stays valid JSON whatever a message echoes.
+void appendJsonString(spdlog::memory_buf_t& dest, std::string_view s) {
+  append(dest, nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 class JsonFormatter final : public spdlog::formatter {
@@ -54,16 +39,15 @@ class JsonFormatter final : public spdlog::formatter {
     append(dest, "\",\"level\":\"");
     auto level = spdlog::level::to_string_view(msg.level);
     append(dest, std::string_view(level.data(), level.size()));
-    append(dest, "\",\"logger\":\"");
-    appendJsonEscaped(dest, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
-    append(dest, "\",\"msg\":\"");
-    appendJsonEscaped(dest, std::string_view(msg.payload.data(), msg.payload.size()));
-    append(dest, "\",\"thread\":");
+    append(dest, "\",\"logger\":");
+    appendJsonString(dest, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+    append(dest, ",\"msg\":");
+    appendJsonString(dest, std::string_view(msg.payload.data(), msg.payload.size()));
+    append(dest, ",\"thread\":");
     append(dest, std::to_string(msg.thread_id));
     if (const std::string& id = currentRequestId(); !id.empty()) {
-      append(dest, ",\"request_id\":\"");
-      appendJsonEscaped(dest, id);
-      append(dest, "\"");
+      append(dest, ",\"request_id\":");
+      appendJsonString(dest, id);
     }
     append(dest, "}\n");
   }

@@ -1,8 +1,10 @@
 // Unit tests for the observability pieces that need no server process: the histogram and
 // labelled families of common/metrics.h (buckets, exposition format, bounded label sets), the
 // ReadinessProbe's timeout and single flight, and the HttpObserver's request IDs, error names
-// and operation folding.
+// and operation folding; the JSON log line format.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/details/log_msg.h>
 
 #include <atomic>
 #include <chrono>
@@ -12,12 +14,31 @@
 #include "common/metrics.h"
 #include "common/request_context.h"
 #include "net/http_observer.h"
+#include "net/log_format.h"
 #include "net/readiness.h"
 
 namespace tether::server {
 namespace {
 
 using namespace std::chrono_literals;
+
+// Whatever a message echoes (quotes, control characters, bytes that are not UTF-8), the line is
+// one valid JSON object; invalid bytes become U+FFFD.
+TEST(JsonLogFormat, EveryLineIsValidJsonWhateverTheMessageHolds) {
+  std::unique_ptr<spdlog::formatter> f = makeLogFormatter(LogFormat::kJson);
+  const std::string payload = std::string("key \"a\\b\"\n\x01 bad:\xff\xfe end");
+  spdlog::details::log_msg msg("tetherd", spdlog::level::warn, payload);
+  spdlog::memory_buf_t out;
+  f->format(msg, out);
+  std::string line(out.data(), out.size());
+  ASSERT_FALSE(line.empty());
+  EXPECT_EQ(line.back(), '\n');
+  EXPECT_EQ(line.find('\n'), line.size() - 1);  // one line
+  nlohmann::json j = nlohmann::json::parse(line);  // throws (fails the test) if not valid JSON
+  EXPECT_EQ(j["level"], "warning");
+  EXPECT_EQ(j["logger"], "tetherd");
+  EXPECT_EQ(j["msg"], "key \"a\\b\"\n\x01 bad:\xef\xbf\xbd\xef\xbf\xbd end");
+}
 
 TEST(MetricsHistogram, BucketsAreCumulativeAndRenderedInTheExpositionFormat) {
   metrics::HistogramFamily f("tether_x_seconds", "Help.", {"surface"}, 8, {0.1, 1});
