@@ -11,6 +11,7 @@
 //    is already there.
 //  - `tetherd identity delete` / `tetherd identity export`.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -140,6 +141,22 @@ TEST(BackupTest, OnlineBackupHoldsEveryBatchAcknowledgedBeforeItBegan) {
   writeFile(dir / "junk.tdb", std::string(4096, 'j'));
   tool({"restore", "--from", (dir / "junk.tdb").string(), "--data-dir", (dir / "from-junk").string()}, 1);
   EXPECT_FALSE(fs::exists(dir / "from-junk" / "tether.db"));
+  // A backup that fails part way through its keys (one names a path outside keys/) leaves no
+  // keys behind, so the same directory takes a good backup on the rerun.
+  fs::copy_file(dir / "b.tdb", dir / "evil.tdb");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "evil.tdb").c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, "INSERT INTO tether_backup VALUES ('key:../escape', x'00')", nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  std::string evil = tool({"restore", "--from", (dir / "evil.tdb").string(), "--data-dir", (dir / "retry").string()}, 1);
+  EXPECT_NE(evil.find("outside keys/"), std::string::npos) << evil;
+  EXPECT_FALSE(fs::exists(dir / "retry" / "keys"));
+  EXPECT_FALSE(fs::exists(dir / "retry" / "tether.db"));
+  tool({"restore", "--from", (dir / "b.tdb").string(), "--data-dir", (dir / "retry").string()}, 0);
 
   fs::path restored = dir / "restored";
   tool({"restore", "--from", (dir / "b.tdb").string(), "--data-dir", restored.string()}, 0);

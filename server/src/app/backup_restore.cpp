@@ -211,9 +211,10 @@ Status restoreInto(const fs::path& from, const fs::path& dir) {
     TETHER_RETURN_IF_ERROR(backup.exec("VACUUM INTO " + quote(tmp.string()), "copying the backup"));
     // Keys: written before the database appears, each atomically (key_file.h).
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(backup.raw(), "SELECT substr(name, 5), value FROM tether_backup WHERE name LIKE 'key:%'", -1,
-                       &st, nullptr);
-    int rc;
+    if (sqlite3_prepare_v2(backup.raw(), "SELECT substr(name, 5), value FROM tether_backup WHERE name LIKE 'key:%'",
+                           -1, &st, nullptr) != SQLITE_OK)
+      return Status::corruption(from.string() + ": cannot read its keys: " + sqlite3_errmsg(backup.raw()));
+    int rc = SQLITE_DONE;
     Status s = Status::ok();
     while (s.isOk() && (rc = sqlite3_step(st)) == SQLITE_ROW) {
       std::string rel(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
@@ -227,6 +228,8 @@ Status restoreInto(const fs::path& from, const fs::path& dir) {
       s = auth::ensurePrivateDir(path.parent_path());
       if (s.isOk()) s = auth::createSecretFile(path, bytes).status();
     }
+    if (s.isOk() && rc != SQLITE_DONE)
+      s = Status::corruption(from.string() + ": reading its keys failed: " + sqlite3_errmsg(backup.raw()));
     sqlite3_finalize(st);
     TETHER_RETURN_IF_ERROR(s);
   }
@@ -255,6 +258,9 @@ int runRestore(const std::string& fromFile, const std::string& dataDir, bool for
   }
   if (Status s = restoreInto(fromFile, dir); !s.isOk()) {
     fs::remove(dir / "tether.db.restore-tmp", ec);
+    // keys/ did not exist before (refuseTarget): the keys written so far go too unless the
+    // database is already in place, so that the directory is not left looking live.
+    if (!fs::exists(dir / "tether.db", ec)) fs::remove_all(dir / "keys", ec);
     std::cerr << "tetherd restore: FAILED: " << s.message() << "\n";
     return 1;
   }
