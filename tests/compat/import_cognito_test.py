@@ -441,6 +441,12 @@ class ImportCognitoTest(unittest.TestCase):
         self.assertIn(junk + ' is not an import-cognito checkpoint', bad.stderr)
         with open(junk) as f:
             self.assertEqual(f.read(), '{"version": 1, "sourcePool": 7')
+        # Valid JSON of the wrong types (a version that is not a number): the same clear refusal.
+        with open(junk, 'w') as f:
+            f.write('{"version": "1"}')
+        typed = run_import(self.target, None, junk)
+        self.assertEqual(typed.returncode, 2, typed.stderr)
+        self.assertIn(junk + ' is not an import-cognito checkpoint', typed.stderr)
 
     def test_social_logins_are_linked_again_by_the_devices(self):
         out = run_import(self.target, None, self.checkpoint)

@@ -37,8 +37,9 @@ Result<ImportCheckpoint> parseState(const std::string& text, const std::string& 
                               "); give another --checkpoint file or remove it to start over");
   };
   if (!j.is_object()) return bad("not a JSON object");
-  if (j.value("version", 0) != kVersion) return bad("unknown version");
   try {
+    // Inside the try: value() throws too when "version" is there but not a number.
+    if (j.value("version", 0) != kVersion) return bad("unknown version");
     ImportCheckpoint s;
     s.sourcePool = j.at("sourcePool").get<std::string>();
     s.targetPool = j.at("targetPool").get<std::string>();
