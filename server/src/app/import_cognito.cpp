@@ -118,7 +118,9 @@ struct Importer {
       for (const Json& arn : pool.value(key, Json::array()))
         std::cerr << "import-cognito: note: the source pool trusts " << arn.dump()
                   << "; add it to the target with `tetherd pool add-oidc-provider` (docs/authentication.md)\n";
-    for (const auto& [provider, appId] : pool.value("SupportedLoginProviders", Json::object()).items())
+    // Held in a local: items() of the temporary value() returns would outlive it.
+    const Json providers = pool.value("SupportedLoginProviders", Json::object());
+    for (const auto& [provider, appId] : providers.items())
       std::cerr << "import-cognito: note: the source pool accepts " << provider
                 << " logins; configure that provider on the target (docs/authentication.md)\n";
     return Status::ok();
