@@ -1,0 +1,2 @@
+// tetherd console (plain ES2020, no build step)
+"use strict";
