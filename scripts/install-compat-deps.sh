@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the compat suites (tests/compat) need beyond the system packages: the npm
 # packages of tests/compat/package.json (@aws-sdk/client-cognito-identity, -sync and -identity-provider,
-# aws-sdk v2, amazon-cognito-js, amazon-cognito-identity-js, aws-amplify, openid-client, puppeteer-core) into
+# aws-sdk v2, amazon-cognito-js, amazon-cognito-identity-js, aws-amplify, openid-client, puppeteer-core: the
+# hosted-UI and console browser tests drive Debian's chromium with it) into
 # tests/compat/node_modules, from package-lock.json. Does nothing when
 # they are already there. boto3 comes from the Python environment (checked, not installed).
 # Called by scripts/install-deps.sh; safe to run by hand.
