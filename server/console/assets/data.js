@@ -66,7 +66,7 @@ export async function datasetView([id, name], query, el) {
     h('div', { class: 'toolbar' }, field('Show removed records (tombstones)', showTombstones)),
     pager, recordsTable,
     addForm(base, reload),
-    deleteDataset(id, name, base));
+    deleteDataset(id, name, base, page.syncCount));
 }
 
 function valueNode(r) {
@@ -169,7 +169,8 @@ function addForm(base, reload) {
   return form;
 }
 
-function deleteDataset(id, name, base) {
+// The DELETE carries the dataset's sync count as shown: a device's write since then is a 409.
+function deleteDataset(id, name, base, syncCount) {
   const area = h('div', { class: 'card danger-zone' }, h('h2', null, 'Delete this dataset'),
     h('p', null, 'Devices that sync it afterwards see it deleted.'));
   const ask = button(`Delete dataset ${name}…`, async () => {
@@ -177,7 +178,7 @@ function deleteDataset(id, name, base) {
     const cancel = button('Cancel', async () => { yes.remove(); cancel.remove(); question.remove(); ask.hidden = false; ask.focus(); });
     const yes = button(`Yes, delete ${name} and all its records`, async () => {
       try {
-        await api('DELETE', base);
+        await api('DELETE', syncCount === undefined ? base : `${base}?syncCount=${encodeURIComponent(syncCount)}`);
         flashNext(`dataset "${name}" deleted.`);
         location.hash = `#/identities/${seg(id)}`;
       } catch (e) { fail('Deleting the dataset failed', e); }

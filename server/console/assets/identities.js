@@ -36,8 +36,13 @@ export async function identitiesView(params, query, el) {
   const search = new URLSearchParams();
   if (poolParam) search.set('pool', poolParam);
   if (q) search.set('q', q);
+  const after = query.get('after');
+  if (after && !q) search.set('after', after);
   try {
-    const { identities } = await api('GET', `identities?${search}`);
+    const { identities, next } = await api('GET', `identities?${search}`);
+    const more = next ? h('nav', { class: 'pager', 'aria-label': 'Identity pages' },
+      after ? h('a', { href: `#/identities?${new URLSearchParams({ pool: poolParam })}` }, 'First page') : null,
+      h('a', { href: `#/identities?${new URLSearchParams({ pool: poolParam, after: next })}` }, 'Next page')) : null;
     replace(results,
       h('p', { role: 'status' }, `${identities.length} identit${identities.length === 1 ? 'y' : 'ies'} found${q ? ` for "${q}"` : ''}.`),
       table('Search results', [
@@ -45,13 +50,16 @@ export async function identitiesView(params, query, el) {
         { label: 'Pool', cell: (i) => h('code', null, i.poolId) },
         { label: 'State', cell: (i) => (i.disabled ? 'Disabled' : 'Enabled') },
         { label: 'Logins', cell: (i) => loginsText(i.logins) },
+        { label: 'Matched by', cell: (i) => MATCHED[i.matchedBy] || i.matchedBy || '—' },
         { label: 'Last modified', cell: (i) => fmtTime(i.lastModified) },
-      ], identities, 'No identity matches.'));
+      ], identities, 'No identity matches.'), more);
   } catch (e) {
     replace(results);
     fail('The search failed', e);
   }
 }
+
+const MATCHED = { identityId: 'identity ID', login: 'login', developerUserId: 'developer user ID' };
 
 const loginsText = (logins) => ((logins || []).length
   ? logins.map((l) => `${l.provider}:${l.subject}`).join(', ') : 'none (guest)');
@@ -65,16 +73,17 @@ export async function identityView([id], query, el) {
     if (message) flash(message);
   };
 
+  const cannotEnable = identity.disabled && identity.canEnable === false;
   const toggle = button(identity.disabled ? 'Enable identity' : 'Disable identity', async () => {
     try {
       await api('POST', `${path}/${identity.disabled ? 'enable' : 'disable'}`);
       await reload(`identity ${identity.disabled ? 'enabled' : 'disabled'}.`);
     } catch (e) { fail(`${identity.disabled ? 'Enabling' : 'Disabling'} the identity failed`, e); }
-  });
+  }, { disabled: cannotEnable, 'aria-describedby': cannotEnable ? 'enable-note' : null });
 
   const logins = table('Logins', [
     { label: 'Provider', cell: (l) => l.provider },
-    { label: 'Subject', cell: (l) => h('code', null, l.subject) },
+    { label: 'Subject', cell: (l) => [h('code', null, l.subject), l.pending ? ' (pending: known only by its provider, from import-cognito)' : ''] },
     { label: 'Action', cell: (l) => button('Unlink', async () => {
       try {
         await api('DELETE', `${path}/logins?${new URLSearchParams({ provider: l.provider, subject: l.subject })}`);
@@ -107,7 +116,9 @@ export async function identityView([id], query, el) {
       h('dt', null, 'Pool'), h('dd', null, h('a', { href: `#/pools/${seg(identity.poolId)}` }, identity.poolId)),
       h('dt', null, 'Created'), h('dd', null, fmtTime(identity.created)),
       h('dt', null, 'Last modified'), h('dd', null, fmtTime(identity.lastModified))),
-    h('div', { class: 'actions' }, toggle),
+    h('div', { class: 'actions' }, toggle, cannotEnable ? h('p', { id: 'enable-note', class: 'hint' },
+      'This identity cannot be enabled again: it has no linked login (it was merged into another identity, '
+      + 'had its last login unlinked, or is a disabled guest), so enabling it would let anyone holding its ID use it.') : null),
     h('section', { 'aria-labelledby': 'datasets-title' }, h('h2', { id: 'datasets-title' },
       `Datasets (${(identity.datasets || []).length} of ${limits.datasets})`), datasets),
     h('section', { 'aria-labelledby': 'logins-title' }, h('h2', { id: 'logins-title' }, 'Logins'), logins),
