@@ -108,13 +108,15 @@ ApiResult DataSection::listRecords(const ApiCall& call, const IdentityInfo& iden
     while (true) {
       Result<std::vector<Record>> page = (*txn)->listRecords(owner, dataset, query);
       if (!page.isOk()) return statusError(page.status());
+      if (page->empty()) break;
+      const bool more = page->size() == static_cast<size_t>(kReadChunk);
+      query.after = RecordCursor{page->back().syncCount, page->back().key};  // before the moves below
       for (Record& r : *page) {
         if (r.isDeleted() && !tombstones) continue;
         if (after != nullptr && r.key <= *after) continue;
         records.push_back(std::move(r));
       }
-      if (page->size() < static_cast<size_t>(kReadChunk)) break;
-      query.after = RecordCursor{page->back().syncCount, page->back().key};
+      if (!more) break;
     }
   }
   std::sort(records.begin(), records.end(), [](const Record& a, const Record& b) { return a.key < b.key; });
