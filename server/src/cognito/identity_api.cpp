@@ -5,6 +5,7 @@
 
 #include "auth/ids.h"
 #include "auth/login_resolver.h"
+#include "auth/login_unlink.h"
 #include "cognito/pool_page.h"
 #include "tether/limits.h"
 
@@ -240,15 +241,12 @@ ApiResult<Json> IdentityApi::unlinkIdentity(const Json& in) {
   const std::string& id = access.identity.id;
   Result<std::vector<LoginLink>> links = ctx_.store.listLogins(id);
   if (!links.isOk()) return fromStatus(kSvc, links.status());
-  size_t left = links->size();
   for (const LoginLink& l : *links) {
     if (std::find(remove->begin(), remove->end(), l.provider) == remove->end()) continue;
-    if (Status s = ctx_.store.unlinkLogin(id, l.provider, l.subject); !s.isOk()) return fromStatus(kSvc, s);
-    --left;
+    // The last login gone: the identity is disabled (spec 7.16; auth/login_unlink.h).
+    Result<UnlinkOutcome> r = unlinkIdentityLogin(ctx_.store, id, l.provider, l.subject);
+    if (!r.isOk()) return fromStatus(kSvc, r.status());
   }
-  // The last login gone: the identity becomes inaccessible (spec 7.16).
-  if (left == 0)
-    if (Status s = ctx_.store.setIdentityDisabled(id, true); !s.isOk()) return fromStatus(kSvc, s);
   return Json::object();
 }
 
@@ -348,14 +346,10 @@ ApiResult<Json> IdentityApi::unlinkDeveloperIdentity(const Json& in) {
   API_TRY(auto user, getString(in, "DeveloperUserIdentifier", true));
   API_TRY(std::string provider, developerProvider(poolId));
   if (*providerIn != provider) return invalid("DeveloperProviderName does not match the identity pool's.");
-  Status s = ctx_.store.unlinkLogin(identityId, provider, *user);
-  if (s.code() == StatusCode::kNotFound)
+  Result<UnlinkOutcome> r = unlinkIdentityLogin(ctx_.store, identityId, provider, *user);
+  if (r.status().code() == StatusCode::kNotFound)
     return ApiError::notFound(kSvc, "Developer user '" + *user + "' is not linked to identity '" + identityId + "'.");
-  if (!s.isOk()) return fromStatus(kSvc, s);
-  Result<std::vector<LoginLink>> left = ctx_.store.listLogins(identityId);
-  if (!left.isOk()) return fromStatus(kSvc, left.status());
-  if (left->empty())
-    if (Status d = ctx_.store.setIdentityDisabled(identityId, true); !d.isOk()) return fromStatus(kSvc, d);
+  if (!r.isOk()) return fromStatus(kSvc, r.status());
   return Json::object();
 }
 
