@@ -13,7 +13,7 @@ constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(73105751834
 // moves the schema from version i to i + 1. Text columns that are compared or ordered use
 // COLLATE "C" (byte order, as SQLite's BINARY), record keys and values are bytea (any byte, NUL
 // included, as SQLite's TEXT with explicit lengths).
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     // 1: the data model of SQLite schema version 5.
     R"sql(
       CREATE TABLE pools (
@@ -235,6 +235,41 @@ constexpr std::array<const char*, 3> kMigrations = {
         PRIMARY KEY (pool_id, origin_jti)
       );
       CREATE INDEX idp_revoked_origins_by_expiry ON idp_revoked_origins (expires_ms);
+    )sql",
+    // 4: the console (issue 17): operators, their sessions, the audit log, pool usage history.
+    R"sql(
+      CREATE TABLE console_operators (
+        name           TEXT COLLATE "C" PRIMARY KEY,
+        password_hash  TEXT NOT NULL,
+        created_ms     BIGINT NOT NULL,
+        last_signin_ms BIGINT NOT NULL
+      );
+      CREATE TABLE console_sessions (
+        handle_hash   TEXT COLLATE "C" PRIMARY KEY,
+        operator_name TEXT COLLATE "C" NOT NULL,
+        csrf_token    TEXT NOT NULL,
+        created_ms    BIGINT NOT NULL,
+        last_seen_ms  BIGINT NOT NULL,
+        expires_ms    BIGINT NOT NULL
+      );
+      CREATE INDEX console_sessions_by_operator ON console_sessions (operator_name);
+      CREATE TABLE console_audit (
+        id            BIGSERIAL PRIMARY KEY,
+        at_ms         BIGINT NOT NULL,
+        operator_name TEXT NOT NULL,
+        action        TEXT NOT NULL,
+        target        TEXT NOT NULL,
+        detail        TEXT NOT NULL,
+        outcome       TEXT NOT NULL
+      );
+      CREATE TABLE console_pool_usage (
+        pool_id    TEXT COLLATE "C" NOT NULL,
+        bucket_ms  BIGINT NOT NULL,
+        identities BIGINT NOT NULL,
+        datasets   BIGINT NOT NULL,
+        bytes      BIGINT NOT NULL,
+        PRIMARY KEY (pool_id, bucket_ms)
+      );
     )sql",
 };
 

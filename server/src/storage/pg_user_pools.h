@@ -86,6 +86,26 @@ class PgUserPoolStore : public Store {
   Result<std::vector<RevokedOrigin>> listRevokedOrigins(std::string_view poolId, std::string_view afterJti,
                                                         int limit) override;
 
+  // ---- Console (issue 17): operators, sessions, audit, usage history (pg_console.cpp)
+  Status createOperator(const OperatorRow& op) override;
+  Result<std::optional<OperatorRow>> getOperator(std::string_view name) override;
+  Result<std::vector<OperatorRow>> listOperators() override;
+  Status setOperatorPassword(std::string_view name, std::string_view passwordHash) override;
+  Status deleteOperator(std::string_view name) override;
+  Status recordOperatorSignIn(std::string_view name, int64_t atMs) override;
+  Status createConsoleSession(const ConsoleSessionRow& session) override;
+  Result<std::optional<ConsoleSessionRow>> getConsoleSession(std::string_view handleHash) override;
+  Status touchConsoleSession(std::string_view handleHash, int64_t lastSeenMs) override;
+  Status deleteConsoleSession(std::string_view handleHash) override;
+  Result<int64_t> pruneConsoleSessions(int64_t idleBeforeMs, int64_t nowMs) override;
+  Result<int64_t> appendAudit(const AuditEntry& entry) override;
+  Result<std::vector<AuditEntry>> listAudit(int64_t beforeId, int limit) override;
+  Status putUsageSample(const UsageSample& sample) override;
+  Result<std::vector<UsageSample>> listUsageSamples(std::string_view poolId, int64_t sinceMs) override;
+  Result<int64_t> pruneUsageSamples(int64_t beforeMs) override;
+  Result<int64_t> countPoolIdentities(std::string_view poolId) override;
+  // ---- end Console (issue 17)
+
  protected:
   explicit PgUserPoolStore(std::unique_ptr<PgPool> pool) : pool_(std::move(pool)) {}
 

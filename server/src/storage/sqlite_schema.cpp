@@ -10,7 +10,7 @@ namespace {
 
 // Append only: a released migration never changes (files in the field have run it). Each entry
 // moves the schema from version i to i + 1.
-constexpr std::array<const char*, 7> kMigrations = {
+constexpr std::array<const char*, 8> kMigrations = {
     // 1: identity pools, identities, meta.
     R"sql(
       CREATE TABLE pools (
@@ -292,6 +292,41 @@ constexpr std::array<const char*, 7> kMigrations = {
         PRIMARY KEY (pool_id, origin_jti)
       ) WITHOUT ROWID;
       CREATE INDEX idp_revoked_origins_by_expiry ON idp_revoked_origins (expires_ms);
+    )sql",
+    // 8: the console (issue 17): operators, their sessions, the audit log, pool usage history.
+    R"sql(
+      CREATE TABLE console_operators (
+        name           TEXT PRIMARY KEY,
+        password_hash  TEXT NOT NULL,
+        created_ms     INTEGER NOT NULL,
+        last_signin_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE console_sessions (
+        handle_hash   TEXT PRIMARY KEY,
+        operator_name TEXT NOT NULL,
+        csrf_token    TEXT NOT NULL,
+        created_ms    INTEGER NOT NULL,
+        last_seen_ms  INTEGER NOT NULL,
+        expires_ms    INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX console_sessions_by_operator ON console_sessions (operator_name);
+      CREATE TABLE console_audit (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms         INTEGER NOT NULL,
+        operator_name TEXT NOT NULL,
+        action        TEXT NOT NULL,
+        target        TEXT NOT NULL,
+        detail        TEXT NOT NULL,
+        outcome       TEXT NOT NULL
+      );
+      CREATE TABLE console_pool_usage (
+        pool_id    TEXT NOT NULL,
+        bucket_ms  INTEGER NOT NULL,
+        identities INTEGER NOT NULL,
+        datasets   INTEGER NOT NULL,
+        bytes      INTEGER NOT NULL,
+        PRIMARY KEY (pool_id, bucket_ms)
+      ) WITHOUT ROWID;
     )sql",
 };
 

@@ -241,12 +241,89 @@ class DatasetStore {
   virtual Result<std::unique_ptr<StoreTransaction>> beginRead() = 0;
 };
 
+// ---- Console (issue 17): operators, console sessions, the audit log and pool usage history
+// (docs/console.md). Each call is atomic and durable when it returns.
+struct OperatorRow {
+  std::string name;          // 1..64 chars of [A-Za-z0-9._@-]
+  std::string passwordHash;  // an Argon2id encoded string ($argon2id$...)
+  int64_t createdMs = 0;
+  int64_t lastSignInMs = 0;  // 0 = never
+  friend bool operator==(const OperatorRow&, const OperatorRow&) = default;
+};
+
+struct ConsoleSessionRow {
+  std::string handleHash;    // hex SHA-256 of the cookie's handle (the handle itself is never stored)
+  std::string operatorName;
+  std::string csrfToken;
+  int64_t createdMs = 0;
+  int64_t lastSeenMs = 0;
+  int64_t expiresMs = 0;     // absolute expiry
+  friend bool operator==(const ConsoleSessionRow&, const ConsoleSessionRow&) = default;
+};
+
+struct AuditEntry {
+  int64_t id = 0;            // assigned by appendAudit, increasing
+  int64_t atMs = 0;
+  std::string operatorName;
+  std::string action;        // "PUT pools/eu-west-1:..."
+  std::string target;
+  std::string detail;
+  std::string outcome;       // "ok" or the error name
+  friend bool operator==(const AuditEntry&, const AuditEntry&) = default;
+};
+
+struct UsageSample {
+  std::string poolId;
+  int64_t bucketMs = 0;      // the sampling bucket's start
+  int64_t identities = 0;
+  int64_t datasets = 0;
+  int64_t bytes = 0;
+  friend bool operator==(const UsageSample&, const UsageSample&) = default;
+};
+
+class ConsoleStore {
+ public:
+  virtual ~ConsoleStore() = default;
+  // kConflict if the name exists.
+  virtual Status createOperator(const OperatorRow& op) = 0;
+  virtual Result<std::optional<OperatorRow>> getOperator(std::string_view name) = 0;
+  virtual Result<std::vector<OperatorRow>> listOperators() = 0;  // by name
+  // kNotFound if absent. Both also end the operator's console sessions.
+  virtual Status setOperatorPassword(std::string_view name, std::string_view passwordHash) = 0;
+  virtual Status deleteOperator(std::string_view name) = 0;
+  virtual Status recordOperatorSignIn(std::string_view name, int64_t atMs) = 0;
+
+  // kConflict if the handle hash exists.
+  virtual Status createConsoleSession(const ConsoleSessionRow& session) = 0;
+  virtual Result<std::optional<ConsoleSessionRow>> getConsoleSession(std::string_view handleHash) = 0;
+  virtual Status touchConsoleSession(std::string_view handleHash, int64_t lastSeenMs) = 0;
+  virtual Status deleteConsoleSession(std::string_view handleHash) = 0;  // absent: ok
+  // Removes sessions last seen before `idleBeforeMs` or expired at `nowMs`; returns how many.
+  virtual Result<int64_t> pruneConsoleSessions(int64_t idleBeforeMs, int64_t nowMs) = 0;
+
+  // Appends the entry (its id is ignored) and returns the id it got.
+  virtual Result<int64_t> appendAudit(const AuditEntry& entry) = 0;
+  // Newest first: entries with id < beforeId (0 = from the newest), at most `limit`.
+  virtual Result<std::vector<AuditEntry>> listAudit(int64_t beforeId, int limit) = 0;
+
+  // Insert, or replace the sample of the same (poolId, bucketMs): several nodes sampling one
+  // bucket leave one row.
+  virtual Status putUsageSample(const UsageSample& sample) = 0;
+  // The pool's samples with bucketMs >= sinceMs, oldest first.
+  virtual Result<std::vector<UsageSample>> listUsageSamples(std::string_view poolId, int64_t sinceMs) = 0;
+  virtual Result<int64_t> pruneUsageSamples(int64_t beforeMs) = 0;
+  // The number of identities of the pool (disabled ones too).
+  virtual Result<int64_t> countPoolIdentities(std::string_view poolId) = 0;
+};
+// ---- end Console (issue 17)
+
 class Store : public PoolStore,
               public IdentityStore,
               public DeviceStore,
               public AuthConfigStore,
               public DatasetStore,
-              public UserPoolStore {
+              public UserPoolStore,
+              public ConsoleStore {  // Console (issue 17)
  public:
   ~Store() override = default;
 };

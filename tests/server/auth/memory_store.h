@@ -307,6 +307,29 @@ class MemoryStore final : public Store {
     std::lock_guard lock(mu_);
     return identities_.size();
   }
+  // ---- Console (issue 17): not modelled (the console tests use the real stores)
+  Status createOperator(const OperatorRow&) override { return notModelled("the console"); }
+  Result<std::optional<OperatorRow>> getOperator(std::string_view) override { return notModelled("the console"); }
+  Result<std::vector<OperatorRow>> listOperators() override { return notModelled("the console"); }
+  Status setOperatorPassword(std::string_view, std::string_view) override { return notModelled("the console"); }
+  Status deleteOperator(std::string_view) override { return notModelled("the console"); }
+  Status recordOperatorSignIn(std::string_view, int64_t) override { return notModelled("the console"); }
+  Status createConsoleSession(const ConsoleSessionRow&) override { return notModelled("the console"); }
+  Result<std::optional<ConsoleSessionRow>> getConsoleSession(std::string_view) override {
+    return notModelled("the console");
+  }
+  Status touchConsoleSession(std::string_view, int64_t) override { return notModelled("the console"); }
+  Status deleteConsoleSession(std::string_view) override { return notModelled("the console"); }
+  Result<int64_t> pruneConsoleSessions(int64_t, int64_t) override { return notModelled("the console"); }
+  Result<int64_t> appendAudit(const AuditEntry&) override { return notModelled("the console"); }
+  Result<std::vector<AuditEntry>> listAudit(int64_t, int) override { return notModelled("the console"); }
+  Status putUsageSample(const UsageSample&) override { return notModelled("the console"); }
+  Result<std::vector<UsageSample>> listUsageSamples(std::string_view, int64_t) override {
+    return notModelled("the console");
+  }
+  Result<int64_t> pruneUsageSamples(int64_t) override { return notModelled("the console"); }
+  Result<int64_t> countPoolIdentities(std::string_view) override { return notModelled("the console"); }
+
   void failNext(Status s) {
     std::lock_guard lock(mu_);
     failure_ = std::move(s);
