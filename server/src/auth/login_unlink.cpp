@@ -6,7 +6,7 @@
 namespace tether::server {
 
 Result<UnlinkOutcome> unlinkIdentityLogin(Store& store, std::string_view identityId, std::string_view provider,
-                                  std::string_view subject) {
+                                          std::string_view subject) {
   TETHER_RETURN_IF_ERROR(store.unlinkLogin(identityId, provider, subject));
   TETHER_TRY(std::vector<LoginLink> left, store.listLogins(identityId));
   UnlinkOutcome out;

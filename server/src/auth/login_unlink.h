@@ -19,6 +19,6 @@ struct UnlinkOutcome {
 
 // kNotFound: the login is not linked to `identityId`. Store errors pass through.
 Result<UnlinkOutcome> unlinkIdentityLogin(Store& store, std::string_view identityId, std::string_view provider,
-                                  std::string_view subject);
+                                          std::string_view subject);
 
 }  // namespace tether::server

@@ -69,6 +69,14 @@ bool IdentitiesSection::handles(const ApiCall& call) const {
 ApiResult IdentitiesSection::call(const ApiCall& call) {
   const auto& s = call.segments;
   if (s.size() == 1) return call.method == "GET" ? search(call) : noSuchCall(call);
+  ApiResult out = identityCall(call);
+  // Refused changes are audited too: name what they were aimed at.
+  if (call.method != "GET" && out.auditTarget.empty()) out.auditTarget = "identity " + displayText(s[1]);
+  return out;
+}
+
+ApiResult IdentitiesSection::identityCall(const ApiCall& call) {
+  const auto& s = call.segments;
   LoadedIdentity loaded = loadIdentity(store_, s[1]);
   if (loaded.error) return std::move(*loaded.error);
   const IdentityInfo& identity = *loaded.identity;
@@ -78,7 +86,7 @@ ApiResult IdentitiesSection::call(const ApiCall& call) {
     return noSuchCall(call);
   }
   if ((s[2] == "disable" || s[2] == "enable") && call.method == "POST")
-    return setDisabled(call, identity, s[2] == "disable");
+    return setDisabled(identity, s[2] == "disable");
   if (s[2] == "logins" && call.method == "DELETE") return unlink(call, identity);
   return noSuchCall(call);
 }
@@ -258,8 +266,7 @@ ApiResult IdentitiesSection::describe(const IdentityInfo& identity) {
   return ApiResult{200, std::move(body), "", ""};
 }
 
-ApiResult IdentitiesSection::setDisabled(const ApiCall& call, const IdentityInfo& identity, bool disabled) {
-  (void)call;
+ApiResult IdentitiesSection::setDisabled(const IdentityInfo& identity, bool disabled) {
   if (!disabled && identity.disabled) {
     // Only an identity that still has a login may come back: one without was merged into
     // another identity (its logins moved there) or lost its last login (UnlinkIdentity), and

@@ -36,8 +36,9 @@ class IdentitiesSection final : public ApiSection {
 
  private:
   ApiResult search(const ApiCall& call);
+  ApiResult identityCall(const ApiCall& call);  // identities/{id}[/...]
   ApiResult describe(const IdentityInfo& identity);
-  ApiResult setDisabled(const ApiCall& call, const IdentityInfo& identity, bool disabled);
+  ApiResult setDisabled(const IdentityInfo& identity, bool disabled);
   ApiResult unlink(const ApiCall& call, const IdentityInfo& identity);
   ApiResult remove(const ApiCall& call, const IdentityInfo& identity);
   // {"identityId","poolId","disabled","canEnable","logins","lastModified"}, or the error.

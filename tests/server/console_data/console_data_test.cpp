@@ -109,6 +109,8 @@ TEST_P(ConsoleDataTest, StaleSyncCountIsAConflictAndWritesNothing) {
     EXPECT_EQ(r.body["current"]["value"], "blue");
     EXPECT_EQ(r.body["current"]["syncCount"], 2);
     EXPECT_EQ(r.body["current"]["lastModifiedBy"], "device-1");
+    EXPECT_NE(r.auditTarget.find("record theme"), std::string::npos) << r.auditTarget;
+    EXPECT_NE(r.auditDetail.find("refused"), std::string::npos) << r.auditDetail;
   }
   ApiResult r = call("DELETE", recordPath(kAlice, "settings", "theme"), {{"syncCount", "1"}});
   EXPECT_EQ(r.status, 409) << r.body;

@@ -228,6 +228,7 @@ TEST_P(ConsoleIdentitiesTest, EnablingAMergedAwayIdentityIsRefused) {
   EXPECT_EQ(r.status, 409) << r.body;
   EXPECT_EQ(r.body["error"], "Conflict");
   EXPECT_NE(r.body["message"].get<std::string>().find("merged"), std::string::npos) << r.body;
+  EXPECT_EQ(r.auditTarget, std::string("identity ") + kBob) << "a refused change is audited with its target";
   auto bob = store_->getIdentity(kBob);
   ASSERT_TRUE(bob.isOk() && bob->has_value());
   EXPECT_TRUE((*bob)->disabled) << "a refused enable writes nothing";
