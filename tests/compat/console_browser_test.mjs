@@ -21,8 +21,12 @@ const require = createRequire(import.meta.url);
 const CHROMIUM = process.env.CHROMIUM_BIN || ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
 let puppeteer = null;
 try { puppeteer = require('puppeteer-core'); } catch { /* skipped below */ }
+// A tetherd built without the console (no `admin` subcommand) cannot be tested here.
+const help = spawnSync(process.env.TETHERD_BIN || 'tetherd', ['--help'], { encoding: 'utf8' });
+const hasConsole = /^\s+admin\b/m.test(`${help.stdout}${help.stderr}`);
 const skip = !puppeteer ? 'npm puppeteer-core missing: run scripts/install-compat-deps.sh'
-  : !CHROMIUM ? 'chromium is not installed (scripts/install-deps.sh installs it)' : false;
+  : !CHROMIUM ? 'chromium is not installed (scripts/install-deps.sh installs it)'
+    : !hasConsole ? 'this tetherd has no console (no `tetherd admin` subcommand)' : false;
 
 const SHOTS = process.env.TETHER_SCREENSHOT_DIR || path.join(os.tmpdir(), 'console-screenshots');
 const OPERATOR = { username: 'ops', password: 'console-test-pass-1' };
