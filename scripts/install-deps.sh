@@ -9,6 +9,7 @@ PACKAGES=(
   libsqlite3-dev libwebsockets-dev capnproto libcapnp-dev libboost-dev libssl-dev
   libpq-dev postgresql
   libcurl4-openssl-dev         # outgoing HTTP(S) and HTTP/2: trigger webhooks, stream sinks, APNs/FCM
+  libargon2-dev                # console operator passwords: Argon2id (issue 17)
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
   python3 python3-cryptography nodejs
   haproxy                    # the scale-out tests run the deployment's HAProxy config

@@ -37,6 +37,10 @@ int main(int argc, char** argv) {
   serve->add_option("--issuer", issuer,
                     "Issuer URL of the OpenID tokens tetherd signs: the deployment's public URL, the "
                     "same on every node (default http(s)://LISTEN-ADDRESS)");
+  std::string adminListen;  // console (issue 17)
+  serve->add_option("--admin-listen", adminListen,
+                    "host:port of a second listener that serves only the web console (/console); "
+                    "the main port then answers 404 there (docs/console.md)");
   int idleTimeout = 0;
   serve->add_option("--idle-timeout", idleTimeout,
                     "Seconds without traffic before a WebSocket is dropped; a ping goes out at "
@@ -196,6 +200,24 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 3600));
   addStoreOptions(importCognito, icDir, adminStore);
 
+  // admin create-user / list-users / delete-user / set-password: console operators (issue 17)
+  CLI::App* adminCmd = app.add_subcommand("admin", "Manage the console's operator accounts (docs/console.md)");
+  adminCmd->require_subcommand(1);
+  std::string adminDir, adminName, adminPasswordFile;
+  CLI::App* adminCreate = adminCmd->add_subcommand("create-user", "Create an operator (password from --password-file or stdin)");
+  adminCreate->add_option("NAME", adminName, "Operator name")->required();
+  adminCreate->add_option("--password-file", adminPasswordFile, "File whose first line is the password (at least 12 characters)");
+  addStoreOptions(adminCreate, adminDir, adminStore);
+  CLI::App* adminList = adminCmd->add_subcommand("list-users", "List operators: name, created, last sign-in (epoch ms)");
+  addStoreOptions(adminList, adminDir, adminStore);
+  CLI::App* adminDelete = adminCmd->add_subcommand("delete-user", "Delete an operator and end its sessions");
+  adminDelete->add_option("NAME", adminName, "Operator name")->required();
+  addStoreOptions(adminDelete, adminDir, adminStore);
+  CLI::App* adminPassword = adminCmd->add_subcommand("set-password", "Change an operator's password and end its sessions");
+  adminPassword->add_option("NAME", adminName, "Operator name")->required();
+  adminPassword->add_option("--password-file", adminPasswordFile, "File whose first line is the password");
+  addStoreOptions(adminPassword, adminDir, adminStore);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -206,6 +228,10 @@ int main(int argc, char** argv) {
     if (!adminStore.empty()) return adminStore;
     return "sqlite:" + (dir.empty() ? std::string("./tether-data") : dir);
   };
+  if (*adminCreate) return runAdminCreateUser(storeUrl(adminDir), adminName, adminPasswordFile);  // issue 17
+  if (*adminList) return runAdminListUsers(storeUrl(adminDir));
+  if (*adminDelete) return runAdminDeleteUser(storeUrl(adminDir), adminName);
+  if (*adminPassword) return runAdminSetPassword(storeUrl(adminDir), adminName, adminPasswordFile);
   if (*poolCreate) {
     createArgs.store = storeUrl(createDir);
     return runPoolCreate(createArgs);
@@ -257,6 +283,13 @@ int main(int argc, char** argv) {
       return 2;
     }
     config.listen = *addr;
+  }
+  if (!adminListen.empty()) {  // console (issue 17)
+    if (auto addr = parseListenAddress(adminListen); !addr.isOk()) {
+      std::cerr << "tetherd: --admin-listen: " << addr.status().message() << "\n";
+      return 2;
+    }
+    config.console.adminListen = adminListen;
   }
   if (!dataDir.empty() && !serveStore.empty()) {
     std::cerr << "tetherd: give --data-dir or --store, not both\n";

@@ -67,6 +67,13 @@ int runCredentialsDelete(const std::string& store, const std::string& accessKeyI
 int runKeysRotate(const std::string& store, int64_t activateInSeconds);
 int runKeysList(const std::string& store);
 
+// Console (issue 17): `tetherd admin create-user | list-users | delete-user | set-password`
+// (app/admin_commands.cpp). `passwordFile` "" = read the password from stdin.
+int runAdminCreateUser(const std::string& store, const std::string& name, const std::string& passwordFile);
+int runAdminListUsers(const std::string& store);
+int runAdminDeleteUser(const std::string& store, const std::string& name);
+int runAdminSetPassword(const std::string& store, const std::string& name, const std::string& passwordFile);
+
 // The SQLite file inside a data directory.
 std::filesystem::path databasePath(const std::filesystem::path& dataDir);
 

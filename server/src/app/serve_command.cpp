@@ -41,6 +41,10 @@
 #include "net/net_server.h"
 #include "net/ops_http.h"
 #include "cognito/cognito_http.h"
+#include "console/console_http.h"      // the web console (issue 17)
+#include "console/console_sections.h"
+#include "console/first_operator.h"
+#include "console/usage_sampler.h"
 #include "cognito/request_auth.h"
 #include "cognito/temporary_credentials.h"
 #include "idp/code_delivery.h"
@@ -200,6 +204,19 @@ Status ensurePools(Store& store, const ServerConfig& config, const Clock& clock)
   }
   return Status::ok();
 }
+
+// The admin listener (--admin-listen, issue 17) serves the console only: a WebSocket upgrade
+// there is closed at once.
+class RefuseWebSockets final : public WsHandler {
+ public:
+  void attach(NetServer& server) override { server_ = &server; }
+  void onOpen(ConnId conn, const std::string&) override { server_->close(conn, 1008, "the admin listener serves /console only"); }
+  void onFrame(ConnId, std::string) override {}
+  void onClose(ConnId) override {}
+
+ private:
+  NetServer* server_ = nullptr;
+};
 
 }  // namespace
 
@@ -486,7 +503,36 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   publisher.start();
   cognito::CognitoHttp cognitoHttp(cognitoContext, &idpHttp);
   cognitoHttp.setUserPools(&idpApi);
-  OpsHttp ops([i = issuer->get()] { return i->jwksJson(); }, (*issuer)->discoveryJson(), metrics, &cognitoHttp);
+  // ---- Console (issue 17, docs/console.md): /console on this port, or only on --admin-listen.
+  const bool consoleOnAdmin = config.console.enabled && !config.console.adminListen.empty();
+  std::set<std::string> configPoolIds;
+  for (const PoolConfig& p : config.pools) configPoolIds.insert(p.id);
+  console::PoolsSection consolePools(**store, clock, configPoolIds);
+  console::LiveSection consoleLive(metrics, clock);
+  console::AuditSection consoleAudit(**store);
+  // i17-data's identities and data section goes into this list (console/console_data*.h).
+  std::vector<console::ApiSection*> consoleSections = {&consolePools, &consoleLive, &consoleAudit};
+  console::ConsoleHttpOptions consoleOptions;
+  consoleOptions.idleMs = int64_t{config.console.idleTimeoutMinutes} * 60 * 1000;
+  consoleOptions.absoluteMs = int64_t{config.console.sessionHours} * 60 * 60 * 1000;
+  consoleOptions.lockoutBaseMs = int64_t{config.console.lockoutBaseSeconds} * 1000;
+  consoleOptions.tls = config.tlsCert.has_value();
+  consoleOptions.enabled = config.console.enabled && !consoleOnAdmin;
+  console::ConsoleHttp consoleHttp(**store, pool, clock, consoleOptions, consoleSections, &cognitoHttp);
+  std::unique_ptr<console::ConsoleHttp> consoleAdminHttp;
+  if (consoleOnAdmin) {
+    console::ConsoleHttpOptions adminOptions = consoleOptions;
+    adminOptions.enabled = true;
+    adminOptions.adminOnly = true;
+    consoleAdminHttp = std::make_unique<console::ConsoleHttp>(**store, pool, clock, adminOptions, consoleSections, nullptr);
+  }
+  std::unique_ptr<console::UsageSampler> usageSampler;
+  if (config.console.enabled) {
+    usageSampler = std::make_unique<console::UsageSampler>(**store, clock, config.console.usageSampleMinutes);
+    usageSampler->start();
+  }
+  // ---- end Console
+  OpsHttp ops([i = issuer->get()] { return i->jwksJson(); }, (*issuer)->discoveryJson(), metrics, &consoleHttp);
   // /readyz: one cheap read of the store, on the probe's own thread, answered within 2 s.
   ReadinessProbe readiness([s = store->get()]() -> Status { return s->getMeta("demo_pool").status(); }, 2000);
   ops.setReadiness(&readiness);
@@ -523,6 +569,56 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
     return 1;
   }
 
+  // ---- Console (issue 17): the admin listener, and the first operator on a SQLite data dir.
+  std::unique_ptr<NetServer> adminNet;
+  RefuseWebSockets adminWs;
+  HttpObserver adminObserver(consoleAdminHttp ? static_cast<HttpHandler&>(*consoleAdminHttp) : consoleHttp, metrics,
+                             [](const HttpRequest&) -> std::optional<HttpOperation> { return std::nullopt; });
+  std::string adminHost;
+  if (consoleAdminHttp) {
+    Result<ListenAddress> adminAddress = parseListenAddress(config.console.adminListen);
+    adminHost = adminAddress.isOk() ? adminAddress->host : "127.0.0.1";
+    NetServerOptions adminOptions = netOptions;
+    adminOptions.host = adminAddress.isOk() ? adminAddress->host : "127.0.0.1";
+    adminOptions.port = adminAddress.isOk() ? adminAddress->port : 0;
+    Result<std::unique_ptr<NetServer>> started = NetServer::start(adminOptions, adminWs, adminObserver);
+    if (!started.isOk()) {
+      std::cerr << "tetherd: admin listener " << config.console.adminListen << ": " << started.status() << "\n";
+      (*net)->stop();
+      usageSampler.reset();
+      readiness.stop();
+      publisher.stop();
+      if (feedHttp) feedHttp->stop();
+      pool.join();
+      return 1;
+    }
+    adminNet = std::move(started).value();
+  }
+  if (config.console.enabled) {
+    const bool consoleTls = (*net)->tls();
+    const std::string consoleUrl = std::string(consoleTls ? "https" : "http") + "://" +
+                                   (adminNet ? adminHost : config.listen.host) + ":" +
+                                   std::to_string(adminNet ? adminNet->port() : (*net)->port()) + "/console";
+    if (shared) {
+      Result<std::vector<OperatorRow>> operators = (*store)->listOperators();
+      if (operators.isOk() && operators->empty())
+        spdlog::warn("console: no operator yet; create one with `tetherd admin create-user NAME --store URL`");
+      std::cout << "tetherd: console at " << consoleUrl << "\n";
+    } else {
+      Result<std::optional<std::filesystem::path>> first =
+          console::ensureFirstOperator(**store, clock, storeUrl.isOk() ? storeUrl->dataDir : config.dataDir);
+      if (!first.isOk()) {
+        spdlog::warn("console: cannot create the first operator: {}", first.status().message());
+        std::cout << "tetherd: console at " << consoleUrl << "\n";
+      } else if (first->has_value()) {
+        std::cout << "tetherd: console at " << consoleUrl << " (user " << console::kFirstOperatorName
+                  << ", password in " << (*first)->string() << ")\n";
+      } else {
+        std::cout << "tetherd: console at " << consoleUrl << "\n";
+      }
+    }
+  }
+  // ---- end Console
   const char* scheme = (*net)->tls() ? "wss" : "ws";
   std::cout << "tetherd: listening on " << scheme << "://" << config.listen.host << ":" << (*net)->port()
             << " (data in " << opened->description << ")\n";
@@ -569,6 +665,9 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   readiness.stop();         // pending /readyz checks answered
   (*net)->stop();           // responses are written, connections closed
   net->reset();
+  if (adminNet) adminNet->stop();  // the console's admin listener (issue 17)
+  adminNet.reset();
+  usageSampler.reset();     // the console's usage sampler stops (issue 17)
   pushService.reset();      // no more writes to push; queued pushes are not sent
   publisher.stop();         // undelivered records stay in the outbox for the next start
   opened->secrets.reset();

@@ -18,6 +18,7 @@
 #include "auth/config_push_internal.h"
 #include "auth/config_streams_parse.h"
 #include "auth/config_user_pools_internal.h"
+#include "auth/config_console_internal.h"  // [console] (issue 17)
 #include "auth/ids.h"
 #include "tether/limits.h"
 
@@ -617,6 +618,8 @@ Result<ServerConfig> parseConfig(std::string_view text, std::string_view sourceN
         const toml::array* pools = node.as_array();
         if (pools == nullptr) return ck.wrongType(node, "pools", "an array of tables ([[pools]])");
         TETHER_RETURN_IF_ERROR(parsePools(ck, *pools, config, baseDir));
+      } else if (key == "console") {  // issue 17
+        TETHER_RETURN_IF_ERROR(parseConsoleConfig(node, sourceName, config.console));
       } else if (key == "user_pools") {
         TETHER_RETURN_IF_ERROR(parseUserPoolsConfig(node, sourceName, baseDir, config.userPools));
       } else if (isStreamsConfigKey(key.str())) {

@@ -16,6 +16,7 @@
 
 #include "auth/config_triggers.h"
 #include "auth/config_user_pools.h"
+#include "auth/config_console.h"  // [console] (issue 17)
 #include "auth/config_push.h"
 #include "auth/config_streams.h"
 #include "auth/limits_config.h"
@@ -95,6 +96,7 @@ struct ServerConfig {
   std::vector<PushAppConfig> pushApps;                    // [[push_apps]] (config_push.h)
   StreamsConfig streams;                                  // [outbox], [[streams]] (config_streams.h)
   UserPoolsConfig userPools;                              // [user_pools] (config_user_pools.h)
+  ConsoleConfig console;                                  // [console] (config_console.h, issue 17)
 
   bool tlsEnabled() const { return tlsCert.has_value(); }
   // `store`, else "sqlite:<dataDir>".

@@ -73,6 +73,9 @@ class Histogram {
     observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  double sum() const { return sum_.load(std::memory_order_relaxed); }
+  const std::vector<double>& bounds() const { return bounds_; }
+  uint64_t bucket(size_t i) const { return buckets_[i].load(std::memory_order_relaxed); }  // cumulative
 
   // `labels` is the rendered label set without braces ("" for none).
   void render(std::string& out, const std::string& name, const std::string& labels) const {
@@ -123,6 +126,13 @@ class Family {
   }
 
   const std::string& name() const { return name_; }
+  // Calls fn(labelValues, series) for every series, under the family's mutex (the console's
+  // live view reads the figures /metrics renders).
+  template <class Fn>
+  void forEach(Fn&& fn) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [values, s] : series_) fn(values, *s);
+  }
 
   void render(std::string& out) const {
     const bool histogram = !bounds_.empty();

@@ -1,5 +1,6 @@
 // Sync-trigger calls; see trigger_executor.h.
 #include "outbound/trigger_executor.h"
+#include "common/recent_failures.h"
 
 #include <cstdio>
 #include <ctime>
@@ -117,7 +118,10 @@ void TriggerExecutor::run() {
                                                     : callWebhook(*call.target, call.event, http);
     reply.fromWebhook = !call.target->url.empty();
     observe(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start));
-    if (!reply.status.isOk()) spdlog::warn("sync trigger {}: {}", call.target->function, reply.status.message());
+    if (!reply.status.isOk()) {
+      spdlog::warn("sync trigger {}: {}", call.target->function, reply.status.message());
+      RecentFailures::get().add("trigger", call.target->function, reply.status.message());  // console (issue 17)
+    }
     call.done(std::move(reply));
   }
 }

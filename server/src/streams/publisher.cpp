@@ -1,5 +1,6 @@
 // See publisher.h.
 #include "streams/publisher.h"
+#include "common/recent_failures.h"
 
 #include <set>
 #include <tuple>
@@ -141,6 +142,7 @@ Publisher::Round Publisher::publishOnce(Stream& s) {
     round.failed = true;
     round.retryAfter = d.retryAfter;
     s.retries += static_cast<int64_t>(batch.size() - done.size());
+    RecentFailures::get().add("stream", s.name, d.status.message());  // the console's live view (issue 17)
     if (shouldWarn(s.failures + 1))
       spdlog::warn("streams: {} sink of stream {} failed {} time(s) in a row, {} records waiting: {}", s.sink->kind(),
                    s.name, s.failures + 1, rows.size() - done.size(), d.status.message());
