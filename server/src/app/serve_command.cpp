@@ -43,6 +43,8 @@
 #include "cognito/cognito_http.h"
 #include "console/console_http.h"      // the web console (issue 17)
 #include "console/console_sections.h"
+#include "console/console_data.h"        // i17-data's sections, wired for the browser test
+#include "console/console_identities.h"
 #include "console/first_operator.h"
 #include "console/usage_sampler.h"
 #include "cognito/request_auth.h"
@@ -510,8 +512,11 @@ int runServe(const ServerConfig& configIn, int idleTimeoutSeconds) {
   console::PoolsSection consolePools(**store, clock, configPoolIds);
   console::LiveSection consoleLive(metrics, clock);
   console::AuditSection consoleAudit(**store);
-  // i17-data's identities and data section goes into this list (console/console_data*.h).
-  std::vector<console::ApiSection*> consoleSections = {&consolePools, &consoleLive, &consoleAudit};
+  // i17-data's identities and data sections (console/console_identities.h, console_data.h).
+  console::IdentitiesSection consoleIdentities(**store, sync);
+  console::DataSection consoleData(**store, sync, **sessions, clock);
+  std::vector<console::ApiSection*> consoleSections = {&consolePools, &consoleLive, &consoleAudit,
+                                                       &consoleIdentities, &consoleData};
   console::ConsoleHttpOptions consoleOptions;
   consoleOptions.idleMs = int64_t{config.console.idleTimeoutMinutes} * 60 * 1000;
   consoleOptions.absoluteMs = int64_t{config.console.sessionHours} * 60 * 60 * 1000;
