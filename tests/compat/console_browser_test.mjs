@@ -57,17 +57,26 @@ async function until(what, fn, ms = 15000) {
 
 // fetch from inside the page (same origin, the session cookie goes along).
 const inPage = (method, apiPath, body, headers = {}) => page.evaluate(async (m, p, b, hd) => {
-  const r = await fetch(`/console/api/${p}`, { method, headers: { 'Content-Type': 'application/json', ...hd },
+  const r = await fetch(`/console/api/${p}`, { method: m, headers: { 'Content-Type': 'application/json', ...hd },
     body: b === null ? undefined : JSON.stringify(b) });
   const text = await r.text();
   return { status: r.status, body: text ? JSON.parse(text) : null };
 }, method, apiPath, body === undefined ? null : body, headers);
 
 const text = (sel) => page.$eval(sel, (e) => e.textContent);
-const waitText = (sel, re) => page.waitForFunction((s, src) => {
-  const e = document.querySelector(s);
-  return e && new RegExp(src).test(e.textContent);
-}, {}, sel, re.source);
+// Waits for `sel`'s text to match `re`; on a timeout says what the page showed instead.
+async function waitText(sel, re) {
+  try {
+    await page.waitForFunction((s, src) => {
+      const e = document.querySelector(s);
+      return e && new RegExp(src).test(e.textContent);
+    }, {}, sel, re.source);
+  } catch (e) {
+    const shown = await page.evaluate((s) => ({ text: document.querySelector(s)?.textContent,
+      h1: document.querySelector('h1')?.textContent, alert: document.getElementById('alert')?.textContent }), sel);
+    assert.fail(`${sel} never matched ${re}: ${JSON.stringify(shown)}`);
+  }
+}
 const go = async (hash) => {
   await page.evaluate((h) => { location.hash = h; }, hash);
   await page.waitForFunction(() => !document.querySelector('#main .loading'));
@@ -91,15 +100,17 @@ const recordsApi = () => `identities/${encId()}/datasets/profile/records`;
 before(async () => {
   if (skip) return;
   fs.mkdirSync(SHOTS, { recursive: true });
-  server = await startTetherd(20000, '', async (dataDir) => {
-    // The operator, made the way an operator would: tetherd admin create-user on the data dir.
-    const pwFile = path.join(path.dirname(dataDir), 'operator-password');
-    fs.writeFileSync(pwFile, OPERATOR.password + '\n', { mode: 0o600 });
-    const r = spawnSync(process.env.TETHERD_BIN, ['admin', 'create-user', OPERATOR.username, '--password-file', pwFile,
-      '--data-dir', dataDir], { encoding: 'utf8' });
-    assert.equal(r.status, 0, `tetherd admin create-user: ${r.stdout}${r.stderr}`);
-    return '';
-  });
+  server = await startTetherd(20000);
+  // The operator, made the way an operator would: tetherd admin create-user on the (running)
+  // server's data directory. (The first operator, `admin`, also exists: its password is in
+  // data/console-admin-password.)
+  const dataDir = path.join(server.dir, 'data');
+  assert.ok(fs.existsSync(path.join(dataDir, 'console-admin-password')), 'the first operator\'s password file');
+  const pwFile = path.join(server.dir, 'operator-password');
+  fs.writeFileSync(pwFile, OPERATOR.password + '\n', { mode: 0o600 });
+  const made = spawnSync(process.env.TETHERD_BIN, ['admin', 'create-user', OPERATOR.username, '--password-file', pwFile,
+    '--data-dir', dataDir], { encoding: 'utf8' });
+  assert.equal(made.status, 0, `tetherd admin create-user: ${made.stdout}${made.stderr}`);
   dir = fs.mkdtempSync(path.join(server.dir, 'devices-'));
   // Device a: an identity with a dataset; device b of the same identity watches it.
   identityId = cli('a.db', 'whoami');

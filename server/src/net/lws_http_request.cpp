@@ -13,7 +13,8 @@ namespace {
 const char* const kCustomHeaders[] = {
     "x-amz-target:", "x-amz-date:", "x-amz-security-token:", "x-amz-content-sha256:",
     "x-amz-user-agent:", "x-amz-client-context:", "amz-sdk-invocation-id:", "amz-sdk-request:",
-    "x-amz-requestsupertrace:", "x-amz-api-version:", "x-amzn-trace-id:"};
+    "x-amz-requestsupertrace:", "x-amz-api-version:", "x-amzn-trace-id:",
+    "x-csrf-token:"};  // the console's CSRF header (issue 17)
 
 }  // namespace
 
