@@ -285,7 +285,8 @@ HttpResponse ConsoleHttp::signIn(const HttpRequest& request) {
                                   : (verifyPassword(password, kDummyHash), false);
   verifying_.fetch_sub(1);
   if (!ok) {
-    throttle_.recordFailure(username, request.peer, now);
+    // The lockout counts from now, after the (slow) check, not from the request's arrival.
+    throttle_.recordFailure(username, request.peer, clock_.nowMs());
     spdlog::warn("console: failed sign-in user={} peer={}", username, request.peer);
     return apiError(401, "NotAuthorized", "wrong username or password");
   }

@@ -9,12 +9,12 @@
 namespace tether::server {
 namespace {
 
-// Headers lws does not know by name that the Cognito APIs use.
+// Headers lws does not know by name that the Cognito APIs (and the console) use.
 const char* const kCustomHeaders[] = {
     "x-amz-target:", "x-amz-date:", "x-amz-security-token:", "x-amz-content-sha256:",
     "x-amz-user-agent:", "x-amz-client-context:", "amz-sdk-invocation-id:", "amz-sdk-request:",
     "x-amz-requestsupertrace:", "x-amz-api-version:", "x-amzn-trace-id:",
-    "x-csrf-token:"};  // the console's CSRF header (issue 17)
+    "x-csrf-token:"};  // the web console's CSRF token (issue 17, docs/console.md)
 
 }  // namespace
 
