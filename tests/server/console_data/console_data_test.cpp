@@ -5,7 +5,9 @@
 // notice / commit hook every console write triggers like a device's.
 #include "console_fixture.h"
 
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include "tether/limits.h"
 
@@ -144,6 +146,43 @@ TEST_P(ConsoleDataTest, DeviceWriteBetweenReadAndPutIsDetected) {
   r = putRecord("theme", "from-console", r.body["current"]["syncCount"].get<int64_t>());
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(devicePull(kAlice, "settings")["theme"].value, "from-console");
+}
+
+TEST_P(ConsoleDataTest, RacingConsoleAndDeviceWritesNeverBothWin) {
+  ASSERT_TRUE(devicePush(kAlice, "settings", {put("theme", "start", 0)}).isOk());
+  for (int round = 0; round < 20; ++round) {
+    ApiResult page = call("GET", recordsPath(kAlice, "settings"));
+    ASSERT_EQ(page.status, 200) << page.body;
+    const int64_t shown = page.body["records"][0]["syncCount"].get<int64_t>();
+    std::string fromConsole("console-");
+    fromConsole += std::to_string(round);
+    std::string fromPhone("phone-");
+    fromPhone += std::to_string(round);
+    std::atomic<bool> go{false};
+    ApiResult consoleResult;
+    Status deviceStatus;
+    std::thread console([&] {
+      while (!go.load()) std::this_thread::yield();
+      consoleResult = putRecord("theme", fromConsole, shown);
+    });
+    std::thread device([&] {
+      while (!go.load()) std::this_thread::yield();
+      deviceStatus = devicePush(kAlice, "settings", {put("theme", fromPhone, shown)}).status();
+    });
+    go = true;
+    console.join();
+    device.join();
+    const bool consoleWon = consoleResult.status == 200;
+    ASSERT_NE(consoleWon, deviceStatus.isOk()) << "round " << round << ": exactly one write may win; console "
+                                                << consoleResult.body << ", device " << deviceStatus;
+    if (consoleWon) {
+      EXPECT_EQ(deviceStatus.code(), StatusCode::kConflict);
+    } else {
+      EXPECT_EQ(consoleResult.status, 409) << consoleResult.body;
+      EXPECT_EQ(consoleResult.body["current"]["value"], fromPhone);
+    }
+    EXPECT_EQ(devicePull(kAlice, "settings")["theme"].value, consoleWon ? fromConsole : fromPhone);
+  }
 }
 
 TEST_P(ConsoleDataTest, PagesOverAFullDatasetInKeyOrder) {
