@@ -132,6 +132,31 @@ TEST(ConfigTest, DerivedIssuerUsesSchemeAndBrackets) {
   EXPECT_EQ(c->effectiveIssuer(5555), "https://[::1]:5555");
 }
 
+// [console] (issue 17): defaults, every key, and refusals naming the key.
+TEST(ConfigTest, ConsoleTable) {
+  auto d = parse("");
+  ASSERT_TRUE(d.isOk()) << d.status();
+  EXPECT_EQ(d->console, ConsoleConfig{});
+  EXPECT_TRUE(d->console.enabled);
+  EXPECT_EQ(d->console.usageSampleMinutes, 15);
+  auto c = parse("[console]\nenabled = false\nadmin_listen = \"127.0.0.1:8081\"\nusage_sample_minutes = 5\n"
+                 "idle_timeout_minutes = 10\nsession_hours = 2\nlockout_base_seconds = 3\n");
+  ASSERT_TRUE(c.isOk()) << c.status();
+  EXPECT_FALSE(c->console.enabled);
+  EXPECT_EQ(c->console.adminListen, "127.0.0.1:8081");
+  EXPECT_EQ(c->console.usageSampleMinutes, 5);
+  EXPECT_EQ(c->console.idleTimeoutMinutes, 10);
+  EXPECT_EQ(c->console.sessionHours, 2);
+  EXPECT_EQ(c->console.lockoutBaseSeconds, 3);
+  for (const char* bad : {"[console]\nenable = true\n", "[console]\nadmin_listen = \"nope\"\n",
+                          "[console]\nusage_sample_minutes = 0\n", "[console]\nenabled = \"yes\"\n",
+                          "console = 1\n"}) {
+    auto r = parse(bad);
+    ASSERT_FALSE(r.isOk()) << bad;
+    EXPECT_NE(r.status().message().find("console"), std::string::npos) << r.status();
+  }
+}
+
 TEST(ConfigTest, UnknownKeysNamed) {
   expectError("[server]\nlisten = \"127.0.0.1:1\"\nlistn = \"x\"\n", "unknown key 'server.listn'", "server");
   expectError("[[pools]]\nid = \"local:1\"\nname = \"a\"\nallow_guest = true\n", "unknown key 'pools.allow_guest'", "pool");
