@@ -180,6 +180,12 @@ class LocalStore {
       TETHER_REQUIRES(mu_);
   Status upsertRecordLocked(std::string_view id, std::string_view dataset, const Record& r,
                             bool dirty) TETHER_REQUIRES(mu_);
+  // The rid of a record row, nullopt if none.
+  Result<std::optional<int64_t>> ridLocked(std::string_view id, std::string_view dataset,
+                                           std::string_view key) TETHER_REQUIRES(mu_);
+  // Inserts the row and its value if the key is new; false (nothing written) if it exists.
+  Result<bool> insertRecordRowLocked(std::string_view id, std::string_view dataset,
+                                     const Record& r, bool dirty) TETHER_REQUIRES(mu_);
   // Writes a record's value (record_values) unless it is already that.
   Status setValueLocked(int64_t rid, const std::optional<std::string>& value) TETHER_REQUIRES(mu_);
   // txn.commit(), plus the kill-test hook after relaxed commits.
