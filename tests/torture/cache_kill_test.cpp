@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "power_loss_vfs.h"
+#include "store/local_store.h"
 #include "tether/client.h"
 #include "tetherd_process.h"
 #include "torture_util.h"
@@ -354,6 +355,44 @@ TEST_F(CachePowerLossTest, LocalEditOnTopOfFsyncFreePulledDataMakesItDurable) {
     auto recs = (*d2)->getAllRecords();
     for (const LocalRecord& lr : *recs) EXPECT_FALSE(lr.dirty) << lr.record.key;
   }
+}
+
+// LocalStore level: an edit made while a push was in flight adopts the pushed batch's sync count
+// in the (fsync-free) mark-clean commit. Losing that would make it an edit on the old count
+// against our own pushed value, a conflict; so that commit is followed by a WAL fsync.
+TEST(CacheStorePowerLoss, EditDuringPushKeepsItsNewBaseAcrossAPowerCut) {
+  PowerLossVfs::install();
+  PowerLossVfs::reset();
+  const std::string path = makeTempDir("cache-edit-push").string() + "/cache.db";
+  const char* id = "local:aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+  auto clock = [] { return int64_t{1700000000000}; };
+  {
+    auto opened = client::LocalStore::open(path, clock);
+    ASSERT_TRUE(opened.isOk()) << opened.status();
+    std::unique_ptr<client::LocalStore> store = std::move(*opened);
+    ASSERT_TRUE(store->put(id, "ds", "a", std::string("1"), "d").isOk());
+    ASSERT_TRUE(store->put(id, "ds", "b", std::string("1"), "d").isOk());
+    auto dirty = store->dirtyRecords(id, "ds");
+    ASSERT_TRUE(dirty.isOk());
+    std::map<std::string, LocalRecord> pushed;
+    for (const auto& lr : *dirty) pushed[lr.record.key] = lr;
+    ASSERT_TRUE(store->put(id, "ds", "b", std::string("2"), "d").isOk());  // during the push
+    std::vector<Record> server = {Record{"a", std::string("1"), 1, 9, "d", 1700000000000},
+                                  Record{"b", std::string("1"), 1, 9, "d", 1700000000000}};
+    ASSERT_TRUE(store->conditionallyPutRecords(id, "ds", server, pushed, 1).isOk());
+    PowerLossVfs::cut();
+  }
+  PowerLossVfs::restore(4000, 0);
+  auto opened = client::LocalStore::open(path, clock);
+  ASSERT_TRUE(opened.isOk()) << opened.status();
+  auto b = (*opened)->getRecord(id, "ds", "b");
+  ASSERT_TRUE(b.isOk() && b->has_value());
+  EXPECT_EQ((*b)->record.value, "2");
+  EXPECT_TRUE((*b)->dirty);
+  EXPECT_EQ((*b)->record.syncCount, 1) << "the edit lost its new base in the power cut";
+  auto a = (*opened)->getRecord(id, "ds", "a");
+  EXPECT_FALSE((*a)->dirty);  // made durable by the same fsync
+  EXPECT_EQ(*(*opened)->lastSyncCount(id, "ds"), 1);
 }
 
 }  // namespace
