@@ -28,7 +28,7 @@ class IdentitySwitchTest : public LocalStoreFixture {
       for (auto& m : *l) out.push_back(m.name);
     return out;
   }
-  // Every row of both tables, for before/after comparisons.
+  // Every row of the tables, for before/after comparisons.
   std::string dump() {
     sqlite3* db = nullptr;
     EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
@@ -41,6 +41,7 @@ class IdentitySwitchTest : public LocalStoreFixture {
     };
     sqlite3_exec(db, "SELECT * FROM datasets ORDER BY 1, 2", cb, &out, nullptr);
     sqlite3_exec(db, "SELECT * FROM records ORDER BY 1, 2, 3", cb, &out, nullptr);
+    sqlite3_exec(db, "SELECT * FROM record_values ORDER BY 1", cb, &out, nullptr);
     sqlite3_exec(db, "SELECT * FROM meta WHERE key = 'identity_id'", cb, &out, nullptr);
     sqlite3_close(db);
     return out;

@@ -5,7 +5,16 @@
 // server sync count seen for it; a dataset has a last sync count, -1 meaning "deleted locally,
 // delete not yet pushed". Limits are those of the server (tether/limits.h) and are checked here,
 // so nothing the server would refuse is ever queued.
-// Durability: WAL + synchronous=FULL; every mutating call commits before returning.
+// Durability: WAL; every mutating call commits before returning. What the app wrote (put,
+// remove, createDataset, deleteDataset, resolved conflicts, identity moves) commits with
+// synchronous=FULL: durable on return, even across a power loss. Data the server already holds
+// durably commits without an fsync (Durability::kRelaxed): records applied from a pull, and the
+// bookkeeping that marks a pushed batch clean. Each such commit is one atomic transaction with
+// the dataset's sync count, so after any crash the cache is either before or after it; a power
+// loss may roll it back, and the next sync repairs that (re-pull; re-push that the server's
+// conflict check answers with our own values, equal, so no conflict reaches the app). A local
+// write made on top of relaxed data is safe: its fsync covers the whole WAL before it, so once
+// put() returns, everything it was based on is durable too. docs/client.md has the reasoning.
 // Threading: thread-safe. One mutex serializes the SQLite connection; calls never block on the
 // network. Nothing calls back into the app.
 #pragma once
@@ -27,6 +36,10 @@
 #include "tether_internal/thread_annotations.h"
 
 namespace tether::client {
+
+// Test hook: with this environment variable set to N > 0 at open(), the process SIGKILLs itself
+// right after the Nth fsync-free (kRelaxed) commit of that store (the cache kill test).
+inline constexpr const char* kKillAfterRelaxedCommitsEnv = "TETHER_TEST_KILL_AFTER_RELAXED_COMMITS";
 
 // Identity ID under which data written before the first GetId is kept.
 inline constexpr std::string_view kUnknownIdentity = "unknown";
@@ -167,6 +180,16 @@ class LocalStore {
       TETHER_REQUIRES(mu_);
   Status upsertRecordLocked(std::string_view id, std::string_view dataset, const Record& r,
                             bool dirty) TETHER_REQUIRES(mu_);
+  // The rid of a record row, nullopt if none.
+  Result<std::optional<int64_t>> ridLocked(std::string_view id, std::string_view dataset,
+                                           std::string_view key) TETHER_REQUIRES(mu_);
+  // Inserts the row and its value if the key is new; false (nothing written) if it exists.
+  Result<bool> insertRecordRowLocked(std::string_view id, std::string_view dataset,
+                                     const Record& r, bool dirty) TETHER_REQUIRES(mu_);
+  // Writes a record's value (record_values) unless it is already that.
+  Status setValueLocked(int64_t rid, const std::optional<std::string>& value) TETHER_REQUIRES(mu_);
+  // txn.commit(), plus the kill-test hook after relaxed commits.
+  Status commitLocked(Transaction& txn, Durability durability) TETHER_REQUIRES(mu_);
   Result<std::vector<LocalRecord>> queryRecordsLocked(std::string_view id,
                                                       std::string_view dataset, bool dirtyOnly)
       TETHER_REQUIRES(mu_);
@@ -174,6 +197,8 @@ class LocalStore {
   Mutex mu_;
   SqliteDb db_ TETHER_GUARDED_BY(mu_);
   NowFn nowMs_;
+  int64_t killAfterRelaxedCommits_ = 0;                  // test hook, 0 = off; set at open()
+  int64_t relaxedCommits_ TETHER_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tether::client

@@ -193,18 +193,43 @@ Status runCached(SqliteDb& db, std::string_view sql) {
 
 }  // namespace
 
-Result<Transaction> Transaction::begin(SqliteDb& db) {
-  TETHER_RETURN_IF_ERROR(runCached(db, "BEGIN IMMEDIATE"));
-  return Transaction(&db);
+Status SqliteDb::setDurability(Durability d) {
+  if (d == durability_) return Status::ok();
+  // SQLite refuses to change the safety level inside a transaction; callers set it before BEGIN.
+  TETHER_RETURN_IF_ERROR(runCached(*this, d == Durability::kDurable ? "PRAGMA synchronous=FULL"
+                                                                    : "PRAGMA synchronous=NORMAL"));
+  durability_ = d;
+  return Status::ok();
+}
+
+Status SqliteDb::syncWal() {
+  sqlite3_file* wal = nullptr;
+  int rc = sqlite3_file_control(db_.get(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+  if (rc != SQLITE_OK) return sqliteStatus(rc, db_.get(), "journal pointer");
+  if (wal == nullptr || wal->pMethods == nullptr) return Status::ok();  // not open: nothing to sync
+  rc = wal->pMethods->xSync(wal, SQLITE_SYNC_FULL);
+  return sqliteStatus(rc, nullptr, "fsync of the WAL");
+}
+
+Result<Transaction> Transaction::begin(SqliteDb& db, Durability d) {
+  TETHER_RETURN_IF_ERROR(db.setDurability(d));
+  Status s = runCached(db, "BEGIN IMMEDIATE");
+  if (!s.isOk()) {
+    (void)db.setDurability(Durability::kDurable);
+    return s;
+  }
+  return Transaction(&db, d == Durability::kRelaxed);
 }
 
 Result<Transaction> Transaction::beginRead(SqliteDb& db) {
   TETHER_RETURN_IF_ERROR(runCached(db, "BEGIN DEFERRED"));
-  return Transaction(&db);
+  return Transaction(&db, false);
 }
 
 Transaction::~Transaction() {
-  if (db_) (void)runCached(*db_, "ROLLBACK");
+  if (!db_) return;
+  (void)runCached(*db_, "ROLLBACK");
+  if (relaxed_) (void)db_->setDurability(Durability::kDurable);
 }
 
 Status Transaction::commit() {
@@ -213,6 +238,10 @@ Status Transaction::commit() {
   Status s = runCached(*db, "COMMIT");
   // A failed COMMIT can leave the transaction open; roll back only if it did.
   if (!s.isOk() && !sqlite3_get_autocommit(db->raw())) (void)runCached(*db, "ROLLBACK");
+  if (relaxed_) {
+    Status back = db->setDurability(Durability::kDurable);
+    if (s.isOk()) s = back;
+  }
   return s;
 }
 

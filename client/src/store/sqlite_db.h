@@ -86,10 +86,21 @@ class StatementCache {
   std::unordered_map<std::string, sqlite3_stmt*> idle_;
 };
 
+// How a transaction's COMMIT reaches the disk.
+//  kDurable: synchronous=FULL, the WAL is fsynced before COMMIT returns (survives a power loss).
+//  kRelaxed: synchronous=NORMAL, no fsync at COMMIT. In WAL mode the commit is still atomic and
+//    the file consistent after any crash; it survives a process kill (the OS holds the pages)
+//    but a power loss or OS crash may roll it back, whole. Any later kDurable commit (or
+//    syncWal()) makes it durable too: the WAL is one append-only file and its fsync covers
+//    every frame before. For data the server already holds durably (pulled records, push
+//    bookkeeping): losing it costs a re-pull or a re-push, never data.
+enum class Durability { kDurable, kRelaxed };
+
 class SqliteDb {
  public:
   // Opens (creating if needed) with WAL + synchronous=FULL, so a committed write survives a
-  // crash or power loss before the call that made it returns.
+  // crash or power loss before the call that made it returns. Only a Transaction begun
+  // kRelaxed lowers it, for its own COMMIT.
   static Result<SqliteDb> open(const std::string& path);
 
   // Cached (see the file comment). SQL built at run time from unbounded parts must not come
@@ -99,29 +110,40 @@ class SqliteDb {
   sqlite3* raw() const { return db_.get(); }
   // Rows changed by the last INSERT/UPDATE/DELETE that completed on this connection.
   int64_t changes() const { return sqlite3_changes64(db_.get()); }
+  // fsyncs the WAL now: every transaction committed so far becomes durable. No-op without a WAL.
+  Status syncWal();
+  // Sets PRAGMA synchronous (FULL or NORMAL) unless already so. REQUIRES: no open transaction.
+  Status setDurability(Durability d);
 
  private:
   // Declared first so it is destroyed last: the cache finalizes its statements before close.
   std::unique_ptr<sqlite3, CFree<sqlite3_close_v2>> db_;
   std::unique_ptr<StatementCache> cache_ = std::make_unique<StatementCache>();
+  Durability durability_ = Durability::kDurable;
 };
 
 // BEGIN IMMEDIATE ... COMMIT; the destructor rolls back an uncommitted transaction.
+// A kRelaxed transaction commits without an fsync (see Durability); the connection is back at
+// synchronous=FULL once it has ended, so autocommit statements and later transactions are
+// durable unless they ask otherwise.
 class Transaction {
  public:
-  static Result<Transaction> begin(SqliteDb& db);
+  static Result<Transaction> begin(SqliteDb& db, Durability d = Durability::kDurable);
   // BEGIN DEFERRED, for a run of reads: they share one WAL read lock and snapshot instead of
   // each statement taking and releasing its own (fcntl calls on the -shm file). Let it go out
   // of scope to end it (ROLLBACK of a read writes nothing).
   static Result<Transaction> beginRead(SqliteDb& db);
-  Transaction(Transaction&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  Transaction(Transaction&& other) noexcept : db_(other.db_), relaxed_(other.relaxed_) {
+    other.db_ = nullptr;
+  }
   Transaction& operator=(Transaction&&) = delete;
   ~Transaction();
   Status commit();
 
  private:
-  explicit Transaction(SqliteDb* db) : db_(db) {}
+  Transaction(SqliteDb* db, bool relaxed) : db_(db), relaxed_(relaxed) {}
   SqliteDb* db_;
+  bool relaxed_ = false;
 };
 
 }  // namespace tether::client
