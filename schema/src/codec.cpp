@@ -24,10 +24,27 @@ using namespace ::tether::proto;
 std::string str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 capnp::Text::Reader txt(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
 
-std::string toBytes(capnp::MessageBuilder& mb) {
-  kj::Array<capnp::word> words = capnp::messageToFlatArray(mb);
-  auto bytes = words.asBytes();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+// Appends everything written to it to a std::string (reserved beforehand by the caller).
+class StringOutput final : public kj::OutputStream {
+ public:
+  explicit StringOutput(std::string& out) : out_(out) {}
+  void write(const void* buffer, size_t size) override { out_.append(static_cast<const char*>(buffer), size); }
+
+ private:
+  std::string& out_;
+};
+
+// The message in flat-array form after `headroom` zero bytes, written straight from the
+// builder's segments into one allocation (a 1 MB ListRecords reply is copied once here, not
+// into a flat array and then into the string).
+std::string toBytes(capnp::MessageBuilder& mb, size_t headroom = 0) {
+  kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments = mb.getSegmentsForOutput();
+  std::string out;
+  out.reserve(headroom + capnp::computeSerializedSizeInWords(segments) * sizeof(capnp::word));
+  out.append(headroom, '\0');
+  StringOutput stream(out);
+  capnp::writeMessage(stream, segments);
+  return out;
 }
 
 // ---------------------------------------------------------------- shared value types
@@ -536,7 +553,9 @@ std::string encode(const ClientMessage& msg) {
   return toBytes(mb);
 }
 
-std::string encode(const ServerMessage& msg) {
+std::string encode(const ServerMessage& msg) { return encodeWithHeadroom(msg, 0); }
+
+std::string encodeWithHeadroom(const ServerMessage& msg, size_t headroom) {
   capnp::MallocMessageBuilder mb;
   auto root = mb.initRoot<w::ServerMessage>();
   if (const auto* h = std::get_if<HelloAck>(&msg)) {
@@ -561,7 +580,7 @@ std::string encode(const ServerMessage& msg) {
     rb.setId(r.id);
     std::visit(ResponseFiller{rb}, r.body);
   }
-  return toBytes(mb);
+  return toBytes(mb, headroom);
 }
 
 Result<ClientMessage> decodeClientMessage(std::string_view frame) {

@@ -16,6 +16,9 @@ namespace tether::codec {
 
 std::string encode(const proto::ClientMessage& msg);
 std::string encode(const proto::ServerMessage& msg);
+// The same frame after `headroom` zero bytes that the sender may overwrite (the network
+// layer writes its WebSocket header there instead of copying the frame to make room).
+std::string encodeWithHeadroom(const proto::ServerMessage& msg, size_t headroom);
 
 // `frame` is parsed in place when word-aligned (any std::string buffer); an unaligned view is
 // first copied into aligned memory.

@@ -355,7 +355,9 @@ void NativeHandler::respond(ConnId conn, uint64_t id, proto::ResponseBody body) 
     if (err->code() == StatusCode::kIOError || err->code() == StatusCode::kCorruption)
       body = Status::internal("internal error");
   }
-  server_->send(conn, codec::encode(proto::ServerMessage{proto::Response{id, std::move(body)}}));
+  // Encoded after the network layer's header room: a 1 MB reply is queued without another copy.
+  server_->sendWithHeadroom(conn, codec::encodeWithHeadroom(proto::ServerMessage{proto::Response{id, std::move(body)}},
+                                                            NetServer::kFrameHeadroom));
 }
 
 }  // namespace tether::server

@@ -65,6 +65,9 @@ const char* evBackendName(unsigned backend) {
   }
 }
 
+// lws_write needs LWS_PRE writable bytes before the payload; queued frames keep kFrameHeadroom.
+static_assert(NetServer::kFrameHeadroom >= LWS_PRE);
+
 // Received bytes of a frame after which its whole length (from the header) is reserved at once.
 constexpr size_t kRxReserveAfterBytes = 64 * 1024;
 
@@ -76,7 +79,7 @@ struct WsConn {
   bool rxOversized = false;
   // std::list, not std::deque: an empty deque still holds a 512-byte node, and most
   // connections are idle with nothing queued (bench W5: server memory per idle connection).
-  std::list<std::string> tx;           // frames waiting for WRITEABLE, each with LWS_PRE headroom
+  std::list<std::string> tx;           // frames waiting for WRITEABLE, each after kFrameHeadroom bytes
   size_t txBytes = 0;
   std::unordered_map<std::string, std::string> pushes;  // key -> newest pending notification
   std::list<std::string> pushOrder;    // keys of `pushes`, oldest first
@@ -105,7 +108,8 @@ struct Pss {
   HttpConn* http;
 };
 
-struct OutFrame { ConnId conn; std::string data; };
+// `headroom`: data starts with NetServer::kFrameHeadroom scratch bytes (sendWithHeadroom).
+struct OutFrame { ConnId conn; std::string data; bool headroom; };
 struct OutPush { ConnId conn; std::string key; std::string data; };
 struct OutClose { ConnId conn; uint16_t code; std::string reason; };
 struct OutHttp { uint64_t id; HttpResponse response; };
@@ -235,7 +239,11 @@ class LwsNetServer final : public NetServer {
   int port() const override { return port_; }
   bool tls() const override { return tls_; }
 
-  void send(ConnId conn, std::string frame) override { post(OutFrame{conn, std::move(frame)}); }
+  void send(ConnId conn, std::string frame) override { post(OutFrame{conn, std::move(frame), false}); }
+  void sendWithHeadroom(ConnId conn, std::string framed) override {
+    if (framed.size() < kFrameHeadroom) return;  // not a framed buffer: nothing to send
+    post(OutFrame{conn, std::move(framed), true});
+  }
   void sendCoalesced(ConnId conn, std::string key, std::string frame) override {
     post(OutPush{conn, std::move(key), std::move(frame)});
   }
@@ -257,12 +265,17 @@ class LwsNetServer final : public NetServer {
   }
 
  private:
+  // One wake-up per batch: only the post that finds the outbox empty wakes the network thread.
+  // A later post before the drain is taken by that drain (it swaps the whole outbox under the
+  // lock after the wake-up), so nothing waits for a wake-up that never comes.
   void post(OutItem item) {
+    bool wake = false;
     {
       MutexLock lock(outMu_);
+      wake = out_.empty();
       out_.push_back(std::move(item));
     }
-    if (context_) lws_cancel_service(context_.get());
+    if (wake && context_) lws_cancel_service(context_.get());
   }
 
   void destroyLoop() {
@@ -341,7 +354,8 @@ class LwsNetServer final : public NetServer {
         auto it = conns_.find(f->conn);
         if (it == conns_.end() || it->second->closing) continue;
         WsConn& c = *it->second;
-        if (c.txBytes + f->data.size() > tuning::kMaxOutboundBytesPerConnection) {
+        const size_t payload = f->data.size() - (f->headroom ? kFrameHeadroom : 0);
+        if (c.txBytes + payload > tuning::kMaxOutboundBytesPerConnection) {
           spdlog::warn("conn {}: outbound queue over {} bytes, closing slow reader", c.id,
                        tuning::kMaxOutboundBytesPerConnection);
           if (options_.metrics) options_.metrics->slowReadersClosedTotal++;
@@ -353,10 +367,14 @@ class LwsNetServer final : public NetServer {
           lws_callback_on_writable(c.wsi);
           continue;
         }
-        std::string buf(LWS_PRE, '\0');
-        buf += f->data;
-        c.txBytes += f->data.size();
-        c.tx.push_back(std::move(buf));
+        c.txBytes += payload;
+        if (f->headroom) {
+          c.tx.push_back(std::move(f->data));
+        } else {
+          std::string buf(kFrameHeadroom, '\0');
+          buf += f->data;
+          c.tx.push_back(std::move(buf));
+        }
         lws_callback_on_writable(c.wsi);
       } else if (auto* p = std::get_if<OutPush>(&item)) {
         auto it = conns_.find(p->conn);
@@ -495,8 +513,8 @@ class LwsNetServer final : public NetServer {
         if (!c) return 0;
         if (!c->tx.empty()) {
           std::string& buf = c->tx.front();
-          size_t n = buf.size() - LWS_PRE;
-          int wrote = lws_write(wsi, reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE, n, LWS_WRITE_BINARY);
+          size_t n = buf.size() - kFrameHeadroom;
+          int wrote = lws_write(wsi, reinterpret_cast<unsigned char*>(buf.data()) + kFrameHeadroom, n, LWS_WRITE_BINARY);
           c->txBytes -= n;
           c->tx.pop_front();
           if (wrote < static_cast<int>(n)) return -1;

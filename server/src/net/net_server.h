@@ -5,7 +5,8 @@
 // Threading: NetServer owns one service thread, which owns the lws context and every socket.
 // Handlers are called on that thread and must not block (the sync and storage work is posted
 // to the worker pool by them). send/close/HTTP replies may come from any thread: they are
-// queued and the service thread is woken with lws_cancel_service, its one cross-thread call.
+// queued and the service thread is woken with lws_cancel_service, its one cross-thread call
+// (once per batch: a post that finds work already queued relies on the wake-up pending for it).
 #pragma once
 
 #include <cstdint>
@@ -67,6 +68,15 @@ class NetServer {
   // Any thread. Queues one binary frame for `conn`; dropped if the connection is gone. If the
   // connection's queue passes its bound it is closed as a slow reader.
   virtual void send(ConnId conn, std::string frame) = 0;
+  // Room a frame given to sendWithHeadroom keeps in front of its payload (at least libwebsockets'
+  // LWS_PRE; checked where lws is included), where the WebSocket header is written in place.
+  static constexpr size_t kFrameHeadroom = 16;
+  // Any thread. As send, for a frame whose first kFrameHeadroom bytes are scratch space (e.g.
+  // codec::encodeWithHeadroom): a 1 MB reply is queued and written without another copy.
+  virtual void sendWithHeadroom(ConnId conn, std::string framed) {
+    framed.erase(0, kFrameHeadroom);
+    send(conn, std::move(framed));
+  }
   // Any thread. Queues a notification frame that supersedes any not-yet-written one with the
   // same `key` on this connection (live-sync pushes: only the newest per dataset matters).
   // Pending notifications per connection are bounded by the number of distinct keys.
