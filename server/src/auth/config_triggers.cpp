@@ -51,7 +51,11 @@ Status parseSyncTriggers(const toml::array& entries, std::string_view source,
     if (table == nullptr)
       return Status::invalidArgument(where(source, element) + "sync_triggers entry must be a table ([[sync_triggers]])");
     SyncTriggerConfig t;
-    for (auto&& [key, node] : *table) {
+    for (auto&& entry : *table) {
+      // Named references, not a structured binding: clang 14 (the TSan build) cannot capture
+      // a binding in the lambdas below.
+      const auto& key = entry.first;
+      const auto& node = entry.second;
       const std::string path = "sync_triggers." + std::string(key.str());
       auto str = [&](std::string& into) -> Status {
         const auto* s = node.as_string();

@@ -145,7 +145,9 @@ ApiResult<Json> IdpApi::writeAttributes(const Pool& pool, User found, const Attr
   const auto& holdBack = pool.config.attributesRequireVerificationBeforeUpdate();
   API_TRY(User user, updateUser(pool, std::move(found), [&](User& u) -> std::optional<ApiError> {
     codes.clear();
-    for (const auto& [n, v] : attrs) {
+    for (const auto& attr : attrs) {
+      const std::string& n = attr.first;  // not a structured binding: clang 14 can't capture one
+      const std::string& v = attr.second;
       if (v.empty()) {
         const SchemaAttribute* s = pool.config.schemaAttribute(n);
         if (s && s->required) return invalidParameter("Cannot delete the required attribute " + n);

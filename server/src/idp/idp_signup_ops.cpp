@@ -524,7 +524,8 @@ ApiResult<Json> IdpApi::adminCreateUser(const Json& in, const Call& call) {
 
 ApiResult<Json> IdpApi::adminConfirmSignUp(const Json& in, const Call& call) {
   API_TRY(auto pu, adminUser(in));
-  auto& [pool, found] = pu;
+  Pool& pool = pu.first;  // named, not bound: clang 14 (TSan build) can't capture a binding
+  User& found = pu.second;
   API_TRY(User user, updateUser(pool, std::move(found), [&](User& u) -> std::optional<ApiError> {
     if (u.row.status != "UNCONFIRMED")
       return notAuthorized("User cannot be confirmed. Current status is " + u.row.status);
@@ -541,7 +542,8 @@ ApiResult<Json> IdpApi::adminSetUserPassword(const Json& in, const Call&) {
   API_TRY(auto permanent, cognito::getBool(in, "Permanent"));
   if (auto e = checkPasswordFormat(*password)) return *e;
   API_TRY(auto pu, adminUser(in));
-  auto& [pool, found] = pu;
+  Pool& pool = pu.first;  // named, not bound: clang 14 (TSan build) can't capture a binding
+  User& found = pu.second;
   if (auto e = checkPasswordPolicy(pool.config.passwordPolicy(), *password, true)) return *e;
   API_TRY(User user, updateUser(pool, std::move(found), [&](User& u) -> std::optional<ApiError> {
     if (auto e = setPassword(pool, u, *password)) return e;
@@ -561,7 +563,8 @@ ApiResult<Json> IdpApi::adminSetUserPassword(const Json& in, const Call&) {
 
 ApiResult<Json> IdpApi::adminResetUserPassword(const Json& in, const Call& call) {
   API_TRY(auto pu, adminUser(in));
-  auto& [pool, found] = pu;
+  Pool& pool = pu.first;  // named, not bound: clang 14 (TSan build) can't capture a binding
+  User& found = pu.second;
   std::string code, target;
   API_TRY(User user, updateUser(pool, std::move(found), [&](User& u) -> std::optional<ApiError> {
     if (!u.row.enabled) return notAuthorized(msg::kUserDisabled);
