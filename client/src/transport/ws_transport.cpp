@@ -1,13 +1,22 @@
 #include "transport/ws_transport.h"
 
-#include <libwebsockets.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <algorithm>
-#include <cstring>
+#include <cstdio>
+#include <optional>
 #include <random>
 
 #include "tether/codec.h"
@@ -17,42 +26,54 @@
 
 namespace tether::client {
 
-// ---- timers: an io_context on its own thread; handlers only post back to the service thread.
-struct WsTransport::Timers {
-  boost::asio::io_context io;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
-  std::thread thread{[this] { io.run(); }};
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+using tcp = boost::asio::ip::tcp;
 
-  ~Timers() {
-    work.reset();
-    io.stop();
-    if (thread.joinable()) thread.join();
+// ---- the io_context the service thread runs, and the TLS settings every connection shares.
+struct WsTransport::Net {
+  asio::io_context io{1};  // one thread: asio may skip its internal locking where it can
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  std::optional<asio::ssl::context> tls;  // set for wss:// URLs
+};
+
+// ---- one connection attempt. Owned by conn_ and by the handlers of its pending operations, so
+// it outlives a close() until they have all completed (with operation_aborted).
+struct WsTransport::Conn {
+  using Plain = websocket::stream<beast::tcp_stream>;
+  using Tls = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+
+  Conn(asio::io_context& io, asio::ssl::context* tlsContext) : resolver(io) {
+    if (tlsContext) tls.emplace(io, *tlsContext);
+    else plain.emplace(io);
   }
+  template <class Fn>
+  void visit(Fn&& fn) {
+    if (tls) fn(*tls);
+    else fn(*plain);
+  }
+  tcp::socket& socket() {
+    return tls ? beast::get_lowest_layer(*tls).socket() : beast::get_lowest_layer(*plain).socket();
+  }
+  // Abandons the connection: every pending operation completes with an error.
+  void close() {
+    boost::system::error_code ignored;
+    resolver.cancel();
+    socket().shutdown(tcp::socket::shutdown_both, ignored);
+    socket().close(ignored);
+  }
+
+  tcp::resolver resolver;
+  std::optional<Plain> plain;
+  std::optional<Tls> tls;
+  bool open = false;                // the WebSocket handshake succeeded
+  bool writing = false;             // an async_write is in flight (for out.front())
+  std::deque<std::string> out;      // encoded frames to send, in order
+  beast::flat_buffer rx;            // the frame being received; its capacity is kept
 };
 
 namespace {
-
-// lws logs are process-global. We keep them quiet and remember the last error line, which is
-// the only place OpenSSL 3 failures are explained (notes/toolchain.md 4b).
-Mutex gLwsLogMu;
-std::string gLastLwsError TETHER_GUARDED_BY(gLwsLogMu);
-
-void lwsLogEmit(int level, const char* line) {
-  if (!(level & LLL_ERR) || !line) return;
-  MutexLock lock(gLwsLogMu);
-  gLastLwsError = line;
-  while (!gLastLwsError.empty() && (gLastLwsError.back() == '\n' || gLastLwsError.back() == '\r'))
-    gLastLwsError.pop_back();
-}
-
-std::string takeLastLwsError() {
-  MutexLock lock(gLwsLogMu);
-  std::string s;
-  s.swap(gLastLwsError);
-  return s;
-}
-
-lws_protocols* protocolTable();
 
 int64_t systemNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -87,99 +108,137 @@ Result<Resp> expect(Result<proto::ResponseBody> body) {
   return Status::protocolError("response of the wrong type");
 }
 
-}  // namespace
-
-// ---- the lws callback
-struct WsTransportLws {
-  static int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
-    (void)user;
-    auto* self = static_cast<WsTransport*>(lws_context_user(lws_get_context(wsi)));
-    if (!self) return 0;
-    switch (reason) {
-      case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        self->drainInbox();
-        return 0;
-      case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        if (wsi != self->wsi_) return -1;
-        self->onEstablishedOnLoop();
-        return 0;
-      case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
-        if (wsi != self->wsi_ && self->wsi_ != nullptr) return 0;
-        std::string why = in ? std::string(static_cast<const char*>(in), strnlen(static_cast<const char*>(in), len ? len : 256))
-                             : std::string("connection failed");
-        std::string detail = takeLastLwsError();
-        if (!detail.empty()) why += " (" + detail + ")";
-        self->wsi_ = nullptr;
-        self->onDisconnectedOnLoop(why);
-        return 0;
-      }
-      case LWS_CALLBACK_CLIENT_RECEIVE: {
-        if (wsi != self->wsi_) return -1;
-        if (lws_frame_is_binary(wsi) == 0) {
-          self->lastError_ = "server sent a text frame";
-          return -1;
-        }
-        // The rest of this frame's payload is known from its header: reject an oversized frame
-        // before buffering it, and reserve once so a 1 MB frame arriving in 4 KB chunks is not
-        // re-grown (and memmoved) a dozen times.
-        // (Compared without a sum that could wrap: the peer chooses the 63-bit length.)
-        size_t remaining = lws_remaining_packet_payload(wsi);
-        if (remaining > kMaxFrameBytes || self->rx_.size() + len > kMaxFrameBytes - remaining) {
-          self->lastError_ = "server frame too large";
-          return -1;
-        }
-        size_t needed = self->rx_.size() + len + remaining;
-        if (needed > self->rx_.capacity())
-          self->rx_.reserve(std::max(needed, self->rx_.size() * 2));  // geometric across fragments
-        self->rx_.append(static_cast<const char*>(in), len);
-        if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) != 0) return 0;
-        std::string frame;
-        frame.swap(self->rx_);
-        self->onFrameOnLoop(std::move(frame));
-        return self->wsi_ == wsi ? 0 : -1;  // onFrame may have decided to drop the connection
-      }
-      case LWS_CALLBACK_CLIENT_WRITEABLE: {
-        if (wsi != self->wsi_ || self->outbox_.empty()) return 0;
-        std::string frame = std::move(self->outbox_.front());
-        self->outbox_.pop_front();
-        std::string buf(LWS_PRE, '\0');
-        buf += frame;
-        int n = lws_write(wsi, reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE, frame.size(),
-                          LWS_WRITE_BINARY);
-        if (n < static_cast<int>(frame.size())) return -1;
-        if (!self->outbox_.empty()) lws_callback_on_writable(wsi);
-        return 0;
-      }
-      case LWS_CALLBACK_CLIENT_CLOSED:
-        if (wsi != self->wsi_) return 0;
-        self->wsi_ = nullptr;
-        self->onDisconnectedOnLoop(self->lastError_.empty() ? "connection closed" : self->lastError_);
-        return 0;
-      case LWS_CALLBACK_WSI_DESTROY:
-        // The last word on any wsi. Some failure paths (e.g. a connection cut during the
-        // upgrade) free the wsi without CLIENT_CLOSED; wsi_ must never dangle, or the connect
-        // timeout would lws_set_timeout() freed memory.
-        if (wsi != self->wsi_) return 0;
-        self->wsi_ = nullptr;
-        self->onDisconnectedOnLoop(self->lastError_.empty() ? "connection closed" : self->lastError_);
-        return 0;
-      default:
-        return 0;
-    }
+// An error code as text, with OpenSSL's reason for TLS failures (e.g. "certificate verify
+// failed"), which is what a user needs to fix a wss:// setup.
+std::string describe(const boost::system::error_code& ec) {
+  std::string s = ec.message();
+  if (ec.category() == asio::error::get_ssl_category()) {
+    char buf[256];
+    ERR_error_string_n(static_cast<unsigned long>(ec.value()), buf, sizeof buf);
+    if (s.find(buf) == std::string::npos) s += std::string(" (") + buf + ")";
   }
-};
-
-namespace {
-
-lws_protocols* protocolTable() {
-  static lws_protocols table[] = {
-      {proto::kSubprotocol, &WsTransportLws::callback, 0, 0, 0, nullptr, 0},
-      {nullptr, nullptr, 0, 0, 0, nullptr, 0},
-  };
-  return table;
+  return s;
 }
 
 }  // namespace
+
+// ---- the connection's asynchronous steps, for both stream types. All handlers run on the
+// service thread and do nothing once their Conn is no longer conn_.
+struct WsTransportIo {
+  using Conn = WsTransport::Conn;
+
+  static void start(WsTransport* self, std::shared_ptr<Conn> c) {
+    // "localhost" may resolve to ::1 first; tetherd listens on 127.0.0.1. SNI and the
+    // certificate check still use the host name.
+    std::string address = self->host_ == "localhost" ? "127.0.0.1" : self->host_;
+    c->resolver.async_resolve(address, std::to_string(self->port_),
+        [self, c](const boost::system::error_code& ec, tcp::resolver::results_type results) {
+          if (c != self->conn_) return;
+          if (ec) return self->dropConnectionOnLoop("cannot resolve " + self->host_ + ": " + describe(ec));
+          c->visit([&](auto& ws) { connect(self, c, ws, results); });
+        });
+  }
+
+  template <class Ws>
+  static void connect(WsTransport* self, const std::shared_ptr<Conn>& c, Ws& ws,
+                      const tcp::resolver::results_type& results) {
+    beast::get_lowest_layer(ws).async_connect(results,
+        [self, c, &ws](const boost::system::error_code& ec, const tcp::endpoint&) {
+          if (c != self->conn_) return;
+          if (ec) return self->dropConnectionOnLoop("cannot connect to " + self->host_ + ": " + describe(ec));
+          boost::system::error_code ignored;
+          beast::get_lowest_layer(ws).socket().set_option(tcp::no_delay(true), ignored);
+          secure(self, c, ws);
+        });
+  }
+
+  // Plain: straight to the WebSocket upgrade.
+  static void secure(WsTransport* self, const std::shared_ptr<Conn>& c, Conn::Plain& ws) {
+    upgrade(self, c, ws);
+  }
+  // TLS: SNI and host name check (as libwebsockets did: the URL's host, also when it is an
+  // address literal), chain verified against the context's CA store.
+  static void secure(WsTransport* self, const std::shared_ptr<Conn>& c, Conn::Tls& ws) {
+    SSL* ssl = ws.next_layer().native_handle();
+    SSL_set_tlsext_host_name(ssl, self->host_.c_str());
+    SSL_set_hostflags(ssl, 0);
+    if (SSL_set1_host(ssl, self->host_.c_str()) != 1)
+      return self->dropConnectionOnLoop("cannot set up TLS for " + self->host_);
+    ws.next_layer().async_handshake(asio::ssl::stream_base::client,
+        [self, c, &ws](const boost::system::error_code& ec) {
+          if (c != self->conn_) return;
+          if (ec) return self->dropConnectionOnLoop("TLS handshake with " + self->host_ + " failed: " + describe(ec));
+          upgrade(self, c, ws);
+        });
+  }
+
+  template <class Ws>
+  static void upgrade(WsTransport* self, const std::shared_ptr<Conn>& c, Ws& ws) {
+    ws.binary(true);
+    ws.auto_fragment(false);
+    ws.read_message_max(kMaxFrameBytes);
+    // Our own timers bound the connect and each request; no Beast timeouts or pings (the
+    // server's pings are answered by the read loop).
+    websocket::stream_base::timeout t = websocket::stream_base::timeout::suggested(beast::role_type::client);
+    t.handshake_timeout = websocket::stream_base::none();
+    t.idle_timeout = websocket::stream_base::none();
+    t.keep_alive_pings = false;
+    ws.set_option(t);
+    std::string origin = "http://" + self->host_;  // what libwebsockets sent
+    std::string agent = self->options_.clientName;
+    ws.set_option(websocket::stream_base::decorator([origin, agent](websocket::request_type& req) {
+      req.set(beast::http::field::sec_websocket_protocol, proto::kSubprotocol);
+      req.set(beast::http::field::origin, origin);
+      req.set(beast::http::field::user_agent, agent);
+    }));
+    auto res = std::make_shared<websocket::response_type>();
+    ws.async_handshake(*res, self->hostHeader(), self->path_,
+        [self, c, &ws, res](const boost::system::error_code& ec) {
+          if (c != self->conn_) return;
+          if (ec) return self->dropConnectionOnLoop("WebSocket upgrade failed: " + describe(ec));
+          if ((*res)[beast::http::field::sec_websocket_protocol] != proto::kSubprotocol)
+            return self->dropConnectionOnLoop("server did not accept the tether.v1 subprotocol");
+          c->open = true;
+          read(self, c, ws);
+          self->onEstablishedOnLoop();
+        });
+  }
+
+  template <class Ws>
+  static void read(WsTransport* self, const std::shared_ptr<Conn>& c, Ws& ws) {
+    ws.async_read(c->rx, [self, c, &ws](const boost::system::error_code& ec, size_t) {
+      if (c != self->conn_) return;
+      if (ec) {
+        std::string why = ec == websocket::error::message_too_big ? "server frame too large"
+                          : !self->lastError_.empty()              ? self->lastError_
+                          : ec == websocket::error::closed         ? "connection closed"
+                                                                   : describe(ec);
+        return self->dropConnectionOnLoop(why);
+      }
+      if (!ws.got_binary()) return self->dropConnectionOnLoop("server sent a text frame");
+      // flat_buffer keeps the frame in one block from operator new (word-aligned): the codec
+      // parses it where it lies.
+      auto data = c->rx.cdata();
+      self->onFrameOnLoop(std::string_view(static_cast<const char*>(data.data()), data.size()));
+      c->rx.consume(c->rx.size());
+      if (c == self->conn_) read(self, c, ws);
+    });
+  }
+
+  static void write(WsTransport* self, const std::shared_ptr<Conn>& c) {
+    if (c->writing || !c->open || c->out.empty()) return;
+    c->writing = true;
+    c->visit([&](auto& ws) {
+      ws.async_write(asio::buffer(c->out.front()), [self, c](const boost::system::error_code& ec, size_t) {
+        c->writing = false;
+        c->out.pop_front();
+        if (c != self->conn_) return;
+        if (ec) return self->dropConnectionOnLoop("cannot send to the server: " + describe(ec));
+        write(self, c);
+      });
+    });
+  }
+};
 
 // ---- lifecycle
 
@@ -239,23 +298,16 @@ Status WsTransport::init() {
     else return Status::invalidArgument("cannot read CA file " + options_.caFile);
   }
 
-  static std::once_flag logOnce;
-  std::call_once(logOnce, [] { lws_set_log_level(LLL_ERR, lwsLogEmit); });
-
-  lws_context_creation_info info;
-  std::memset(&info, 0, sizeof info);
-  info.port = CONTEXT_PORT_NO_LISTEN;
-  info.protocols = protocolTable();
-  info.user = this;
-  info.gid = -1;
-  info.uid = -1;
+  net_ = std::make_unique<Net>();
   if (tls_) {
-    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    if (!options_.caFile.empty()) info.client_ssl_ca_filepath = options_.caFile.c_str();
+    net_->tls.emplace(asio::ssl::context::tls_client);
+    asio::ssl::context& ctx = *net_->tls;
+    boost::system::error_code ec;
+    if (options_.caFile.empty()) ctx.set_default_verify_paths(ec);
+    else ctx.load_verify_file(options_.caFile, ec);
+    if (ec) return Status::invalidArgument("cannot load CA file " + options_.caFile + ": " + describe(ec));
+    ctx.set_verify_mode(asio::ssl::verify_peer);
   }
-  context_ = lws_create_context(&info);
-  if (!context_) return Status::internal("cannot create the libwebsockets context: " + takeLastLwsError());
-  timers_ = std::make_unique<Timers>();
   thread_ = std::thread([this] { serviceLoop(); });
   post([this] { connectOnLoop(); });
   return Status::ok();
@@ -263,16 +315,23 @@ Status WsTransport::init() {
 
 WsTransport::~WsTransport() { shutdown(); }
 
+std::string WsTransport::hostHeader() const {
+  std::string h = host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_;
+  if (port_ != (tls_ ? 443 : 80)) h += ":" + std::to_string(port_);
+  return h;
+}
+
 void WsTransport::serviceLoop() {
-  while (!stop_.load()) {
-    lws_service(context_, 0);
-    drainInbox();
-  }
+  net_->io.run();  // until shutdown() stops it
   // Last rites on this thread: nothing may stay waiting forever. After closed_, posts fail
   // and new requests are cancelled at once.
   {
     MutexLock lock(inboxMu_);
     closed_ = true;
+  }
+  if (conn_) {
+    conn_->close();
+    conn_.reset();
   }
   failAllOnLoop(Status::cancelled("client is closed"));
   drainInbox();
@@ -286,21 +345,14 @@ void WsTransport::shutdown() {
   }
   if (isCurrentThread()) return;  // cannot join ourselves; the owner calls again
   stop_.store(true);
-  {
-    MutexLock lock(inboxMu_);
-    if (context_) lws_cancel_service(context_);
-  }
+  if (net_) net_->io.stop();
   if (thread_.joinable()) thread_.join();
   {
     MutexLock lock(inboxMu_);
     closed_ = true;
     inbox_.clear();
   }
-  timers_.reset();  // joins the timer thread; its posts fail from now on
-  if (context_) {
-    lws_context_destroy(context_);
-    context_ = nullptr;
-  }
+  net_.reset();  // destroys pending handlers (and the Conns they hold), timers, the TLS context
 }
 
 bool WsTransport::post(std::function<void()> fn) {
@@ -308,8 +360,10 @@ bool WsTransport::post(std::function<void()> fn) {
     MutexLock lock(inboxMu_);
     if (closed_) return false;
     inbox_.push_back(std::move(fn));
-    // Under the lock: shutdown() destroys the context only after closed_ is set.
-    if (context_) lws_cancel_service(context_);
+    if (wakePending_) return true;
+    wakePending_ = true;
+    // Under the lock: shutdown() destroys net_ only after closed_ is set.
+    asio::post(net_->io, [this] { drainInbox(); });
   }
   return true;
 }
@@ -322,6 +376,7 @@ void WsTransport::drainInbox() {
     std::deque<std::function<void()>> batch;
     {
       MutexLock lock(inboxMu_);
+      wakePending_ = false;
       if (inbox_.empty()) return;
       batch.swap(inbox_);
     }
@@ -338,15 +393,15 @@ bool WsTransport::postAfter(std::chrono::milliseconds delay, std::function<void(
     startTimer(delay, std::move(fn));
     return true;
   }
-  // startTimer touches timers_, which the service thread owns until shutdown: hop there first.
+  // Timers belong to the service thread: hop there first.
   return post([this, delay, fn = std::move(fn)]() mutable { startTimer(delay, std::move(fn)); });
 }
 
 void WsTransport::startTimer(std::chrono::milliseconds delay, std::function<void()> onLoop) {
-  if (!timers_) return;
-  auto timer = std::make_shared<boost::asio::steady_timer>(timers_->io, delay);
-  timer->async_wait([this, timer, onLoop = std::move(onLoop)](const boost::system::error_code& ec) mutable {
-    if (!ec) post(std::move(onLoop));
+  if (stop_) return;
+  auto timer = std::make_shared<asio::steady_timer>(net_->io, delay);
+  timer->async_wait([timer, onLoop = std::move(onLoop)](const boost::system::error_code& ec) {
+    if (!ec) onLoop();
   });
 }
 
@@ -360,43 +415,26 @@ void WsTransport::connectOnLoop() {
   ++connGen_;
   state_ = ConnState::kConnecting;
   lastError_.clear();
-  rx_.clear();
-  outbox_.clear();
-  lws_client_connect_info ci;
-  std::memset(&ci, 0, sizeof ci);
-  ci.context = context_;
-  // "localhost" may resolve to ::1 first; tetherd listens on 127.0.0.1. SNI and the
-  // certificate check still use the host name.
-  ci.address = host_ == "localhost" ? "127.0.0.1" : host_.c_str();
-  ci.port = port_;
-  ci.path = path_.c_str();
-  ci.host = host_.c_str();
-  ci.origin = host_.c_str();
-  ci.protocol = proto::kSubprotocol;
-  ci.local_protocol_name = proto::kSubprotocol;
-  ci.ssl_connection = tls_ ? LCCSCF_USE_SSL : 0;
-  ci.pwsi = &wsi_;
-  lws* w = lws_client_connect_via_info(&ci);
-  if (!w && state_ == ConnState::kConnecting) {
-    wsi_ = nullptr;
-    std::string detail = takeLastLwsError();
-    onDisconnectedOnLoop("cannot connect to " + host_ + (detail.empty() ? "" : " (" + detail + ")"));
-    return;
-  }
+  conn_ = std::make_shared<Conn>(net_->io, net_->tls ? &*net_->tls : nullptr);
   uint64_t gen = connGen_;
   startTimer(options_.connectTimeout, [this, gen] {
     if (gen != connGen_ || state_ == ConnState::kOpen || state_ == ConnState::kIdle) return;
     lastError_ = "connect timed out";
     closeConnectionOnLoop();
   });
+  WsTransportIo::start(this, conn_);
+}
+
+void WsTransport::dropConnectionOnLoop(const std::string& why) {
+  if (lastError_.empty()) lastError_ = why;
+  if (auto c = std::move(conn_)) c->close();
+  conn_.reset();
+  onDisconnectedOnLoop(why);
 }
 
 void WsTransport::closeConnectionOnLoop() {
-  if (wsi_) {
-    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-  } else if (state_ != ConnState::kIdle) {
-    onDisconnectedOnLoop(lastError_.empty() ? "connection closed" : lastError_);
-  }
+  if (conn_ || state_ != ConnState::kIdle)
+    dropConnectionOnLoop(lastError_.empty() ? "connection closed" : lastError_);
 }
 
 void WsTransport::onEstablishedOnLoop() {
@@ -442,21 +480,19 @@ void WsTransport::setListener(RemoteListener* listener) {
   });
 }
 
-void WsTransport::onFrameOnLoop(std::string frame) {
+void WsTransport::onFrameOnLoop(std::string_view frame) {
   ++framesIn_;
   Result<proto::ServerMessage> msg = codec::decodeServerMessage(frame);
   if (!msg.isOk()) {
     lastError_ = "undecodable frame from server: " + msg.status().message();
-    wsi_ = nullptr;  // the callback returns -1, lws closes; CLOSED will not match any more
-    onDisconnectedOnLoop(lastError_);
+    dropConnectionOnLoop(lastError_);
     return;
   }
   if (auto* ack = std::get_if<proto::HelloAck>(&*msg)) {
     if (state_ != ConnState::kHandshaking) return;
     if (ack->protocolVersion != proto::kProtocolVersion) {
       lastError_ = "server speaks protocol version " + std::to_string(ack->protocolVersion);
-      wsi_ = nullptr;
-      onDisconnectedOnLoop(lastError_);
+      dropConnectionOnLoop(lastError_);
       return;
     }
     conditionalPush_ = ack->conditionalPush;
@@ -487,8 +523,6 @@ void WsTransport::onDisconnectedOnLoop(const std::string& why) {
   ++connGen_;
   connAuthenticated_ = false;
   lastAttemptFailed_ = true;
-  outbox_.clear();
-  rx_.clear();
   ++attempt_;
   std::string msg = (wasOpen ? "connection to server lost: " : "server unreachable: ") + why;
   failAllOnLoop(Status::unavailable(msg));
@@ -520,11 +554,15 @@ void WsTransport::scheduleReconnectOnLoop() {
   });
 }
 
+
 // ---- requests
 
 void WsTransport::sendFrameOnLoop(std::string frame) {
-  outbox_.push_back(std::move(frame));
-  if (wsi_) lws_callback_on_writable(wsi_);
+  // Frames go only on an open connection; the callers send nothing before it is (Hello is sent
+  // when the upgrade completes, requests wait in waiting_).
+  if (!conn_ || !conn_->open) return;
+  conn_->out.push_back(std::move(frame));
+  WsTransportIo::write(this, conn_);
 }
 
 void WsTransport::transmitOnLoop(proto::RequestBody body, ResponseCallback done) {
