@@ -1,5 +1,6 @@
 #include "transport/ws_transport.h"
 
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -7,6 +8,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
@@ -16,6 +19,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <random>
 
@@ -67,6 +71,7 @@ struct WsTransport::Conn {
   tcp::resolver resolver;
   std::optional<Plain> plain;
   std::optional<Tls> tls;
+  std::string proxyIo;              // the CONNECT request, then the proxy's reply
   bool open = false;                // the WebSocket handshake succeeded
   bool writing = false;             // an async_write is in flight (for out.front())
   std::deque<std::string> out;      // encoded frames to send, in order
@@ -108,6 +113,8 @@ Result<Resp> expect(Result<proto::ResponseBody> body) {
   return Status::protocolError("response of the wrong type");
 }
 
+constexpr size_t kMaxProxyReplyBytes = 16 * 1024;
+
 // An error code as text, with OpenSSL's reason for TLS failures (e.g. "certificate verify
 // failed"), which is what a user needs to fix a wss:// setup.
 std::string describe(const boost::system::error_code& ec) {
@@ -130,11 +137,13 @@ struct WsTransportIo {
   static void start(WsTransport* self, std::shared_ptr<Conn> c) {
     // "localhost" may resolve to ::1 first; tetherd listens on 127.0.0.1. SNI and the
     // certificate check still use the host name.
-    std::string address = self->host_ == "localhost" ? "127.0.0.1" : self->host_;
-    c->resolver.async_resolve(address, std::to_string(self->port_),
-        [self, c](const boost::system::error_code& ec, tcp::resolver::results_type results) {
+    const bool viaProxy = !self->proxyHost_.empty();
+    const std::string& name = viaProxy ? self->proxyHost_ : self->host_;
+    std::string address = name == "localhost" ? "127.0.0.1" : name;
+    c->resolver.async_resolve(address, std::to_string(viaProxy ? self->proxyPort_ : self->port_),
+        [self, c, name](const boost::system::error_code& ec, tcp::resolver::results_type results) {
           if (c != self->conn_) return;
-          if (ec) return self->dropConnectionOnLoop("cannot resolve " + self->host_ + ": " + describe(ec));
+          if (ec) return self->dropConnectionOnLoop("cannot resolve " + name + ": " + describe(ec));
           c->visit([&](auto& ws) { connect(self, c, ws, results); });
         });
   }
@@ -145,11 +154,44 @@ struct WsTransportIo {
     beast::get_lowest_layer(ws).async_connect(results,
         [self, c, &ws](const boost::system::error_code& ec, const tcp::endpoint&) {
           if (c != self->conn_) return;
-          if (ec) return self->dropConnectionOnLoop("cannot connect to " + self->host_ + ": " + describe(ec));
+          const std::string& name = self->proxyHost_.empty() ? self->host_ : self->proxyHost_;
+          if (ec) return self->dropConnectionOnLoop("cannot connect to " + name + ": " + describe(ec));
           boost::system::error_code ignored;
           beast::get_lowest_layer(ws).socket().set_option(tcp::no_delay(true), ignored);
-          secure(self, c, ws);
+          if (self->proxyHost_.empty()) secure(self, c, ws);
+          else tunnel(self, c, ws);
         });
+  }
+
+  // HTTP CONNECT through the proxy (what libwebsockets sent), then TLS/upgrade inside the tunnel.
+  template <class Ws>
+  static void tunnel(WsTransport* self, const std::shared_ptr<Conn>& c, Ws& ws) {
+    std::string target = self->hostHeader(/*withDefaultPort=*/true);
+    c->proxyIo = "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\nUser-Agent: " +
+                 self->options_.clientName + "\r\n";
+    if (!self->proxyAuth_.empty()) c->proxyIo += "Proxy-Authorization: Basic " + self->proxyAuth_ + "\r\n";
+    c->proxyIo += "\r\n";
+    tcp::socket& sock = beast::get_lowest_layer(ws).socket();
+    asio::async_write(sock, asio::buffer(c->proxyIo), [self, c, &ws, &sock](const boost::system::error_code& ec, size_t) {
+      if (c != self->conn_) return;
+      if (ec) return self->dropConnectionOnLoop("cannot send to the proxy: " + describe(ec));
+      c->proxyIo.clear();
+      asio::async_read_until(sock, asio::dynamic_buffer(c->proxyIo, kMaxProxyReplyBytes), "\r\n\r\n",
+          [self, c, &ws](const boost::system::error_code& ec, size_t headerBytes) {
+            if (c != self->conn_) return;
+            if (ec) return self->dropConnectionOnLoop("no reply from the proxy: " + describe(ec));
+            // "HTTP/1.x 200 ...": anything else (407, 502...) is the proxy refusing.
+            std::string_view reply(c->proxyIo);
+            if (reply.size() < 12 || reply.substr(0, 7) != "HTTP/1." || reply.substr(8, 4) != " 200")
+              return self->dropConnectionOnLoop("proxy refused the tunnel: " +
+                                                std::string(reply.substr(0, reply.find('\r'))));
+            if (headerBytes != reply.size())  // the server speaks only after our upgrade request
+              return self->dropConnectionOnLoop("proxy sent data after its reply");
+            c->proxyIo.clear();
+            c->proxyIo.shrink_to_fit();
+            secure(self, c, ws);
+          });
+    });
   }
 
   // Plain: straight to the WebSocket upgrade.
@@ -192,7 +234,7 @@ struct WsTransportIo {
       req.set(beast::http::field::user_agent, agent);
     }));
     auto res = std::make_shared<websocket::response_type>();
-    ws.async_handshake(*res, self->hostHeader(), self->path_,
+    ws.async_handshake(*res, self->hostHeader(false), self->path_,
         [self, c, &ws, res](const boost::system::error_code& ec) {
           if (c != self->conn_) return;
           if (ec) return self->dropConnectionOnLoop("WebSocket upgrade failed: " + describe(ec));
@@ -298,6 +340,12 @@ Status WsTransport::init() {
     else return Status::invalidArgument("cannot read CA file " + options_.caFile);
   }
 
+  if (options_.httpProxy) {
+    if (!options_.httpProxy->empty()) TETHER_RETURN_IF_ERROR(parseProxy(*options_.httpProxy));
+  } else if (const char* env = std::getenv("http_proxy"); env && *env) {
+    if (!parseProxy(env).isOk()) proxyAuth_.clear();  // ignored, as libwebsockets did
+  }
+
   net_ = std::make_unique<Net>();
   if (tls_) {
     net_->tls.emplace(asio::ssl::context::tls_client);
@@ -315,10 +363,36 @@ Status WsTransport::init() {
 
 WsTransport::~WsTransport() { shutdown(); }
 
-std::string WsTransport::hostHeader() const {
+std::string WsTransport::hostHeader(bool withDefaultPort) const {
   std::string h = host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_;
-  if (port_ != (tls_ ? 443 : 80)) h += ":" + std::to_string(port_);
+  if (withDefaultPort || port_ != (tls_ ? 443 : 80)) h += ":" + std::to_string(port_);
   return h;
+}
+
+Status WsTransport::parseProxy(std::string proxy) {
+  auto bad = [&] { return Status::invalidArgument("HTTP proxy must be [http://][user:pass@]host:port: " + proxy); };
+  std::string rest = proxy;
+  if (rest.rfind("http://", 0) == 0) rest.erase(0, 7);
+  if (size_t slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+  if (size_t at = rest.rfind('@'); at != std::string::npos) {
+    std::string cred = rest.substr(0, at);
+    std::string b64(4 * ((cred.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                            reinterpret_cast<const unsigned char*>(cred.data()), static_cast<int>(cred.size()));
+    b64.resize(static_cast<size_t>(std::max(n, 0)));
+    proxyAuth_ = b64;
+    rest.erase(0, at + 1);
+  }
+  size_t colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad();
+  std::string host = rest.substr(0, colon), port = rest.substr(colon + 1);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return bad();
+  int p = std::stoi(port);
+  if (p <= 0 || p > 65535 || host.empty() || host.find_first_of(" \r\n") != std::string::npos) return bad();
+  proxyHost_ = host;
+  proxyPort_ = p;
+  return Status::ok();
 }
 
 void WsTransport::serviceLoop() {

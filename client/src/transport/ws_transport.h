@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -47,6 +48,10 @@ struct WsTransportOptions {
   std::chrono::milliseconds connectTimeout{5000};
   std::string clientName = "libtether/0.1";
   std::function<int64_t()> nowMs;  // wall clock for token expiry; empty = system clock
+  // An HTTP proxy to tunnel through (HTTP CONNECT, also for wss://):
+  // "[http://][user:pass@]host:port". Unset: the http_proxy environment variable, as the
+  // libwebsockets transport did (a value without a port is ignored there); "" = no proxy.
+  std::optional<std::string> httpProxy;
 };
 
 class WsTransport final : public Executor, public Remote {
@@ -89,6 +94,7 @@ class WsTransport final : public Executor, public Remote {
 
   explicit WsTransport(WsTransportOptions options);
   Status init();
+  Status parseProxy(std::string proxy);
   void serviceLoop();
   void drainInbox();
 
@@ -110,12 +116,17 @@ class WsTransport final : public Executor, public Remote {
   void closeConnectionOnLoop();
   void startTimer(std::chrono::milliseconds delay, std::function<void()> onLoop);
   int64_t nowMs() const;
-  std::string hostHeader() const;  // host[:port] for the upgrade request
+  // host[:port] for the upgrade request (the port only when not the scheme's default) or the
+  // CONNECT target (always with the port).
+  std::string hostHeader(bool withDefaultPort) const;
 
   WsTransportOptions options_;
   bool tls_ = false;
   std::string host_, path_;
   int port_ = 0;
+  std::string proxyHost_;           // empty: connect directly
+  int proxyPort_ = 0;
+  std::string proxyAuth_;           // base64 of "user:pass", or empty
   std::unique_ptr<Net> net_;  // destroyed after the service thread ends
   std::thread thread_;
   std::atomic<bool> stop_{false};
