@@ -114,6 +114,7 @@ Result<Resp> expect(Result<proto::ResponseBody> body) {
 }
 
 constexpr size_t kMaxProxyReplyBytes = 16 * 1024;
+constexpr size_t kWriteChunkBytes = 64 * 1024;  // Beast's masking/write buffer (per connection)
 
 // An error code as text, with OpenSSL's reason for TLS failures (e.g. "certificate verify
 // failed"), which is what a user needs to fix a wss:// setup.
@@ -219,6 +220,9 @@ struct WsTransportIo {
     ws.binary(true);
     ws.auto_fragment(false);
     ws.read_message_max(kMaxFrameBytes);
+    // A client masks what it sends, through this buffer: the 4 KB default made a 1 MB push 256
+    // socket writes and 256 turns of the loop.
+    ws.write_buffer_bytes(kWriteChunkBytes);
     // Our own timers bound the connect and each request; no Beast timeouts or pings (the
     // server's pings are answered by the read loop).
     websocket::stream_base::timeout t = websocket::stream_base::timeout::suggested(beast::role_type::client);
