@@ -1,82 +1,22 @@
+// WsTransport (ws_transport.h): lifecycle, the executor, the protocol state machine, requests
+// and authentication. The connection itself (Beast, TLS, proxy) is in ws_connection.cpp.
 #include "transport/ws_transport.h"
 
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <optional>
 #include <random>
 
 #include "tether/codec.h"
 #include "tether/limits.h"
+#include "transport/ws_connection.h"
 #include "tuning.h"
 #include "tether_internal/thread_annotations.h"
 
 namespace tether::client {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace websocket = boost::beast::websocket;
-using tcp = boost::asio::ip::tcp;
-
-// ---- the io_context the service thread runs, and the TLS settings every connection shares.
-struct WsTransport::Net {
-  asio::io_context io{1};  // one thread: asio may skip its internal locking where it can
-  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
-  std::optional<asio::ssl::context> tls;  // set for wss:// URLs
-};
-
-// ---- one connection attempt. Owned by conn_ and by the handlers of its pending operations, so
-// it outlives a close() until they have all completed (with operation_aborted).
-struct WsTransport::Conn {
-  using Plain = websocket::stream<beast::tcp_stream>;
-  using Tls = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
-
-  Conn(asio::io_context& io, asio::ssl::context* tlsContext) : resolver(io) {
-    if (tlsContext) tls.emplace(io, *tlsContext);
-    else plain.emplace(io);
-  }
-  template <class Fn>
-  void visit(Fn&& fn) {
-    if (tls) fn(*tls);
-    else fn(*plain);
-  }
-  tcp::socket& socket() {
-    return tls ? beast::get_lowest_layer(*tls).socket() : beast::get_lowest_layer(*plain).socket();
-  }
-  // Abandons the connection: every pending operation completes with an error.
-  void close() {
-    boost::system::error_code ignored;
-    resolver.cancel();
-    socket().shutdown(tcp::socket::shutdown_both, ignored);
-    socket().close(ignored);
-  }
-
-  tcp::resolver resolver;
-  std::optional<Plain> plain;
-  std::optional<Tls> tls;
-  std::string proxyIo;              // the CONNECT request, then the proxy's reply
-  bool open = false;                // the WebSocket handshake succeeded
-  bool writing = false;             // an async_write is in flight (for out.front())
-  std::deque<std::string> out;      // encoded frames to send, in order
-  beast::flat_buffer rx;            // the frame being received; its capacity is kept
-};
 
 namespace {
 
@@ -113,178 +53,7 @@ Result<Resp> expect(Result<proto::ResponseBody> body) {
   return Status::protocolError("response of the wrong type");
 }
 
-constexpr size_t kMaxProxyReplyBytes = 16 * 1024;
-constexpr size_t kWriteChunkBytes = 64 * 1024;  // Beast's masking/write buffer (per connection)
-
-// An error code as text, with OpenSSL's reason for TLS failures (e.g. "certificate verify
-// failed"), which is what a user needs to fix a wss:// setup.
-std::string describe(const boost::system::error_code& ec) {
-  std::string s = ec.message();
-  if (ec.category() == asio::error::get_ssl_category()) {
-    char buf[256];
-    ERR_error_string_n(static_cast<unsigned long>(ec.value()), buf, sizeof buf);
-    if (s.find(buf) == std::string::npos) s += std::string(" (") + buf + ")";
-  }
-  return s;
-}
-
 }  // namespace
-
-// ---- the connection's asynchronous steps, for both stream types. All handlers run on the
-// service thread and do nothing once their Conn is no longer conn_.
-struct WsTransportIo {
-  using Conn = WsTransport::Conn;
-
-  static void start(WsTransport* self, std::shared_ptr<Conn> c) {
-    // "localhost" may resolve to ::1 first; tetherd listens on 127.0.0.1. SNI and the
-    // certificate check still use the host name.
-    const bool viaProxy = !self->proxyHost_.empty();
-    const std::string& name = viaProxy ? self->proxyHost_ : self->host_;
-    std::string address = name == "localhost" ? "127.0.0.1" : name;
-    c->resolver.async_resolve(address, std::to_string(viaProxy ? self->proxyPort_ : self->port_),
-        [self, c, name](const boost::system::error_code& ec, tcp::resolver::results_type results) {
-          if (c != self->conn_) return;
-          if (ec) return self->dropConnectionOnLoop("cannot resolve " + name + ": " + describe(ec));
-          c->visit([&](auto& ws) { connect(self, c, ws, results); });
-        });
-  }
-
-  template <class Ws>
-  static void connect(WsTransport* self, const std::shared_ptr<Conn>& c, Ws& ws,
-                      const tcp::resolver::results_type& results) {
-    beast::get_lowest_layer(ws).async_connect(results,
-        [self, c, &ws](const boost::system::error_code& ec, const tcp::endpoint&) {
-          if (c != self->conn_) return;
-          const std::string& name = self->proxyHost_.empty() ? self->host_ : self->proxyHost_;
-          if (ec) return self->dropConnectionOnLoop("cannot connect to " + name + ": " + describe(ec));
-          boost::system::error_code ignored;
-          beast::get_lowest_layer(ws).socket().set_option(tcp::no_delay(true), ignored);
-          if (self->proxyHost_.empty()) secure(self, c, ws);
-          else tunnel(self, c, ws);
-        });
-  }
-
-  // HTTP CONNECT through the proxy (what libwebsockets sent), then TLS/upgrade inside the tunnel.
-  template <class Ws>
-  static void tunnel(WsTransport* self, const std::shared_ptr<Conn>& c, Ws& ws) {
-    std::string target = self->hostHeader(/*withDefaultPort=*/true);
-    c->proxyIo = "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\nUser-Agent: " +
-                 self->options_.clientName + "\r\n";
-    if (!self->proxyAuth_.empty()) c->proxyIo += "Proxy-Authorization: Basic " + self->proxyAuth_ + "\r\n";
-    c->proxyIo += "\r\n";
-    tcp::socket& sock = beast::get_lowest_layer(ws).socket();
-    asio::async_write(sock, asio::buffer(c->proxyIo), [self, c, &ws, &sock](const boost::system::error_code& ec, size_t) {
-      if (c != self->conn_) return;
-      if (ec) return self->dropConnectionOnLoop("cannot send to the proxy: " + describe(ec));
-      c->proxyIo.clear();
-      asio::async_read_until(sock, asio::dynamic_buffer(c->proxyIo, kMaxProxyReplyBytes), "\r\n\r\n",
-          [self, c, &ws](const boost::system::error_code& ec, size_t headerBytes) {
-            if (c != self->conn_) return;
-            if (ec) return self->dropConnectionOnLoop("no reply from the proxy: " + describe(ec));
-            // "HTTP/1.x 200 ...": anything else (407, 502...) is the proxy refusing.
-            std::string_view reply(c->proxyIo);
-            if (reply.size() < 12 || reply.substr(0, 7) != "HTTP/1." || reply.substr(8, 4) != " 200")
-              return self->dropConnectionOnLoop("proxy refused the tunnel: " +
-                                                std::string(reply.substr(0, reply.find('\r'))));
-            if (headerBytes != reply.size())  // the server speaks only after our upgrade request
-              return self->dropConnectionOnLoop("proxy sent data after its reply");
-            c->proxyIo.clear();
-            c->proxyIo.shrink_to_fit();
-            secure(self, c, ws);
-          });
-    });
-  }
-
-  // Plain: straight to the WebSocket upgrade.
-  static void secure(WsTransport* self, const std::shared_ptr<Conn>& c, Conn::Plain& ws) {
-    upgrade(self, c, ws);
-  }
-  // TLS: SNI and host name check (as libwebsockets did: the URL's host, also when it is an
-  // address literal), chain verified against the context's CA store.
-  static void secure(WsTransport* self, const std::shared_ptr<Conn>& c, Conn::Tls& ws) {
-    SSL* ssl = ws.next_layer().native_handle();
-    SSL_set_tlsext_host_name(ssl, self->host_.c_str());
-    SSL_set_hostflags(ssl, 0);
-    if (SSL_set1_host(ssl, self->host_.c_str()) != 1)
-      return self->dropConnectionOnLoop("cannot set up TLS for " + self->host_);
-    ws.next_layer().async_handshake(asio::ssl::stream_base::client,
-        [self, c, &ws](const boost::system::error_code& ec) {
-          if (c != self->conn_) return;
-          if (ec) return self->dropConnectionOnLoop("TLS handshake with " + self->host_ + " failed: " + describe(ec));
-          upgrade(self, c, ws);
-        });
-  }
-
-  template <class Ws>
-  static void upgrade(WsTransport* self, const std::shared_ptr<Conn>& c, Ws& ws) {
-    ws.binary(true);
-    ws.auto_fragment(false);
-    ws.read_message_max(kMaxFrameBytes);
-    // A client masks what it sends, through this buffer: the 4 KB default made a 1 MB push 256
-    // socket writes and 256 turns of the loop.
-    ws.write_buffer_bytes(kWriteChunkBytes);
-    // Our own timers bound the connect and each request; no Beast timeouts or pings (the
-    // server's pings are answered by the read loop).
-    websocket::stream_base::timeout t = websocket::stream_base::timeout::suggested(beast::role_type::client);
-    t.handshake_timeout = websocket::stream_base::none();
-    t.idle_timeout = websocket::stream_base::none();
-    t.keep_alive_pings = false;
-    ws.set_option(t);
-    std::string origin = "http://" + self->host_;  // what libwebsockets sent
-    std::string agent = self->options_.clientName;
-    ws.set_option(websocket::stream_base::decorator([origin, agent](websocket::request_type& req) {
-      req.set(beast::http::field::sec_websocket_protocol, proto::kSubprotocol);
-      req.set(beast::http::field::origin, origin);
-      req.set(beast::http::field::user_agent, agent);
-    }));
-    auto res = std::make_shared<websocket::response_type>();
-    ws.async_handshake(*res, self->hostHeader(false), self->path_,
-        [self, c, &ws, res](const boost::system::error_code& ec) {
-          if (c != self->conn_) return;
-          if (ec) return self->dropConnectionOnLoop("WebSocket upgrade failed: " + describe(ec));
-          if ((*res)[beast::http::field::sec_websocket_protocol] != proto::kSubprotocol)
-            return self->dropConnectionOnLoop("server did not accept the tether.v1 subprotocol");
-          c->open = true;
-          read(self, c, ws);
-          self->onEstablishedOnLoop();
-        });
-  }
-
-  template <class Ws>
-  static void read(WsTransport* self, const std::shared_ptr<Conn>& c, Ws& ws) {
-    ws.async_read(c->rx, [self, c, &ws](const boost::system::error_code& ec, size_t) {
-      if (c != self->conn_) return;
-      if (ec) {
-        std::string why = ec == websocket::error::message_too_big ? "server frame too large"
-                          : !self->lastError_.empty()              ? self->lastError_
-                          : ec == websocket::error::closed         ? "connection closed"
-                                                                   : describe(ec);
-        return self->dropConnectionOnLoop(why);
-      }
-      if (!ws.got_binary()) return self->dropConnectionOnLoop("server sent a text frame");
-      // flat_buffer keeps the frame in one block from operator new (word-aligned): the codec
-      // parses it where it lies.
-      auto data = c->rx.cdata();
-      self->onFrameOnLoop(std::string_view(static_cast<const char*>(data.data()), data.size()));
-      c->rx.consume(c->rx.size());
-      if (c == self->conn_) read(self, c, ws);
-    });
-  }
-
-  static void write(WsTransport* self, const std::shared_ptr<Conn>& c) {
-    if (c->writing || !c->open || c->out.empty()) return;
-    c->writing = true;
-    c->visit([&](auto& ws) {
-      ws.async_write(asio::buffer(c->out.front()), [self, c](const boost::system::error_code& ec, size_t) {
-        c->writing = false;
-        c->out.pop_front();
-        if (c != self->conn_) return;
-        if (ec) return self->dropConnectionOnLoop("cannot send to the server: " + describe(ec));
-        write(self, c);
-      });
-    });
-  }
-};
 
 // ---- lifecycle
 
@@ -357,7 +126,7 @@ Status WsTransport::init() {
     boost::system::error_code ec;
     if (options_.caFile.empty()) ctx.set_default_verify_paths(ec);
     else ctx.load_verify_file(options_.caFile, ec);
-    if (ec) return Status::invalidArgument("cannot load CA file " + options_.caFile + ": " + describe(ec));
+    if (ec) return Status::invalidArgument("cannot load CA file " + options_.caFile + ": " + describeError(ec));
     ctx.set_verify_mode(asio::ssl::verify_peer);
   }
   thread_ = std::thread([this] { serviceLoop(); });
@@ -366,38 +135,6 @@ Status WsTransport::init() {
 }
 
 WsTransport::~WsTransport() { shutdown(); }
-
-std::string WsTransport::hostHeader(bool withDefaultPort) const {
-  std::string h = host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_;
-  if (withDefaultPort || port_ != (tls_ ? 443 : 80)) h += ":" + std::to_string(port_);
-  return h;
-}
-
-Status WsTransport::parseProxy(std::string proxy) {
-  auto bad = [&] { return Status::invalidArgument("HTTP proxy must be [http://][user:pass@]host:port: " + proxy); };
-  std::string rest = proxy;
-  if (rest.rfind("http://", 0) == 0) rest.erase(0, 7);
-  if (size_t slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
-  if (size_t at = rest.rfind('@'); at != std::string::npos) {
-    std::string cred = rest.substr(0, at);
-    std::string b64(4 * ((cred.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
-                            reinterpret_cast<const unsigned char*>(cred.data()), static_cast<int>(cred.size()));
-    b64.resize(static_cast<size_t>(std::max(n, 0)));
-    proxyAuth_ = b64;
-    rest.erase(0, at + 1);
-  }
-  size_t colon = rest.rfind(':');
-  if (colon == std::string::npos || colon == 0) return bad();
-  std::string host = rest.substr(0, colon), port = rest.substr(colon + 1);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return bad();
-  int p = std::stoi(port);
-  if (p <= 0 || p > 65535 || host.empty() || host.find_first_of(" \r\n") != std::string::npos) return bad();
-  proxyHost_ = host;
-  proxyPort_ = p;
-  return Status::ok();
-}
 
 void WsTransport::serviceLoop() {
   net_->io.run();  // until shutdown() stops it
@@ -486,34 +223,6 @@ void WsTransport::startTimer(std::chrono::milliseconds delay, std::function<void
 int64_t WsTransport::nowMs() const { return options_.nowMs(); }
 
 // ---- connection
-
-void WsTransport::connectOnLoop() {
-  if (stop_ || state_ != ConnState::kIdle) return;
-  reconnectPending_ = false;
-  ++connGen_;
-  state_ = ConnState::kConnecting;
-  lastError_.clear();
-  conn_ = std::make_shared<Conn>(net_->io, net_->tls ? &*net_->tls : nullptr);
-  uint64_t gen = connGen_;
-  startTimer(options_.connectTimeout, [this, gen] {
-    if (gen != connGen_ || state_ == ConnState::kOpen || state_ == ConnState::kIdle) return;
-    lastError_ = "connect timed out";
-    closeConnectionOnLoop();
-  });
-  WsTransportIo::start(this, conn_);
-}
-
-void WsTransport::dropConnectionOnLoop(const std::string& why) {
-  if (lastError_.empty()) lastError_ = why;
-  if (auto c = std::move(conn_)) c->close();
-  conn_.reset();
-  onDisconnectedOnLoop(why);
-}
-
-void WsTransport::closeConnectionOnLoop() {
-  if (conn_ || state_ != ConnState::kIdle)
-    dropConnectionOnLoop(lastError_.empty() ? "connection closed" : lastError_);
-}
 
 void WsTransport::onEstablishedOnLoop() {
   state_ = ConnState::kHandshaking;
@@ -632,16 +341,7 @@ void WsTransport::scheduleReconnectOnLoop() {
   });
 }
 
-
 // ---- requests
-
-void WsTransport::sendFrameOnLoop(std::string frame) {
-  // Frames go only on an open connection; the callers send nothing before it is (Hello is sent
-  // when the upgrade completes, requests wait in waiting_).
-  if (!conn_ || !conn_->open) return;
-  conn_->out.push_back(std::move(frame));
-  WsTransportIo::write(this, conn_);
-}
 
 void WsTransport::transmitOnLoop(proto::RequestBody body, ResponseCallback done) {
   uint64_t id = nextId_++;

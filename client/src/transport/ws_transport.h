@@ -82,8 +82,8 @@ class WsTransport final : public Executor, public Remote {
   void setListener(RemoteListener* listener) override;
 
  private:
-  friend struct WsTransportIo;  // the asio/Beast connection code (ws_transport.cpp)
-  struct Net;                   // io_context + TLS context (ws_transport.cpp)
+  friend struct WsTransportIo;  // the asio/Beast connection steps (ws_connection.cpp)
+  struct Net;                   // io_context + TLS context (ws_connection.h)
   struct Conn;                  // one connection attempt: socket, WebSocket stream, buffers
   enum class ConnState { kIdle, kConnecting, kHandshaking, kAuthenticating, kOpen };
   using ResponseCallback = std::function<void(Result<proto::ResponseBody>)>;
