@@ -105,13 +105,16 @@ struct WsTransportIo {
   static void secure(WsTransport* self, const std::shared_ptr<Conn>& c, Conn::Plain& ws) {
     upgrade(self, c, ws);
   }
-  // TLS: SNI and host name check (as libwebsockets did: the URL's host, also when it is an
-  // address literal), chain verified against the context's CA store.
+  // TLS as libwebsockets set it up: SNI and the certificate's name checked against the URL's
+  // host (an IP address against the IP SANs; no partial wildcards), chain verified against the
+  // context's CA store.
   static void secure(WsTransport* self, const std::shared_ptr<Conn>& c, Conn::Tls& ws) {
     SSL* ssl = ws.next_layer().native_handle();
     SSL_set_tlsext_host_name(ssl, self->host_.c_str());
-    SSL_set_hostflags(ssl, 0);
-    if (SSL_set1_host(ssl, self->host_.c_str()) != 1)
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, self->host_.c_str()) != 1 &&  // an address literal
+        X509_VERIFY_PARAM_set1_host(param, self->host_.c_str(), 0) != 1)
       return self->dropConnectionOnLoop("cannot set up TLS for " + self->host_);
     ws.next_layer().async_handshake(asio::ssl::stream_base::client,
         [self, c, &ws](const boost::system::error_code& ec) {
