@@ -1,10 +1,15 @@
 // WsTransport against a scripted in-process WebSocket server: URL validation, out-of-order
 // responses matched by id, request timeout, a garbage frame from the server, offline fail-fast
-// and reconnect, shutdown cancelling requests in flight.
+// and reconnect, shutdown cancelling requests in flight, an HTTP CONNECT proxy.
 #include "transport/ws_transport.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <libwebsockets.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <cstring>
@@ -143,6 +148,100 @@ class ScriptedServer {
   std::string rx_;
   std::deque<std::string> out_;
   std::vector<std::string> held_;
+};
+
+// An HTTP CONNECT proxy on 127.0.0.1 that tunnels to 127.0.0.1:<the requested port>, or answers
+// every CONNECT with `status` when that is not 200. Records the request heads it saw.
+class ConnectProxy {
+ public:
+  explicit ConnectProxy(std::string status = "200 Connection established") : status_(std::move(status)) {
+    listen_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(listen_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(listen_, 8) == 0 &&
+        ::getsockname(listen_, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+      port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { acceptLoop(); });
+  }
+  ~ConnectProxy() {
+    stop_ = true;
+    thread_.join();
+    for (auto& t : relays_) t.join();
+    ::close(listen_);
+  }
+  int port() const { return port_; }
+  std::vector<std::string> heads() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return heads_;
+  }
+
+ private:
+  static bool waitReadable(int fd, const std::atomic<bool>& stop) {
+    pollfd p{fd, POLLIN, 0};
+    while (!stop) {
+      if (::poll(&p, 1, 50) > 0) return true;
+    }
+    return false;
+  }
+  void acceptLoop() {
+    while (waitReadable(listen_, stop_)) {
+      int c = ::accept(listen_, nullptr, nullptr);
+      if (c >= 0) relays_.emplace_back([this, c] { serve(c); });
+    }
+  }
+  void serve(int client) {
+    std::string head;
+    char buf[16384];
+    while (head.find("\r\n\r\n") == std::string::npos && waitReadable(client, stop_)) {
+      ssize_t n = ::recv(client, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      head.append(buf, static_cast<size_t>(n));
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      heads_.push_back(head);
+    }
+    size_t colon = head.find(':'), space = head.find(' ', colon == std::string::npos ? 0 : colon);
+    int target = -1;
+    if (status_.rfind("200", 0) == 0 && head.rfind("CONNECT ", 0) == 0 && colon != std::string::npos) {
+      target = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(static_cast<uint16_t>(std::atoi(head.substr(colon + 1, space - colon - 1).c_str())));
+      if (::connect(target, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(target);
+        target = -1;
+      }
+    }
+    std::string reply = "HTTP/1.1 " + (target >= 0 || status_.rfind("200", 0) != 0 ? status_ : "502 Bad Gateway") +
+                        "\r\nContent-Length: 0\r\n\r\n";
+    ::send(client, reply.data(), reply.size(), MSG_NOSIGNAL);
+    while (target >= 0 && !stop_) {  // relay both ways until either side closes
+      pollfd p[2] = {{client, POLLIN, 0}, {target, POLLIN, 0}};
+      if (::poll(p, 2, 50) <= 0) continue;
+      bool closed = false;
+      for (int i = 0; i < 2 && !closed; ++i) {
+        if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        ssize_t n = ::recv(p[i].fd, buf, sizeof buf, 0);
+        closed = n <= 0 || ::send(p[1 - i].fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n;
+      }
+      if (closed) break;
+    }
+    if (target >= 0) ::close(target);
+    ::close(client);
+  }
+
+  std::string status_;
+  int listen_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::vector<std::thread> relays_;  // only the accept thread adds; joined after it ends
+  std::mutex mu_;
+  std::vector<std::string> heads_;
 };
 
 WsTransportOptions optionsFor(int port) {
@@ -308,6 +407,53 @@ TEST(WsTransportTest, ShutdownCancelsRequestsInFlight) {
   ASSERT_EQ(f.wait_for(std::chrono::seconds(1)), std::future_status::ready);
   EXPECT_EQ(f.get().code(), StatusCode::kCancelled);
   EXPECT_FALSE((*t)->post([] {}));
+}
+
+TEST(WsTransportTest, TunnelsThroughAnHttpProxy) {
+  ScriptedServer server;
+  ConnectProxy proxy;
+  ASSERT_GT(proxy.port(), 0);
+  auto o = optionsFor(server.port());
+  o.httpProxy = "http://user:pw@127.0.0.1:" + std::to_string(proxy.port()) + "/";
+  auto t = WsTransport::start(o);
+  ASSERT_TRUE(t.isOk()) << t.status();
+  auto r = list(**t, "through-proxy");
+  ASSERT_TRUE(r.isOk()) << r.status();
+  EXPECT_EQ(r->lastModifiedBy, "through-proxy");
+  EXPECT_EQ(server.connections(), 1);
+  std::vector<std::string> heads = proxy.heads();
+  ASSERT_EQ(heads.size(), 1u);
+  std::string target = "127.0.0.1:" + std::to_string(server.port());
+  EXPECT_EQ(heads[0].rfind("CONNECT " + target + " HTTP/1.1\r\n", 0), 0u) << heads[0];
+  EXPECT_NE(heads[0].find("Host: " + target + "\r\n"), std::string::npos) << heads[0];
+  EXPECT_NE(heads[0].find("Proxy-Authorization: Basic dXNlcjpwdw==\r\n"), std::string::npos) << heads[0];
+  (*t)->shutdown();
+}
+
+TEST(WsTransportTest, ProxyRefusingTheTunnelIsUnavailable) {
+  ScriptedServer server;
+  ConnectProxy proxy("407 Proxy Authentication Required");
+  auto o = optionsFor(server.port());
+  o.httpProxy = "127.0.0.1:" + std::to_string(proxy.port());
+  auto t = WsTransport::start(o);
+  ASSERT_TRUE(t.isOk()) << t.status();
+  auto r = list(**t, "x");
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status();
+  EXPECT_NE(r.status().message().find("407"), std::string::npos) << r.status();
+  EXPECT_EQ(server.connections(), 0);
+  ASSERT_GE(proxy.heads().size(), 1u);  // a background retry may have come since
+  EXPECT_EQ(proxy.heads()[0].find("Proxy-Authorization"), std::string::npos);
+}
+
+TEST(WsTransportTest, RejectsABadProxy) {
+  for (const char* p : {"127.0.0.1", "http://127.0.0.1:", "127.0.0.1:99999", ":80", "host:8x"}) {
+    auto o = optionsFor(1);
+    o.httpProxy = p;
+    auto t = WsTransport::start(o);
+    ASSERT_FALSE(t.isOk()) << p;
+    EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument) << p;
+  }
 }
 
 }  // namespace

@@ -1,58 +1,24 @@
+// WsTransport (ws_transport.h): lifecycle, the executor, the protocol state machine, requests
+// and authentication. The connection itself (Beast, TLS, proxy) is in ws_connection.cpp.
 #include "transport/ws_transport.h"
 
-#include <libwebsockets.h>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
-#include <cstring>
+#include <cstdio>
+#include <cstdlib>
 #include <random>
 
 #include "tether/codec.h"
 #include "tether/limits.h"
+#include "transport/ws_connection.h"
 #include "tuning.h"
 #include "tether_internal/thread_annotations.h"
 
 namespace tether::client {
 
-// ---- timers: an io_context on its own thread; handlers only post back to the service thread.
-struct WsTransport::Timers {
-  boost::asio::io_context io;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
-  std::thread thread{[this] { io.run(); }};
-
-  ~Timers() {
-    work.reset();
-    io.stop();
-    if (thread.joinable()) thread.join();
-  }
-};
-
 namespace {
-
-// lws logs are process-global. We keep them quiet and remember the last error line, which is
-// the only place OpenSSL 3 failures are explained (notes/toolchain.md 4b).
-Mutex gLwsLogMu;
-std::string gLastLwsError TETHER_GUARDED_BY(gLwsLogMu);
-
-void lwsLogEmit(int level, const char* line) {
-  if (!(level & LLL_ERR) || !line) return;
-  MutexLock lock(gLwsLogMu);
-  gLastLwsError = line;
-  while (!gLastLwsError.empty() && (gLastLwsError.back() == '\n' || gLastLwsError.back() == '\r'))
-    gLastLwsError.pop_back();
-}
-
-std::string takeLastLwsError() {
-  MutexLock lock(gLwsLogMu);
-  std::string s;
-  s.swap(gLastLwsError);
-  return s;
-}
-
-lws_protocols* protocolTable();
 
 int64_t systemNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -85,98 +51,6 @@ Result<Resp> expect(Result<proto::ResponseBody> body) {
   }
   if (auto* r = std::get_if<Resp>(&*body)) return std::move(*r);
   return Status::protocolError("response of the wrong type");
-}
-
-}  // namespace
-
-// ---- the lws callback
-struct WsTransportLws {
-  static int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
-    (void)user;
-    auto* self = static_cast<WsTransport*>(lws_context_user(lws_get_context(wsi)));
-    if (!self) return 0;
-    switch (reason) {
-      case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        self->drainInbox();
-        return 0;
-      case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        if (wsi != self->wsi_) return -1;
-        self->onEstablishedOnLoop();
-        return 0;
-      case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
-        if (wsi != self->wsi_ && self->wsi_ != nullptr) return 0;
-        std::string why = in ? std::string(static_cast<const char*>(in), strnlen(static_cast<const char*>(in), len ? len : 256))
-                             : std::string("connection failed");
-        std::string detail = takeLastLwsError();
-        if (!detail.empty()) why += " (" + detail + ")";
-        self->wsi_ = nullptr;
-        self->onDisconnectedOnLoop(why);
-        return 0;
-      }
-      case LWS_CALLBACK_CLIENT_RECEIVE: {
-        if (wsi != self->wsi_) return -1;
-        if (lws_frame_is_binary(wsi) == 0) {
-          self->lastError_ = "server sent a text frame";
-          return -1;
-        }
-        // The rest of this frame's payload is known from its header: reject an oversized frame
-        // before buffering it, and reserve once so a 1 MB frame arriving in 4 KB chunks is not
-        // re-grown (and memmoved) a dozen times.
-        // (Compared without a sum that could wrap: the peer chooses the 63-bit length.)
-        size_t remaining = lws_remaining_packet_payload(wsi);
-        if (remaining > kMaxFrameBytes || self->rx_.size() + len > kMaxFrameBytes - remaining) {
-          self->lastError_ = "server frame too large";
-          return -1;
-        }
-        size_t needed = self->rx_.size() + len + remaining;
-        if (needed > self->rx_.capacity())
-          self->rx_.reserve(std::max(needed, self->rx_.size() * 2));  // geometric across fragments
-        self->rx_.append(static_cast<const char*>(in), len);
-        if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) != 0) return 0;
-        std::string frame;
-        frame.swap(self->rx_);
-        self->onFrameOnLoop(std::move(frame));
-        return self->wsi_ == wsi ? 0 : -1;  // onFrame may have decided to drop the connection
-      }
-      case LWS_CALLBACK_CLIENT_WRITEABLE: {
-        if (wsi != self->wsi_ || self->outbox_.empty()) return 0;
-        std::string frame = std::move(self->outbox_.front());
-        self->outbox_.pop_front();
-        std::string buf(LWS_PRE, '\0');
-        buf += frame;
-        int n = lws_write(wsi, reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE, frame.size(),
-                          LWS_WRITE_BINARY);
-        if (n < static_cast<int>(frame.size())) return -1;
-        if (!self->outbox_.empty()) lws_callback_on_writable(wsi);
-        return 0;
-      }
-      case LWS_CALLBACK_CLIENT_CLOSED:
-        if (wsi != self->wsi_) return 0;
-        self->wsi_ = nullptr;
-        self->onDisconnectedOnLoop(self->lastError_.empty() ? "connection closed" : self->lastError_);
-        return 0;
-      case LWS_CALLBACK_WSI_DESTROY:
-        // The last word on any wsi. Some failure paths (e.g. a connection cut during the
-        // upgrade) free the wsi without CLIENT_CLOSED; wsi_ must never dangle, or the connect
-        // timeout would lws_set_timeout() freed memory.
-        if (wsi != self->wsi_) return 0;
-        self->wsi_ = nullptr;
-        self->onDisconnectedOnLoop(self->lastError_.empty() ? "connection closed" : self->lastError_);
-        return 0;
-      default:
-        return 0;
-    }
-  }
-};
-
-namespace {
-
-lws_protocols* protocolTable() {
-  static lws_protocols table[] = {
-      {proto::kSubprotocol, &WsTransportLws::callback, 0, 0, 0, nullptr, 0},
-      {nullptr, nullptr, 0, 0, 0, nullptr, 0},
-  };
-  return table;
 }
 
 }  // namespace
@@ -239,23 +113,22 @@ Status WsTransport::init() {
     else return Status::invalidArgument("cannot read CA file " + options_.caFile);
   }
 
-  static std::once_flag logOnce;
-  std::call_once(logOnce, [] { lws_set_log_level(LLL_ERR, lwsLogEmit); });
-
-  lws_context_creation_info info;
-  std::memset(&info, 0, sizeof info);
-  info.port = CONTEXT_PORT_NO_LISTEN;
-  info.protocols = protocolTable();
-  info.user = this;
-  info.gid = -1;
-  info.uid = -1;
-  if (tls_) {
-    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    if (!options_.caFile.empty()) info.client_ssl_ca_filepath = options_.caFile.c_str();
+  if (options_.httpProxy) {
+    if (!options_.httpProxy->empty()) TETHER_RETURN_IF_ERROR(parseProxy(*options_.httpProxy));
+  } else if (const char* env = std::getenv("http_proxy"); env && *env) {
+    if (!parseProxy(env).isOk()) proxyAuth_.clear();  // ignored, as libwebsockets did
   }
-  context_ = lws_create_context(&info);
-  if (!context_) return Status::internal("cannot create the libwebsockets context: " + takeLastLwsError());
-  timers_ = std::make_unique<Timers>();
+
+  net_ = std::make_unique<Net>();
+  if (tls_) {
+    net_->tls.emplace(asio::ssl::context::tls_client);
+    asio::ssl::context& ctx = *net_->tls;
+    boost::system::error_code ec;
+    if (options_.caFile.empty()) ctx.set_default_verify_paths(ec);
+    else ctx.load_verify_file(options_.caFile, ec);
+    if (ec) return Status::invalidArgument("cannot load CA file " + options_.caFile + ": " + describeError(ec));
+    ctx.set_verify_mode(asio::ssl::verify_peer);
+  }
   thread_ = std::thread([this] { serviceLoop(); });
   post([this] { connectOnLoop(); });
   return Status::ok();
@@ -264,15 +137,16 @@ Status WsTransport::init() {
 WsTransport::~WsTransport() { shutdown(); }
 
 void WsTransport::serviceLoop() {
-  while (!stop_.load()) {
-    lws_service(context_, 0);
-    drainInbox();
-  }
+  net_->io.run();  // until shutdown() stops it
   // Last rites on this thread: nothing may stay waiting forever. After closed_, posts fail
   // and new requests are cancelled at once.
   {
     MutexLock lock(inboxMu_);
     closed_ = true;
+  }
+  if (conn_) {
+    conn_->close();
+    conn_.reset();
   }
   failAllOnLoop(Status::cancelled("client is closed"));
   drainInbox();
@@ -286,21 +160,14 @@ void WsTransport::shutdown() {
   }
   if (isCurrentThread()) return;  // cannot join ourselves; the owner calls again
   stop_.store(true);
-  {
-    MutexLock lock(inboxMu_);
-    if (context_) lws_cancel_service(context_);
-  }
+  if (net_) net_->io.stop();
   if (thread_.joinable()) thread_.join();
   {
     MutexLock lock(inboxMu_);
     closed_ = true;
     inbox_.clear();
   }
-  timers_.reset();  // joins the timer thread; its posts fail from now on
-  if (context_) {
-    lws_context_destroy(context_);
-    context_ = nullptr;
-  }
+  net_.reset();  // destroys pending handlers (and the Conns they hold), timers, the TLS context
 }
 
 bool WsTransport::post(std::function<void()> fn) {
@@ -308,8 +175,10 @@ bool WsTransport::post(std::function<void()> fn) {
     MutexLock lock(inboxMu_);
     if (closed_) return false;
     inbox_.push_back(std::move(fn));
-    // Under the lock: shutdown() destroys the context only after closed_ is set.
-    if (context_) lws_cancel_service(context_);
+    if (wakePending_) return true;
+    wakePending_ = true;
+    // Under the lock: shutdown() destroys net_ only after closed_ is set.
+    asio::post(net_->io, [this] { drainInbox(); });
   }
   return true;
 }
@@ -322,6 +191,7 @@ void WsTransport::drainInbox() {
     std::deque<std::function<void()>> batch;
     {
       MutexLock lock(inboxMu_);
+      wakePending_ = false;
       if (inbox_.empty()) return;
       batch.swap(inbox_);
     }
@@ -338,66 +208,21 @@ bool WsTransport::postAfter(std::chrono::milliseconds delay, std::function<void(
     startTimer(delay, std::move(fn));
     return true;
   }
-  // startTimer touches timers_, which the service thread owns until shutdown: hop there first.
+  // Timers belong to the service thread: hop there first.
   return post([this, delay, fn = std::move(fn)]() mutable { startTimer(delay, std::move(fn)); });
 }
 
 void WsTransport::startTimer(std::chrono::milliseconds delay, std::function<void()> onLoop) {
-  if (!timers_) return;
-  auto timer = std::make_shared<boost::asio::steady_timer>(timers_->io, delay);
-  timer->async_wait([this, timer, onLoop = std::move(onLoop)](const boost::system::error_code& ec) mutable {
-    if (!ec) post(std::move(onLoop));
+  if (stop_) return;
+  auto timer = std::make_shared<asio::steady_timer>(net_->io, delay);
+  timer->async_wait([timer, onLoop = std::move(onLoop)](const boost::system::error_code& ec) {
+    if (!ec) onLoop();
   });
 }
 
 int64_t WsTransport::nowMs() const { return options_.nowMs(); }
 
 // ---- connection
-
-void WsTransport::connectOnLoop() {
-  if (stop_ || state_ != ConnState::kIdle) return;
-  reconnectPending_ = false;
-  ++connGen_;
-  state_ = ConnState::kConnecting;
-  lastError_.clear();
-  rx_.clear();
-  outbox_.clear();
-  lws_client_connect_info ci;
-  std::memset(&ci, 0, sizeof ci);
-  ci.context = context_;
-  // "localhost" may resolve to ::1 first; tetherd listens on 127.0.0.1. SNI and the
-  // certificate check still use the host name.
-  ci.address = host_ == "localhost" ? "127.0.0.1" : host_.c_str();
-  ci.port = port_;
-  ci.path = path_.c_str();
-  ci.host = host_.c_str();
-  ci.origin = host_.c_str();
-  ci.protocol = proto::kSubprotocol;
-  ci.local_protocol_name = proto::kSubprotocol;
-  ci.ssl_connection = tls_ ? LCCSCF_USE_SSL : 0;
-  ci.pwsi = &wsi_;
-  lws* w = lws_client_connect_via_info(&ci);
-  if (!w && state_ == ConnState::kConnecting) {
-    wsi_ = nullptr;
-    std::string detail = takeLastLwsError();
-    onDisconnectedOnLoop("cannot connect to " + host_ + (detail.empty() ? "" : " (" + detail + ")"));
-    return;
-  }
-  uint64_t gen = connGen_;
-  startTimer(options_.connectTimeout, [this, gen] {
-    if (gen != connGen_ || state_ == ConnState::kOpen || state_ == ConnState::kIdle) return;
-    lastError_ = "connect timed out";
-    closeConnectionOnLoop();
-  });
-}
-
-void WsTransport::closeConnectionOnLoop() {
-  if (wsi_) {
-    lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-  } else if (state_ != ConnState::kIdle) {
-    onDisconnectedOnLoop(lastError_.empty() ? "connection closed" : lastError_);
-  }
-}
 
 void WsTransport::onEstablishedOnLoop() {
   state_ = ConnState::kHandshaking;
@@ -442,21 +267,19 @@ void WsTransport::setListener(RemoteListener* listener) {
   });
 }
 
-void WsTransport::onFrameOnLoop(std::string frame) {
+void WsTransport::onFrameOnLoop(std::string_view frame) {
   ++framesIn_;
   Result<proto::ServerMessage> msg = codec::decodeServerMessage(frame);
   if (!msg.isOk()) {
     lastError_ = "undecodable frame from server: " + msg.status().message();
-    wsi_ = nullptr;  // the callback returns -1, lws closes; CLOSED will not match any more
-    onDisconnectedOnLoop(lastError_);
+    dropConnectionOnLoop(lastError_);
     return;
   }
   if (auto* ack = std::get_if<proto::HelloAck>(&*msg)) {
     if (state_ != ConnState::kHandshaking) return;
     if (ack->protocolVersion != proto::kProtocolVersion) {
       lastError_ = "server speaks protocol version " + std::to_string(ack->protocolVersion);
-      wsi_ = nullptr;
-      onDisconnectedOnLoop(lastError_);
+      dropConnectionOnLoop(lastError_);
       return;
     }
     conditionalPush_ = ack->conditionalPush;
@@ -487,8 +310,6 @@ void WsTransport::onDisconnectedOnLoop(const std::string& why) {
   ++connGen_;
   connAuthenticated_ = false;
   lastAttemptFailed_ = true;
-  outbox_.clear();
-  rx_.clear();
   ++attempt_;
   std::string msg = (wasOpen ? "connection to server lost: " : "server unreachable: ") + why;
   failAllOnLoop(Status::unavailable(msg));
@@ -521,11 +342,6 @@ void WsTransport::scheduleReconnectOnLoop() {
 }
 
 // ---- requests
-
-void WsTransport::sendFrameOnLoop(std::string frame) {
-  outbox_.push_back(std::move(frame));
-  if (wsi_) lws_callback_on_writable(wsi_);
-}
 
 void WsTransport::transmitOnLoop(proto::RequestBody body, ResponseCallback done) {
   uint64_t id = nextId_++;
