@@ -14,7 +14,7 @@ PACKAGES=(
   python3 python3-cryptography nodejs
   haproxy                    # the scale-out tests run the deployment's HAProxy config
   libqrencode-dev            # the hosted UI's TOTP set-up page draws a QR code (optional at build time)
-  chromium                   # the hosted-UI browser test drives it headless (npm puppeteer-core)
+  chromium                   # the hosted-UI and console browser tests drive it headless (npm puppeteer-core)
   cmake groff-base systemd   # the install suite: a find_package(tether) app, man pages, systemd-analyze verify
 )
 # `scripts/install-deps.sh fuzz` (make fuzz): libFuzzer and clang's ASan/UBSan runtimes too.

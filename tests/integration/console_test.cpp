@@ -25,6 +25,8 @@
 #include "storage/pg_store.h"
 #include "storage/sqlite_store.h"
 #include "storage/store.h"
+#include "sync/pool_settings.h"
+#include "test_oidc_issuer.h"
 #include "tetherd_process.h"
 
 namespace tether::testing {
@@ -354,6 +356,64 @@ TEST_P(ConsoleTest, PoolsCreateListEditUsageHistory) {
   ASSERT_EQ(history.status, 200) << history.raw;
   ASSERT_GE(history.body["points"].size(), 1u) << history.raw;
   EXPECT_TRUE(history.body["points"][0].contains("identities"));
+}
+
+// A pool's login providers, sync trigger and streams/push settings: edited as a whole list /
+// document, written to the same rows and meta documents as the CLI and Cognito's Set* calls
+// (so GetCognitoEvents sees the trigger), and a bad member refuses the whole edit unwritten.
+TEST_P(ConsoleTest, PoolSettingsLoginProvidersEventsStreams) {
+  startServer();
+  if (IsSkipped() || HasFatalFailure()) return;
+  ASSERT_EQ(signIn("ops", kPassword).status, 200);
+  HttpReply created = change("POST", "pools", Json{{"name", "settings"}, {"allowGuests", true}});
+  ASSERT_EQ(created.status, 201) << created.raw;
+  const std::string id = created.body["pool"].value("id", "");
+  EXPECT_EQ(created.body["pool"]["oidcProviders"], Json::array());
+  EXPECT_EQ(created.body["pool"].value("syncTrigger", "?"), "");
+
+  TestOidcIssuer issuer("https://login.example.test");
+  const Json provider = {{"name", "login.example.test"}, {"issuer", issuer.issuer()},
+                         {"audiences", {"app-1"}}, {"jwks", Json::parse(issuer.jwksJson())}};
+  const Json streams = {{"StreamName", "changes"}, {"StreamingStatus", "ENABLED"}};
+  HttpReply edited = change("PUT", "pools/" + id, Json{{"oidcProviders", {provider}},
+                                                       {"syncTrigger", "arn:aws:lambda:us-east-1:1:function:check"},
+                                                       {"cognitoStreams", streams}});
+  ASSERT_EQ(edited.status, 200) << edited.raw;
+  auto rows = store_->listOidcProviders(id);
+  ASSERT_TRUE(rows.isOk());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].issuer, issuer.issuer());
+  EXPECT_EQ((*rows)[0].audiences, std::vector<std::string>{"app-1"});
+  EXPECT_EQ(edited.body["pool"].value("syncTrigger", ""), "arn:aws:lambda:us-east-1:1:function:check");
+  EXPECT_EQ(edited.body["pool"]["cognitoStreams"], streams);
+  auto eventsAny = store_->getMeta(server::cognitoEventsMetaKey(id));
+  ASSERT_TRUE(eventsAny.isOk() && eventsAny->has_value());
+  EXPECT_EQ(Json::parse(**eventsAny)["SyncTrigger"], "arn:aws:lambda:us-east-1:1:function:check");
+  EXPECT_NE(audit()[0].detail.find("login provider login.example.test added"), std::string::npos) << audit()[0].detail;
+
+  // A bad member (an audience list that is empty) refuses everything: the name, the trigger
+  // and the provider list stay as they were.
+  Json bad = provider;
+  bad["audiences"] = Json::array();
+  HttpReply refused = change("PUT", "pools/" + id, Json{{"name", "renamed"}, {"syncTrigger", ""},
+                                                        {"oidcProviders", {bad}}});
+  EXPECT_EQ(refused.status, 400) << refused.raw;
+  EXPECT_EQ((*store_->getPool(id))->name, "settings");
+  EXPECT_EQ(Json::parse(**store_->getMeta(server::cognitoEventsMetaKey(id)))["SyncTrigger"],
+            "arn:aws:lambda:us-east-1:1:function:check");
+  EXPECT_EQ(store_->listOidcProviders(id)->size(), 1u);
+  EXPECT_EQ(change("PUT", "pools/" + id, Json{{"cognitoStreams", {{"StreamingStatus", "MAYBE"}}}}).status, 400);
+  Json badJwks = provider;
+  badJwks["jwks"] = "not a jwks";
+  EXPECT_EQ(change("PUT", "pools/" + id, Json{{"oidcProviders", {badJwks}}}).status, 400);
+
+  // The whole list: an empty one removes the provider; {} and "" remove streams and trigger.
+  HttpReply cleared = change("PUT", "pools/" + id, Json{{"oidcProviders", Json::array()}, {"syncTrigger", ""},
+                                                        {"cognitoStreams", Json::object()}});
+  ASSERT_EQ(cleared.status, 200) << cleared.raw;
+  EXPECT_TRUE(store_->listOidcProviders(id)->empty());
+  EXPECT_EQ(cleared.body["pool"].value("syncTrigger", "?"), "");
+  EXPECT_EQ(cleared.body["pool"]["cognitoStreams"], Json::object());
 }
 
 // The live view's request counts move after Cognito requests; connections are reported.

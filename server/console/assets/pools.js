@@ -8,8 +8,17 @@
 import { h, svg, replace, api, seg, field, heading, flash, flashNext, fail, fmtBytes, fmtNum, fmtTime, table } from './dom.js';
 
 // Members the form handles itself; everything else in the pool object is an "other setting".
-const KNOWN = new Set(['id', 'name', 'allowGuests', 'loginProviders', 'developerProvider',
-  'openIdConnectProviderArns', 'usage', 'fromConfig']);
+const KNOWN = new Set(['id', 'name', 'allowGuests', 'developerProvider', 'usage', 'fromConfig', 'createdAt']);
+const LABELS = { oidcProviders: 'OpenID Connect login providers', syncTrigger: 'Sync trigger ARN',
+  cognitoStreams: 'Cognito Streams', pushSync: 'Push sync' };
+// What the server's settings are, for the operator (shown under the generic controls).
+const HINTS = {
+  oidcProviders: 'OpenID Connect login providers, the whole list: [{"name", "issuer", "audiences": [...], "jwks": {...} or "jwksFile"}]. '
+    + 'A provider left out is removed.',
+  syncTrigger: 'The Cognito Sync trigger (SyncTrigger ARN, mapped to a URL by [[sync_triggers]] in the config); empty for none.',
+  cognitoStreams: 'Cognito Streams: {"StreamName", "RoleArn", "StreamingStatus": "ENABLED" | "DISABLED"}; {} for none.',
+  pushSync: 'Mobile push: {"ApplicationArns": [...], "RoleArn"}; {} for none.',
+};
 
 export async function poolsView(params, query, el) {
   const { pools } = await api('GET', 'pools');
@@ -24,7 +33,7 @@ export async function poolsView(params, query, el) {
     { label: 'Defined in', cell: (p) => (p.fromConfig ? 'config file' : 'console / CLI') },
   ], list, 'No pools yet: create one below.');
 
-  const form = poolForm({ allowGuests: false, loginProviders: {}, openIdConnectProviderArns: [] }, 'Create pool',
+  const form = poolForm({ allowGuests: false }, 'Create pool',
     async (body) => {
       try {
         const { pool } = await api('POST', 'pools', body);
@@ -86,29 +95,17 @@ function poolForm(pool, submitText, submit) {
   const name = h('input', { name: 'name', value: pool.name || '', required: true, maxlength: '128' });
   const guests = h('input', { type: 'checkbox', name: 'allowGuests', checked: Boolean(pool.allowGuests) });
   const developer = h('input', { name: 'developerProvider', value: pool.developerProvider || '' });
-  const providers = h('textarea', { name: 'loginProviders', rows: '3' },
-    Object.entries(pool.loginProviders || {}).map(([p, c]) => `${p}=${c}`).join('\n'));
-  const arns = h('textarea', { name: 'openIdConnectProviderArns', rows: '2' },
-    (pool.openIdConnectProviderArns || []).join('\n'));
   const others = Object.keys(pool).filter((k) => !KNOWN.has(k)).sort().map((k) => otherControl(k, pool[k]));
   const button = h('button', { type: 'submit' }, submitText);
   const form = h('form', { class: 'pool-form' },
     field('Pool name', name),
     field('Allow guest (unauthenticated) identities', guests),
-    field('Login providers', providers, 'One per line: provider=client ID, e.g. accounts.google.com=1234.apps.googleusercontent.com'),
     field('Developer provider name', developer, 'For developer-authenticated identities; empty for none.'),
-    field('OpenID Connect provider ARNs', arns, 'One per line.'),
-    others.length ? h('fieldset', null, h('legend', null, 'Events and other settings'), others.map((o) => o.node)) : null,
+    others.length ? h('fieldset', null, h('legend', null, 'Login providers, events and streams'), others.map((o) => o.node)) : null,
     button);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const body = { name: name.value.trim(), allowGuests: guests.checked, developerProvider: developer.value.trim(),
-      loginProviders: {}, openIdConnectProviderArns: arns.value.split('\n').map((s) => s.trim()).filter(Boolean) };
-    for (const line of providers.value.split('\n').map((s) => s.trim()).filter(Boolean)) {
-      const eq = line.indexOf('=');
-      if (eq <= 0) { fail('The form is not valid', new Error(`login provider line "${line}" is not provider=clientId`)); return; }
-      body.loginProviders[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
-    }
+    const body = { name: name.value.trim(), allowGuests: guests.checked, developerProvider: developer.value.trim() };
     for (const o of others) {
       try { body[o.key] = o.read(); } catch (e) { fail('The form is not valid', e); return; }
     }
@@ -124,21 +121,21 @@ function poolForm(pool, submitText, submit) {
 
 // A control for a setting by its JSON type: checkbox, number, text, or JSON text for objects.
 function otherControl(key, value) {
-  const label = key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/^./, (c) => c.toUpperCase());
+  const label = LABELS[key] || key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/^./, (c) => c.toUpperCase());
   if (typeof value === 'boolean') {
     const c = h('input', { type: 'checkbox', name: key, checked: value });
-    return { key, node: field(label, c), read: () => c.checked };
+    return { key, node: field(label, c, HINTS[key]), read: () => c.checked };
   }
   if (typeof value === 'number') {
     const c = h('input', { type: 'number', name: key, value: String(value), step: 'any' });
-    return { key, node: field(label, c), read: () => Number(c.value) };
+    return { key, node: field(label, c, HINTS[key]), read: () => Number(c.value) };
   }
   if (typeof value === 'string' || value === null) {
     const c = h('input', { name: key, value: value || '' });
-    return { key, node: field(label, c), read: () => c.value };
+    return { key, node: field(label, c, HINTS[key]), read: () => c.value };
   }
   const c = h('textarea', { name: key, rows: '4', class: 'mono' }, JSON.stringify(value, null, 2));
-  return { key, node: field(`${label} (JSON)`, c), read: () => {
+  return { key, node: field(`${label} (JSON)`, c, HINTS[key]), read: () => {
     try { return JSON.parse(c.value); } catch { throw new Error(`${label} is not valid JSON`); }
   } };
 }

@@ -69,12 +69,8 @@ Result<Json> PoolsSection::poolJson(const PoolInfo& pool, bool full) {
               {"usage", {{"identities", identities}, {"datasets", usage.datasetCount}, {"bytes", usage.dataStorage}}}};
   if (full) {
     TETHER_TRY(std::string developer, store_.getPoolDeveloperProvider(pool.id));
-    TETHER_TRY(std::vector<OidcProviderRow> oidc, store_.listOidcProviders(pool.id));
     out["developerProvider"] = developer;
-    Json providers = Json::array();
-    for (const OidcProviderRow& o : oidc)
-      providers.push_back({{"name", o.name}, {"issuer", o.issuer}, {"audiences", o.audiences}});
-    out["oidcProviders"] = providers;  // read-only here: `tetherd pool add-oidc-provider`
+    TETHER_RETURN_IF_ERROR(addSettingsJson(pool.id, out));  // login providers, events, streams
     out["usage"]["lastModified"] = usage.lastModifiedMs;
   }
   return out;
@@ -177,11 +173,17 @@ ApiResult PoolsSection::update(const std::string& poolId, const ApiCall& call) {
       setDeveloper = !developer.empty();
     }
   }
+  Result<SettingsEdit> settings = checkSettings(poolId, in);
+  if (!settings.isOk()) {
+    if (settings.status().code() == StatusCode::kInvalidArgument) return audited(invalid(settings.status().message()));
+    return audited(storeError(settings.status()));
+  }
   if (Status s = store_.putPool(pool); !s.isOk()) return audited(storeError(s));
   if (setDeveloper) {
     if (Status s = store_.setPoolDeveloperProvider(poolId, developer); !s.isOk()) return audited(storeError(s));
     detail += "developer provider " + developer + "; ";
   }
+  if (Status s = applySettings(poolId, *settings, detail); !s.isOk()) return audited(storeError(s));
   if (!detail.empty()) detail.resize(detail.size() - 2);
   ApiResult r = get(poolId);
   r.auditTarget = "pool " + poolId;

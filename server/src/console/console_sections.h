@@ -6,6 +6,7 @@
 // state. Ownership: they borrow the store, metrics and clock.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -37,6 +38,16 @@ class PoolsSection final : public ApiSection {
   ApiResult update(const std::string& poolId, const ApiCall& call);
   ApiResult history(const std::string& poolId);
   Result<nlohmann::json> poolJson(const PoolInfo& pool, bool full);
+  // The login-provider and events/streams members of an edit (console_pool_settings.cpp):
+  // checked whole before anything is written, then written. `detail` gets the audit summary.
+  struct SettingsEdit {
+    std::optional<std::vector<OidcProviderRow>> oidc;  // the wanted list
+    std::optional<nlohmann::json> events;               // the SetCognitoEvents document
+    std::optional<nlohmann::json> configuration;        // the SetIdentityPoolConfiguration document
+  };
+  Result<SettingsEdit> checkSettings(const std::string& poolId, const nlohmann::json& in);
+  Status applySettings(const std::string& poolId, const SettingsEdit& edit, std::string& detail);
+  Status addSettingsJson(const std::string& poolId, nlohmann::json& out);
 
   Store& store_;
   const Clock& clock_;
