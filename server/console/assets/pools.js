@@ -87,7 +87,11 @@ export async function poolView([poolId], query, el) {
       historyError ? h('p', { class: 'error-text' }, `Error: the usage history could not be loaded: ${historyError.message}`)
         : usageCharts(history)),
     h('section', { class: 'card', 'aria-labelledby': 'edit-pool-title' },
-      h('h2', { id: 'edit-pool-title' }, 'Settings'), form));
+      h('h2', { id: 'edit-pool-title' }, 'Settings'),
+      pool.fromConfig ? h('p', { class: 'hint' }, 'This pool is declared in the config file ([[pools]]), which is applied '
+        + 'again at every start: edit it there. The settings below are read-only here.') : null,
+      form));
+  if (pool.fromConfig) for (const c of form.querySelectorAll('input, textarea, button')) c.disabled = true;
 }
 
 // The create/edit form. `submit(body)` resolves to true when saved.
