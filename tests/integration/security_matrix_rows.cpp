@@ -173,7 +173,7 @@ std::vector<HttpRow> httpRows(const MatrixConfig& c) {
   }
   for (auto& [op, row] : identityRowTable()) {
     HttpRow r{op, row.surface, row.allowed, 200, "", row.mutates, nullptr};
-    r.build = [op, row, c](const Target& t, const std::string& login) {
+    r.build = [op = op, row = row, c](const Target& t, const std::string& login) {
       json body = row.body(t, c);
       if (row.surface == HttpSurface::kIdentityDevice && (op != "GetId" || !login.empty()))
         body["Logins"] = login.empty() ? json::object() : json{{c.cognito, login}};
