@@ -387,15 +387,17 @@ int main(int argc, char** argv) {
     results["w4_errors"] = r.errors;
     results["w4_seconds"] = r.seconds;
     results["w4_server_cpu_seconds"] = r.serverCpuSeconds;
+    results["w4_client_cpu_seconds"] = r.clientCpuSeconds;
     md << "| W4 throughput (" << devices << " devices x " << rounds << " rounds x 10 records) | records/s | "
        << fmt(r.recordsPerSecond, 0) << " | >= 50,000 |\n"
        << "| | errors | " << r.errors << " | 0 |\n"
        << "| | round latency p50 / p99 | " << fmt(r.roundP50Ms, 2) << " / " << fmt(r.roundP99Ms, 2) << " ms | |\n"
-       << "| | server CPU | " << fmt(r.serverCpuSeconds, 2) << " s for " << fmt(r.seconds, 2) << " s wall | |\n";
+       << "| | server CPU | " << fmt(r.serverCpuSeconds, 2) << " s for " << fmt(r.seconds, 2) << " s wall | |\n"
+       << "| | load client CPU (this process) | " << fmt(r.clientCpuSeconds, 2) << " s | |\n";
     std::cout << "W4: " << fmt(r.recordsPerSecond, 0) << " records/s, round p99 " << fmt(r.roundP99Ms, 2)
               << " ms, " << r.errors << " errors, "
               << r.recordsAccepted << " records in " << fmt(r.seconds, 2) << " s, server CPU "
-              << fmt(r.serverCpuSeconds, 2) << " s\n";
+              << fmt(r.serverCpuSeconds, 2) << " s, load client CPU " << fmt(r.clientCpuSeconds, 2) << " s\n";
     if (r.errors != 0 || r.recordsAccepted != int64_t{devices} * rounds * 10) {
       std::cerr << "tether_bench: W4 had errors\n";
       if (smoke) return 1;

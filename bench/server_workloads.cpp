@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "load_client.h"
@@ -256,6 +257,13 @@ double cpuOf(const std::vector<pid_t>& pids) {
   return sum;
 }
 
+double ownCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
 }  // namespace
 
 ProcStats readProcStats(pid_t pid) { return procStats(pid); }
@@ -310,6 +318,7 @@ ThroughputResult runThroughput(const ThroughputTarget& target, int devices, int 
     return out;
   }
   double serverBefore = cpuOf(target.serverPids);
+  double clientBefore = ownCpuSeconds();
   double dbBefore = postgresCpuSeconds(target.postmasterPid);
   auto t0 = Clock::now();
   for (auto& d : devs) if (d->ready) d->start();
@@ -319,6 +328,7 @@ ThroughputResult runThroughput(const ThroughputTarget& target, int devices, int 
   }, std::chrono::seconds(300));
   out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   out.serverCpuSeconds = cpuOf(target.serverPids) - serverBefore;
+  out.clientCpuSeconds = ownCpuSeconds() - clientBefore;
   if (target.postmasterPid > 0) out.databaseCpuSeconds = postgresCpuSeconds(target.postmasterPid) - dbBefore;
   std::vector<double> roundMs;
   for (auto& d : devs) {

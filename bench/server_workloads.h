@@ -22,6 +22,7 @@ struct ThroughputResult {
   double seconds = 0;
   double recordsPerSecond = 0;
   double serverCpuSeconds = 0;     // user + system of every server PID over the run
+  double clientCpuSeconds = 0;     // user + system of this process (the load client) over the run
   double databaseCpuSeconds = -1;  // PostgreSQL's (postmaster + its children), -1 = no database PID
   double roundP50Ms = 0;           // one round of one device: its sync, from first request to ack
   double roundP99Ms = 0;

@@ -46,13 +46,15 @@ configure build --buildtype=release || status=1
 # -O2 -g) but 6 min at -O0 -g1, while its test run stays about 2 min either way. That keeps the
 # whole run well under 20 minutes. ASan reports still carry file:line; the optimized release
 # build above runs the same suites.
+# It does not build the benchmarks (-Dbench=false): their smoke run is a timing check that the
+# release stage runs.
 configure build-asan -Doptimization=0 -Ddebug=false -Dcpp_args=-g1 -Dc_args=-g1 \
-  -Db_sanitize=address,undefined -Db_lundef=false || status=1
+  -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false || status=1
 
 [ $status -eq 0 ] && { run_build build release || status=1; }
 # The sanitizer build runs every suite except those whose code paths it already covers elsewhere:
 # compat-cluster (the compat suites again, on three nodes: the same server code, 3x the time under
-# ASan), bench (the benchmark smoke run, a timing check) and release-only (torture-cache-kill's
+# ASan), bench (the benchmark smoke run, a timing check; not built there) and release-only (torture-cache-kill's
 # simulated power cuts: 7 s in release, over 300 s at -O0 under ASan). All run in the release build.
 [ -f build-asan/build.ninja ] && { run_build build-asan asan --no-suite compat-cluster --no-suite bench \
   --no-suite release-only || status=1; }

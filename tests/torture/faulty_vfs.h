@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -48,6 +49,22 @@ class FaultyVfs {
   }
   static int64_t injected() { return injected_().load(); }
 
+  // While held, a sync of a targeted file blocks (before it reaches the disk) until released:
+  // a test can stop the store between a COMMIT and its fsync. Also counts the syncs waiting.
+  static void holdSyncs(bool hold) {
+    {
+      std::lock_guard lock(holdMu());
+      held() = hold;
+    }
+    holdCv().notify_all();
+  }
+  // Syncs of targeted files fail (SQLITE_IOERR_FSYNC) while set; writes still succeed.
+  static void failSyncs(bool fail) { failSyncs_().store(fail); }
+  static int syncsWaiting() {
+    std::lock_guard lock(holdMu());
+    return waiting();
+  }
+
  private:
   struct File {
     sqlite3_file base;      // pMethods = our methods
@@ -62,6 +79,11 @@ class FaultyVfs {
   static std::atomic<Mode>& mode_() { static std::atomic<Mode> m{Mode::kOff}; return m; }
   static std::atomic<int>& oneIn_() { static std::atomic<int> n{4}; return n; }
   static std::atomic<int64_t>& injected_() { static std::atomic<int64_t> n{0}; return n; }
+  static std::mutex& holdMu() { static std::mutex m; return m; }
+  static std::condition_variable& holdCv() { static std::condition_variable cv; return cv; }
+  static bool& held() { static bool h = false; return h; }
+  static std::atomic<bool>& failSyncs_() { static std::atomic<bool> f{false}; return f; }
+  static int& waiting() { static int n = 0; return n; }
 
   static bool fault(sqlite3_file* f) {
     if (!reinterpret_cast<File*>(f)->targeted) return false;
@@ -87,6 +109,16 @@ class FaultyVfs {
     return real(f)->pMethods->xTruncate(real(f), size);
   }
   static int xSync(sqlite3_file* f, int flags) {
+    if (reinterpret_cast<File*>(f)->targeted) {
+      std::unique_lock lock(holdMu());
+      ++waiting();
+      holdCv().wait(lock, [] { return !held(); });
+      --waiting();
+      if (failSyncs_().load()) {
+        ++injected_();
+        return SQLITE_IOERR_FSYNC;
+      }
+    }
     if (fault(f)) return SQLITE_IOERR_FSYNC;
     return real(f)->pMethods->xSync(real(f), flags);
   }

@@ -4,8 +4,9 @@
 // which made every few W2-sized batches several times slower (bench W2 profile: 28% of the
 // batch time in sqlite3WalDefaultHook). Here the write connection's WAL hook only signals this
 // thread, which runs PASSIVE checkpoints (they never block the writer or readers) on its own
-// connection. Durability is unchanged: a checkpoint copies frames that are already durable in
-// the WAL; until it has run they are read from the WAL.
+// connection. Durability is unchanged: a checkpoint syncs the WAL before it copies frames (its
+// connection runs at synchronous=FULL), so it never copies a group commit that is not yet
+// durable in the WAL (sqlite_transaction.h); until it has run they are read from the WAL.
 //
 // Threading: attach() and the destructor on the owner's thread; the WAL hook runs on whichever
 // thread commits (it only takes a mutex and notifies); checkpoints run on the internal thread.

@@ -68,6 +68,12 @@ Statement::~Statement() {
   if (inUse_ != nullptr) *inUse_ = false;
 }
 
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bindError_ = SQLITE_OK;
+}
+
 void Statement::noteBind(int rc) {
   if (rc != SQLITE_OK && bindError_ == SQLITE_OK) bindError_ = rc;
 }
@@ -139,7 +145,7 @@ Status SqliteDb::error(int rc, std::string_view context) const {
 }
 
 Result<Statement> SqliteDb::prepare(std::string_view sql) {
-  auto it = cache_.find(std::string(sql));
+  auto it = cache_.find(sql);
   if (it != cache_.end() && !it->second.inUse)
     return Statement(this, it->second.stmt.get(), &it->second.inUse, nullptr);
 
@@ -158,6 +164,10 @@ Result<Statement> SqliteDb::prepare(std::string_view sql) {
 }
 
 Status SqliteDb::exec(std::string_view sql) {
+  if (sql.find(';') == std::string_view::npos) {
+    TETHER_TRY(Statement st, prepare(sql));
+    return st.run();
+  }
   std::string text(sql);
   char* err = nullptr;
   int rc = sqlite3_exec(db_.get(), text.c_str(), nullptr, nullptr, &err);

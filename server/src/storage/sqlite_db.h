@@ -52,6 +52,9 @@ class Statement {
   Statement& bindOptional(int index, const std::optional<std::string>& text);  // nullopt -> NULL
   Statement& bindNull(int index);
 
+  // Back to the start with no bindings, to run again with new ones (a loop over keys).
+  void reset();
+
   // true: a row is available; false: done.
   Result<bool> step();
   // Steps to completion, ignoring rows.
@@ -83,7 +86,9 @@ class SqliteDb {
 
   // A statement from the cache (prepared on first use).
   Result<Statement> prepare(std::string_view sql);
-  // Runs one or more statements with no parameters and no interesting rows.
+  // Runs one or more statements with no parameters and no interesting rows. A single statement
+  // (no ';') runs from the statement cache, so the transaction statements of every write
+  // (SAVEPOINT, RELEASE, BEGIN, COMMIT) are parsed once per connection, not per call.
   Status exec(std::string_view sql);
   // Runs a statement yielding a single value (e.g. a PRAGMA).
   Result<int64_t> queryInt(std::string_view sql);
@@ -101,7 +106,12 @@ class SqliteDb {
     bool inUse = false;
   };
   SqliteHandle db_;  // declared first: destroyed after the cached statements
-  std::unordered_map<std::string, CachedStmt> cache_;
+  // Looked up by string_view (transparent hash): a lookup allocates nothing.
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, CachedStmt, TextHash, std::equal_to<>> cache_;
 };
 
 }  // namespace tether::server

@@ -30,6 +30,21 @@ Result<std::optional<std::string>> SqliteTransaction::getMeta(std::string_view k
   return std::optional<std::string>(st.columnText(0));
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> SqliteTransaction::listMeta(std::string_view prefix) {
+  TETHER_RETURN_IF_ERROR(checkOpen());
+  // substr instead of LIKE: a prefix may hold '%' or '_'.
+  TETHER_TRY(Statement st, db_->prepare(
+      "SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key"));
+  st.bind(1, prefix);
+  std::vector<std::pair<std::string, std::string>> out;
+  while (true) {
+    TETHER_TRY(bool row, st.step());
+    if (!row) break;
+    out.emplace_back(st.columnText(0), st.columnText(1));
+  }
+  return out;
+}
+
 Status SqliteTransaction::putMeta(std::string_view key, std::string_view value) {
   TETHER_RETURN_IF_ERROR(checkOpen());
   TETHER_TRY(Statement st, db_->prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)"));

@@ -408,13 +408,16 @@ class SqliteStore final : public SqliteUserPoolStore {
     return SqliteTransaction::begin(conn_, SqliteTransaction::Mode::kRead);
   }
 
+  // Meta reads run on a pooled read connection, not the write connection: the sync trigger's
+  // lookup happens before every push, and on the write connection it had to wait for the open
+  // commit group's COMMIT and then closed that group early (lockForAutocommit), so concurrent
+  // pushes committed about one per fsync (bench W4). Nor do they wait for group commits' WAL
+  // syncs (kReadCommitted): settings are written by autocommit calls, durable when they return;
+  // the only meta written inside group transactions are progress markers (a bulk publish's
+  // state, a feed's floor), which a power cut can only set back, repeating work.
   Result<std::optional<std::string>> getMeta(std::string_view key) override {
-    TETHER_TRY(auto lock, lockConnection());
-    TETHER_TRY(Statement st, conn_.db->prepare("SELECT value FROM meta WHERE key = ?1"));
-    st.bind(1, key);
-    TETHER_TRY(bool row, st.step());
-    if (!row) return std::optional<std::string>();
-    return std::optional<std::string>(st.columnText(0));
+    TETHER_TRY(auto txn, SqliteTransaction::begin(conn_, SqliteTransaction::Mode::kReadCommitted));
+    return txn->getMeta(key);
   }
 
   Status putMeta(std::string_view key, std::string_view value) override {
@@ -427,18 +430,8 @@ class SqliteStore final : public SqliteUserPoolStore {
   }
 
   Result<std::vector<std::pair<std::string, std::string>>> listMeta(std::string_view prefix) override {
-    TETHER_TRY(auto lock, lockConnection());
-    // substr instead of LIKE: a prefix may hold '%' or '_'.
-    TETHER_TRY(Statement st, conn_.db->prepare(
-        "SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key"));
-    st.bind(1, prefix);
-    std::vector<std::pair<std::string, std::string>> out;
-    while (true) {
-      TETHER_TRY(bool row, st.step());
-      if (!row) break;
-      out.emplace_back(st.columnText(0), st.columnText(1));
-    }
-    return out;
+    TETHER_TRY(auto txn, SqliteTransaction::begin(conn_, SqliteTransaction::Mode::kRead));
+    return static_cast<SqliteTransaction&>(*txn).listMeta(prefix);
   }
 
   Result<std::string> putMetaIfAbsent(std::string_view key, std::string_view value) override {
@@ -614,7 +607,8 @@ Status configure(SqliteDb& db, const SqliteStoreOptions& options) {
   if (mode != "wal")
     return Status::ioError("cannot switch the database to WAL mode (journal_mode=" + mode + ")");
   // FULL: every commit fsyncs the WAL, so an acknowledged write survives power loss as well as
-  // a killed process (docs/storage.md).
+  // a killed process (docs/storage.md). Group commits switch to NORMAL for their COMMIT and
+  // sync the WAL themselves right after it, outside the connection's mutex (sqlite_transaction.h).
   TETHER_RETURN_IF_ERROR(db.exec("PRAGMA synchronous = FULL"));
   TETHER_RETURN_IF_ERROR(db.exec("PRAGMA foreign_keys = ON"));
   // 16 MB of page cache instead of SQLite's 2 MB default: a 1 MB batch (W2) dirties more pages

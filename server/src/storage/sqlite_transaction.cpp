@@ -51,36 +51,83 @@ std::string sql(std::string_view a, std::string_view b = {}, std::string_view c 
 std::unique_lock<std::mutex> SqliteConnection::lockForAutocommit() {
   std::unique_lock<std::mutex> lock(mu.native());
   mu.assertHeld();  // by `lock`, which the caller keeps
-  if (group) (void)closeGroupLocked();  // its members hear the outcome; ours starts afresh
+  if (group) closeAndSyncGroupLocked();  // its members hear the outcome; ours starts afresh
+  // A group closed by another thread may still be syncing: what this call reads must be durable.
+  waitDurable(committed.load());
   return lock;
 }
 
-Status SqliteConnection::closeGroupLocked() {
+std::shared_ptr<CommitGroup> SqliteConnection::closeGroupLocked() {
   std::shared_ptr<CommitGroup> g = std::move(group);
   group.reset();
   Status s;
   if (db->inTransaction()) {
+    g->generation = committed.fetch_add(1) + 1;  // before the COMMIT makes it visible
     s = db->exec("COMMIT");
     // On failure SQLite may or may not have rolled back already; make sure nothing is left open.
     if (!s.isOk() && db->inTransaction()) (void)db->exec("ROLLBACK");
+    if (s.isOk() && walFile.load() == nullptr) {
+      sqlite3_file* wal = nullptr;
+      if (sqlite3_file_control(db->raw(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK &&
+          wal != nullptr && wal->pMethods != nullptr)
+        walFile.store(wal);
+    }
   } else {
     // SQLite rolls the whole transaction back on some errors (disk full, I/O error) of any
     // member; the work the others released into it is gone, and they must not hear success.
     s = Status::unavailable("the batch was rolled back with its commit group after a storage "
                             "error; nothing was written");
   }
-  g->done = true;
-  g->result = s;
+  // Autocommit calls on this connection commit with FULL (each is durable when it returns).
+  (void)db->exec("PRAGMA synchronous = FULL");
   if (g->members > 0) metrics::StoreMetrics::get().commitGroupSize.with({"sqlite"}).observe(g->members);
-  groupDone.notify_all();
-  return s;
+  g->commitStatus = s;
+  if (g->generation == 0) g->finish(s);  // no COMMIT: answered now, nothing to sync
+  return g;
 }
 
-void SqliteConnection::handOffOrCloseLocked() {
-  if (!group) return;
+void SqliteConnection::closeAndSyncGroupLocked() {
+  if (std::shared_ptr<CommitGroup> g = closeGroupLocked()) syncGroup(*g);
+}
+
+std::shared_ptr<CommitGroup> SqliteConnection::handOffOrCloseLocked() {
+  if (!group) return nullptr;
   const bool extend = writersWaiting.load() > 0 && group->members < kMaxCommitGroupMembers &&
                       db->inTransaction();
-  if (!extend) (void)closeGroupLocked();
+  if (extend) return nullptr;
+  return closeGroupLocked();
+}
+
+void SqliteConnection::syncGroup(CommitGroup& g) {
+  if (g.generation == 0) return;  // no COMMIT: already answered
+  // Synced even when the COMMIT failed: `durable` may only move past this number once every
+  // earlier COMMIT is synced too, and this fsync is what covers them.
+  Status s = g.commitStatus;
+  sqlite3_file* wal = walFile.load();
+  if (wal == nullptr) {
+    if (s.isOk()) s = Status::ioError("cannot sync the WAL: SQLite gave no WAL file");
+  } else if (int rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL); rc != SQLITE_OK && s.isOk()) {
+    s = sqliteStatus(rc, "syncing the WAL after a group commit");
+    // The group is committed but the disk did not confirm it: its members are not told it is
+    // saved (they log it and answer an internal error; a client retries, and the conflict
+    // check sees what is stored).
+  }
+  markDurable(g.generation);
+  g.finish(s);
+}
+
+void SqliteConnection::markDurable(uint64_t generation) {
+  {
+    MutexLock lock(durableMu);
+    if (generation <= durable) return;
+    durable = generation;
+  }
+  durableCv.notify_all();
+}
+
+void SqliteConnection::waitDurable(uint64_t generation) {
+  MutexLock lock(durableMu);
+  lock.wait(durableCv, [&]() TETHER_REQUIRES(durableMu) { return durable >= generation; });
 }
 
 // ---- SqliteTransaction
@@ -89,7 +136,7 @@ Result<std::unique_ptr<StoreTransaction>> SqliteTransaction::begin(SqliteConnect
                                                                     Mode mode) {
   if (conn.txnOwner.load() == std::this_thread::get_id())
     return Status::internal("a second transaction was begun on a thread that holds one open");
-  return mode == Mode::kWrite ? beginWrite(conn) : beginRead(conn);
+  return mode == Mode::kWrite ? beginWrite(conn) : beginRead(conn, mode == Mode::kRead);
 }
 
 Result<std::unique_ptr<StoreTransaction>> SqliteTransaction::beginWrite(SqliteConnection& conn) {
@@ -100,13 +147,19 @@ Result<std::unique_ptr<StoreTransaction>> SqliteTransaction::beginWrite(SqliteCo
   conn.writersWaiting.fetch_sub(1);
   txn->db_ = conn.db.get();
   // The group's outer transaction vanished (SQLite rolled it back after an error): settle it.
-  if (conn.group && !conn.db->inTransaction()) (void)conn.closeGroupLocked();
+  if (conn.group && !conn.db->inTransaction()) conn.closeAndSyncGroupLocked();
   if (!conn.group) {
-    TETHER_RETURN_IF_ERROR(conn.db->exec("BEGIN IMMEDIATE"));
+    // The group COMMITs without an fsync; its closer syncs the WAL after releasing mu (top of
+    // sqlite_transaction.h). closeGroupLocked() sets FULL back for autocommit calls.
+    TETHER_RETURN_IF_ERROR(conn.db->exec("PRAGMA synchronous = NORMAL"));
+    if (Status s = conn.db->exec("BEGIN IMMEDIATE"); !s.isOk()) {
+      (void)conn.db->exec("PRAGMA synchronous = FULL");
+      return s;
+    }
     conn.group = std::make_shared<CommitGroup>();
   }
   if (Status s = conn.db->exec("SAVEPOINT batch"); !s.isOk()) {
-    conn.handOffOrCloseLocked();
+    if (std::shared_ptr<CommitGroup> g = conn.handOffOrCloseLocked()) conn.syncGroup(*g);
     return s;
   }
   txn->open_ = true;
@@ -114,7 +167,7 @@ Result<std::unique_ptr<StoreTransaction>> SqliteTransaction::beginWrite(SqliteCo
   return std::unique_ptr<StoreTransaction>(std::move(txn));
 }
 
-Result<std::unique_ptr<StoreTransaction>> SqliteTransaction::beginRead(SqliteConnection& conn) {
+Result<std::unique_ptr<StoreTransaction>> SqliteTransaction::beginRead(SqliteConnection& conn, bool waitDurable) {
   std::unique_ptr<SqliteTransaction> txn(new SqliteTransaction(conn, Mode::kRead));
   if (conn.file.empty()) {
     txn->lock_ = conn.lockForAutocommit();
@@ -141,6 +194,14 @@ Result<std::unique_ptr<StoreTransaction>> SqliteTransaction::beginRead(SqliteCon
     return s;
   }
   txn->open_ = true;
+  if (txn->reader_ && waitDurable) {
+    // Take the snapshot now (BEGIN is deferred; any read of the file takes it), then wait until
+    // every group COMMIT it can contain is synced: a read must not return what a power cut
+    // could still take back (top of sqlite_transaction.h). `committed` is raised before each
+    // COMMIT, so a number read after the snapshot covers every commit in it.
+    TETHER_RETURN_IF_ERROR(txn->db_->queryInt("PRAGMA schema_version").status());
+    conn.waitDurable(conn.committed.load());
+  }
   return std::unique_ptr<StoreTransaction>(std::move(txn));
 }
 
@@ -174,7 +235,7 @@ void SqliteTransaction::abandon() {
   // An abandoned write is usually a conflict with a batch waiting in this group: commit the
   // group now rather than extend it, so the loser's retry can see what it lost to. (Extending
   // here let racing writers of one key livelock on reads that never saw the pending winner.)
-  if (conn_.group) (void)conn_.closeGroupLocked();
+  if (conn_.group) conn_.closeAndSyncGroupLocked();
   lock_.unlock();
 }
 
@@ -205,19 +266,21 @@ Status SqliteTransaction::commitInner() {
   conn_.txnOwner.store(std::thread::id());
   std::shared_ptr<CommitGroup> g = conn_.group;
   g->members += 1;
-  conn_.handOffOrCloseLocked();
-  // Acknowledged only once the group's COMMIT returned (durable) or failed.
-  conn_.groupDone.wait(lock_, [&g] { return g->done; });  // g's fields: under mu (lock_)
-  Status s = g->result;
+  std::shared_ptr<CommitGroup> closed = conn_.handOffOrCloseLocked();
+  // Our work is in the group: the connection is free for the next writer while we wait (and,
+  // if we closed the group, while we sync it).
   lock_.unlock();
-  return s;
+  if (closed) conn_.syncGroup(*closed);
+  // Acknowledged only once the group's COMMIT and the WAL sync after it returned, or failed.
+  return g->wait();
 }
 
 Result<std::optional<DatasetRow>> SqliteTransaction::getDataset(const OwnerRef& owner,
                                                                 std::string_view name) {
   TETHER_RETURN_IF_ERROR(checkOpen());
-  TETHER_TRY(Statement st, db_->prepare(sql("SELECT ", kDatasetColumns,
-      " FROM datasets WHERE pool_id = ?1 AND identity_id = ?2 AND name = ?3")));
+  static const std::string kSql = sql("SELECT ", kDatasetColumns,
+      " FROM datasets WHERE pool_id = ?1 AND identity_id = ?2 AND name = ?3");
+  TETHER_TRY(Statement st, db_->prepare(kSql));
   st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, name);
   TETHER_TRY(bool row, st.step());
   if (!row) return std::optional<DatasetRow>();
@@ -279,11 +342,13 @@ Result<std::vector<Record>> SqliteTransaction::getRecords(const OwnerRef& owner,
                                                           std::string_view dataset,
                                                           std::span<const std::string> keys) {
   TETHER_RETURN_IF_ERROR(checkOpen());
+  static const std::string kSql = sql("SELECT ", kRecordColumns,
+      " FROM records WHERE pool_id = ?1 AND identity_id = ?2 AND dataset = ?3 AND key = ?4");
   std::vector<Record> out;
   out.reserve(keys.size());
+  TETHER_TRY(Statement st, db_->prepare(kSql));
   for (const std::string& key : keys) {
-    TETHER_TRY(Statement st, db_->prepare(sql("SELECT ", kRecordColumns,
-        " FROM records WHERE pool_id = ?1 AND identity_id = ?2 AND dataset = ?3 AND key = ?4")));
+    st.reset();
     st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, dataset).bind(4, key);
     TETHER_TRY(bool row, st.step());
     if (row) out.push_back(readRecord(st));
@@ -318,16 +383,17 @@ Result<std::vector<Record>> SqliteTransaction::listRecords(const OwnerRef& owner
 Status SqliteTransaction::putRecords(const OwnerRef& owner, std::string_view dataset,
                                      std::span<const Record> records) {
   TETHER_RETURN_IF_ERROR(checkOpen());
+  TETHER_TRY(Statement st, db_->prepare(
+      "INSERT INTO records (pool_id, identity_id, dataset, key, value, sync_count,"
+      " last_modified_ms, last_modified_by, device_last_modified_ms)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+      " ON CONFLICT (pool_id, identity_id, dataset, key) DO UPDATE SET"
+      " value = excluded.value, sync_count = excluded.sync_count,"
+      " last_modified_ms = excluded.last_modified_ms,"
+      " last_modified_by = excluded.last_modified_by,"
+      " device_last_modified_ms = excluded.device_last_modified_ms"));
   for (const Record& r : records) {
-    TETHER_TRY(Statement st, db_->prepare(
-        "INSERT INTO records (pool_id, identity_id, dataset, key, value, sync_count,"
-        " last_modified_ms, last_modified_by, device_last_modified_ms)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-        " ON CONFLICT (pool_id, identity_id, dataset, key) DO UPDATE SET"
-        " value = excluded.value, sync_count = excluded.sync_count,"
-        " last_modified_ms = excluded.last_modified_ms,"
-        " last_modified_by = excluded.last_modified_by,"
-        " device_last_modified_ms = excluded.device_last_modified_ms"));
+    st.reset();
     st.bind(1, owner.poolId).bind(2, owner.identityId).bind(3, dataset).bind(4, r.key)
         .bindOptional(5, r.value).bind(6, r.syncCount).bind(7, r.lastModifiedMs)
         .bind(8, r.lastModifiedBy).bind(9, r.deviceLastModifiedMs);

@@ -6,10 +6,12 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "../../torture/faulty_vfs.h"
 #include "storage/sqlite_db.h"
 #include "storage/sqlite_schema.h"
 #include "storage/sqlite_store.h"
@@ -61,6 +63,121 @@ struct Connection {
   }
   SqliteConnection conn;
 };
+
+// Writes dataset `name` in one write transaction on its own thread.
+std::future<Status> writeOnThread(Connection& c, const std::string& name) {
+  return std::async(std::launch::async, [&c, name] {
+    auto t = SqliteTransaction::begin(c.conn, SqliteTransaction::Mode::kWrite);
+    if (!t.isOk()) return t.status();
+    if (Status s = (*t)->putDataset(kOwner, row(name)); !s.isOk()) return s;
+    return (*t)->commit();
+  });
+}
+
+// Waits (with a deadline) until a WAL sync is held by the test VFS.
+bool waitForHeldSync() {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (::tether::testing::torture::FaultyVfs::syncsWaiting() == 0) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+// A store connection whose WAL goes through the test VFS (FaultyVfs), which can hold or fail
+// the WAL's syncs.
+class SqliteWalSync : public ::testing::Test {
+ protected:
+  using FaultyVfs = ::tether::testing::torture::FaultyVfs;
+  static std::unique_ptr<Connection> open(TempDir& dir) {
+    FaultyVfs::install();  // before the connection opens its files
+    FaultyVfs::setTarget("-wal");
+    return std::make_unique<Connection>(dir.file("t.db"));
+  }
+  void TearDown() override { FaultyVfs::holdSyncs(false); }
+  TempDir dir_;
+  std::unique_ptr<Connection> conn_ = open(dir_);
+};
+
+// The WAL sync after a group's COMMIT runs outside the connection's mutex (issue 18), so a
+// COMMIT's data is in the WAL, unsynced, for a moment. Held there (the test VFS blocks the WAL's
+// fsync): the writer is not answered, a read on a read connection waits instead of seeing the
+// data, an autocommit call waits too, and meanwhile the next writer gets the connection.
+TEST_F(SqliteWalSync, NothingIsAnsweredOrReadBeforeTheWalSync) {
+  Connection& c = *conn_;
+  FaultyVfs::holdSyncs(true);
+  auto release = [] { FaultyVfs::holdSyncs(false); };
+  auto first = writeOnThread(c, "one");
+  const bool held = waitForHeldSync();
+  if (!held) {
+    release();
+    FAIL() << "the group's COMMIT never synced the WAL";
+  }
+  EXPECT_EQ(first.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout)
+      << "answered before its WAL sync";
+  auto reader = std::async(std::launch::async, [&c] { return c.has("one"); });
+  EXPECT_EQ(reader.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout)
+      << "a read saw a commit that was not synced";
+  auto autocommit = std::async(std::launch::async, [&c] {
+    std::unique_lock<std::mutex> lock = c.conn.lockForAutocommit();
+    return true;
+  });
+  EXPECT_EQ(autocommit.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout)
+      << "an autocommit call ran before the previous group was synced";
+  release();
+  EXPECT_TRUE(first.get().isOk());
+  EXPECT_TRUE(reader.get());
+  EXPECT_TRUE(autocommit.get());
+}
+
+TEST_F(SqliteWalSync, TheNextWriterWorksWhileTheLastGroupSyncs) {
+  Connection& c = *conn_;
+  FaultyVfs::holdSyncs(true);
+  auto first = writeOnThread(c, "one");
+  const bool held = waitForHeldSync();
+  EXPECT_TRUE(held);
+  std::promise<Status> secondWrote;
+  auto second = std::async(std::launch::async, [&c, &secondWrote] {
+    auto t = SqliteTransaction::begin(c.conn, SqliteTransaction::Mode::kWrite);
+    if (!t.isOk()) {
+      secondWrote.set_value(t.status());
+      return t.status();
+    }
+    secondWrote.set_value((*t)->putDataset(kOwner, row("two")));
+    return (*t)->commit();
+  });
+  auto wrote = secondWrote.get_future();
+  EXPECT_EQ(wrote.wait_for(std::chrono::seconds(5)), std::future_status::ready)
+      << "the connection stayed locked during the WAL sync";
+  FaultyVfs::holdSyncs(false);
+  if (wrote.valid()) EXPECT_TRUE(wrote.get().isOk());
+  EXPECT_TRUE(first.get().isOk());
+  EXPECT_TRUE(second.get().isOk());
+  EXPECT_TRUE(c.has("one"));
+  EXPECT_TRUE(c.has("two"));
+}
+
+// A failed WAL sync is the members' failure (they are not told "committed"), reads do not hang
+// on it, and the store writes again once the disk does.
+TEST_F(SqliteWalSync, AFailedWalSyncFailsTheGroupAndTheStoreRecovers) {
+  Connection& c = *conn_;
+  {
+    auto t = SqliteTransaction::begin(c.conn, SqliteTransaction::Mode::kWrite);
+    ASSERT_TRUE(t.isOk()) << t.status();
+    ASSERT_TRUE((*t)->putDataset(kOwner, row("one")).isOk());
+    // The COMMIT writes the frames (no sync at NORMAL); the sync after it fails.
+    FaultyVfs::failSyncs(true);
+    Status s = (*t)->commit();
+    FaultyVfs::failSyncs(false);
+    EXPECT_FALSE(s.isOk());
+    EXPECT_EQ(s.code(), StatusCode::kIOError) << s;
+  }
+  auto reader = std::async(std::launch::async, [&c] { return c.has("nothing"); });
+  ASSERT_EQ(reader.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "a read hung after a failed sync";
+  EXPECT_FALSE(reader.get());
+  EXPECT_TRUE(writeOnThread(c, "two").get().isOk());
+  EXPECT_TRUE(c.has("two"));
+}
 
 // Writer 1 holds the connection while writer 2 queues: writer 1's commit hands the open group to
 // writer 2 and must not return until writer 2 ends the group.
